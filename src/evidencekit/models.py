@@ -1,0 +1,146 @@
+"""Frozen records shared by every layer. Times are integers of nanoseconds since 1970-01-01 UTC."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+TIME_FIELDS = ("mtime", "atime", "ctime", "crtime", "dtime", "fn_mtime", "fn_atime", "fn_ctime", "fn_crtime")
+HASH_ALGORITHMS = ("md5", "sha1", "sha256")
+
+
+def iso_utc(ns: int | None, digits: int = 9) -> str | None:
+    """Render nanoseconds since the epoch as ISO-8601 UTC with ``digits`` fractional digits.
+
+    ``digits`` is the source's precision (ext4 9, NTFS 7, FAT 0 or 2, ...); no digit is invented
+    and none is dropped.
+    """
+    if ns is None:
+        return None
+    secs, frac = divmod(ns, 1_000_000_000)
+    base = datetime.fromtimestamp(secs, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    if digits <= 0:
+        return base + "Z"
+    return f"{base}.{frac:09d}"[: len(base) + 1 + digits] + "Z"
+
+
+def parse_iso_utc(text: str) -> int:
+    """Inverse of :func:`iso_utc` (accepts ``Z`` or an explicit offset); returns nanoseconds."""
+    text = text.strip()
+    frac = "0"
+    main, _, rest = text.partition(".")
+    zone = ""
+    if rest:
+        digits = ""
+        for i, ch in enumerate(rest):
+            if not ch.isdigit():
+                zone = rest[i:]
+                break
+            digits += ch
+        frac = digits or "0"
+    else:
+        for sep in ("Z", "+", "-"):
+            idx = main.find(sep, 10)
+            if idx > 0:
+                main, zone = main[:idx], main[idx:]
+                break
+    dt = datetime.fromisoformat(main + (zone.replace("Z", "+00:00") or "+00:00"))
+    return int(dt.timestamp()) * 1_000_000_000 + int(frac.ljust(9, "0")[:9])
+
+
+@dataclass(frozen=True)
+class Locator:
+    """A serialisable address that reopens exactly one entry (and stream) of one piece of evidence.
+
+    ``spec`` is a dfvfs path specification in dfvfs's own JSON form (so any dfvfs user can reopen
+    it); ``evidence`` is the evidence path as opened.
+    """
+
+    evidence: str
+    spec: dict[str, Any]
+
+    def to_json(self) -> str:
+        return json.dumps({"evidence": self.evidence, "spec": self.spec}, sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> Locator:
+        data = json.loads(text)
+        return cls(evidence=data["evidence"], spec=data["spec"])
+
+
+@dataclass(frozen=True)
+class VolumeInfo:
+    """One volume of a piece of evidence: a partition, a VSS store, an LVM volume, or the whole media."""
+
+    name: str  # "p1", "p2", "vss1", "lvm1", "" for an unpartitioned file system
+    index: int
+    offset: int | None  # bytes from the start of the decoded media; None where not meaningful
+    length: int | None
+    type: str  # partition type or volume system, e.g. "mbr:0x83", "gpt:Basic data", "vss", "whole"
+    label: str | None = None
+    filesystem: str | None = None  # "ntfs", "ext4", "fat32", ... None when none was found
+    fs_label: str | None = None
+    encryption: str | None = None  # "bitlocker", "luks", "filevault"; None when clear
+    locked: bool = False
+
+
+@dataclass(frozen=True)
+class AcquisitionInfo:
+    """Metadata stored by the acquisition container (E01 header and hash sections)."""
+
+    case_number: str | None = None
+    examiner: str | None = None
+    evidence_number: str | None = None
+    description: str | None = None
+    notes: str | None = None
+    acquisition_date: str | None = None  # as stored by the container
+    system_date: str | None = None
+    acquisition_software: str | None = None
+    acquisition_software_version: str | None = None
+    stored_hashes: dict[str, str] = field(default_factory=dict)  # {"md5": hex, ...}
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """One entry of a file system or extraction: a file, directory, link, or an NTFS data stream."""
+
+    volume: str
+    path: str
+    inode: int | None
+    type: str  # file, dir, symlink, socket, fifo, chardev, blockdev, virtual, unknown
+    deleted: bool
+    size: int | None
+    locator: Locator
+    mtime: int | None = None
+    atime: int | None = None
+    ctime: int | None = None
+    crtime: int | None = None
+    dtime: int | None = None
+    fn_mtime: int | None = None
+    fn_atime: int | None = None
+    fn_ctime: int | None = None
+    fn_crtime: int | None = None
+    time_digits: int = 9  # fractional digits the file system stores
+    assumed_zone: str | None = None  # FAT/exFAT store local time: the zone it was read as (None: stored UTC)
+    stream: str | None = None  # NTFS alternate data stream name
+    orphan: bool = False
+    filesystem: str | None = None
+    mode: int | None = None
+    uid: int | None = None
+    gid: int | None = None
+    link_target: str | None = None
+    md5: str | None = None
+    sha1: str | None = None
+    sha256: str | None = None
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict: times as ISO-8601 UTC strings at the source's precision."""
+        out = asdict(self)
+        for key in TIME_FIELDS:
+            out[key] = iso_utc(out[key], self.time_digits)
+        out["locator"] = json.loads(self.locator.to_json())
+        out["warnings"] = list(self.warnings)
+        return out
