@@ -1,0 +1,72 @@
+"""`evidencekit training`: build sample evidence, print exercises, grade answer sheets."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from evidencekit.training import build as builder
+from evidencekit.training import catalog, grader
+
+IMAGES_OPTION = click.option(
+    "--images", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Folder holding the built scenarios (default: $EVIDENCEKIT_TRAINING_IMAGES or training_images/).")
+
+
+@click.group("training")
+def training() -> None:
+    """Training scenarios: sample evidence with known answers, exercises and a grader."""
+
+
+@training.command("list")
+@IMAGES_OPTION
+def list_cmd(images: Path | None) -> None:
+    """List the scenarios and whether they are built."""
+    for name in catalog.names():
+        built = (catalog.scenario_dir(name, images) / "questions.yaml").is_file()
+        click.echo(f"{name:20} {catalog.texts(name).title['en']}{'' if built else '  (not built)'}")
+
+
+@training.command("build")
+@click.argument("scenario", required=False, type=click.Choice(catalog.names()))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output folder (default: the training_images/ folder).")
+def build_cmd(scenario: str | None, out: Path | None) -> None:
+    """Build SCENARIO (all when omitted) byte-identically with Debian tools."""
+    target = out or catalog.default_images_dir()
+    done = builder.build([scenario] if scenario else None, target,
+                         progress=lambda name: click.echo(f"building {name} ...", err=True))
+    for folder in done:
+        click.echo(str(folder))
+    click.echo(str(target / builder.SUMS))
+
+
+@training.command("exercise")
+@click.argument("scenario", type=click.Choice(catalog.names()))
+@click.option("--lang", type=click.Choice(["en", "ru"]), default="en", show_default=True,
+              help="Language of the briefing and questions.")
+@IMAGES_OPTION
+def exercise_cmd(scenario: str, lang: str, images: Path | None) -> None:
+    """Print the briefing and the questions of SCENARIO."""
+    click.echo(grader.exercise_text(scenario, lang, images), nl=False)
+
+
+@training.command("grade")
+@click.argument("scenario", type=click.Choice(catalog.names()))
+@click.argument("answers", type=click.Path(dir_okay=False, path_type=Path))
+@IMAGES_OPTION
+def grade_cmd(scenario: str, answers: Path, images: Path | None) -> None:
+    """Score the answer sheet ANSWERS (YAML: q1: ..., q2: ...) with feedback per question.
+
+    Exits 0 on full marks, 1 otherwise.
+    """
+    result = grader.grade(scenario, answers, images)
+    for fb in result.feedback:
+        click.echo(f"{fb.id:4} {fb.earned}/{fb.points}  {fb.status:9}  {fb.message}")
+    click.echo(f"score: {result.score}/{result.total}")
+    sys.exit(0 if result.score == result.total else 1)
+
+
+COMMANDS = [training]

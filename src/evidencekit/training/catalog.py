@@ -1,0 +1,96 @@
+"""The scenario catalogue: builder modules, texts (briefings, questions) and where images live."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Protocol
+
+import yaml
+
+from evidencekit.errors import ValidationError
+
+# scenario name -> builder module (exposes build(work, out) -> facts)
+BUILDERS = {
+    "usb-data-theft": "evidencekit.training.usb",
+    "office-workstation": "evidencekit.training.office",
+    "linux-server": "evidencekit.training.linux",
+    "mobile": "evidencekit.training.mobile",
+}
+KINDS = ("text", "path", "hash", "time", "count")
+TRAINER_DIR = "trainer"
+
+
+class Builder(Protocol):
+    NAME: str
+    TOOLS: tuple[str, ...]
+
+    def build(self, work: Path, out: Path) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    kind: str
+    text: dict[str, str]
+    answer: str  # key into the builder's facts
+    how: str = ""
+    digits: int = 0
+    case_sensitive: bool = False
+    points: int = 1
+    accept: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Texts:
+    name: str
+    title: dict[str, str]
+    briefing: dict[str, str]
+    readme: str
+    filesystem: str
+    evidence: tuple[str, ...]
+    questions: tuple[Question, ...] = field(default_factory=tuple)
+
+
+def names() -> list[str]:
+    return list(BUILDERS)
+
+
+def check_name(name: str) -> str:
+    if name not in BUILDERS:
+        raise ValidationError(f"unknown training scenario '{name}' (known: {', '.join(BUILDERS)})")
+    return name
+
+
+def builder(name: str) -> Builder:
+    return importlib.import_module(BUILDERS[check_name(name)])  # type: ignore[return-value]
+
+
+def texts(name: str) -> Texts:
+    """Briefings, readme and questions of a scenario (package data)."""
+    raw = yaml.safe_load(resources.files("evidencekit.training").joinpath(
+        f"texts/{check_name(name)}.yaml").read_text(encoding="utf-8"))
+    case_sensitive = raw["filesystem"] in ("ext4", "ext2", "ext3")
+    questions = tuple(
+        Question(id=q["id"], kind=q["kind"], text={"en": q["en"], "ru": q["ru"]}, answer=q["answer"],
+                 how=q.get("how", ""), digits=int(q.get("digits", 0)),
+                 case_sensitive=bool(q.get("case_sensitive", case_sensitive if q["kind"] == "path" else False)),
+                 points=int(q.get("points", 1)), accept=tuple(q.get("accept", ())))
+        for q in raw["questions"])
+    return Texts(name=name, title=raw["title"], briefing=raw["briefing"], readme=raw["readme"],
+                 filesystem=raw["filesystem"], evidence=tuple(raw["evidence"]), questions=questions)
+
+
+def default_images_dir() -> Path:
+    """$EVIDENCEKIT_TRAINING_IMAGES, else training_images/ of the source checkout."""
+    env = os.environ.get("EVIDENCEKIT_TRAINING_IMAGES")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[3] / "training_images"
+
+
+def scenario_dir(name: str, images: Path | None = None) -> Path:
+    return (images or default_images_dir()) / check_name(name)

@@ -1,0 +1,115 @@
+"""Exercises and grading: print a briefing with its questions, score an answer sheet."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from evidencekit.errors import ValidationError
+from evidencekit.training import answers, catalog
+
+HINTS = {
+    "text": "text as it appears in the evidence",
+    "path": "absolute path from the file system root, e.g. /Folder/file.ext",
+    "hash": "hexadecimal digest",
+    "time": "ISO-8601 UTC time, e.g. 2021-06-01T08:00:00Z",
+    "count": "a whole number",
+}
+
+
+@dataclass(frozen=True)
+class Feedback:
+    id: str
+    points: int
+    earned: int
+    status: str  # correct | incorrect | missing | malformed
+    message: str
+
+
+@dataclass(frozen=True)
+class Result:
+    scenario: str
+    feedback: tuple[Feedback, ...]
+
+    @property
+    def score(self) -> int:
+        return sum(f.earned for f in self.feedback)
+
+    @property
+    def total(self) -> int:
+        return sum(f.points for f in self.feedback)
+
+
+def load_questions(name: str, images: Path | None = None) -> dict[str, Any]:
+    path = catalog.scenario_dir(name, images) / "questions.yaml"
+    if not path.is_file():
+        raise ValidationError(f"{path}: questions not found (build the scenario or pass --images)")
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or data.get("scenario") != name:
+        raise ValidationError(f"{path}: not the questions of scenario {name}")
+    return data
+
+
+def exercise_text(name: str, lang: str = "en", images: Path | None = None) -> str:
+    """Briefing followed by the numbered questions, in English or Russian."""
+    if lang not in ("en", "ru"):
+        raise ValidationError(f"unknown language '{lang}' (en or ru)")
+    folder = catalog.scenario_dir(name, images)
+    briefing = folder / f"briefing.{lang}.md"
+    if not briefing.is_file():
+        raise ValidationError(f"{briefing}: briefing not found (build the scenario or pass --images)")
+    head = "Questions" if lang == "en" else "Вопросы"
+    lines = [briefing.read_text(encoding="utf-8").rstrip(), "", f"## {head}", ""]
+    for q in load_questions(name, images)["questions"]:
+        fmt = f"{q['kind']}" + (f", {q['digits']} fractional digits" if q["kind"] == "time" else "")
+        lines.append(f"- **{q['id']}** ({fmt}; {q['points']} pt): {q[lang]}")
+    return "\n".join(lines) + "\n"
+
+
+def read_sheet(path: Path) -> dict[str, str]:
+    """An answer sheet: a YAML mapping of question id to a scalar; all values read as text."""
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.BaseLoader)  # noqa: S506
+    except OSError as err:
+        raise ValidationError(f"{path}: cannot read answers ({err.strerror})") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        where = getattr(err, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where else ""
+        raise ValidationError(f"{path}: answers are not valid YAML{line}") from None
+    if isinstance(data, dict) and isinstance(data.get("answers"), dict):
+        data = data["answers"]
+    if not isinstance(data, dict):
+        raise ValidationError(f"{path}: answers must be a mapping of question id to answer (q1: ...)")
+    bad = [str(k) for k, v in data.items() if not isinstance(v, str)]
+    if bad:
+        raise ValidationError(f"{path}: answer to {', '.join(bad)} must be a single value, not a list or mapping")
+    return {str(k): v for k, v in data.items()}
+
+
+def grade(name: str, sheet: Path, images: Path | None = None) -> Result:
+    """Score ``sheet`` against the salted answer hashes; unknown question ids are an error."""
+    questions = load_questions(name, images)["questions"]
+    given = read_sheet(sheet)
+    unknown = sorted(set(given) - {q["id"] for q in questions} - {"trainee", "name"})
+    if unknown:
+        raise ValidationError(f"{sheet}: unknown question id(s) {', '.join(unknown)} for scenario {name}")
+    return Result(name, tuple(_judge(name, q, given.get(q["id"])) for q in questions))
+
+
+def _judge(name: str, raw: dict[str, Any], value: str | None) -> Feedback:
+    q = catalog.Question(id=raw["id"], kind=raw["kind"], text={}, answer="", digits=int(raw.get("digits", 0)),
+                         case_sensitive=bool(raw.get("case_sensitive", False)), points=int(raw["points"]))
+    if value is None or not value.strip():
+        return Feedback(q.id, q.points, 0, "missing", f"no answer ({HINTS[q.kind]})")
+    try:
+        canon = answers.canonical(q, value)
+    except answers.AnswerFormatError as err:
+        return Feedback(q.id, q.points, 0, "malformed", f"{err}; expected {HINTS[q.kind]}")
+    if answers.digest(raw["salt"], canon) in raw["answer_sha256"]:
+        return Feedback(q.id, q.points, q.points, "correct", "correct")
+    note = {"time": f"compared in UTC to {q.digits} fractional digit(s)",
+            "path": "compared case-" + ("sensitively" if q.case_sensitive else "insensitively")}.get(q.kind, "")
+    return Feedback(q.id, q.points, 0, "incorrect", "incorrect" + (f" ({note})" if note else ""))
