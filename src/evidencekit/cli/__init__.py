@@ -17,6 +17,7 @@ from evidencekit.errors import EvidenceKitError
 # One line per command module. Order is the order of `evidencekit --help`.
 COMMAND_MODULES = [
     "evidencekit.cli.evidence",
+    "evidencekit.cli.training",
 ]
 
 
