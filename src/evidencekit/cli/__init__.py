@@ -18,6 +18,7 @@ from evidencekit.errors import EvidenceKitError
 COMMAND_MODULES = [
     "evidencekit.cli.evidence",
     "evidencekit.cli.training",
+    "evidencekit.cli.verify",
 ]
 
 
