@@ -1,0 +1,83 @@
+"""Options and helpers every command module shares: evidence credentials, display zone, progress."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import click
+
+from evidencekit.errors import ValidationError
+from evidencekit.sources import Credentials, Evidence, open_evidence
+
+
+def credential_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--password / --recovery-key for encrypted volumes and archives."""
+    func = click.option("--recovery-key", metavar="KEY", envvar="EVIDENCEKIT_RECOVERY_KEY",
+                        help="Recovery key for BitLocker/FileVault (or env EVIDENCEKIT_RECOVERY_KEY).")(func)
+    func = click.option("--password", metavar="PASSWORD", envvar="EVIDENCEKIT_PASSWORD",
+                        help="Password for an encrypted volume or archive (or env EVIDENCEKIT_PASSWORD).")(func)
+    return func
+
+
+def open_from_cli(path: str, password: str | None, recovery_key: str | None) -> Evidence:
+    return open_evidence(path, Credentials(password=password, recovery_key=recovery_key))
+
+
+def tz_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--tz", "tz", default="UTC", show_default=True, metavar="ZONE",
+                        help="Display time zone (IANA name, e.g. Asia/Almaty). Storage is always UTC.")(func)
+
+
+def display_zone(name: str) -> ZoneInfo | None:
+    """None for UTC (times rendered with Z), else the zone; a bad name is a clear error."""
+    if name.upper() in ("UTC", "Z"):
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as err:
+        raise ValidationError(f"unknown time zone {name!r}: use an IANA name such as Asia/Almaty") from err
+
+
+def render_time(ns: int | None, digits: int, zone: ZoneInfo | None) -> str | None:
+    """ISO-8601 at the source precision, in UTC (Z) or in the display zone (with its offset)."""
+    from evidencekit.models import iso_utc
+
+    if ns is None or zone is None:
+        return iso_utc(ns, digits)
+    secs, frac = divmod(ns, 1_000_000_000)
+    local = datetime.fromtimestamp(secs, tz=timezone.utc).astimezone(zone)
+    text = local.strftime("%Y-%m-%dT%H:%M:%S")
+    if digits > 0:
+        text += f".{frac:09d}"[: digits + 1]
+    offset = local.strftime("%z")
+    return f"{text}{offset[:3]}:{offset[3:]}"
+
+
+def is_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
+@contextmanager
+def progress_bar(description: str, total: int | None = None, unit: str = "items") -> Iterator[Callable[[int], None]]:
+    """Yields advance(n). Draws a rich progress bar on a terminal; does nothing in scripts."""
+    if not is_terminal():
+        yield lambda n: None
+        return
+    from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
+                               TimeElapsedColumn, TimeRemainingColumn, TransferSpeedColumn)
+
+    columns: list[Any] = [SpinnerColumn(), TextColumn("{task.description}")]
+    if total:
+        columns += [BarColumn(), DownloadColumn() if unit == "bytes" else MofNCompleteColumn(), TimeRemainingColumn()]
+    else:
+        columns += [MofNCompleteColumn() if unit != "bytes" else DownloadColumn(), TimeElapsedColumn()]
+    if unit == "bytes":
+        columns.append(TransferSpeedColumn())
+    with Progress(*columns, transient=True, redirect_stdout=False) as progress:
+        task = progress.add_task(description, total=total)
+        yield lambda n: progress.advance(task, n)

@@ -1,0 +1,108 @@
+"""`evidencekit info` and `evidencekit files`: what a piece of evidence is, and everything in it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+
+import click
+
+from evidencekit.cli.common import credential_options, display_zone, open_from_cli, progress_bar, tz_option
+from evidencekit.export import FILE_FORMATS, write_records
+from evidencekit.inventory import parse_hash_list
+
+
+@click.command()
+@click.argument("evidence", type=click.Path(exists=False))
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of text.")
+@credential_options
+def info(evidence: str, as_json: bool, password: str | None, recovery_key: str | None) -> None:
+    """Show the format chain, media size, volumes, file systems, encryption and acquisition metadata.
+
+    EVIDENCE is a disk image (raw, split, E01, VMDK, VHD, QCOW2, DMG, .gz), a zip or tar
+    extraction, or an extraction folder. Nothing is written to it.
+    """
+    with open_from_cli(evidence, password, recovery_key) as ev:
+        data = {
+            "path": ev.path, "kind": ev.kind, "format_chain": ev.format_chain, "media_size": ev.media_size,
+            "segment_files": ev.segment_files, "volumes": [asdict(v) for v in ev.volumes],
+            "acquisition": asdict(ev.acquisition) if ev.acquisition else None, "warnings": ev.warnings,
+        }
+        if as_json:
+            click.echo(json.dumps(data, indent=2))
+        else:
+            _print_info(data)
+        ev.require_filesystems()
+
+
+def _print_info(data: dict) -> None:
+    click.echo(f"Evidence:      {data['path']}")
+    click.echo(f"Kind:          {data['kind']}")
+    click.echo(f"Format chain:  {' -> '.join(data['format_chain'])}")
+    if data["media_size"] is not None:
+        click.echo(f"Media size:    {data['media_size']:,} bytes")
+    if len(data["segment_files"]) > 1:
+        click.echo(f"Segments:      {len(data['segment_files'])}")
+        for seg in data["segment_files"]:
+            click.echo(f"  {seg}")
+    click.echo("Volumes:")
+    click.echo(f"  {'name':<8} {'offset':>12} {'length':>14}  {'type':<28} {'file system':<12} {'label':<16} encryption")
+    for v in data["volumes"]:
+        enc = (v["encryption"] or "-") + (" (locked)" if v["locked"] else "")
+        click.echo(f"  {v['name'] or '(whole)':<8} {_num(v['offset']):>12} {_num(v['length']):>14}  {v['type']:<28} "
+                   f"{v['filesystem'] or '-':<12} {v['fs_label'] or '-':<16} {enc}")
+    acq = data["acquisition"]
+    if acq:
+        click.echo("Acquisition metadata (stored in the container):")
+        for key, value in acq.items():
+            if key == "stored_hashes":
+                for alg, digest in value.items():
+                    click.echo(f"  stored {alg:<13} {digest}")
+            elif value:
+                click.echo(f"  {key.replace('_', ' '):<20} {value}")
+    for warning in data["warnings"]:
+        click.echo(f"Warning: {warning}", err=True)
+
+
+def _num(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}"
+
+
+@click.command()
+@click.argument("evidence", type=click.Path(exists=False))
+@click.option("--hash", "hash_names", default="md5,sha1,sha256", show_default=True, metavar="ALGS",
+              help="Comma-separated hashes of each file's content (md5, sha1, sha256), or 'none'.")
+@click.option("--format", "fmt", type=click.Choice(FILE_FORMATS), default="jsonl", show_default=True,
+              help="jsonl (one JSON object per entry), csv, or bodyfile (TSK 3.x, for mactime).")
+@click.option("--volume", metavar="NAME", help="Only this volume (e.g. p2, vss1; '' for an unpartitioned one).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write to FILE instead of stdout.")
+@tz_option
+@credential_options
+def files(evidence: str, hash_names: str, fmt: str, volume: str | None, output: str | None, tz: str,
+          password: str | None, recovery_key: str | None) -> None:
+    """List every entry with hashes and MACB times: deleted, orphaned and NTFS streams included.
+
+    Times are ISO-8601 in UTC with the file system's full precision (FAT stores local time: its
+    records name the zone it was read as). A read failure becomes a warning on that record; the
+    listing goes on.
+    """
+    hashes = parse_hash_list(hash_names)
+    zone = display_zone(tz)
+    with open_from_cli(evidence, password, recovery_key) as ev:
+        ev.require_filesystems()
+        out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout  # noqa: SIM115
+        try:
+            with progress_bar("Listing", unit="entries") as advance:
+                records = ev.files(hashes=hashes, progress=lambda r: advance(1), volume=volume)
+                count = write_records(records, out, fmt, zone=zone, zone_name=tz)
+        finally:
+            if output:
+                out.close()
+    for warning in ev.warnings:
+        click.echo(f"evidencekit: warning: {warning}", err=True)
+    if output:
+        click.echo(f"{count} entries written to {output}", err=True)
+
+
+COMMANDS = [info, files]

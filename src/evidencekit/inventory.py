@@ -1,0 +1,65 @@
+"""The inventory: every entry of a piece of evidence with its content hashes.
+
+The walk itself lives with each source (pytsk3 where TSK reads the file system, dfvfs or the
+standard library elsewhere); this module adds hashing and turns read failures into warnings
+on the records they touch, so that one damaged file never stops the listing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+from evidencekit.errors import EvidenceError
+from evidencekit.hashing import hash_stream
+from evidencekit.models import HASH_ALGORITHMS, FileRecord
+
+if TYPE_CHECKING:
+    from evidencekit.sources.base import Evidence
+
+
+def parse_hash_list(text: str) -> tuple[str, ...]:
+    """``"md5,sha256"`` -> ("md5", "sha256"); ``"none"`` or ``""`` -> ()."""
+    names = tuple(n.strip().lower() for n in text.split(",") if n.strip() and n.strip().lower() != "none")
+    unknown = [n for n in names if n not in HASH_ALGORITHMS]
+    if unknown:
+        raise EvidenceError(f"unknown hash algorithm {unknown[0]!r}: choose from {', '.join(HASH_ALGORITHMS)} or none")
+    return names
+
+
+def hashed_records(
+    evidence: Evidence,
+    hashes: tuple[str, ...],
+    progress: Callable[[FileRecord], None] | None = None,
+    volume: str | None = None,
+) -> Iterator[FileRecord]:
+    """Yield each entry's record with the requested hashes of its content filled in."""
+    for entry in evidence.entries(volume):
+        record = entry.record
+        if hashes and entry.has_content:
+            record = _hashed(entry.record, entry.open, hashes)
+        if progress is not None:
+            progress(record)
+        yield record
+
+
+def _hashed(record: FileRecord, opener: Callable, hashes: tuple[str, ...]) -> FileRecord:
+    counted = [0]
+
+    def count(n: int) -> None:
+        counted[0] += n
+
+    try:
+        with opener() as stream:
+            digests = hash_stream(stream, hashes, progress=count)
+    except (EvidenceError, OSError, RuntimeError, EOFError) as err:
+        return dataclasses.replace(record, warnings=(*record.warnings, f"content unreadable: {_one_line(err)}"))
+    warnings = record.warnings
+    if record.size is not None and counted[0] != record.size:
+        warnings = (*warnings, f"read {counted[0]} of {record.size} bytes: content incomplete")
+    return dataclasses.replace(record, warnings=warnings, **digests)
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split()) or type(err).__name__

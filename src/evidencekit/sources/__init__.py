@@ -1,0 +1,86 @@
+"""Detect what a piece of evidence is and open it read-only.
+
+Detection is an ordered registry, most specific first, the dfvfs disk-image scanner last (it is
+the catch-all): a logical extraction folder, a zip, a tar (plain or compressed), then anything
+dfvfs can decode (raw, split raw, E01, VMDK, VHD, QCOW2, DMG, gzip-compressed images, ...).
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import zipfile
+from collections.abc import Callable
+
+from evidencekit.errors import EvidenceError
+from evidencekit.sources.base import Credentials, Entry, Evidence
+
+__all__ = ["Credentials", "Entry", "Evidence", "open_evidence", "DETECTORS"]
+
+
+def _is_zip(path: str, head: bytes) -> bool:
+    return head[:4] in (b"PK\x03\x04", b"PK\x05\x06") and zipfile.is_zipfile(path)
+
+
+def _is_tar(path: str, head: bytes) -> bool:
+    if head[:2] == b"\x1f\x8b":
+        try:
+            with gzip.open(path, "rb") as fh:
+                head = fh.read(512)
+        except (OSError, EOFError):
+            return False
+    return len(head) >= 263 and head[257:262] == b"ustar"
+
+
+def _zip(path: str, credentials: Credentials) -> Evidence:
+    from evidencekit.sources.extraction import ZipExtraction
+
+    return ZipExtraction(path, credentials)
+
+
+def _tar(path: str, credentials: Credentials) -> Evidence:
+    from evidencekit.sources.extraction import TarExtraction
+
+    return TarExtraction(path)
+
+
+def _disk(path: str, credentials: Credentials) -> Evidence:
+    from evidencekit.sources.disk import DiskImage
+
+    return DiskImage(path, credentials)
+
+
+# (name, detect(path, first 512 bytes) -> bool, open(path, credentials) -> Evidence). Order matters.
+DETECTORS: list[tuple[str, Callable[[str, bytes], bool], Callable[[str, Credentials], Evidence]]] = [
+    ("zip", _is_zip, _zip),
+    ("tar", _is_tar, _tar),
+    ("disk_image", lambda path, head: True, _disk),
+]
+
+
+def open_evidence(path: str | os.PathLike[str], credentials: Credentials | None = None) -> Evidence:
+    """Open evidence read-only, detecting its whole format chain.
+
+    Raises:
+        EvidenceError: missing, unreadable, empty, or not decodable; CredentialError for a wrong
+            or missing password of an encrypted volume.
+    """
+    text = os.path.abspath(os.fspath(path))
+    credentials = credentials or Credentials()
+    if not os.path.exists(text):
+        raise EvidenceError(f"{text}: no such file or directory")
+    if os.path.isdir(text):
+        from evidencekit.sources.extraction import DirectoryExtraction
+
+        return DirectoryExtraction(text)
+    try:
+        with open(text, "rb") as fh:
+            head = fh.read(512)
+    except OSError as err:
+        raise EvidenceError(f"{text}: cannot be read: {err.strerror}") from err
+    if not head:
+        raise EvidenceError(f"{text}: empty file")
+    for _name, detect, opener in DETECTORS:
+        if detect(text, head):
+            return opener(text, credentials)
+    raise EvidenceError(f"{text}: unrecognised evidence")  # unreachable: the disk scanner is the catch-all

@@ -1,0 +1,141 @@
+"""What every kind of evidence offers: volumes, entries, content readers and the decoded media."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+from evidencekit.errors import EvidenceError
+from evidencekit.models import AcquisitionInfo, FileRecord, Locator, VolumeInfo
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Secrets for encrypted volumes (BitLocker, LUKS, FileVault). Never logged or recorded."""
+
+    password: str | None = None
+    recovery_key: str | None = None
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """dfvfs credential (type, value) pairs, in the order they are tried."""
+        out = []
+        if self.password is not None:
+            out.append(("password", self.password))
+        if self.recovery_key is not None:
+            out.append(("recovery_password", self.recovery_key))
+        return out
+
+
+class Entry:
+    """One listed entry: its record (hashes not yet filled) and a way to read its content."""
+
+    __slots__ = ("record", "_opener")
+
+    def __init__(self, record: FileRecord, opener: Callable[[], BinaryIO] | None):
+        self.record = record
+        self._opener = opener
+
+    @property
+    def has_content(self) -> bool:
+        return self._opener is not None
+
+    def open(self) -> BinaryIO:
+        """A read-only stream of the entry's content (for NTFS streams, that stream)."""
+        if self._opener is None:
+            raise EvidenceError(f"{self.record.path}: has no content to read ({self.record.type})")
+        return self._opener()
+
+
+class ReadCallback(io.RawIOBase):
+    """A sequential binary stream over a ``read(offset, size) -> bytes`` function of known size."""
+
+    def __init__(self, read_at: Callable[[int, int], bytes], size: int):
+        super().__init__()
+        self._read_at = read_at
+        self._size = max(size, 0)
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def read(self, size: int | None = -1) -> bytes:
+        remaining = self._size - self._pos
+        if remaining <= 0:
+            return b""
+        n = remaining if size is None or size < 0 else min(size, remaining)
+        data = self._read_at(self._pos, n)
+        self._pos += len(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+@dataclass
+class Evidence:
+    """Base of every evidence kind. Use as a context manager; everything is read-only."""
+
+    path: str
+    kind: str = "disk_image"
+    format_chain: list[str] = field(default_factory=list)
+    media_size: int | None = None
+    volumes: list[VolumeInfo] = field(default_factory=list)
+    acquisition: AcquisitionInfo | None = None
+    segment_files: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def __enter__(self) -> Evidence:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release file handles. Subclasses that hold any override this."""
+
+    def open_media(self) -> BinaryIO | None:
+        """The fully decoded media as a binary stream (None where there is no single media)."""
+        raise NotImplementedError
+
+    def entries(self, volume: str | None = None) -> Iterator[Entry]:
+        """Every entry, deleted and orphaned included; NTFS alternate data streams as their own."""
+        raise NotImplementedError
+
+    def open_locator(self, locator: Locator) -> BinaryIO:
+        """The content of the entry a locator names (for locators produced by this evidence)."""
+        raise NotImplementedError
+
+    def files(
+        self,
+        hashes: tuple[str, ...] = ("md5", "sha256"),
+        progress: Callable[[FileRecord], None] | None = None,
+        volume: str | None = None,
+    ) -> Iterator[FileRecord]:
+        """Entries with their content hashed; a read failure is a warning on that record."""
+        from evidencekit.inventory import hashed_records
+
+        return hashed_records(self, hashes, progress=progress, volume=volume)
+
+    def require_filesystems(self) -> None:
+        if not any(v.filesystem for v in self.volumes) and self.kind == "disk_image":
+            locked = [v.name or "media" for v in self.volumes if v.locked]
+            if locked:
+                raise EvidenceError(f"{self.path}: encrypted volume {', '.join(locked)} is locked")
+            raise EvidenceError(
+                f"{self.path}: no file system recognised (not a disk image, or an unsupported or damaged file system)"
+            )

@@ -1,0 +1,273 @@
+"""Disk images and storage media through the dfvfs source scanner.
+
+dfvfs finds the whole chain (container -> volume system -> encrypted volume -> file system);
+file systems that The Sleuth Kit reads are then walked with pytsk3 directly over the volume
+that dfvfs opened (about 5x faster per entry than dfvfs file entries); the rest through dfvfs.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from dfvfs.helpers import source_scanner
+from dfvfs.lib import definitions as dd
+from dfvfs.lib import errors as dfvfs_errors
+from dfvfs.path import factory as spec_factory
+from dfvfs.resolver import resolver
+from dfvfs.serializer.json_serializer import JsonPathSpecSerializer
+from dfvfs.volume import factory as volume_factory
+
+from evidencekit.errors import CredentialError, EvidenceError
+from evidencekit.models import Locator, VolumeInfo
+from evidencekit.sources import dfvfs_fs, tsk_fs
+from evidencekit.sources.base import Credentials, Entry, Evidence
+from evidencekit.sources.containers import acquisition_info, segment_files
+
+# Storage media containers: the layer whose decoded stream is "the media".
+MEDIA_TYPES = {
+    dd.TYPE_INDICATOR_EWF: "ewf", dd.TYPE_INDICATOR_QCOW: "qcow", dd.TYPE_INDICATOR_VHDI: "vhd",
+    dd.TYPE_INDICATOR_VMDK: "vmdk", dd.TYPE_INDICATOR_RAW: "raw", dd.TYPE_INDICATOR_MODI: "dmg",
+    dd.TYPE_INDICATOR_PHDI: "phdi",
+}
+VOLUME_SYSTEMS = {
+    dd.TYPE_INDICATOR_TSK_PARTITION: "mbr", dd.TYPE_INDICATOR_GPT: "gpt", dd.TYPE_INDICATOR_APM: "apm",
+    dd.TYPE_INDICATOR_LVM: "lvm", dd.TYPE_INDICATOR_APFS_CONTAINER: "apfs_container",
+    dd.TYPE_INDICATOR_VSHADOW: "vss", dd.TYPE_INDICATOR_CS: "corestorage",
+}
+ENCRYPTED = {dd.TYPE_INDICATOR_BDE: "bitlocker", dd.TYPE_INDICATOR_LUKSDE: "luks", dd.TYPE_INDICATOR_FVDE: "filevault"} \
+    if hasattr(dd, "TYPE_INDICATOR_FVDE") else {dd.TYPE_INDICATOR_BDE: "bitlocker", dd.TYPE_INDICATOR_LUKSDE: "luks"}
+VOLUME_PREFIX = {"mbr": "p", "gpt": "p", "apm": "p", "lvm": "lvm", "apfs_container": "apfs", "vss": "vss",
+                 "corestorage": "cs"}
+
+
+@dataclass
+class FileSystemRef:
+    """A file system found in the evidence: where it is and how to reopen it."""
+
+    volume: str
+    fs_spec: Any  # dfvfs PathSpec of the file system
+    volume_spec: Any  # dfvfs PathSpec of the byte range holding it
+    reader: Any = None  # tsk_fs.TskFileSystem or dfvfs_fs.DfvfsFileSystem, opened lazily
+
+
+def to_spec_dict(path_spec: Any) -> dict[str, Any]:
+    """A dfvfs path spec as the dict of dfvfs's own JSON serialisation."""
+    import json
+
+    return json.loads(JsonPathSpecSerializer.WriteSerialized(path_spec))
+
+
+def from_spec_dict(data: dict[str, Any]) -> Any:
+    import json
+
+    return JsonPathSpecSerializer.ReadSerialized(json.dumps(data))
+
+
+class DiskImage(Evidence):
+    """A disk image or device in any container dfvfs decodes, optionally gzip-compressed."""
+
+    def __init__(self, path: str, credentials: Credentials | None = None):
+        super().__init__(path=path, kind="disk_image")
+        self._credentials = credentials or Credentials()
+        self._scanner = source_scanner.SourceScanner()
+        self._ctx = source_scanner.SourceScannerContext()
+        self._filesystems: list[FileSystemRef] = []
+        self._media_spec: Any = None
+        self._encrypted: dict[str, str] = {}
+        self._scan()
+
+    # -- scanning ---------------------------------------------------------------------------
+    def _scan(self) -> None:
+        root = spec_factory.Factory.NewPathSpec(dd.TYPE_INDICATOR_OS, location=self.path)
+        with open(self.path, "rb") as fh:
+            magic = fh.read(2)
+        if magic == b"\x1f\x8b":
+            root = spec_factory.Factory.NewPathSpec(dd.TYPE_INDICATOR_GZIP, parent=root)
+            self.format_chain.append("gzip")
+        self._ctx.AddScanNode(root, None)
+        try:
+            self._scanner.Scan(self._ctx, scan_path_spec=root)
+        except (dfvfs_errors.BackEndError, ValueError, OSError, IOError) as err:
+            raise EvidenceError(f"{self.path}: cannot be read as evidence: {_clean(err)}") from err
+        node = self._ctx.GetScanNode(root)
+        self._media_spec = root
+        for sub in node.sub_nodes:
+            if sub.type_indicator in MEDIA_TYPES:
+                self._media_spec = sub.path_spec
+                self.format_chain.append(MEDIA_TYPES[sub.type_indicator])
+                node = sub
+                break
+        else:
+            self.format_chain.append("raw")
+        self.segment_files = segment_files(self.path, self._media_spec)
+        self.acquisition = acquisition_info(self._media_spec, self.segment_files)
+        self.media_size = self._measure_media()
+        self._visit_children(node, prefix="", parent_spec=self._media_spec)
+        self._order_volumes()
+
+    def _measure_media(self) -> int | None:
+        try:
+            fo = resolver.Resolver.OpenFileObject(self._media_spec)
+            return int(fo.get_size())
+        except (dfvfs_errors.BackEndError, OSError, ValueError) as err:
+            raise EvidenceError(f"{self.path}: cannot decode the media: {_clean(err)}") from err
+
+    def _visit_children(self, node: Any, prefix: str, parent_spec: Any) -> None:
+        for sub in node.sub_nodes:
+            self._visit(sub, prefix, parent_spec)
+
+    def _visit(self, node: Any, prefix: str, parent_spec: Any) -> None:
+        ti = node.type_indicator
+        if ti in ENCRYPTED:
+            node = self._unlock(node, prefix)
+            if node is None:
+                return
+            self._visit_children(node, prefix, node.path_spec)
+            return
+        if node.IsFileSystem():
+            self._add_filesystem(prefix, node.path_spec, parent_spec)
+            return
+        if ti in VOLUME_SYSTEMS and node.IsVolumeSystemRoot():
+            self._visit_volume_system(node, prefix)
+            return
+        self._visit_children(node, prefix, node.path_spec)
+
+    def _visit_volume_system(self, node: Any, prefix: str) -> None:
+        kind = VOLUME_SYSTEMS[node.type_indicator]
+        extents = _volume_extents(node)
+        real = [s for s in node.sub_nodes if getattr(s.path_spec, "location", None)]
+        real.sort(key=lambda s: (extents.get(s.path_spec.location.lstrip("/"), (0, 0, ""))[0], s.path_spec.location))
+        if self.format_chain[-1] != kind:
+            self.format_chain.append(kind)
+        for number, sub in enumerate(real, start=1):
+            name = f"{prefix}{'.' if prefix else ''}{VOLUME_PREFIX[kind]}{number}"
+            offset, length, description = extents.get(sub.path_spec.location.lstrip("/"), (None, None, ""))
+            if kind not in ("mbr", "gpt", "apm"):
+                offset = None
+            self.volumes.append(VolumeInfo(name=name, index=len(self.volumes), offset=offset, length=length,
+                                           type=f"{kind}:{description}" if description else kind))
+            if kind == "vss":
+                # Like dfvfs's volume scanner: a store holds the NTFS it shadows; read it with TSK.
+                fs_spec = spec_factory.Factory.NewPathSpec(dd.TYPE_INDICATOR_TSK, location="/", parent=sub.path_spec)
+                self._add_filesystem(name, fs_spec, sub.path_spec)
+            else:
+                self._visit(sub, name, sub.path_spec)
+
+    def _unlock(self, node: Any, prefix: str) -> Any:
+        kind = ENCRYPTED[node.type_indicator]
+        spec = node.path_spec
+        if self._ctx.IsLockedScanNode(spec):
+            pairs = self._credentials.pairs()
+            if not pairs:
+                raise CredentialError(f"{self.path}: {kind} volume {prefix or ''} is encrypted: give --password or --recovery-key")
+            if not any(self._try_unlock(spec, ctype, value) for ctype, value in pairs):
+                raise CredentialError(f"{self.path}: wrong password or recovery key for the {kind} volume {prefix}".rstrip())
+            self._scanner.Scan(self._ctx, scan_path_spec=spec)
+        self.format_chain.append(kind)
+        self._encrypted[prefix] = kind
+        return self._ctx.GetScanNode(spec)
+
+    def _try_unlock(self, spec: Any, ctype: str, value: str) -> bool:
+        try:
+            return bool(self._scanner.Unlock(self._ctx, spec, ctype, value))
+        except (dfvfs_errors.BackEndError, KeyError, ValueError):
+            return False
+
+    def _add_filesystem(self, volume: str, fs_spec: Any, volume_spec: Any) -> None:
+        ref = FileSystemRef(volume=volume, fs_spec=fs_spec, volume_spec=volume_spec)
+        try:
+            ref.reader = _open_reader(self.path, ref, self._media_spec)
+        except EvidenceError as err:
+            self.warnings.append(f"volume {volume or '(whole media)'}: {err}")
+        fs_name = ref.reader.fs_type if ref.reader else fs_spec.type_indicator.lower()
+        if fs_name not in self.format_chain:
+            self.format_chain.append(fs_name)
+        self._filesystems.append(ref)
+        existing = next((v for v in self.volumes if v.name == volume), None)
+        label = ref.reader.label if ref.reader else None
+        if existing is None:
+            size = self.media_size
+            self.volumes.append(VolumeInfo(name=volume, index=len(self.volumes), offset=0 if not volume else None,
+                                           length=size if not volume else None, type="whole" if not volume else "volume",
+                                           filesystem=fs_name, fs_label=label))
+        else:
+            self.volumes[self.volumes.index(existing)] = _replace(existing, filesystem=fs_name, fs_label=label)
+
+    def _order_volumes(self) -> None:
+        # The unpartitioned file system first, then partitions, then snapshots: the current state leads.
+        self._filesystems.sort(key=lambda r: (".vss" in r.volume or r.volume.startswith("vss"), r.volume != "", r.volume))
+        for name, kind in self._encrypted.items():
+            for i, v in enumerate(self.volumes):
+                if v.name == name:
+                    self.volumes[i] = _replace(v, encryption=kind)
+
+    # -- the Evidence API -------------------------------------------------------------------
+    def open_media(self) -> BinaryIO:
+        if self.format_chain[:1] == ["raw"] and len(self.segment_files) == 1:
+            return open(self.path, "rb")  # noqa: SIM115 - the caller closes it
+        if self.format_chain[:2] == ["gzip", "raw"]:
+            return gzip.open(self.path, "rb")  # type: ignore[return-value]
+        fo = resolver.Resolver.OpenFileObject(self._media_spec)
+        return io.BufferedReader(dfvfs_fs.FileObjectStream(fo), buffer_size=1 << 20)  # type: ignore[arg-type]
+
+    def entries(self, volume: str | None = None) -> Iterator[Entry]:
+        self.require_filesystems()
+        for ref in self._filesystems:
+            if volume is not None and ref.volume != volume:
+                continue
+            if ref.reader is None:
+                continue
+            yield from ref.reader.entries(self.path)
+
+    def open_locator(self, locator: Locator) -> BinaryIO:
+        spec = from_spec_dict(locator.spec)
+        for ref in self._filesystems:
+            if ref.reader is not None and ref.reader.owns(locator.spec):
+                return ref.reader.open_spec(locator.spec)
+        return dfvfs_fs.open_spec(spec)
+
+    def close(self) -> None:
+        for ref in self._filesystems:
+            if ref.reader is not None:
+                ref.reader.close()
+        self._filesystems = []
+
+
+def _open_reader(evidence_path: str, ref: FileSystemRef, media_spec: Any) -> Any:
+    """TSK over the dfvfs-opened volume where TSK reads the file system, else dfvfs."""
+    if ref.fs_spec.type_indicator not in dfvfs_fs.DFVFS_ONLY:
+        reader = tsk_fs.TskFileSystem.try_open(evidence_path, ref.volume, ref.volume_spec, media_spec)
+        if reader is not None:
+            return reader
+    return dfvfs_fs.DfvfsFileSystem.open(ref.volume, ref.fs_spec)
+
+
+def _volume_extents(node: Any) -> dict[str, tuple[int | None, int | None, str]]:
+    """identifier -> (offset, length, description) from the dfvfs volume system."""
+    out: dict[str, tuple[int | None, int | None, str]] = {}
+    try:
+        vs = volume_factory.Factory.NewVolumeSystem(node.type_indicator)
+        vs.Open(node.path_spec)
+    except (dfvfs_errors.BackEndError, ValueError, KeyError):
+        return out
+    for vol in vs.volumes:
+        extent = vol.extents[0] if vol.extents else None
+        desc = vol.GetAttribute("description")
+        out[vol.identifier] = (extent.offset if extent else None, extent.size if extent else None,
+                               desc.value if desc else "")
+    return out
+
+
+def _replace(info: VolumeInfo, **changes: Any) -> VolumeInfo:
+    from dataclasses import replace
+
+    return replace(info, **changes)
+
+
+def _clean(err: BaseException) -> str:
+    text = " ".join(str(err).split())
+    return text.rstrip(".") or type(err).__name__
