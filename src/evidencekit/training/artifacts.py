@@ -93,3 +93,26 @@ def docx(paragraphs: list[str], when: tuple[int, ...] = ZIP_TIME) -> bytes:
                 f'<w:document xmlns:w="{ns}"><w:body>{body}</w:body></w:document>')
     return deterministic_zip([("[Content_Types].xml", content_types.encode()), ("_rels/.rels", rels.encode()),
                               ("word/document.xml", document.encode())], when)
+
+
+def pe_stub(strings: list[str], timestamp: int) -> bytes:
+    """A small PE32 executable image (headers + one .data section holding ``strings``)."""
+    dos = bytearray(64)
+    dos[0:2] = b"MZ"
+    struct.pack_into("<I", dos, 60, 0x80)
+    stub = b"\x0e\x1f\xba\x0e\x00\xb4\x09\xcd\x21\xb8\x01\x4c\xcd\x21This program cannot be run in DOS mode.\r\r\n$"
+    head = bytes(dos) + stub.ljust(0x80 - 64, b"\0")
+    coff = struct.pack("<HHIIIHH", 0x14C, 1, timestamp, 0, 0, 224, 0x0102)
+    opt = bytearray(224)
+    struct.pack_into("<HBB", opt, 0, 0x10B, 14, 0)
+    struct.pack_into("<I", opt, 16, 0x1000)  # entry point
+    struct.pack_into("<III", opt, 28, 0x400000, 0x1000, 0x200)  # image base, alignments
+    struct.pack_into("<HH", opt, 48, 6, 0)  # subsystem version
+    struct.pack_into("<II", opt, 56, 0x2000, 0x200)  # image size, header size
+    struct.pack_into("<H", opt, 68, 2)  # GUI subsystem
+    struct.pack_into("<I", opt, 92, 16)  # number of data directories
+    data = "\0".join(strings).encode() + b"\0"
+    raw_size = (len(data) + 0x1FF) & ~0x1FF
+    section = struct.pack("<8sIIIIIIHHI", b".data", len(data), 0x1000, raw_size, 0x200, 0, 0, 0, 0, 0xC0000040)
+    headers = (head + b"PE\0\0" + coff + bytes(opt) + section).ljust(0x200, b"\0")
+    return headers + data.ljust(raw_size, b"\0")
