@@ -198,12 +198,14 @@ class DiskImage(Evidence):
             self.volumes[self.volumes.index(existing)] = _replace(existing, filesystem=fs_name, fs_label=label)
 
     def _order_volumes(self) -> None:
-        # The unpartitioned file system first, then partitions, then snapshots: the current state leads.
-        self._filesystems.sort(key=lambda r: (".vss" in r.volume or r.volume.startswith("vss"), r.volume != "", r.volume))
-        for name, kind in self._encrypted.items():
-            for i, v in enumerate(self.volumes):
-                if v.name == name:
-                    self.volumes[i] = _replace(v, encryption=kind)
+        # The current state leads: the unpartitioned file system, then partitions, then snapshots.
+        def key(name: str) -> tuple[bool, bool, str]:
+            return (".vss" in name or name.startswith("vss"), name != "", name)
+
+        self._filesystems.sort(key=lambda r: key(r.volume))
+        ordered = sorted(self.volumes, key=lambda v: (key(v.name), v.index))
+        self.volumes = [_replace(v, index=i, encryption=self._encrypted.get(v.name, v.encryption))
+                        for i, v in enumerate(ordered)]
 
     # -- the Evidence API -------------------------------------------------------------------
     def open_media(self) -> BinaryIO:

@@ -41,6 +41,7 @@ NAME_ALLOC = int(pytsk3.TSK_FS_NAME_FLAG_ALLOC)
 META_UNALLOC = int(pytsk3.TSK_FS_META_FLAG_UNALLOC)
 ATTR_FNAME = int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_FNAME)
 ATTR_DATA = int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_DATA)
+ATTR_IDXROOT = int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_IDXROOT)
 FILETIME_EPOCH = 116444736000000000  # 100 ns intervals from 1601-01-01 to 1970-01-01
 WHOLE_READ = 8 << 20
 
@@ -79,7 +80,7 @@ class TskFileSystem:
         self.volume = volume
         self._img, self._offset, self._fs = img, offset, fs
         self.fs_type = FS_NAMES.get(int(fs.info.ftype), "unknown")
-        self.label: str | None = None
+        self.label = _volume_label(self.fs_type, img, offset, fs)
         self.time_digits = TIME_DIGITS.get(self.fs_type, 0)
         self.assumed_zone = "UTC" if self.fs_type in LOCAL_TIME_FS else None
         self._parent_spec = parent_spec
@@ -156,28 +157,36 @@ class TskFileSystem:
         }
         if self._ext is not None and int(meta.flags) & META_UNALLOC:
             times["dtime"] = self._ext.dtime(inode)
-        streams: list[tuple[str, int, int]] = []
+        streams: list[tuple[str, int, int, int]] = []
+        has_default = True
         if self.fs_type == "ntfs":
-            self._ntfs_attributes(f, times, streams, warnings)
+            has_default = self._ntfs_attributes(f, times, streams, warnings)
         extra = {"mode": int(meta.mode), "uid": int(meta.uid), "gid": int(meta.gid)}
         if kind == "symlink" and meta.link:
             extra["link_target"] = meta.link.decode("utf-8", "backslashreplace") if isinstance(meta.link, bytes) else meta.link
         size = int(meta.size)
-        record = self._record(evidence_path, path, inode, kind, deleted, size, {**times, **extra}, tuple(warnings), orphan)
-        opener = self._opener(f, size, None, 0) if kind == "file" else None
-        yield Entry(record, opener)
-        for stream, attr_id, stream_size in streams:
-            srec = self._record(evidence_path, path, inode, kind, deleted, stream_size, times, tuple(warnings),
-                                orphan, stream=stream)
-            yield Entry(srec, self._opener(f, stream_size, ATTR_DATA, attr_id))
+        if has_default:
+            record = self._record(evidence_path, path, inode, kind, deleted, size, {**times, **extra},
+                                  tuple(warnings), orphan)
+            yield Entry(record, self._opener(f, size, None, 0) if kind == "file" else None)
+        for stream, attr_type, attr_id, stream_size in streams:
+            srec = self._record(evidence_path, path, inode, kind, deleted, stream_size, {**times, **extra},
+                                tuple(warnings), orphan, stream=stream)
+            yield Entry(srec, self._opener(f, stream_size, attr_type, attr_id))
 
-    def _ntfs_attributes(self, f: Any, times: dict[str, int | None], streams: list[tuple[str, int, int]],
-                         warnings: list[str]) -> None:
-        fn_seen = False
+    def _ntfs_attributes(self, f: Any, times: dict[str, int | None], streams: list[tuple[str, int, int, int]],
+                         warnings: list[str]) -> bool:
+        """Fill $FILE_NAME times and named streams; True when the entry has a default $DATA or $I30.
+
+        Like fls, every named $DATA and every named index other than $I30 is its own entry, and an
+        MFT entry with only named attributes (e.g. $Secure) has no bare entry of its own.
+        """
+        fn_seen, has_default, listed = False, False, 0
         try:
             for attr in f:
                 info = attr.info
                 atype = int(info.type)
+                name = info.name.decode("utf-8", "backslashreplace") if isinstance(info.name, bytes) else (info.name or "")
                 if atype == ATTR_FNAME and not fn_seen:
                     data = f.read_random(0, int(info.size), info.type, info.id)
                     if len(data) >= 40:
@@ -185,12 +194,15 @@ class TskFileSystem:
                         times.update(fn_crtime=_filetime_ns(cr), fn_mtime=_filetime_ns(mo),
                                      fn_ctime=_filetime_ns(ch), fn_atime=_filetime_ns(ac))
                         fn_seen = True
-                elif atype == ATTR_DATA and info.name:
-                    sname = info.name.decode("utf-8", "backslashreplace") if isinstance(info.name, bytes) else info.name
-                    if sname:
-                        streams.append((sname, int(info.id), int(info.size)))
+                elif atype in (ATTR_DATA, ATTR_IDXROOT):
+                    listed += 1
+                    if not name or name in ("$Data", "$I30"):
+                        has_default = True
+                    else:
+                        streams.append((name, atype, int(info.id), int(info.size)))
         except OSError as err:
             warnings.append(f"NTFS attributes unreadable: {err}")
+        return has_default or not listed
 
     def _record(self, evidence_path: str, path: str, inode: int | None, kind: str, deleted: bool,
                 size: int | None, fields: dict[str, Any], warnings: tuple[str, ...], orphan: bool,
@@ -230,9 +242,33 @@ class TskFileSystem:
         for attr in f:
             name = attr.info.name
             name = name.decode("utf-8", "backslashreplace") if isinstance(name, bytes) else name
-            if int(attr.info.type) == ATTR_DATA and name == stream:
-                return self._opener(f, int(attr.info.size), ATTR_DATA, int(attr.info.id))()
+            if int(attr.info.type) in (ATTR_DATA, ATTR_IDXROOT) and name == stream:
+                return self._opener(f, int(attr.info.size), int(attr.info.type), int(attr.info.id))()
         raise EvidenceError(f"{spec.get('location')}: no data stream named {stream!r}")
+
+
+def _volume_label(fs_type: str, img: Any, offset: int, fs: Any) -> str | None:
+    """The label as the file system stores it (None where it has none or it cannot be read)."""
+    try:
+        if fs_type.startswith("ext"):
+            raw = img.read(offset + 1024 + 120, 16).split(b"\0", 1)[0]
+            return raw.decode("utf-8", "replace") or None
+        if fs_type.startswith("fat"):
+            boot = img.read(offset, 512)
+            raw = boot[0x47:0x52] if fs_type == "fat32" else boot[0x2B:0x36]
+            text = raw.decode("ascii", "replace").strip()
+            return None if text in ("", "NO NAME") else text
+        if fs_type == "iso9660":
+            return img.read(offset + 0x8000 + 40, 32).decode("ascii", "replace").strip() or None
+        if fs_type == "ntfs":
+            volume_file = fs.open_meta(inode=3)
+            for attr in volume_file:
+                if int(attr.info.type) == int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_VNAME):
+                    data = volume_file.read_random(0, int(attr.info.size), attr.info.type, attr.info.id)
+                    return data.decode("utf-16-le", "replace") or None
+    except (OSError, UnicodeDecodeError):
+        return None
+    return None
 
 
 def _direct_image(evidence_path: str, volume_spec: Any, media_spec: Any) -> tuple[Any, int]:
