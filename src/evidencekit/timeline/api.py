@@ -1,0 +1,73 @@
+"""Case-level entry points: build, query and export a case's timeline (what the CLI calls)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from evidencekit.errors import ValidationError
+from evidencekit.timeline import store
+from evidencekit.timeline.build import PartResult, build_fs, build_plaso
+from evidencekit.timeline.events import TimelineEvent
+from evidencekit.timeline.export import FORMATS, write_export, zone
+
+
+def timeline(case: Any, *, start: int | None = None, end: int | None = None, exhibit: str | None = None,
+             source: str | None = None, grep: str | None = None, flagged: bool = False,
+             limit: int | None = None) -> Iterator[TimelineEvent]:
+    """The case's events in time order, filtered; ``start``/``end`` are ns UTC (end exclusive)."""
+    store.ensure_schema(case.db)
+    q = store.Query(start, end, exhibit, source, grep, flagged, limit)
+    return store.query(case.db, q)
+
+
+def build(case: Any, examiner: Any, exhibits: list[str] | None = None, artifacts: str = "default",
+          workers: int = 1, timeout: float | None = None) -> list[tuple[str, PartResult]]:
+    """File system timeline of each exhibit, then plaso artefacts unless ``artifacts`` is "none"."""
+    ids = exhibits or [ex.id for ex in case.exhibits()]
+    if not ids:
+        raise ValidationError(f"{case.root}: the case has no exhibits to build a timeline of")
+    now = time.time_ns()
+    results: list[tuple[str, PartResult]] = []
+    for exhibit_id in ids:
+        results.append((exhibit_id, build_fs(case, exhibit_id, examiner, now)))
+        if artifacts.lower() != "none":
+            results.append((exhibit_id, build_plaso(case, exhibit_id, examiner, artifacts, workers, timeout, now)))
+    return results
+
+
+def export(case: Any, examiner: Any, fmt: str, out: Path, *, tz: str = "UTC", group: bool = True,
+           query: store.Query | None = None) -> tuple[str, int]:
+    """Write an export and ``out``.sha256 beside it; one ledger entry carries the hash.
+
+    Returns (sha256, number of events). The file is written under a temporary name and renamed
+    into place only when the ledger entry commits.
+    """
+    if fmt not in FORMATS:
+        raise ValidationError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    zone(tz)
+    store.ensure_schema(case.db)
+    q = query or store.Query()
+    out = out.absolute()
+    tmp = out.with_name(f".{out.name}.partial")
+    sha, count = write_export(fmt, tmp, lambda order: store.query(case.db, q, order), tz, group)
+    details = {"format": fmt, "zone": tz, "events": count, "macb_grouped": group and fmt != "bodyfile",
+               "filters": {k: v for k, v in vars(q).items() if v not in (None, False)}, "file": out.name}
+    try:
+        with case.action("timeline_export", examiner=examiner, details=details) as act:
+            act.outputs[_display(out, case.root)] = sha
+        os.replace(tmp, out)
+        out.with_name(out.name + ".sha256").write_text(f"{sha}  {out.name}\n")
+    finally:
+        tmp.unlink(missing_ok=True)
+    return sha, count
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)

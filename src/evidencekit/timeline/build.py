@@ -1,0 +1,172 @@
+"""Build a case's timeline: file system events from the inventory, artefact events from plaso.
+
+Each part is one custody action (``timeline_fs``, ``timeline_plaso``) whose ledger entry commits
+in the same transaction as the events it describes. A rebuild replaces that exhibit's events of
+that source. A plaso failure (absent, crash, unparseable exhibit) is a recorded warning: the
+file system part is built regardless, and a corrupt event never aborts the build.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from evidencekit.models import FileRecord, Locator, parse_iso_utc
+from evidencekit.timeline import store
+from evidencekit.timeline.anomalies import AnomalyContext, scan_fs_created
+from evidencekit.timeline.events import SOURCE_FS, SOURCE_PLASO, TimelineEvent, derive_all
+from evidencekit.timeline.plaso import run_plaso, storage_warnings
+from evidencekit.timeline.plaso_import import backup_names, read_jsonl, real_name
+
+RECORD_FIELDS = (
+    "id", "volume", "path", "inode", "stream", "type", "deleted", "orphan", "size", "filesystem", "mode",
+    "uid", "gid", "link_target", "mtime", "atime", "ctime", "crtime", "dtime", "fn_mtime", "fn_atime",
+    "fn_ctime", "fn_crtime", "time_digits", "assumed_zone", "md5", "sha1", "sha256", "locator", "warnings",
+)
+FS_ROOTS = ("/", "/$MFT", "/lost+found")
+
+
+@dataclass
+class PartResult:
+    """What one part of a build did: events written, warnings recorded, its ledger details."""
+
+    source: str
+    events: int = 0
+    warnings: list[str] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def records_from_case(db: sqlite3.Connection, exhibit: str, paths: tuple[str, ...] = ()
+                      ) -> Iterator[tuple[int, FileRecord]]:
+    """The exhibit's inventory rows as (files.id, FileRecord), in walk order (only ``paths`` if given)."""
+    sql = f"SELECT {', '.join(RECORD_FIELDS)} FROM files WHERE exhibit = ?"
+    if paths:
+        sql += f" AND path IN ({','.join('?' * len(paths))})"
+    cur = db.execute(sql + " ORDER BY seq", (exhibit, *paths))
+    while rows := cur.fetchmany(5000):
+        for row in rows:
+            yield _record(row)
+
+
+def _record(row: tuple[Any, ...]) -> tuple[int, FileRecord]:
+    data = dict(zip(RECORD_FIELDS, row, strict=True))
+    fid = data.pop("id")
+    data["stream"] = data["stream"] or None
+    data["deleted"], data["orphan"] = bool(data["deleted"]), bool(data["orphan"])
+    data["locator"] = Locator.from_json(data["locator"])
+    data["warnings"] = tuple(json.loads(data["warnings"] or "[]"))
+    return fid, FileRecord(**data)
+
+
+def fs_created(db: sqlite3.Connection, exhibit: str) -> dict[str, int]:
+    """Per volume, the file system's creation time (see anomalies.before_fs_created)."""
+    return scan_fs_created(rec for _, rec in records_from_case(db, exhibit, FS_ROOTS))
+
+
+def reference_time(seized_on: str | None, now_ns: int) -> tuple[int, str]:
+    """The "future" reference: the seizure date/time recorded for the exhibit, else the build time."""
+    text = (seized_on or "").strip()
+    if text:
+        try:
+            return parse_iso_utc(text), "seizure time"
+        except ValueError:
+            pass
+        try:
+            day = date.fromisoformat(text[:10])
+            end = datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=UTC)
+            return int(end.timestamp()) * 1_000_000_000 + 999_999_999, "seizure date (end of day, UTC)"
+        except ValueError:
+            pass
+    return now_ns, "build time"
+
+
+def _rename_ios(events: Iterator[TimelineEvent], names: dict[str, str]) -> Iterator[TimelineEvent]:
+    from dataclasses import replace
+
+    for ev in events:
+        real = real_name(ev.path, names)
+        yield ev if real is None else replace(ev, path=real, extra={**ev.extra, "backup_path": ev.path})
+
+
+def build_fs(case: Any, exhibit_id: str, examiner: Any, now_ns: int | None = None) -> PartResult:
+    """File system events of one exhibit from its inventory, in one custody action."""
+    exhibit = case.exhibit(exhibit_id)
+    now_ns = now_ns or time.time_ns()
+    ref, ref_source = reference_time(exhibit.seized_on, now_ns)
+    store.ensure_schema(case.db)
+    ctx = AnomalyContext(ref, ref_source, fs_created(case.db, exhibit_id))
+    names = backup_names(Path(exhibit.path)) if exhibit.kind in ("directory", "zip", "tar") else {}
+    result = PartResult(SOURCE_FS)
+    with case.action("timeline_fs", examiner=examiner, exhibit=exhibit_id) as act:
+        replaced = store.delete_events(act.db, exhibit_id, SOURCE_FS)
+        run = store.start_run(act.db, exhibit_id, SOURCE_FS, now_ns)
+        events = derive_all(records_from_case(act.db, exhibit_id), exhibit_id, ctx)
+        result.events = store.insert_events(act.db, run, _rename_ios(events, names) if names else events)
+        if result.events == 0:
+            msg = f"exhibit {exhibit_id}: no inventory rows with times; process the exhibit first"
+            store.add_warning(act.db, run, exhibit_id, SOURCE_FS, msg)
+            result.warnings.append(msg)
+        flagged = act.db.execute("SELECT count(*) FROM timeline_events WHERE run = ? AND flags != ''",
+                                 (run,)).fetchone()[0]
+        result.details = {"source": SOURCE_FS, "run": run, "events": result.events, "flagged": flagged,
+                          "replaced_events": replaced, "anomaly_reference": ctx.to_details(),
+                          "ios_backup_names": len(names), "warnings": result.warnings}
+        store.finish_run(act.db, run, result.events, result.details)
+        act.details.update(result.details)
+    return result
+
+
+def build_plaso(case: Any, exhibit_id: str, examiner: Any, artifacts: str = "default", workers: int = 1,
+                timeout: float | None = None, now_ns: int | None = None) -> PartResult:
+    """Run plaso over the exhibit and import its events, in one custody action."""
+    exhibit = case.exhibit(exhibit_id)
+    now_ns = now_ns or time.time_ns()
+    ref, ref_source = reference_time(exhibit.seized_on, now_ns)
+    ctx = AnomalyContext(ref, ref_source)
+    source = Path(exhibit.path)
+    archives = "zip,tar" if exhibit.kind in ("zip", "tar") else None
+    run = run_plaso(source, case.root / "timeline" / "plaso" / exhibit_id, artifacts, archives, workers, timeout)
+    names = backup_names(source) if exhibit.kind in ("directory", "zip", "tar") else {}
+    root = str(source) if exhibit.kind == "directory" else None
+    store.ensure_schema(case.db)
+    result = PartResult(SOURCE_PLASO)
+    inputs = {"plaso_storage_sha256": run.storage_sha256} if run.storage_sha256 else {}
+    with case.action("timeline_plaso", examiner=examiner, exhibit=exhibit_id, inputs=inputs) as act:
+        replaced = store.delete_events(act.db, exhibit_id, SOURCE_PLASO)
+        rid = store.start_run(act.db, exhibit_id, SOURCE_PLASO, now_ns)
+        bad: list[str] = []
+        if run.ok:
+            events = read_jsonl(run.jsonl, exhibit_id, str(source), root, ctx, names, bad)
+            result.events = store.insert_events(act.db, rid, events)
+        else:
+            result.warnings.append(f"plaso: {run.reason}; file system timeline unaffected")
+        result.warnings += bad[:100]
+        for msg in result.warnings:
+            store.add_warning(act.db, rid, exhibit_id, SOURCE_PLASO, msg)
+        plaso_warnings = _import_storage_warnings(act.db, rid, exhibit_id, run.storage)
+        result.details = {**run.details(), "source": SOURCE_PLASO, "run": rid, "events": result.events,
+                          "replaced_events": replaced, "plaso_warnings": plaso_warnings,
+                          "ios_backup_names": len(names), "warnings": result.warnings}
+        store.finish_run(act.db, rid, result.events, result.details)
+        act.details.update(result.details)
+        if run.storage_sha256:
+            act.outputs[str(run.storage.relative_to(case.root))] = run.storage_sha256
+    if run.jsonl.is_file():
+        run.jsonl.unlink()  # an intermediate: its content is now in the case, the .plaso is kept
+    return result
+
+
+def _import_storage_warnings(db: sqlite3.Connection, run: int, exhibit: str, storage: Path) -> int:
+    if not storage.is_file():
+        return 0
+    count = 0
+    for chain, spec, message in storage_warnings(storage):
+        store.add_warning(db, run, exhibit, f"plaso:{chain}", message, spec or None)
+        count += 1
+    return count

@@ -1,0 +1,228 @@
+"""Timeline exporters: CSV, JSONL, TSK bodyfile and Timesketch JSONL, hashed while written.
+
+Every writer streams: events come from a database cursor and go straight to the file, so memory
+does not grow with the timeline. Every format states its display zone (a ``timezone`` column or
+field; the bodyfile's ``#`` header, which ``mactime`` skips, says its times are UTC epoch
+seconds). ``write_export`` returns the SHA256 of the bytes written; the caller writes
+``FILE.sha256`` beside it and records the hash in the ledger.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+from typing import IO, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from evidencekit.errors import ValidationError
+from evidencekit.timeline.events import FN, SOURCE_FS, MacbRow, TimelineEvent, group_macb
+
+FORMATS = ("csv", "jsonl", "bodyfile", "timesketch")
+NS = 1_000_000_000
+CSV_COLUMNS = (
+    "datetime", "timezone", "date", "time", "MACB", "source", "sourcetype", "type", "short", "desc",
+    "filename", "inode", "size", "mode", "uid", "gid", "exhibit", "volume", "attribute", "deleted",
+    "sha256", "flags", "assumed_zone", "time_utc_ns", "time_digits", "locator", "extra",
+)
+TYPE_LETTERS = {"file": "r", "dir": "d", "symlink": "l", "socket": "s", "fifo": "p", "chardev": "c",
+                "blockdev": "b", "virtual": "V", "virtual_dir": "V"}
+
+
+def zone(name: str) -> tzinfo:
+    """An IANA zone (``UTC``, ``Asia/Almaty``, ...); ValidationError when unknown."""
+    if name.upper() in ("UTC", "Z"):
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as err:
+        raise ValidationError(f"--tz {name!r}: not an IANA time zone ({err})") from None
+
+
+def render(ns: int, digits: int, tz: tzinfo) -> str:
+    """ISO-8601 in ``tz`` with the source's precision and an explicit offset (``Z`` for UTC)."""
+    secs, frac = divmod(ns, NS)
+    dt = datetime.fromtimestamp(secs, tz=tz)
+    text = dt.strftime("%Y-%m-%dT%H:%M:%S")
+    if digits > 0:
+        text += "." + f"{frac:09d}"[:digits]
+    offset = dt.strftime("%z")
+    return text + ("Z" if offset in ("+0000", "") and tz is UTC else f"{offset[:3]}:{offset[3:]}")
+
+
+class _HashingFile(io.RawIOBase):
+    """A write-only raw stream that hashes what passes through to ``fh``."""
+
+    def __init__(self, fh: IO[bytes]):
+        super().__init__()
+        self._fh = fh
+        self.sha256 = hashlib.sha256()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data)
+        self.sha256.update(view)
+        self._fh.write(view)
+        return len(view)
+
+
+def mode_string(ev: TimelineEvent) -> str:
+    """TSK's bodyfile mode (``r/rrw-r--r--``): type letter, then type letter and permissions."""
+    letter = TYPE_LETTERS.get(ev.type or "", "-")
+    if ev.mode is None:
+        return f"{letter}/{letter}---------"
+    perms = "".join(ch if ev.mode & (1 << (8 - i)) else "-" for i, ch in enumerate("rwxrwxrwx"))
+    return f"{letter}/{letter}{perms}"
+
+
+def _frac_seconds(ns: int | None, digits: int) -> str:
+    if ns is None:
+        return "0"
+    secs, frac = divmod(ns, NS)
+    text = f"{frac:09d}"[: max(digits, 0)].rstrip("0")
+    return f"{secs}.{text}" if text else str(secs)
+
+
+def tsk_safe(text: str) -> str:
+    """Control characters and the field separator as ``^``, as TSK writes names in a bodyfile."""
+    return "".join("^" if ch < " " or ch in "|\x7f" else ch for ch in text)
+
+
+def body_name(ev: TimelineEvent) -> str:
+    name = ev.display_path
+    if ev.link_target:
+        name += f" -> {ev.link_target}"
+    if ev.attribute == FN:
+        name += " ($FILE_NAME)"
+    if ev.source != SOURCE_FS:
+        name = f"{name} [{ev.parser}: {ev.timestamp_desc}] {ev.message}"
+    return tsk_safe(name) + (" (deleted)" if ev.deleted else "")
+
+
+def _body_line(first: TimelineEvent, times: dict[str, int]) -> str:
+    cols = [_frac_seconds(times.get(ch), first.time_digits) for ch in "amcb"]
+    size = first.size if first.size is not None else 0
+    return (f"{first.sha256 or 0}|{body_name(first)}|{first.inode or 0}|{mode_string(first)}|"
+            f"{first.uid or 0}|{first.gid or 0}|{size}|{'|'.join(cols)}\n")
+
+
+def write_bodyfile(events: Iterable[TimelineEvent], out: IO[str]) -> int:
+    """TSK bodyfile (MD5|name|inode|mode|UID|GID|size|atime|mtime|ctime|crtime).
+
+    File system events of one entry and attribute make one line (events must arrive ordered by
+    entry). Deletion times have no bodyfile column and are left out. An artefact event is one
+    line with its time in the column of its MACB letter (``mtime`` when it has none) and its
+    parser, meaning and message in the name. The first column carries the SHA256 when known.
+    """
+    out.write("# evidencekit timeline bodyfile: times are seconds since 1970-01-01 UTC (zone UTC)\n")
+    count, key, first, times = 0, None, None, {}
+    for ev in events:
+        count += 1
+        if not ev.macb and ev.source == SOURCE_FS:
+            continue
+        this = (ev.entry, ev.attribute, ev.path) if ev.source == SOURCE_FS else ("single", ev.id)
+        if this != key and first is not None:
+            out.write(_body_line(first, times))
+            times = {}
+        key, first = this, (ev if this != key or first is None else first)
+        times[ev.macb or "m"] = ev.time
+    if first is not None:
+        out.write(_body_line(first, times))
+    return count
+
+
+def _common(ev: TimelineEvent, tz: tzinfo, zone_name: str) -> dict[str, Any]:
+    return {
+        "datetime": render(ev.time, ev.time_digits, tz), "timezone": zone_name,
+        "timestamp_desc": ev.timestamp_desc, "source": ev.source, "parser": ev.parser, "path": ev.path,
+        "stream": ev.stream, "inode": ev.inode, "exhibit": ev.exhibit, "volume": ev.volume,
+        "attribute": ev.attribute, "macb": ev.macb, "deleted": ev.deleted, "orphan": ev.orphan,
+        "size": ev.size, "sha256": ev.sha256, "flags": list(ev.flags), "assumed_zone": ev.assumed_zone,
+        "time_utc_ns": ev.time, "time_digits": ev.time_digits, "message": ev.message,
+        "locator": json.loads(ev.locator) if ev.locator else None, "extra": dict(ev.extra),
+    }
+
+
+def write_jsonl(rows: Iterable[MacbRow], out: IO[str], tz: tzinfo, zone_name: str) -> int:
+    count = 0
+    for row in rows:
+        obj = _common(row.first, tz, zone_name)
+        obj["macb"] = row.macb
+        obj["timestamp_desc"] = "; ".join(row.descs)
+        out.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+        count += len(row.descs)
+    return count
+
+
+def write_timesketch(rows: Iterable[MacbRow], out: IO[str], tz: tzinfo, zone_name: str) -> int:
+    """Timesketch JSONL: ``message``, ``datetime``, ``timestamp`` (µs), ``timestamp_desc`` and ours."""
+    count = 0
+    for row in rows:
+        obj = _common(row.first, tz, zone_name)
+        ev = row.first
+        obj["message"] = ev.message or ev.path
+        obj["timestamp"] = ev.time // 1000
+        obj["timestamp_desc"] = "; ".join(row.descs)
+        obj["macb"] = row.macb
+        obj["data_type"] = ev.extra.get("data_type", "fs:stat" if ev.source == SOURCE_FS else "plaso")
+        obj["extra"] = json.dumps(obj["extra"], ensure_ascii=False, default=str) if obj["extra"] else ""
+        out.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+        count += len(row.descs)
+    return count
+
+
+def write_csv(rows: Iterable[MacbRow], out: IO[str], tz: tzinfo, zone_name: str) -> int:
+    """CSV with l2tcsv-like (date, time, timezone, MACB, source, type, short, desc, filename, inode)
+    and mactime-like (size, mode, uid, gid) columns, plus provenance."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    count = 0
+    for row in rows:
+        ev = row.first
+        stamp = render(ev.time, ev.time_digits, tz)
+        writer.writerow([
+            stamp, zone_name, stamp[:10], stamp[11:], row.macb, "FILE" if ev.source == SOURCE_FS else ev.parser,
+            ev.attribute or ("File stat" if ev.source == SOURCE_FS else ev.extra.get("data_type", "")),
+            "; ".join(row.descs), ev.display_path, ev.message, ev.display_path, ev.inode, ev.size,
+            mode_string(ev), ev.uid, ev.gid, ev.exhibit, ev.volume, ev.attribute, int(ev.deleted), ev.sha256,
+            ",".join(ev.flags), ev.assumed_zone, ev.time, ev.time_digits, ev.locator,
+            json.dumps(dict(ev.extra), ensure_ascii=False, default=str) if ev.extra else "",
+        ])
+        count += len(row.descs)
+    return count
+
+
+def _rows(events: Iterable[TimelineEvent], group: bool) -> Iterator[MacbRow]:
+    if group:
+        yield from group_macb(events)
+        return
+    for ev in events:
+        yield MacbRow(ev, {ev.macb} if ev.macb else set(), [ev.timestamp_desc])
+
+
+def write_export(fmt: str, out_path: Path, events: Callable[[str], Iterable[TimelineEvent]],
+                 tz_name: str = "UTC", group: bool = True) -> tuple[str, int]:
+    """Write ``fmt`` to ``out_path``; ``events(order)`` supplies events ("time" or "entry" order).
+
+    Returns (sha256 hex of the file, number of events written).
+    """
+    if fmt not in FORMATS:
+        raise ValidationError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    tz = zone(tz_name)
+    with out_path.open("wb") as raw:
+        hashing = _HashingFile(raw)
+        text = io.TextIOWrapper(io.BufferedWriter(hashing, 1 << 20), encoding="utf-8", newline="")
+        if fmt == "bodyfile":
+            count = write_bodyfile(events("entry"), text)
+        else:
+            writer = {"csv": write_csv, "jsonl": write_jsonl, "timesketch": write_timesketch}[fmt]
+            count = writer(_rows(events("time"), group), text, tz, tz_name)
+        text.flush()
+        text.detach().flush()
+    return hashing.sha256.hexdigest(), count

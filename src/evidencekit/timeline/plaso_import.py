@@ -1,0 +1,165 @@
+"""Turn ``psort -o json_line`` output into :class:`TimelineEvent` objects.
+
+Each plaso event keeps its parser, its ``timestamp_desc``, the source path (innermost path
+spec location, relative to a directory exhibit), plaso's own fields in ``extra`` and its path
+spec as the locator. iOS backups store files under hashed names; a map read from the backup's
+``Manifest.db`` (fileID -> domain/relativePath) restores the real names.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import tarfile
+import tempfile
+import zipfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from evidencekit.timeline.anomalies import AnomalyContext, event_future
+from evidencekit.timeline.events import SOURCE_PLASO, TimelineEvent
+
+FILETIME_EPOCH_DELTA = 116_444_736_000_000_000  # 100 ns units from 1601-01-01 to 1970-01-01
+MACB = {"Content Modification Time": "m", "Last Access Time": "a", "Metadata Modification Time": "c",
+        "Creation Time": "b"}
+DIGITS = {"Filetime": 7, "PosixTimeInNanoseconds": 9, "PosixTime": 0, "JavaTime": 3, "TimeElements": 0,
+          "TimeElementsInMilliseconds": 3, "FATDateTime": 0, "HFSTime": 0, "OLEAutomationDate": 6}
+SKIP = {"__container_type__", "__type__", "date_time", "pathspec", "message", "timestamp", "timestamp_desc",
+        "parser", "sha256_hash"}
+VOLUME_TYPES = {"TSK_PARTITION", "GPT", "APFS_CONTAINER", "LVM", "VSHADOW", "CS"}
+HEX = set("0123456789abcdef")
+
+
+def event_time(record: Mapping[str, Any]) -> tuple[int, int]:
+    """(ns UTC, fractional digits) from plaso's normalised µs and, where finer, its date_time."""
+    micros = int(record.get("timestamp") or 0)
+    dt = record.get("date_time") or {}
+    cls = dt.get("__class_name__", "")
+    if cls == "Filetime" and isinstance(dt.get("timestamp"), int) and dt["timestamp"] > 0:
+        return (dt["timestamp"] - FILETIME_EPOCH_DELTA) * 100, 7
+    if cls == "PosixTimeInNanoseconds" and isinstance(dt.get("timestamp"), int):
+        return dt["timestamp"], 9
+    return micros * 1000, DIGITS.get(cls, 6)
+
+
+def _chain(spec: Mapping[str, Any] | None) -> Iterator[Mapping[str, Any]]:
+    while spec:
+        yield spec
+        spec = spec.get("parent")
+
+
+def spec_path(spec: Mapping[str, Any] | None, root: str | None) -> tuple[str, str, int | None]:
+    """(path, volume, inode) from a plaso path spec; paths of a directory exhibit become relative."""
+    nodes = list(_chain(spec))
+    if not nodes:
+        return "", "", None
+    inner = nodes[0]
+    path = str(inner.get("location") or "")
+    if inner.get("type_indicator") == "OS" and root and (path == root or path.startswith(root.rstrip("/") + "/")):
+        path = "/" + path[len(root.rstrip("/")):].lstrip("/")
+    volume = ""
+    for node in nodes[1:]:
+        if node.get("type_indicator") in VOLUME_TYPES and node.get("location"):
+            volume = str(node["location"]).strip("/")
+            break
+    inode = inner.get("inode")
+    return path, volume, inode if isinstance(inode, int) else None
+
+
+def to_event(record: Mapping[str, Any], exhibit: str | None, evidence: str, root: str | None,
+             ctx: AnomalyContext | None = None, names: Mapping[str, str] | None = None) -> TimelineEvent:
+    """One plaso json_line record as a TimelineEvent."""
+    time_ns, digits = event_time(record)
+    spec = record.get("pathspec")
+    path, volume, inode = spec_path(spec, root)
+    extra = {k: v for k, v in record.items() if k not in SKIP}
+    path = path or str(record.get("display_name") or "")
+    real = real_name(path, names)
+    if real is not None:
+        extra["backup_path"] = path
+        path = real
+    desc = str(record.get("timestamp_desc") or "")
+    dt = record.get("date_time") or {}
+    return TimelineEvent(
+        time=time_ns, timestamp_desc=desc, source=SOURCE_PLASO, path=path, exhibit=exhibit, volume=volume,
+        macb=MACB.get(desc, ""), time_digits=digits, parser=str(record.get("parser") or "unknown"),
+        inode=inode, message=str(record.get("message") or ""), sha256=record.get("sha256_hash"),
+        locator=json.dumps({"evidence": evidence, "spec": spec}, sort_keys=True, separators=(",", ":")),
+        assumed_zone="UTC" if dt.get("is_local_time") else None, flags=event_future(time_ns, ctx), extra=extra,
+    )
+
+
+def read_jsonl(path: Path, exhibit: str | None, evidence: str, root: str | None,
+               ctx: AnomalyContext | None = None, names: Mapping[str, str] | None = None,
+               bad: list[str] | None = None) -> Iterator[TimelineEvent]:
+    """Events of a psort json_line file; undecodable lines are reported in ``bad``, not raised."""
+    with path.open("r", encoding="utf-8", errors="replace") as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                if record.get("__container_type__", "event") != "event":
+                    continue
+                yield to_event(record, exhibit, evidence, root, ctx, names)
+            except (ValueError, TypeError, AttributeError) as err:
+                if bad is not None:
+                    bad.append(f"{path.name} line {number}: {err}")
+
+
+def real_name(path: str, names: Mapping[str, str] | None) -> str | None:
+    """The domain/relativePath of an iOS backup file stored under its hashed name, else None."""
+    if not names:
+        return None
+    base = path.rsplit("/", 1)[-1].lower()
+    if len(base) != 40 or not set(base) <= HEX:
+        return None
+    return names.get(base)
+
+
+def manifest_names(db_path: Path) -> dict[str, str]:
+    """fileID -> "domain/relativePath" from an iOS backup's Manifest.db (iOS 10 and later)."""
+    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        rows = db.execute("SELECT fileID, domain, relativePath FROM Files").fetchall()
+    finally:
+        db.close()
+    return {str(fid).lower(): f"{domain}/{rel}" if rel else str(domain) for fid, domain, rel in rows}
+
+
+def backup_names(evidence: Path) -> dict[str, str]:
+    """The Manifest.db map of an iOS backup given as a folder, zip or tar; {} when there is none.
+
+    A Manifest.db inside an archive is copied to a temporary file (the evidence is only read).
+    """
+    try:
+        if evidence.is_dir():
+            found = sorted(evidence.rglob("Manifest.db"), key=lambda p: len(p.parts))
+            return manifest_names(found[0]) if found else {}
+        data = _archive_member(evidence, "Manifest.db")
+    except (OSError, sqlite3.Error, zipfile.BadZipFile, tarfile.TarError):
+        return {}
+    if data is None:
+        return {}
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "Manifest.db"
+        copy.write_bytes(data)
+        try:
+            return manifest_names(copy)
+        except sqlite3.Error:
+            return {}
+
+
+def _archive_member(evidence: Path, name: str) -> bytes | None:
+    if zipfile.is_zipfile(evidence):
+        with zipfile.ZipFile(evidence) as zf:
+            members = sorted((n for n in zf.namelist() if n.rsplit("/", 1)[-1] == name), key=len)
+            return zf.read(members[0]) if members else None
+    if evidence.is_file() and tarfile.is_tarfile(evidence):
+        with tarfile.open(evidence) as tf:
+            for member in sorted(tf.getmembers(), key=lambda m: len(m.name)):
+                if member.isfile() and member.name.rsplit("/", 1)[-1] == name:
+                    fh = tf.extractfile(member)
+                    return fh.read() if fh else None
+    return None

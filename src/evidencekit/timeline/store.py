@@ -1,0 +1,187 @@
+"""Timeline tables in the case database: write events, replace a build, query by time.
+
+The schema is the migration ``MIGRATION_SQL`` appended to ``case/schema.py``'s list. Times are
+int nanoseconds UTC; the ``time`` index serves range queries and time-ordered exports without a
+sort; ``(source, entry)`` serves bodyfile exports, which group the events of one entry.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from evidencekit.timeline.events import TimelineEvent
+
+MIGRATION_DESCRIPTION = "timeline: events, runs and warnings"
+MIGRATION_SQL = """
+CREATE TABLE IF NOT EXISTS timeline_runs (
+    id INTEGER PRIMARY KEY, exhibit TEXT, kind TEXT NOT NULL, started_ns INTEGER NOT NULL,
+    events INTEGER NOT NULL DEFAULT 0, details TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS timeline_events (
+    id INTEGER PRIMARY KEY, run INTEGER REFERENCES timeline_runs(id),
+    time INTEGER NOT NULL, digits INTEGER NOT NULL DEFAULT 9,
+    exhibit TEXT, volume TEXT NOT NULL DEFAULT '', path TEXT NOT NULL, stream TEXT, inode INTEGER,
+    source TEXT NOT NULL, parser TEXT NOT NULL, timestamp_desc TEXT NOT NULL,
+    macb TEXT NOT NULL DEFAULT '', attribute TEXT, message TEXT NOT NULL DEFAULT '',
+    sha256 TEXT, locator TEXT, deleted INTEGER NOT NULL DEFAULT 0, orphan INTEGER NOT NULL DEFAULT 0,
+    type TEXT, size INTEGER, mode INTEGER, uid INTEGER, gid INTEGER, link_target TEXT,
+    assumed_zone TEXT, flags TEXT NOT NULL DEFAULT '', entry INTEGER, extra TEXT
+);
+CREATE INDEX IF NOT EXISTS timeline_events_time ON timeline_events(time);
+CREATE INDEX IF NOT EXISTS timeline_events_exhibit ON timeline_events(exhibit, source);
+CREATE INDEX IF NOT EXISTS timeline_events_entry ON timeline_events(source, entry);
+CREATE TABLE IF NOT EXISTS timeline_warnings (
+    id INTEGER PRIMARY KEY, run INTEGER REFERENCES timeline_runs(id), exhibit TEXT,
+    source TEXT NOT NULL, path TEXT, message TEXT NOT NULL
+);
+"""
+
+COLUMNS = (
+    "run", "time", "digits", "exhibit", "volume", "path", "stream", "inode", "source", "parser",
+    "timestamp_desc", "macb", "attribute", "message", "sha256", "locator", "deleted", "orphan", "type",
+    "size", "mode", "uid", "gid", "link_target", "assumed_zone", "flags", "entry", "extra",
+)
+_INSERT = f"INSERT INTO timeline_events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+_SELECT = f"SELECT id, {', '.join(COLUMNS)} FROM timeline_events"
+
+
+def ensure_schema(db: sqlite3.Connection) -> None:
+    """Create the timeline tables when the case schema does not carry them (older case code)."""
+    row = db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='timeline_events'").fetchone()
+    if row is None:
+        db.executescript(MIGRATION_SQL)
+
+
+def _row(run: int | None, ev: TimelineEvent) -> tuple[object, ...]:
+    return (
+        run, ev.time, ev.time_digits, ev.exhibit, ev.volume, ev.path, ev.stream, ev.inode, ev.source,
+        ev.parser, ev.timestamp_desc, ev.macb, ev.attribute, ev.message, ev.sha256, ev.locator,
+        int(ev.deleted), int(ev.orphan), ev.type, ev.size, ev.mode, ev.uid, ev.gid, ev.link_target,
+        ev.assumed_zone, ",".join(ev.flags), ev.entry,
+        json.dumps(dict(ev.extra), sort_keys=True, default=str) if ev.extra else None,
+    )
+
+
+def start_run(db: sqlite3.Connection, exhibit: str | None, kind: str, started_ns: int) -> int:
+    cur = db.execute("INSERT INTO timeline_runs (exhibit, kind, started_ns) VALUES (?, ?, ?)",
+                     (exhibit, kind, started_ns))
+    return int(cur.lastrowid or 0)
+
+
+def finish_run(db: sqlite3.Connection, run: int, events: int, details: dict[str, object]) -> None:
+    db.execute("UPDATE timeline_runs SET events = ?, details = ? WHERE id = ?",
+               (events, json.dumps(details, sort_keys=True, default=str), run))
+
+
+def insert_events(db: sqlite3.Connection, run: int | None, events: Iterable[TimelineEvent]) -> int:
+    """Insert events in batches; returns how many were written."""
+    count = 0
+    batch: list[tuple[object, ...]] = []
+    for ev in events:
+        batch.append(_row(run, ev))
+        if len(batch) >= 5000:
+            db.executemany(_INSERT, batch)
+            count += len(batch)
+            batch.clear()
+    db.executemany(_INSERT, batch)
+    return count + len(batch)
+
+
+def add_warning(db: sqlite3.Connection, run: int | None, exhibit: str | None, source: str,
+                message: str, path: str | None = None) -> None:
+    db.execute("INSERT INTO timeline_warnings (run, exhibit, source, path, message) VALUES (?, ?, ?, ?, ?)",
+               (run, exhibit, source, path, message))
+
+
+def delete_events(db: sqlite3.Connection, exhibit: str | None, source: str) -> int:
+    """Remove the events of an earlier build of the same exhibit and source (a rebuild replaces)."""
+    cur = db.execute("DELETE FROM timeline_events WHERE exhibit IS ? AND source = ?", (exhibit, source))
+    return cur.rowcount
+
+
+@dataclass(frozen=True)
+class Query:
+    """Filters of a timeline query. Times are ns UTC, ``end`` exclusive."""
+
+    start: int | None = None
+    end: int | None = None
+    exhibit: str | None = None
+    source: str | None = None  # "fs", "plaso", or a plaso parser name (prefix before "/" allowed)
+    grep: str | None = None  # case-insensitive substring of path or message
+    flagged: bool = False
+    limit: int | None = None
+
+    def where(self) -> tuple[str, list[object]]:
+        clauses: list[str] = []
+        args: list[object] = []
+        if self.start is not None:
+            clauses.append("time >= ?")
+            args.append(self.start)
+        if self.end is not None:
+            clauses.append("time < ?")
+            args.append(self.end)
+        if self.exhibit is not None:
+            clauses.append("exhibit = ?")
+            args.append(self.exhibit)
+        if self.source:
+            clauses.append("(source = ? OR parser = ? OR parser LIKE ? ESCAPE '\\')")
+            args += [self.source, self.source, _like_escape(self.source) + "/%"]
+        if self.grep:
+            pattern = "%" + _like_escape(self.grep) + "%"
+            clauses.append("(path LIKE ? ESCAPE '\\' OR message LIKE ? ESCAPE '\\')")
+            args += [pattern, pattern]
+        if self.flagged:
+            clauses.append("flags != ''")
+        return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def from_row(row: tuple[object, ...]) -> TimelineEvent:
+    (eid, _run, time, digits, exhibit, volume, path, stream, inode, source, parser, desc, macb, attribute,
+     message, sha256, locator, deleted, orphan, typ, size, mode, uid, gid, link, zone, flags, entry,
+     extra) = row
+    return TimelineEvent(
+        time=time, timestamp_desc=desc, source=source, path=path, exhibit=exhibit, volume=volume,  # type: ignore[arg-type]
+        macb=macb, time_digits=digits, parser=parser, attribute=attribute, inode=inode,  # type: ignore[arg-type]
+        stream=stream, message=message, sha256=sha256, locator=locator, deleted=bool(deleted),  # type: ignore[arg-type]
+        orphan=bool(orphan), type=typ, size=size, mode=mode, uid=uid, gid=gid, link_target=link,  # type: ignore[arg-type]
+        assumed_zone=zone, flags=tuple(str(flags).split(",")) if flags else (), entry=entry,  # type: ignore[arg-type]
+        extra=json.loads(str(extra)) if extra else {}, id=eid,  # type: ignore[arg-type]
+    )
+
+
+def query(db: sqlite3.Connection, q: Query | None = None, order: str = "time") -> Iterator[TimelineEvent]:
+    """Events matching ``q``, streamed from the database (memory does not grow with the result).
+
+    ``order`` is ``"time"`` (time, then insertion order) or ``"entry"`` (file system events of
+    one entry together, as a bodyfile needs).
+    """
+    q = q or Query()
+    where, args = q.where()
+    order_sql = " ORDER BY time, id" if order == "time" else " ORDER BY source, entry, id"
+    limit = f" LIMIT {int(q.limit)}" if q.limit is not None else ""
+    cur = db.execute(_SELECT + where + order_sql + limit, args)
+    while rows := cur.fetchmany(2000):
+        for row in rows:
+            yield from_row(row)
+
+
+def count(db: sqlite3.Connection, q: Query | None = None) -> int:
+    where, args = (q or Query()).where()
+    return int(db.execute("SELECT count(*) FROM timeline_events" + where, args).fetchone()[0])
+
+
+def warnings(db: sqlite3.Connection, exhibit: str | None = None) -> list[tuple[str, str | None, str]]:
+    """Recorded build warnings as (source, path, message)."""
+    sql = "SELECT source, path, message FROM timeline_warnings"
+    args: list[object] = []
+    if exhibit is not None:
+        sql += " WHERE exhibit = ?"
+        args.append(exhibit)
+    return [(r[0], r[1], r[2]) for r in db.execute(sql + " ORDER BY id", args)]
