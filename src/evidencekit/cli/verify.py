@@ -4,29 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 
 import click
 
-from evidencekit.verify import VerifyResult, verify_evidence
+from evidencekit.cli.common import credential_options, open_from_cli, progress_bar
+from evidencekit.verify import VerifyResult, parse_expect, verify_evidence
 
 EXIT_HELP = "Exit status: 0 every reference matches, 1 any mismatch, 2 nothing to check against or evidence unreadable."
-
-
-@contextmanager
-def _progress(total: int | None, label: str) -> Iterator[Callable[[int], None] | None]:
-    """A rich progress bar on stderr when it is a terminal; nothing in scripts and pipes."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
-
-    columns = (BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda n: bar.advance(task, n)
 
 
 @click.command("verify", epilog=EXIT_HELP)
@@ -35,8 +19,7 @@ def _progress(total: int | None, label: str) -> Iterator[Callable[[int], None] |
               help="An expected hash of the decoded media, e.g. md5:d41d8cd9...; repeatable (md5, sha1, sha256).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object instead of text.")
 @click.option("--no-sidecars", is_flag=True, help="Ignore hash files next to the evidence (.md5, FTK .txt, Guymager .info, ...).")
-@click.option("--password", default=None, help="Password of an encrypted volume (BitLocker, LUKS, FileVault).")
-@click.option("--recovery-key", default=None, help="Recovery key of an encrypted volume (BitLocker, FileVault).")
+@credential_options
 def verify_command(
     evidence: str, expect: tuple[str, ...], as_json: bool, no_sidecars: bool, password: str | None, recovery_key: str | None
 ) -> None:
@@ -47,13 +30,8 @@ def verify_command(
     Guymager .info files, ewfacquire logs). A directory is checked by its tree digest, a zip or
     tar by its file bytes (see docs/verify.md). The evidence is opened read-only.
     """
-    from evidencekit import open_evidence
-    from evidencekit.sources import Credentials
-    from evidencekit.verify import parse_expect
-
     parse_expect(expect)  # a malformed --expect fails before the long read
-    creds = Credentials(password=password, recovery_key=recovery_key)
-    with open_evidence(evidence, credentials=creds) as ev, _progress(ev.media_size, "verify") as progress:
+    with open_from_cli(evidence, password, recovery_key) as ev, progress_bar("verify", ev.media_size, "bytes") as progress:
         result = verify_evidence(ev, expect=expect, progress=progress, sidecars=not no_sidecars)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, sort_keys=True))
