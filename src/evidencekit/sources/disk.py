@@ -17,6 +17,7 @@ from dfvfs.helpers import source_scanner
 from dfvfs.lib import definitions as dd
 from dfvfs.lib import errors as dfvfs_errors
 from dfvfs.path import factory as spec_factory
+from dfvfs.resolver import context as dfvfs_context
 from dfvfs.resolver import resolver
 from dfvfs.serializer.json_serializer import JsonPathSpecSerializer
 from dfvfs.volume import factory as volume_factory
@@ -213,7 +214,9 @@ class DiskImage(Evidence):
             return open(self.path, "rb")  # noqa: SIM115 - the caller closes it
         if self.format_chain[:2] == ["gzip", "raw"]:
             return gzip.open(self.path, "rb")  # type: ignore[return-value]
-        fo = resolver.Resolver.OpenFileObject(self._media_spec)
+        # A resolver context of its own: dfvfs caches file objects, and the walk shares the cached one.
+        fo = resolver.Resolver.OpenFileObject(self._media_spec, resolver_context=dfvfs_context.Context())
+        fo.seek(0)
         return io.BufferedReader(dfvfs_fs.FileObjectStream(fo), buffer_size=1 << 20)  # type: ignore[arg-type]
 
     def entries(self, volume: str | None = None) -> Iterator[Entry]:
