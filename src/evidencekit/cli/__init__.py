@@ -19,6 +19,10 @@ COMMAND_MODULES = [
     "evidencekit.cli.evidence",
     "evidencekit.cli.training",
     "evidencekit.cli.verify",
+    "evidencekit.cli.examiner",
+    "evidencekit.cli.case",
+    "evidencekit.cli.custody",
+    "evidencekit.cli.timeline",
 ]
 
 

@@ -1,0 +1,177 @@
+"""Custody operations on a case: verify, transfer, manual records, and what an entry's outputs name.
+
+Output conventions (``act.outputs``): a key that is a path relative to the case directory
+(``exports/…``, ``reports/…``) maps to the file's sha256; a key ``db:files/<exhibit>`` maps to the
+inventory digest (:func:`evidencekit.case.process.inventory_digest`). ``custody verify`` re-hashes
+each, using the latest entry that names it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from evidencekit.case import examiners, verifier
+from evidencekit.case.examiners import Examiner
+from evidencekit.case.ledger import Entry
+from evidencekit.case.store import META_FIELDS, Case
+from evidencekit.errors import CustodyError, ValidationError
+
+MANUAL_ACTIONS = ("sealed", "imaged", "returned", "disposed", "note", "reported", "analysed")
+DB_DIGESTS: dict[str, Callable[[sqlite3.Connection, str], str]] = {}
+
+
+def register_db_digest(table: str, func: Callable[[sqlite3.Connection, str], str]) -> None:
+    """Let another layer sign a digest of its own table: outputs key ``db:<table>/<exhibit>``."""
+    DB_DIGESTS[table] = func
+
+
+def _files_digest(db: sqlite3.Connection, exhibit: str) -> str:
+    from evidencekit.case.process import inventory_digest
+
+    return inventory_digest(db, exhibit)[1]
+
+
+register_db_digest("files", _files_digest)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def latest_outputs(rows: list[Entry]) -> dict[str, tuple[int, Any]]:
+    """{output key: (seq of the latest entry naming it, value)}."""
+    out: dict[str, tuple[int, Any]] = {}
+    for e in rows:
+        for key, value in e.body.get("outputs", {}).items():
+            out[key] = (e.seq, value)
+    return out
+
+
+def is_file_output(key: str, value: Any) -> bool:
+    return "/" in key and not key.startswith("db:") and isinstance(value, str) and len(value) == 64
+
+
+def check_file(root: Path, key: str, seq: int, expected: str, label: str = "exported file") -> list[verifier.Finding]:
+    path = root / key
+    if not path.is_file():
+        return [verifier.Finding("output", f"{label} {key} (entry {seq}) missing")]
+    got = sha256_file(path)
+    if got != expected:
+        return [verifier.Finding("output", f"{label} {key} (entry {seq}) altered: sha256 expected {expected} got {got}")]
+    return []
+
+
+def _case_outputs(case: Case) -> Callable[[list[Entry]], list[verifier.Finding]]:
+    def check(rows: list[Entry]) -> list[verifier.Finding]:
+        found: list[verifier.Finding] = []
+        for key, (seq, value) in latest_outputs(rows).items():
+            if is_file_output(key, value):
+                found += check_file(case.root, key, seq, value)
+            elif key.startswith("db:") and "/" in key:
+                table, _, exhibit = key[3:].partition("/")
+                func = DB_DIGESTS.get(table)
+                if func is not None and (got := func(case.db, exhibit)) != value:
+                    found.append(verifier.Finding("output", f"results in table {table} for exhibit {exhibit} "
+                                                  f"(entry {seq}) altered: sha256 expected {value} got {got}"))
+        return found + _records_findings(case, rows)
+
+    return check
+
+
+def _records_findings(case: Case, rows: list[Entry]) -> list[verifier.Finding]:
+    """Case metadata and exhibit hashes must agree with the entries that recorded them."""
+    out: list[verifier.Finding] = []
+    created = next((e for e in rows if e.action == "created"), None)
+    if created is not None:
+        for key in META_FIELDS:
+            signed, stored = created.body["details"].get(key, ""), case.meta.get(key, "")
+            if signed != stored:
+                out.append(verifier.Finding("case", f"case {key} altered: entry {created.seq} says {signed!r}, "
+                                            f"the case says {stored!r}"))
+    received = {e.exhibit: e for e in rows if e.action == "received" and e.exhibit}
+    for ex in case.exhibits():
+        entry = received.get(ex.id)
+        if entry is None:
+            out.append(verifier.Finding("exhibit", f"exhibit {ex.id} has no 'received' entry"))
+            continue
+        for alg, value in ex.hashes.items():
+            signed = entry.body["inputs"].get(f"media_{alg}")
+            if signed != value:
+                out.append(verifier.Finding("exhibit", f"exhibit {ex.id} registered {alg} altered: entry "
+                                            f"{entry.seq} says {signed}, the case says {value}"))
+    return out
+
+
+def _key_store_findings(keys: dict[str, str]) -> list[verifier.Finding]:
+    """Examiners this machine knows must have the same key as the ledger says."""
+    out = []
+    local = {x.id: x for x in examiners.list_examiners()}
+    for examiner_id, public in keys.items():
+        mine = local.get(examiner_id)
+        if mine is not None and mine.public_key != public:
+            out.append(verifier.Finding("key", f"examiner {examiner_id}: key in the ledger differs from this "
+                                        f"machine's key store ({mine.fingerprint[:16]})"))
+    return out
+
+
+def case_view(case: Case) -> verifier.LedgerView:
+    keys = dict(case.db.execute("SELECT id, public_key FROM examiners").fetchall())
+    row = case.db.execute("SELECT seq, entry_hash, examiner, signature FROM ledger_head WHERE id = 1").fetchone()
+    head = verifier.Head(*row) if row else None
+    return verifier.LedgerView(case.id, case.entries(), keys, head, _case_outputs(case), _key_store_findings(keys))
+
+
+def verify_case(case: Case) -> verifier.Report:
+    """Recompute the chain and signatures and re-hash every output the ledger names."""
+    return verifier.verify(case_view(case))
+
+
+def transfer(
+    case: Case, exhibit: str, examiner: Examiner, to: str, reason: str, receiver: Examiner | None = None
+) -> Entry:
+    """A hand-over, signed by the one handing over and co-signed by the receiver when present."""
+    if not to.strip() or not reason.strip():
+        raise ValidationError("a transfer needs --to and --reason")
+    details = {"from": examiner.id, "to": to.strip(), "reason": reason.strip(),
+               "receiver": receiver.id if receiver else None, "receiver_present": receiver is not None}
+    cosigners = (receiver,) if receiver else ()
+    with case.action("transferred", examiner=examiner, exhibit=exhibit, details=details, cosigners=cosigners) as act:
+        pass
+    assert act.entry is not None
+    return act.entry
+
+
+def record(case: Case, action: str, examiner: Examiner, text: str, exhibit: str | None = None) -> Entry:
+    """A manual custody record (sealed, returned, disposed, note, ...) with free text."""
+    if action not in MANUAL_ACTIONS:
+        raise ValidationError(f"action {action!r}: record one of {', '.join(MANUAL_ACTIONS)}")
+    with case.action(action, examiner=examiner, exhibit=exhibit, details={"text": text}) as act:
+        pass
+    assert act.entry is not None
+    return act.entry
+
+
+def entry_line(e: Entry) -> str:
+    """One human-readable line per entry for ``custody log``."""
+    from evidencekit.models import iso_utc
+
+    details = json.dumps(e.body.get("details", {}), sort_keys=True, ensure_ascii=False)
+    if len(details) > 120:
+        details = details[:117] + "..."
+    return f"{e.seq:>5} {iso_utc(e.time_ns)} {e.examiner:<12} {e.action:<11} {e.exhibit or '-':<8} {details}"
+
+
+def require_entries(case: Case) -> list[Entry]:
+    rows = case.entries()
+    if not rows:
+        raise CustodyError(f"{case.root}: the custody ledger is empty")
+    return rows

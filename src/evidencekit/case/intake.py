@@ -1,0 +1,136 @@
+"""Registering an exhibit: reference the evidence by path and by the hash of its decoded media."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evidencekit import hashing
+from evidencekit.case.examiners import Examiner
+from evidencekit.case.store import Case
+from evidencekit.errors import CaseError, ValidationError
+
+MEDIA_ALGORITHMS = ("md5", "sha1", "sha256")
+EXHIBIT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
+HEX_LENGTHS = {"md5": 32, "sha1": 40, "sha256": 64}
+
+
+@dataclass(frozen=True)
+class Seizure:
+    """What the exhibit label says: description, seal, where, when and from whom."""
+
+    description: str | None = None
+    seal: str | None = None
+    seized_from: str | None = None
+    seized_at: str | None = None
+    seized_on: str | None = None
+    received_from: str | None = None
+
+
+def parse_acquisition_hash(text: str) -> tuple[str, str]:
+    """``ALG:HEX`` -> (alg, lowercase hex); ValidationError when malformed."""
+    alg, sep, hexval = text.partition(":")
+    alg = (hashing.normalise_algorithm(alg.strip()) or "") if sep else ""
+    hexval = hexval.strip().lower()
+    if alg not in HEX_LENGTHS or len(hexval) != HEX_LENGTHS[alg] or not re.fullmatch(r"[0-9a-f]+", hexval):
+        raise ValidationError(f"acquisition hash {text!r}: expected ALG:HEX with ALG md5, sha1 or sha256")
+    return alg, hexval
+
+
+def media_digests(ev: Any, algorithms: Iterable[str], progress: Callable[[int], None] | None = None) -> dict[str, str]:
+    """Hashes of what the evidence is: decoded media, archive file, or directory tree manifest."""
+    from evidencekit.verify import media_digests as digests
+
+    return digests(ev, tuple(algorithms), progress)
+
+
+def reference_hashes(exhibit: Any) -> dict[str, dict[str, str]]:
+    """Every hash the media must match: {"registered": {...}, "acquisition": {...}, "container": {...}}."""
+    refs: dict[str, dict[str, str]] = {"registered": dict(exhibit.hashes)}
+    if exhibit.acquisition_alg and exhibit.acquisition_hash:
+        refs["acquisition"] = {exhibit.acquisition_alg: exhibit.acquisition_hash}
+    stored = {k: v.lower() for k, v in exhibit.stored_hashes.items() if k in HEX_LENGTHS and v}
+    if stored:
+        refs["container"] = stored
+    return {k: v for k, v in refs.items() if v}
+
+
+def compare(refs: dict[str, dict[str, str]], got: dict[str, str]) -> list[str]:
+    """Human-readable mismatches between reference hashes and computed ones ([] when all agree)."""
+    out = []
+    for source, values in refs.items():
+        for alg, expected in values.items():
+            if alg in got and got[alg] != expected.lower():
+                out.append(f"{source} {alg} expected {expected.lower()} got {got[alg]}")
+    return out
+
+
+def add_exhibit(
+    case: Case,
+    path: str | os.PathLike[str],
+    exhibit_id: str,
+    examiner: Examiner,
+    seizure: Seizure | None = None,
+    acquisition_hash: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Open the evidence read-only, hash its decoded media, record the exhibit and a 'received' entry."""
+    from evidencekit import open_evidence
+
+    if not EXHIBIT_ID.match(exhibit_id):
+        raise ValidationError(f"exhibit id {exhibit_id!r}: use 1-64 letters, digits, '.', '_', '/' or '-'")
+    if case.db.execute("SELECT 1 FROM exhibits WHERE id = ?", (exhibit_id,)).fetchone():
+        raise CaseError(f"{case.root}: exhibit {exhibit_id} is already registered")
+    acq = parse_acquisition_hash(acquisition_hash) if acquisition_hash else None
+    seizure = seizure or Seizure()
+    evidence_path = str(Path(path).absolute())
+    with open_evidence(evidence_path) as ev:
+        digests = media_digests(ev, MEDIA_ALGORITHMS, progress)
+        stored = dict(ev.acquisition.stored_hashes) if ev.acquisition else {}
+        row = _exhibit_row(exhibit_id, ev, digests, stored, seizure, acq)
+    refs = reference_hashes(_RowView(row))
+    refs.pop("registered", None)
+    mismatches = compare(refs, digests)
+    details = {k: v for k, v in vars(seizure).items() if v}
+    details.update(path=evidence_path, kind=row["kind"], format_chain=json.loads(row["format_chain"]),
+                   media_size=row["media_size"],
+                   acquisition_check=("mismatch" if mismatches else "match") if refs else "no acquisition hash",
+                   mismatches=mismatches)
+    inputs = {"media_" + k: v for k, v in digests.items()}
+    inputs.update({f"{src}_{alg}": h for src, vals in refs.items() for alg, h in vals.items()})
+    with case.action("received", examiner=examiner, exhibit=exhibit_id, details=details, inputs=inputs) as act:
+        cols = ", ".join(row)
+        act.db.execute(f"INSERT INTO exhibits ({cols}) VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
+    return {"exhibit": exhibit_id, "hashes": digests, "acquisition_check": details["acquisition_check"],
+            "mismatches": mismatches}
+
+
+class _RowView:
+    def __init__(self, row: dict[str, Any]):
+        self.hashes = {k: row[k] for k in MEDIA_ALGORITHMS if row.get(k)}
+        self.acquisition_alg = row["acquisition_alg"]
+        self.acquisition_hash = row["acquisition_hash"]
+        self.stored_hashes = json.loads(row["stored_hashes"])
+
+
+def _exhibit_row(
+    exhibit_id: str, ev: Any, digests: dict[str, str], stored: dict[str, str], seizure: Seizure,
+    acq: tuple[str, str] | None,
+) -> dict[str, Any]:
+    row: dict[str, Any] = {"id": exhibit_id, "path": str(ev.path), "kind": ev.kind}
+    row.update(vars(seizure))
+    row.update(
+        acquisition_alg=acq[0] if acq else None, acquisition_hash=acq[1] if acq else None,
+        stored_hashes=json.dumps({k.lower(): v.lower() for k, v in stored.items()}, sort_keys=True),
+        media_size=ev.media_size, md5=digests.get("md5"), sha1=digests.get("sha1"),
+        sha256=digests.get("sha256"), format_chain=json.dumps(list(ev.format_chain)),
+        segment_files=json.dumps([str(s) for s in ev.segment_files]), added_ns=time.time_ns(),
+        status="registered",
+    )
+    return row

@@ -1,0 +1,127 @@
+"""Reading a case back: status summary and the stored inventory with filters."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from evidencekit.case.process import FILE_COLUMNS
+from evidencekit.case.store import Case
+from evidencekit.models import FileRecord, Locator, iso_utc
+
+TABLE_COLUMNS = ("exhibit", "volume", "inode", "deleted", "size", "sha256", "path")
+
+
+@dataclass
+class FileFilter:
+    """Filters of ``case files``; ``extra`` holds (SQL fragment, parameters) from other layers."""
+
+    pattern: str | None = None
+    exhibit: str | None = None
+    volume: str | None = None
+    deleted: bool = False
+    exts: tuple[str, ...] = ()
+    min_size: int | None = None
+    extra: list[tuple[str, list[Any]]] = field(default_factory=list)
+
+    def where(self) -> tuple[str, list[Any]]:
+        """SQL WHERE clause over ``files`` (aliased ``f``) and its parameters."""
+        parts: list[str] = []
+        params: list[Any] = []
+        for sql, value, present in (
+            ("f.path GLOB ?", self.pattern, self.pattern), ("f.exhibit = ?", self.exhibit, self.exhibit),
+            ("f.volume = ?", self.volume, self.volume is not None), ("f.deleted = 1", None, self.deleted),
+            ("f.size >= ?", self.min_size, self.min_size is not None),
+        ):
+            if present:
+                parts.append(sql)
+                if value is not None:
+                    params.append(value)
+        if self.exts:
+            parts.append(f"f.ext IN ({', '.join('?' * len(self.exts))})")
+            params += [e.lower().lstrip(".") for e in self.exts]
+        for sql, extra_params in self.extra:
+            parts.append(f"({sql})")
+            params += extra_params
+        return (" WHERE " + " AND ".join(parts)) if parts else "", params
+
+
+def select_files(case: Case, flt: FileFilter) -> Iterator[tuple[str, FileRecord]]:
+    """(exhibit, record) for each matching inventory row, in exhibit and walk order."""
+    where, params = flt.where()
+    cols = ", ".join(f"f.{c}" for c in FILE_COLUMNS)
+    sql = f"SELECT {cols} FROM files f{where} ORDER BY f.exhibit, f.seq"
+    for row in case.db.execute(sql, params):
+        data = dict(zip(FILE_COLUMNS, row, strict=True))
+        yield data["exhibit"], _record(data)
+
+
+def _record(d: dict[str, Any]) -> FileRecord:
+    loc = json.loads(d["locator"])
+    return FileRecord(
+        volume=d["volume"], path=d["path"], inode=d["inode"], type=d["type"], deleted=bool(d["deleted"]),
+        size=d["size"], locator=Locator(loc["evidence"], loc["spec"]), mtime=d["mtime"], atime=d["atime"],
+        ctime=d["ctime"], crtime=d["crtime"], dtime=d["dtime"], fn_mtime=d["fn_mtime"], fn_atime=d["fn_atime"],
+        fn_ctime=d["fn_ctime"], fn_crtime=d["fn_crtime"], time_digits=d["time_digits"],
+        assumed_zone=d["assumed_zone"], stream=d["stream"] or None, orphan=bool(d["orphan"]),
+        filesystem=d["filesystem"], mode=d["mode"], uid=d["uid"], gid=d["gid"], link_target=d["link_target"],
+        md5=d["md5"], sha1=d["sha1"], sha256=d["sha256"], warnings=tuple(json.loads(d["warnings"])),
+    )
+
+
+def write_files(case: Case, flt: FileFilter, fmt: str, out: TextIO) -> int:
+    """Write matching rows as table, jsonl or csv (jsonl/csv: the columns of ``evidencekit files``)."""
+    from evidencekit.export import COLUMNS, record_dict
+
+    count = 0
+    writer = csv.DictWriter(out, fieldnames=("exhibit", *COLUMNS), extrasaction="ignore") if fmt == "csv" else None
+    if writer:
+        writer.writeheader()
+    elif fmt == "table":
+        out.write("\t".join(TABLE_COLUMNS) + "\n")
+    for exhibit, rec in select_files(case, flt):
+        count += 1
+        if fmt == "table":
+            out.write(f"{exhibit}\t{rec.volume or '-'}\t{rec.inode if rec.inode is not None else '-'}\t"
+                      f"{'deleted' if rec.deleted else '-'}\t{rec.size if rec.size is not None else '-'}\t"
+                      f"{rec.sha256 or '-'}\t{rec.path}{':' + rec.stream if rec.stream else ''}\n")
+            continue
+        row = {"exhibit": exhibit, **record_dict(rec)}
+        if writer:
+            row["locator"] = rec.locator.to_json()
+            row["warnings"] = "; ".join(rec.warnings)
+            writer.writerow(row)
+        else:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return count
+
+
+def status(case: Case) -> dict[str, Any]:
+    """Case metadata, exhibits with hashes, file counts, ledger length and any unfinished run."""
+    counts = dict(case.db.execute("SELECT exhibit, count(*) FROM files GROUP BY exhibit").fetchall())
+    staged = dict(case.db.execute("SELECT exhibit, count(*) FROM files_staging GROUP BY exhibit").fetchall())
+    exhibits = []
+    for ex in case.exhibits():
+        exhibits.append({"id": ex.id, "path": ex.path, "kind": ex.kind, "status": ex.status,
+                         "description": ex.description, "media_size": ex.media_size, "hashes": ex.hashes,
+                         "files": counts.get(ex.id, 0), "staged_unfinished": staged.get(ex.id, 0)})
+    last = case.db.execute("SELECT count(*), max(time_ns) FROM ledger").fetchone()
+    meta = {k: v for k, v in case.meta.items() if k not in ("format",)}
+    meta["created"] = iso_utc(int(meta.pop("created_ns", 0)))
+    return {"case": meta, "path": str(case.root), "exhibits": exhibits,
+            "ledger": {"entries": last[0], "last": iso_utc(last[1]) if last[1] else None}}
+
+
+def status_lines(data: dict[str, Any]) -> list[str]:
+    c = data["case"]
+    lines = [f"Case:       {c['number']}  {c['title']}", f"Authority:  {c['authority']} {c['authority_date']}".rstrip(),
+             f"Directory:  {data['path']}", f"Case id:    {c['id']}  (created {c['created']})",
+             f"Ledger:     {data['ledger']['entries']} entries, last {data['ledger']['last']}", "Exhibits:"]
+    for ex in data["exhibits"]:
+        unfinished = f", {ex['staged_unfinished']} rows of an unfinished run" if ex["staged_unfinished"] else ""
+        lines.append(f"  {ex['id']:<8} {ex['status']:<11} {ex['files']:>8} files{unfinished}  {ex['path']}")
+        lines += [f"           {alg:<7}{value}" for alg, value in ex["hashes"].items()]
+    return lines

@@ -1,0 +1,238 @@
+"""The case: a directory holding ``case.db`` (SQLite, WAL) plus ``exports/`` and ``reports/``."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import sqlite3
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evidencekit.case import ledger, schema
+from evidencekit.case.examiners import Examiner
+from evidencekit.errors import CaseError
+
+DB_NAME = "case.db"
+FORMAT = "evidencekit-case"
+SUBDIRS = ("exports", "reports")
+BUSY_TIMEOUT_S = float(os.environ.get("EVIDENCEKIT_BUSY_TIMEOUT", "600"))
+META_FIELDS = ("number", "title", "authority", "authority_date")
+
+
+@dataclass
+class Action:
+    """The open transaction of one custody action: write results through ``db``, name outputs."""
+
+    db: sqlite3.Connection
+    details: dict[str, Any]
+    inputs: dict[str, Any]
+    outputs: dict[str, Any] = field(default_factory=dict)
+    entry: ledger.Entry | None = None
+
+
+@dataclass(frozen=True)
+class Exhibit:
+    """A registered exhibit (a row of ``exhibits``)."""
+
+    id: str
+    path: str
+    kind: str
+    description: str | None
+    seal: str | None
+    seized_from: str | None
+    seized_at: str | None
+    seized_on: str | None
+    received_from: str | None
+    acquisition_alg: str | None
+    acquisition_hash: str | None
+    stored_hashes: dict[str, str]
+    media_size: int | None
+    md5: str | None
+    sha1: str | None
+    sha256: str | None
+    format_chain: list[str]
+    segment_files: list[str]
+    added_ns: int
+    status: str
+
+    @property
+    def hashes(self) -> dict[str, str]:
+        return {k: v for k, v in (("md5", self.md5), ("sha1", self.sha1), ("sha256", self.sha256)) if v}
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection in autocommit mode (explicit BEGIN IMMEDIATE), WAL, full sync, busy timeout."""
+    db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("PRAGMA foreign_keys=ON")
+    return db
+
+
+class Case:
+    """An open case. Create with :meth:`init`, open with :meth:`open`."""
+
+    def __init__(self, root: Path, db: sqlite3.Connection):
+        self.root = root
+        self.db = db
+        self.meta = dict(db.execute("SELECT key, value FROM case_meta").fetchall())
+        self.id = self.meta["id"]
+
+    # -- creation and opening -------------------------------------------------------------
+    @classmethod
+    def init(
+        cls,
+        directory: str | os.PathLike[str],
+        *,
+        number: str,
+        title: str,
+        authority: str,
+        authority_date: str | None = None,
+        examiner: Examiner | None = None,
+    ) -> Case:
+        """Create a case in ``directory`` (absent or empty); CaseError otherwise.
+
+        With ``examiner``, the creation (number, title, authority) is the ledger's first entry.
+        Built in a temporary sibling directory and renamed into place: nothing half-written.
+        """
+        root = Path(directory).absolute()
+        if root.exists() and (not root.is_dir() or any(root.iterdir())):
+            raise CaseError(f"{root}: exists and is not an empty directory; a case needs a new or empty one")
+        if not root.parent.is_dir():
+            raise CaseError(f"{root.parent}: parent directory does not exist")
+        for name, value in (("number", number), ("title", title), ("authority", authority)):
+            if not value or not value.strip():
+                raise CaseError(f"{root}: case {name} must not be empty")
+        tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=root.parent))
+        try:
+            _build(tmp, number, title, authority, authority_date, examiner)
+            if root.exists():
+                root.rmdir()
+            tmp.rename(root)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return cls.open(root)
+
+    @classmethod
+    def open(cls, directory: str | os.PathLike[str]) -> Case:
+        """Open an existing case; CaseError when it is missing, not a case, or from a newer schema."""
+        root = Path(directory).absolute()
+        db_path = root / DB_NAME
+        if not root.is_dir():
+            raise CaseError(f"{root}: no such case directory")
+        if not db_path.is_file():
+            raise CaseError(f"{root}: not a case (no {DB_NAME})")
+        try:
+            db = connect(db_path)
+            schema.check_version(db, db_path)
+            fmt = db.execute("SELECT value FROM case_meta WHERE key = 'format'").fetchone()
+        except sqlite3.DatabaseError as err:
+            raise CaseError(f"{db_path}: not a case database ({err})") from err
+        if not fmt or fmt[0] != FORMAT:
+            raise CaseError(f"{db_path}: not an evidencekit case database")
+        schema.migrate(db, db_path)
+        return cls(root, db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Case:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- actions --------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def action(
+        self,
+        action: str,
+        *,
+        examiner: Examiner,
+        exhibit: str | None = None,
+        details: dict[str, Any] | None = None,
+        inputs: dict[str, Any] | None = None,
+        cosigners: tuple[Examiner, ...] = (),
+    ) -> Iterator[Action]:
+        """One custody action: results and the signed ledger entry in one write transaction."""
+        act = Action(self.db, dict(details or {}), dict(inputs or {}))
+        with self.transaction():
+            yield act
+            if exhibit is not None:
+                self.exhibit(exhibit)  # CaseError (and rollback) for an unknown exhibit
+            act.entry = ledger.append(
+                self.db, self.id, examiner, action, exhibit=exhibit, details=act.details,
+                inputs=act.inputs, outputs=act.outputs, cosigners=cosigners,
+            )
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE (waits for other writers up to the busy timeout) ... COMMIT or ROLLBACK."""
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as err:
+            raise CaseError(f"{self.root}: case is busy (another process holds it): {err}") from err
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # -- exhibits -------------------------------------------------------------------------
+    def exhibits(self) -> list[Exhibit]:
+        return [_exhibit(r) for r in self.db.execute(_EXHIBIT_SELECT + " ORDER BY added_ns, id")]
+
+    def exhibit(self, exhibit_id: str) -> Exhibit:
+        row = self.db.execute(_EXHIBIT_SELECT + " WHERE id = ?", (exhibit_id,)).fetchone()
+        if row is None:
+            raise CaseError(f"{self.root}: no exhibit {exhibit_id!r} in this case")
+        return _exhibit(row)
+
+    def entries(self) -> list[ledger.Entry]:
+        return ledger.entries(self.db)
+
+
+_EXHIBIT_COLUMNS = (
+    "id", "path", "kind", "description", "seal", "seized_from", "seized_at", "seized_on", "received_from",
+    "acquisition_alg", "acquisition_hash", "stored_hashes", "media_size", "md5", "sha1", "sha256",
+    "format_chain", "segment_files", "added_ns", "status",
+)
+_EXHIBIT_SELECT = f"SELECT {', '.join(_EXHIBIT_COLUMNS)} FROM exhibits"
+
+
+def _exhibit(row: tuple[Any, ...]) -> Exhibit:
+    data = dict(zip(_EXHIBIT_COLUMNS, row, strict=True))
+    for key in ("stored_hashes", "format_chain", "segment_files"):
+        data[key] = json.loads(data[key])
+    return Exhibit(**data)
+
+
+def _build(
+    tmp: Path, number: str, title: str, authority: str, authority_date: str | None, examiner: Examiner | None
+) -> None:
+    for sub in SUBDIRS:
+        (tmp / sub).mkdir()
+    db = connect(tmp / DB_NAME)
+    try:
+        schema.migrate(db, tmp / DB_NAME)
+        meta = {"format": FORMAT, "id": str(uuid.uuid4()), "number": number.strip(), "title": title.strip(),
+                "authority": authority.strip(), "authority_date": (authority_date or "").strip(),
+                "created_ns": str(time.time_ns())}
+        db.execute("BEGIN IMMEDIATE")
+        db.executemany("INSERT INTO case_meta (key, value) VALUES (?, ?)", meta.items())
+        if examiner is not None:
+            details = {k: meta[k] for k in META_FIELDS}
+            ledger.append(db, meta["id"], examiner, "created", details=details)
+        db.execute("COMMIT")
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        db.close()

@@ -1,0 +1,144 @@
+"""``evidencekit case``: create a case, register exhibits, process them, and read results back."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import click
+
+from evidencekit.case import Case, query
+from evidencekit.case.intake import Seizure, add_exhibit
+from evidencekit.case.process import DEFAULT_HASHES, process_exhibit
+from evidencekit.cli.common import is_terminal
+from evidencekit.cli.examiner import acting_examiner, examiner_option
+from evidencekit.inventory import parse_hash_list
+
+CASE_DIR = click.argument("case_dir", metavar="DIR", type=click.Path(file_okay=False))
+
+
+@click.group("case")
+def case_group() -> None:
+    """Cases: one directory with a SQLite database, exports/ and reports/, and a custody ledger."""
+
+
+@case_group.command("init")
+@CASE_DIR
+@click.option("--number", required=True, help="Case number (e.g. 2026/0142).")
+@click.option("--title", required=True, help="Case title.")
+@click.option("--authority", required=True, help="Legal authority: warrant or court order reference.")
+@click.option("--authority-date", default=None, help="Date of the legal authority (YYYY-MM-DD).")
+@examiner_option
+def init_cmd(case_dir: str, number: str, title: str, authority: str, authority_date: str | None,
+             examiner_id: str | None) -> None:
+    """Create a new case in DIR (absent or empty); the creation is the ledger's first entry."""
+    examiner = acting_examiner(examiner_id)
+    case = Case.init(case_dir, number=number, title=title, authority=authority, authority_date=authority_date,
+                     examiner=examiner)
+    click.echo(f"case {number} created in {case.root} (id {case.id})")
+
+
+@case_group.command("add")
+@CASE_DIR
+@click.argument("evidence", type=click.Path(exists=True))
+@click.option("--exhibit", "exhibit_id", required=True, help="Exhibit reference (e.g. E1 or the seal number).")
+@click.option("--description", help="What the exhibit is (e.g. 'Laptop HDD, Seagate 1 TB').")
+@click.option("--seal", help="Seal / evidence bag number.")
+@click.option("--seized-from", help="Person or place the exhibit was seized from.")
+@click.option("--seized-at", help="Address or place of seizure.")
+@click.option("--seized-on", help="Date and time of seizure (ISO 8601).")
+@click.option("--received-from", help="Who handed the exhibit to the lab.")
+@click.option("--acquisition-hash", metavar="ALG:HEX", help="Hash stated at acquisition, e.g. sha256:ab12...")
+@examiner_option
+def add_cmd(case_dir: str, evidence: str, exhibit_id: str, acquisition_hash: str | None,
+            examiner_id: str | None, **label: Any) -> None:
+    """Register EVIDENCE as an exhibit: referenced by path and by the hash of its decoded media."""
+    case = Case.open(case_dir)
+    examiner = acting_examiner(examiner_id)
+    result = add_exhibit(case, evidence, exhibit_id, examiner, Seizure(**label), acquisition_hash)
+    click.echo(f"exhibit {exhibit_id} registered: " + " ".join(f"{k}:{v}" for k, v in result["hashes"].items()))
+    click.echo(f"acquisition hash check: {result['acquisition_check']}")
+    for line in result["mismatches"]:
+        click.echo(f"  MISMATCH {line}")
+
+
+@case_group.command("process")
+@CASE_DIR
+@click.option("--exhibit", "exhibits", multiple=True, help="Exhibit to process (repeatable; default all).")
+@click.option("--hash", "hash_list", default=",".join(DEFAULT_HASHES), show_default=True,
+              help="Comma-separated file hash algorithms (md5, sha1, sha256).")
+@click.option("--deviation", metavar="JUSTIFICATION",
+              help="Proceed despite an integrity mismatch; the justification is recorded as a ledger entry.")
+@click.option("--reprocess", is_flag=True, help="Process again exhibits already processed (rows replaced).")
+@examiner_option
+def process_cmd(case_dir: str, exhibits: tuple[str, ...], hash_list: str, deviation: str | None,
+                reprocess: bool, examiner_id: str | None) -> None:
+    """Verify each exhibit (integrity gate) and inventory it with hashes into the case. Resumable."""
+    case = Case.open(case_dir)
+    examiner = acting_examiner(examiner_id)
+    hashes = parse_hash_list(hash_list)
+    targets = list(exhibits) or [e.id for e in case.exhibits()]
+    for exhibit_id in targets:
+        with _progress(exhibit_id) as progress:
+            summary = process_exhibit(case, exhibit_id, examiner, hashes=hashes, deviation=deviation,
+                                      reprocess=reprocess, progress=progress)
+        click.echo(" ".join(f"{k}={v}" for k, v in summary.items()))
+
+
+@contextlib.contextmanager
+def _progress(exhibit_id: str) -> Iterator[Callable[[str, int], None] | None]:
+    """A rich progress display on a terminal (bytes verified, entries inventoried), else nothing."""
+    if not is_terminal():
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        tasks: dict[str, Any] = {}
+
+        def advance(phase: str, n: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(f"{exhibit_id}: {phase}", total=None)
+            bar.advance(tasks[phase], n)
+
+        yield advance
+
+
+@case_group.command("status")
+@CASE_DIR
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Output format.")
+def status_cmd(case_dir: str, fmt: str) -> None:
+    """Show the case, its exhibits with hashes and processing state, and the ledger length."""
+    case = Case.open(case_dir)
+    status = query.status(case)
+    if fmt == "json":
+        click.echo(json.dumps(status, indent=2, sort_keys=True))
+        return
+    for line in query.status_lines(status):
+        click.echo(line)
+
+
+@case_group.command("files")
+@CASE_DIR
+@click.argument("pattern", required=False)
+@click.option("--exhibit", help="Only this exhibit.")
+@click.option("--volume", help="Only this volume (e.g. p1).")
+@click.option("--deleted", is_flag=True, help="Only deleted entries.")
+@click.option("--ext", "exts", multiple=True, help="Only these file extensions (repeatable, no dot).")
+@click.option("--min-size", type=int, help="Only files of at least this many bytes.")
+@click.option("--format", "fmt", type=click.Choice(["table", "jsonl", "csv"]), default="table", show_default=True,
+              help="Output format.")
+def files_cmd(case_dir: str, pattern: str | None, exhibit: str | None, volume: str | None, deleted: bool,
+              exts: tuple[str, ...], min_size: int | None, fmt: str) -> None:
+    """List the inventory stored in the case; PATTERN is a path glob (e.g. '/home/*/*.jpg')."""
+    case = Case.open(case_dir)
+    filters = query.FileFilter(pattern=pattern, exhibit=exhibit, volume=volume, deleted=deleted,
+                               exts=exts, min_size=min_size)
+    query.write_files(case, filters, fmt, sys.stdout)
+
+
+COMMANDS = [case_group]

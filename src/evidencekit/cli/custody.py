@@ -1,0 +1,131 @@
+"""``evidencekit custody``: the signed chain of custody of a case (log, verify, transfer, export)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from evidencekit.case import Case, bundle, custody
+from evidencekit.case.verifier import Report
+from evidencekit.cli.examiner import acting_examiner, examiner_option
+from evidencekit.errors import CustodyError
+
+CASE_DIR = click.argument("case_dir", metavar="DIR", type=click.Path(file_okay=False))
+
+
+@click.group("custody")
+def custody_group() -> None:
+    """Chain of custody: every action on a case as a hash-chained, Ed25519-signed ledger entry."""
+
+
+@custody_group.command("log")
+@CASE_DIR
+@click.option("--exhibit", help="Only entries about this exhibit.")
+@click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True,
+              help="text: one line per entry; jsonl: every field, hashes and signatures.")
+def log_cmd(case_dir: str, exhibit: str | None, fmt: str) -> None:
+    """Print the custody ledger of the case in DIR (times UTC)."""
+    case = Case.open(case_dir)
+    for entry in case.entries():
+        if exhibit and entry.exhibit != exhibit:
+            continue
+        click.echo(json.dumps(entry.to_dict(), sort_keys=True) if fmt == "jsonl" else custody.entry_line(entry))
+
+
+@custody_group.command("verify")
+@click.argument("target", metavar="DIR|BUNDLE", type=click.Path(exists=True))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Output format of the verification report.")
+def verify_cmd(target: str, fmt: str) -> None:
+    """Recompute the hash chain and signatures and re-hash every output the ledger names.
+
+    TARGET is a case directory or a custody bundle (directory or .zip); a bundle needs no
+    case database. Exit status 0: intact; 1: tampering found (each finding on its own line).
+    """
+    path = Path(target)
+    report = verify_case_or_bundle(path)
+    if fmt == "json":
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        _print_report(path, report)
+    if not report.ok:
+        sys.exit(1)
+
+
+def verify_case_or_bundle(path: Path) -> Report:
+    if path.is_dir() and (path / "case.db").is_file():
+        case = Case.open(path)
+        try:
+            return custody.verify_case(case)
+        finally:
+            case.close()
+    return bundle.verify_bundle(path)
+
+
+def _print_report(path: Path, report: Report) -> None:
+    for examiner, fingerprint in report.examiners.items():
+        click.echo(f"signer {examiner}: SHA256:{fingerprint}")
+    for finding in report.findings:
+        click.echo(f"FAIL {finding.kind}: {finding.message}")
+    verdict = "intact" if report.ok else f"{len(report.findings)} problem(s) found"
+    click.echo(f"{path}: {report.entries} entries, {verdict}")
+
+
+@custody_group.command("transfer")
+@CASE_DIR
+@click.option("--exhibit", required=True, help="Exhibit handed over.")
+@click.option("--to", "to", required=True, help="Receiving examiner, agency or lab.")
+@click.option("--reason", required=True, help="Why the exhibit changes hands.")
+@click.option("--receiver", metavar="ID", help="Receiving examiner's id, when present to co-sign (key needed).")
+@examiner_option
+def transfer_cmd(case_dir: str, exhibit: str, to: str, reason: str, receiver: str | None,
+                 examiner_id: str | None) -> None:
+    """Record a hand-over, signed by the examiner handing over (and co-signed by the receiver)."""
+    case = Case.open(case_dir)
+    giver = acting_examiner(examiner_id)
+    taker = acting_examiner(receiver) if receiver else None
+    if taker is not None and taker.id == giver.id:
+        raise CustodyError("--receiver must differ from the examiner handing over")
+    entry = custody.transfer(case, exhibit, giver, to, reason, taker)
+    click.echo(custody.entry_line(entry))
+
+
+@custody_group.command("record")
+@CASE_DIR
+@click.argument("action", type=click.Choice(custody.MANUAL_ACTIONS))
+@click.option("--exhibit", help="Exhibit concerned (omit for a case-wide note).")
+@click.option("--text", required=True, help="What was done, by whom and where (free text).")
+@examiner_option
+def record_cmd(case_dir: str, action: str, exhibit: str | None, text: str, examiner_id: str | None) -> None:
+    """Record a manual custody action (sealed, returned, disposed, note, ...) as a signed entry."""
+    case = Case.open(case_dir)
+    entry = custody.record(case, action, acting_examiner(examiner_id), text, exhibit)
+    click.echo(custody.entry_line(entry))
+
+
+@custody_group.command("export")
+@CASE_DIR
+@click.option("--out", "out", type=click.Path(),
+              help="Bundle directory or .zip (required for a bundle); for CASE default exports/custody-<time>.jsonld.")
+@click.option("--format", "fmt", type=click.Choice(["bundle", "case"]), default="bundle", show_default=True,
+              help="bundle: ledger, keys, manifest and files; case: CASE/UCO JSON-LD.")
+@examiner_option
+def export_cmd(case_dir: str, out: str | None, fmt: str, examiner_id: str | None) -> None:
+    """Export the chain of custody for another lab: a verifiable bundle, or CASE/UCO JSON-LD."""
+    case = Case.open(case_dir)
+    examiner = acting_examiner(examiner_id)
+    if fmt == "case":
+        from evidencekit.case import caseuco
+
+        result = caseuco.export_case(case, out, examiner)
+    elif out is None:
+        raise CustodyError("custody export: --out BUNDLE is required for a bundle")
+    else:
+        result = bundle.export_bundle(case, out, examiner)
+    click.echo(" ".join(f"{k}={v}" for k, v in result.items()))
+
+
+COMMANDS = [custody_group]
