@@ -19,7 +19,6 @@ COMMAND_MODULES = [
     "evidencekit.cli.evidence",
     "evidencekit.cli.training",
     "evidencekit.cli.verify",
-    "evidencekit.cli.timeline",
     "evidencekit.cli.examiner",
     "evidencekit.cli.case",
     "evidencekit.cli.custody",
