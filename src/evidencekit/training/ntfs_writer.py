@@ -105,7 +105,10 @@ def delete(vol: int, path: str) -> None:
 def step(vol: int, item: dict[str, Any], records: dict[str, int]) -> None:
     os.environ["FAKETIME"] = item["time"]
     op, path = item["op"], item["path"]
-    data = open(item["src"], "rb").read() if "src" in item else b""
+    data = b""
+    if "src" in item:
+        with open(item["src"], "rb") as fh:
+            data = fh.read()
     if op == "mkdir":
         records[path] = create(vol, path, S_IFDIR, None)
     elif op == "file":
@@ -121,7 +124,8 @@ def step(vol: int, item: dict[str, Any], records: dict[str, int]) -> None:
 
 
 def main(image: str, plan_path: str) -> None:
-    plan = json.load(open(plan_path))
+    with open(plan_path) as fh:
+        plan = json.load(fh)
     os.environ["FAKETIME"] = plan[0]["time"]
     vol = LIB.ntfs_mount(image.encode(), 0)
     if not vol:

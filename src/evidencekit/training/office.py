@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from evidencekit.training import artifacts
-from evidencekit.training.tools import BuildError, base_env, epoch, require, run
+from evidencekit.training.tools import BuildError, epoch, require, run
 
 NAME = "office-workstation"
 TOOLS = ("faketime", "mkntfs", "ntfslabel", "sfdisk", "ewfacquire")
