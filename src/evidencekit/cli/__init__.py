@@ -23,6 +23,8 @@ COMMAND_MODULES = [
     "evidencekit.cli.case",
     "evidencekit.cli.custody",
     "evidencekit.cli.timeline",
+    "evidencekit.cli.scan",
+    "evidencekit.cli.hashset",
 ]
 
 

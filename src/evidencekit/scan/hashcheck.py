@@ -1,0 +1,77 @@
+"""Look up every inventoried file of a case in imported hash sets (known-good, known-bad).
+
+Uses the hashes the inventory already holds (no evidence is read). A file is in a set when any
+of its digests of an algorithm the set holds is in it; the strongest such algorithm is recorded.
+Re-checking against a set replaces that set's earlier hits; one ledger entry per exhibit names
+every set by its manifest and source hashes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from typing import Any
+
+from evidencekit.case import Case
+from evidencekit.case.examiners import Examiner
+from evidencekit.case.process import inventory_digest
+from evidencekit.errors import CaseError
+from evidencekit.scan.hashsets import HashSet
+
+ALGORITHMS = ("sha256", "sha1", "md5")  # strongest first: the one recorded for a hit
+
+
+def _hashes(case: Case, exhibit: str) -> list[tuple[int, dict[str, str]]]:
+    rows = case.db.execute("SELECT id, md5, sha1, sha256 FROM files WHERE exhibit = ? AND type = 'file' ORDER BY seq",
+                           (exhibit,)).fetchall()
+    if not rows:
+        raise CaseError(f"{case.root}: exhibit {exhibit} has no inventory yet; run 'evidencekit case process' first")
+    return [(fid, {"md5": md5, "sha1": sha1, "sha256": sha256}) for fid, md5, sha1, sha256 in rows]
+
+
+def hits_of(hashset: HashSet, files: list[tuple[int, dict[str, str]]]) -> dict[int, str]:
+    """file id -> algorithm of the first (strongest) digest found in ``hashset``."""
+    found: dict[int, str] = {}
+    for alg in reversed(ALGORITHMS):  # weakest first, so stronger algorithms overwrite
+        if not hashset.counts.get(alg):
+            continue
+        have = [(fid, h[alg]) for fid, h in files if h.get(alg)]
+        flags = hashset.contains(alg, [bytes.fromhex(d) for _, d in have])
+        for (fid, _), hit in zip(have, flags, strict=True):
+            if hit:
+                found[fid] = alg
+    return found
+
+
+def _unhashed(hashset: HashSet, files: list[tuple[int, dict[str, str]]]) -> int:
+    algs = [a for a in ALGORITHMS if hashset.counts.get(a)]
+    return sum(1 for _, h in files if not any(h.get(a) for a in algs))
+
+
+def check_exhibit(case: Case, exhibit: str, examiner: Examiner, sets: list[HashSet]) -> dict[str, Any]:
+    """Look up one exhibit's files in ``sets`` and record the hits with their ledger entry."""
+    files = _hashes(case, exhibit)
+    started = time.time_ns()
+    per_set = {s.name: hits_of(s, files) for s in sets}
+    summary = {s.name: {"kind": s.kind, "hits": len(per_set[s.name]), "files_without_usable_hash": _unhashed(s, files)}
+               for s in sets}
+    details = {"hashsets": [s.describe() for s in sets], "files_checked": len(files), "results": summary,
+               "lookup_seconds": round((time.time_ns() - started) / 1e9, 3)}
+    inputs = {f"hashset:{s.name}": s.manifest_sha256 for s in sets}
+    rows = sorted((fid, s.name, s.kind, alg) for s in sets for fid, alg in per_set[s.name].items())
+    with case.action("checked-hashsets", examiner=examiner, exhibit=exhibit, details=details, inputs=inputs) as act:
+        count, digest = inventory_digest(act.db, exhibit)
+        act.inputs[f"db:files/{exhibit}"] = digest
+        run_id = act.db.execute(
+            "INSERT INTO scan_runs (kind, exhibit, time_ns, parameters) VALUES ('hashsets', ?, ?, ?)",
+            (exhibit, started, json.dumps({"hashsets": [s.name for s in sets]}))).lastrowid
+        for s in sets:
+            act.db.execute("DELETE FROM hashset_hits WHERE hashset = ? AND file_id IN "
+                           "(SELECT id FROM files WHERE exhibit = ?)", (s.name, exhibit))
+        act.db.executemany("INSERT INTO hashset_hits (file_id, hashset, kind, algorithm, run_id) VALUES (?, ?, ?, ?, ?)",
+                           [(*row, run_id) for row in rows])
+        act.details.update(run_id=run_id, inventory_files=count)
+        act.outputs[f"db:scan_runs/{run_id}"] = hashlib.sha256(
+            "".join(f"{json.dumps(r)}\n" for r in rows).encode()).hexdigest()
+    return {"exhibit": exhibit, "run_id": run_id, "files_checked": len(files), "results": summary}
