@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from evidencekit.errors import CaseError
+from evidencekit.timeline import store as _timeline_store
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,8 @@ MIGRATIONS: list[Migration] = [
             FROM files f LEFT JOIN file_types t ON t.file_id = f.id;
         """,
     ),
+    # timeline (owner: timeline/): the SQL lives beside the code that uses it and is frozen there.
+    Migration(_timeline_store.MIGRATION_DESCRIPTION, _timeline_store.MIGRATION_SQL),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -186,7 +186,7 @@ def _chain_findings(rows: list[Entry], origin: dict[int, int | None]) -> list[Fi
     out: list[Finding] = []
     present = sorted(by_orig)
     expected = 1
-    for seq in present:
+    for seq in sorted(set(present) | {e.seq for e in rows if origin[e.seq] is None}):
         if seq > expected:
             out.append(Finding("deleted", f"entries deleted: sequence gap between {expected - 1} and {seq} "
                                f"(missing {expected}" + (f"..{seq - 1})" if seq - 1 > expected else ")")))
