@@ -9,13 +9,13 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
+from tests.conftest import need_tool
 
 from evidencekit.case import Case, examiners
 from evidencekit.case.intake import add_exhibit
 from evidencekit.case.process import process_exhibit
 from evidencekit.models import iso_utc
 from evidencekit.timeline.events import FN, TimelineEvent
-from tests.conftest import need_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKSTATION = ROOT / "training_images" / "office-workstation" / "workstation.E01"

@@ -8,11 +8,11 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from tests.timeline.conftest import event_keys, mactime_events
 
 from evidencekit import open_evidence
 from evidencekit.timeline.events import derive_all
 from evidencekit.timeline.export import write_bodyfile
-from tests.timeline.conftest import event_keys, mactime_events
 
 pytestmark = pytest.mark.corpus
 

@@ -54,10 +54,10 @@ def export(case: Any, examiner: Any, fmt: str, out: Path, *, tz: str = "UTC", gr
     out = out.absolute()
     tmp = out.with_name(f".{out.name}.partial")
     sha, count = write_export(fmt, tmp, lambda order: store.query(case.db, q, order), tz, group)
-    details = {"format": fmt, "zone": tz, "events": count, "macb_grouped": group and fmt != "bodyfile",
+    details = {"export": "timeline", "format": fmt, "zone": tz, "events": count, "macb_grouped": group and fmt != "bodyfile",
                "filters": {k: v for k, v in vars(q).items() if v not in (None, False)}, "file": out.name}
     try:
-        with case.action("timeline_export", examiner=examiner, details=details) as act:
+        with case.action("exported", examiner=examiner, details=details) as act:
             act.outputs[_display(out, case.root)] = sha
         os.replace(tmp, out)
         out.with_name(out.name + ".sha256").write_text(f"{sha}  {out.name}\n")

@@ -1,6 +1,7 @@
 """Build a case's timeline: file system events from the inventory, artefact events from plaso.
 
-Each part is one custody action (``timeline_fs``, ``timeline_plaso``) whose ledger entry commits
+Each part is one custody action (``analysed``, with ``details.analysis`` ``timeline:fs`` or
+``timeline:plaso``) whose ledger entry commits
 in the same transaction as the events it describes. A rebuild replaces that exhibit's events of
 that source. A plaso failure (absent, crash, unparseable exhibit) is a recorded warning: the
 file system part is built regardless, and a corrupt event never aborts the build.
@@ -103,7 +104,7 @@ def build_fs(case: Any, exhibit_id: str, examiner: Any, now_ns: int | None = Non
     ctx = AnomalyContext(ref, ref_source, fs_created(case.db, exhibit_id))
     names = backup_names(Path(exhibit.path)) if exhibit.kind in ("directory", "zip", "tar") else {}
     result = PartResult(SOURCE_FS)
-    with case.action("timeline_fs", examiner=examiner, exhibit=exhibit_id) as act:
+    with case.action("analysed", examiner=examiner, exhibit=exhibit_id) as act:
         replaced = store.delete_events(act.db, exhibit_id, SOURCE_FS)
         run = store.start_run(act.db, exhibit_id, SOURCE_FS, now_ns)
         events = derive_all(records_from_case(act.db, exhibit_id), exhibit_id, ctx)
@@ -114,7 +115,7 @@ def build_fs(case: Any, exhibit_id: str, examiner: Any, now_ns: int | None = Non
             result.warnings.append(msg)
         flagged = act.db.execute("SELECT count(*) FROM timeline_events WHERE run = ? AND flags != ''",
                                  (run,)).fetchone()[0]
-        result.details = {"source": SOURCE_FS, "run": run, "events": result.events, "flagged": flagged,
+        result.details = {"analysis": "timeline:fs", "source": SOURCE_FS, "run": run, "events": result.events, "flagged": flagged,
                           "replaced_events": replaced, "anomaly_reference": ctx.to_details(),
                           "ios_backup_names": len(names), "warnings": result.warnings}
         store.finish_run(act.db, run, result.events, result.details)
@@ -137,7 +138,7 @@ def build_plaso(case: Any, exhibit_id: str, examiner: Any, artifacts: str = "def
     store.ensure_schema(case.db)
     result = PartResult(SOURCE_PLASO)
     inputs = {"plaso_storage_sha256": run.storage_sha256} if run.storage_sha256 else {}
-    with case.action("timeline_plaso", examiner=examiner, exhibit=exhibit_id, inputs=inputs) as act:
+    with case.action("analysed", examiner=examiner, exhibit=exhibit_id, inputs=inputs) as act:
         replaced = store.delete_events(act.db, exhibit_id, SOURCE_PLASO)
         rid = store.start_run(act.db, exhibit_id, SOURCE_PLASO, now_ns)
         bad: list[str] = []
@@ -150,7 +151,7 @@ def build_plaso(case: Any, exhibit_id: str, examiner: Any, artifacts: str = "def
         for msg in result.warnings:
             store.add_warning(act.db, rid, exhibit_id, SOURCE_PLASO, msg)
         plaso_warnings = _import_storage_warnings(act.db, rid, exhibit_id, run.storage)
-        result.details = {**run.details(), "source": SOURCE_PLASO, "run": rid, "events": result.events,
+        result.details = {**run.details(), "analysis": "timeline:plaso", "source": SOURCE_PLASO, "run": rid, "events": result.events,
                           "replaced_events": replaced, "plaso_warnings": plaso_warnings,
                           "ios_backup_names": len(names), "warnings": result.warnings}
         store.finish_run(act.db, rid, result.events, result.details)

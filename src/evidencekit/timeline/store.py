@@ -1,5 +1,8 @@
 """Timeline tables in the case database: write events, replace a build, query by time.
 
+``MIGRATION_SQL`` is shipped as a case schema migration (``case/schema.py``): never edit it;
+add a new migration there for any change.
+
 The schema is the migration ``MIGRATION_SQL`` appended to ``case/schema.py``'s list. Times are
 int nanoseconds UTC; the ``time`` index serves range queries and time-ordered exports without a
 sort; ``(source, entry)`` serves bodyfile exports, which group the events of one entry.

@@ -1,0 +1,106 @@
+"""Building a case timeline from the inventory, querying it, and hashed exports in every format."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import subprocess
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from tests.conftest import need_tool
+from tests.timeline.conftest import event_keys, mactime_events
+
+from evidencekit.case import Case
+from evidencekit.errors import ValidationError
+from evidencekit.timeline import Query, build, export, timeline
+from evidencekit.timeline.export import FORMATS
+
+
+def _fls_body(image: Path, out: Path) -> Path:
+    need_tool("fls")
+    body = subprocess.run(["fls", "-r", "-m", "/", str(image)], capture_output=True, text=True, check=True).stdout
+    out.write_text(body)
+    return out
+
+
+def test_build_from_inventory_equals_fls_mactime(ext4_case: Case, examiner, ext4_image: Path, tmp_path: Path) -> None:
+    results = build(ext4_case, examiner, artifacts="none")
+    assert [(ex, part.source) for ex, part in results] == [("E1", "fs")]
+    events = list(timeline(ext4_case))
+    assert len(events) == results[0][1].events > 4 * 30
+    assert event_keys(events) == mactime_events(_fls_body(ext4_image, tmp_path / "fls.body"))
+    assert [e.time for e in events] == sorted(e.time for e in events)
+    sample = next(e for e in events if e.path.endswith("file0003.txt") and e.macb == "m")
+    assert sample.sha256 == hashlib.sha256(b"content of file 3\n" * 4).hexdigest()
+    assert json.loads(sample.locator)["spec"] and sample.exhibit == "E1" and sample.inode
+    entry = ext4_case.entries()[-1]
+    assert entry.action == "analysed" and entry.body["details"]["analysis"] == "timeline:fs"
+    assert entry.body["details"]["events"] == len(events)
+
+
+def test_rebuild_replaces_and_query_filters(ext4_case: Case, examiner) -> None:
+    build(ext4_case, examiner, artifacts="none")
+    build(ext4_case, examiner, artifacts="none")
+    events = list(timeline(ext4_case))
+    assert ext4_case.entries()[-1].body["details"]["replaced_events"] == len(events)
+    mid = events[len(events) // 2].time
+    hour = list(timeline(ext4_case, start=mid, end=mid + 3600 * 10**9))
+    assert hour == [e for e in events if mid <= e.time < mid + 3600 * 10**9]
+    grep = list(timeline(ext4_case, grep="FILE0007"))
+    assert grep and all("file0007" in e.path for e in grep)
+    assert list(timeline(ext4_case, source="plaso")) == []
+    assert len(list(timeline(ext4_case, source="fs", limit=5))) == 5
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_export_is_hashed_and_recorded(ext4_case: Case, examiner, fmt: str, tmp_path: Path) -> None:
+    build(ext4_case, examiner, artifacts="none")
+    out = tmp_path / f"timeline.{fmt}"
+    sha, count = export(ext4_case, examiner, fmt, out, tz="Asia/Almaty")
+    data = out.read_bytes()
+    assert sha == hashlib.sha256(data).hexdigest()
+    assert (tmp_path / f"timeline.{fmt}.sha256").read_text() == f"{sha}  {out.name}\n"
+    entry = ext4_case.entries()[-1]
+    assert entry.action == "exported" and sha in entry.body["outputs"].values()
+    assert entry.body["details"]["zone"] == "Asia/Almaty" and count == entry.body["details"]["events"] > 0
+    events = list(timeline(ext4_case))
+    first = events[0]
+    local = datetime.fromtimestamp(first.time // 10**9, ZoneInfo("Asia/Almaty")).isoformat()
+    text = data.decode()
+    if fmt == "csv":
+        rows = list(csv.DictReader(text.splitlines()))
+        assert rows[0]["timezone"] == "Asia/Almaty" and rows[0]["datetime"][:19] == local[:19]
+        assert rows[0]["datetime"].endswith(local[-6:])
+        assert sum(len([c for c in r["MACB"] if c != "."]) for r in rows) == len(events)
+    elif fmt in ("jsonl", "timesketch"):
+        objs = [json.loads(line) for line in text.splitlines()]
+        assert all(o["timezone"] == "Asia/Almaty" for o in objs)
+        assert objs[0]["datetime"][:19] == local[:19]
+        if fmt == "timesketch":
+            assert all({"message", "datetime", "timestamp_desc", "timestamp"} <= o.keys() for o in objs)
+            assert objs[0]["timestamp"] == first.time // 1000
+    else:
+        assert text.startswith("# ") and "UTC" in text.splitlines()[0]
+        assert mactime_events(out) == event_keys(events)
+
+
+def test_export_rejects_unknown_zone_and_writes_nothing(ext4_case: Case, examiner, tmp_path: Path) -> None:
+    build(ext4_case, examiner, artifacts="none")
+    before = len(ext4_case.entries())
+    with pytest.raises(ValidationError, match="Mars/Olympus"):
+        export(ext4_case, examiner, "csv", tmp_path / "x.csv", tz="Mars/Olympus")
+    assert not (tmp_path / "x.csv").exists() and len(ext4_case.entries()) == before
+
+
+def test_export_filtered_by_exhibit_and_time(ext4_case: Case, examiner, tmp_path: Path) -> None:
+    build(ext4_case, examiner, artifacts="none")
+    events = list(timeline(ext4_case))
+    start = events[10].time
+    _, count = export(ext4_case, examiner, "jsonl", tmp_path / "part.jsonl", group=False,
+                      query=Query(start=start, exhibit="E1"))
+    assert count == len([e for e in events if e.time >= start])
+    assert ext4_case.entries()[-1].body["details"]["filters"] == {"start": start, "exhibit": "E1"}
