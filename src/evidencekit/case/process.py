@@ -83,9 +83,16 @@ def inventory_digest(db: sqlite3.Connection, exhibit: str, table: str = "files")
     return count, digest.hexdigest()
 
 
-def check_media(ev: Any, exhibit: Exhibit, phase: str, progress: Callable[[int], None] | None = None) -> Gate:
-    """Hash the decoded media with every algorithm a reference exists for and compare."""
-    refs = intake.reference_hashes(exhibit)
+def check_media(
+    ev: Any, exhibit: Exhibit, phase: str, progress: Callable[[int], None] | None = None,
+    refs: dict[str, dict[str, str]] | None = None,
+) -> Gate:
+    """Hash the decoded media with every algorithm a reference exists for and compare.
+
+    The references are the exhibit's (registered, acquisition, container) unless given: after
+    processing the media is compared with what was hashed before it.
+    """
+    refs = refs if refs is not None else intake.reference_hashes(exhibit)
     algorithms = sorted({alg for values in refs.values() for alg in values} or {"sha256"})
     got = intake.media_digests(ev, algorithms, progress)
     return Gate(phase, refs, got, intake.compare(refs, got))
@@ -113,7 +120,7 @@ def process_exhibit(
             before = check_media(ev, exhibit, "before", _bytes(progress, "verify"))
             _gate(case, exhibit, examiner, before, deviation)
             _stage(case, exhibit_id, ev.files(hashes=tuple(hashes)), progress)
-            after = check_media(ev, exhibit, "after", _bytes(progress, "re-verify"))
+            after = check_media(ev, exhibit, "after", _bytes(progress, "re-verify"), {"before": before.got})
             _gate(case, exhibit, examiner, after, None, record_match=False)  # a match goes in 'processed'
             summary = _commit(case, exhibit, examiner, run_id, ev, before, after, tuple(hashes))
     except BaseException:

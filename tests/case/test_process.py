@@ -1,0 +1,136 @@
+"""case process: integrity gate, resumability after kill -9, and two processes on one case."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from case.util import run_cli
+from evidencekit import open_evidence
+from evidencekit.case import Case, custody, examiners
+from evidencekit.case.intake import add_exhibit
+from evidencekit.case.process import process_exhibit
+from evidencekit.errors import CaseError
+
+
+def _walk_keys(image: Path) -> list[tuple[str, str, int | None, str]]:
+    with open_evidence(str(image)) as ev:
+        return [(r.volume, r.path, r.inode, r.stream or "") for r in (e.record for e in ev.entries())]
+
+
+def _case_keys(case_dir: Path) -> list[tuple[str, str, int | None, str]]:
+    db = sqlite3.connect(case_dir / "case.db")
+    rows = db.execute("SELECT volume, path, inode, stream FROM files ORDER BY seq").fetchall()
+    db.close()
+    return rows
+
+
+def test_process_records_inventory_and_hashes(processed_case: Case, small_image: Path) -> None:
+    keys = _case_keys(processed_case.root)
+    assert keys == _walk_keys(small_image)
+    with open_evidence(str(small_image)) as ev:
+        expected = {r.path: r.sha1 for r in ev.files(hashes=("sha1",)) if r.type == "file"}
+    got = dict(processed_case.db.execute("SELECT path, sha1 FROM files WHERE type = 'file'").fetchall())
+    assert got == expected
+    actions = [e.action for e in processed_case.entries()]
+    assert actions == ["created", "received", "verified", "processed"]
+    processed = processed_case.entries()[-1]
+    assert processed.body["details"]["files"] == len(keys)
+    assert processed.body["details"]["integrity"] == {"before": "match", "after": "match"}
+
+
+def test_gate_stops_on_changed_exhibit_then_deviation(case: Case, examiner: examiners.Examiner,
+                                                      small_image: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy.raw"
+    shutil.copyfile(small_image, copy)
+    add_exhibit(case, copy, "E1", examiner)
+    with open(copy, "r+b") as fh:  # one byte of unallocated space changes
+        fh.seek(15 << 20)
+        fh.write(b"\x01")
+    with pytest.raises(CaseError, match=r"copy.raw: exhibit E1 no longer hashes the same \(registered md5"):
+        process_exhibit(case, "E1", examiner)
+    assert case.db.execute("SELECT count(*) FROM files").fetchone()[0] == 0
+    last = case.entries()[-1]
+    assert (last.action, last.body["details"]["result"]) == ("verified", "mismatch")
+    summary = process_exhibit(case, "E1", examiner, deviation="bit flip in unallocated space, see note 7")
+    assert summary["integrity_before"] == "mismatch" and summary["files"] > 0
+    actions = [e.action for e in case.entries()]
+    assert actions[-4:] == ["verified", "verified", "deviation", "processed"]
+    assert case.entries()[-2].body["details"]["justification"].startswith("bit flip")
+    assert custody.verify_case(case).ok
+
+
+def test_acquisition_hash_mismatch_is_recorded(case: Case, examiner: examiners.Examiner, small_image: Path) -> None:
+    result = add_exhibit(case, small_image, "E1", examiner, acquisition_hash="sha256:" + "ab" * 32)
+    assert result["acquisition_check"] == "mismatch"
+    with pytest.raises(CaseError, match="acquisition sha256 expected abab"):
+        process_exhibit(case, "E1", examiner)
+
+
+def _cli_process(case_dir: Path, batch: int = 100) -> subprocess.Popen[str]:
+    code = f"import evidencekit.case.process as p; p.BATCH = {batch}\nfrom evidencekit.cli import main; main()"
+    return subprocess.Popen([sys.executable, "-c", code, "case", "process", str(case_dir)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for(case_dir: Path, sql: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            db = sqlite3.connect(case_dir / "case.db", timeout=5)
+            value = db.execute(sql).fetchone()[0]
+            db.close()
+            if value:
+                return
+        except sqlite3.OperationalError:
+            pass
+        time.sleep(0.005)
+    raise AssertionError(f"timed out waiting for {sql}")
+
+
+@pytest.mark.parametrize("point", [
+    "SELECT count(*) FROM ledger WHERE action = 'verified'",   # after the gate, before any row
+    "SELECT count(*) >= 300 FROM files_staging",                # in the middle of the inventory
+])
+def test_kill_9_then_resume(case: Case, examiner: examiners.Examiner, medium_image: Path, point: str) -> None:
+    add_exhibit(case, medium_image, "E1", examiner)
+    os.environ["EVIDENCEKIT_EXAMINER"] = examiner.id
+    proc = _cli_process(case.root)
+    _wait_for(case.root, point)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert case.db.execute("SELECT count(*) FROM files").fetchone()[0] == 0
+    done = run_cli("case", "process", str(case.root), check=True)
+    assert "status=processed" in done.stdout
+    keys = _case_keys(case.root)
+    assert keys == _walk_keys(medium_image) and len(set(keys)) == len(keys) > 3000
+    assert case.db.execute("SELECT count(*) FROM files_staging").fetchone()[0] == 0
+    assert [e.action for e in case.entries()].count("processed") == 1
+    assert custody.verify_case(case).ok
+
+
+def test_two_processes_are_serialised(case: Case, examiner: examiners.Examiner, medium_image: Path,
+                                      small_image: Path) -> None:
+    add_exhibit(case, medium_image, "E1", examiner)
+    os.environ["EVIDENCEKIT_EXAMINER"] = examiner.id
+    first, second = _cli_process(case.root), _cli_process(case.root)
+    notes = [run_cli("custody", "record", str(case.root), "note", "--text", f"note {i}") for i in range(5)]
+    added = run_cli("case", "add", str(case.root), str(small_image), "--exhibit", "E2")
+    outs = [p.communicate(timeout=120) for p in (first, second)]
+    assert first.returncode == 0 and second.returncode == 0, outs
+    assert all(n.returncode == 0 for n in notes) and added.returncode == 0, added.stderr
+    with Case.open(case.root) as fresh:
+        actions = [e.action for e in fresh.entries()]
+        assert actions.count("processed") >= 1 and actions.count("note") == 5
+        per_exhibit = dict(fresh.db.execute("SELECT exhibit, count(*) FROM files GROUP BY exhibit").fetchall())
+        assert per_exhibit["E1"] == len(_walk_keys(medium_image))
+        assert [e.seq for e in fresh.entries()] == list(range(1, len(actions) + 1))
+        assert custody.verify_case(fresh).ok
