@@ -44,7 +44,8 @@ def verify_command(
 def render(result: VerifyResult) -> list[str]:
     """Human-readable report: what was hashed, the digests, each reference with its source, the verdict."""
     chain = " -> ".join(result.format_chain) or result.kind
-    size = f", {result.size:,} bytes" if result.size is not None else ""
+    unit = " of file content" if result.kind == "directory" else ""
+    size = f", {result.size:,} bytes{unit}" if result.size is not None else ""
     lines = [f"Evidence:   {result.evidence} ({chain})", f"Hashed:     {result.subject}{size}"]
     lines += [f"  {alg.upper():<7} {value}" for alg, value in result.digests.items()]
     for path, digests in result.file_digests.items():
