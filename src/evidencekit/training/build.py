@@ -26,6 +26,7 @@ def build(names: list[str] | None, out_root: Path, progress: Callable[[str], Non
             progress(name)
         done.append(build_one(name, out_root))
     write_sums(out_root)
+    write_index(out_root)
     return done
 
 
@@ -104,6 +105,23 @@ def write_sums(out_root: Path) -> Path:
     sums = out_root / SUMS
     sums.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return sums
+
+
+def write_index(out_root: Path) -> Path:
+    """training_images/README.md: the scenarios present and how to use them."""
+    lines = ["# Training images", "", "Sample evidence with known answers, built byte-identically by "
+             "`evidencekit training build` (see docs/training.md). Verify with `sha256sum -c SHA256SUMS`.", "",
+             "| scenario | evidence | questions |", "|---|---|---|"]
+    for name in catalog.names():
+        if (out_root / name / "questions.yaml").is_file():
+            texts = catalog.texts(name)
+            files = ", ".join(f"`{e}`" for e in texts.evidence)
+            lines.append(f"| [{name}]({name}/README.md): {texts.title['en']} | {files} | {len(texts.questions)} |")
+    lines += ["", f"`{catalog.TRAINER_DIR}/` holds the plaintext answer keys for trainers: remove it from copies "
+              "handed to trainees. The grader needs only `questions.yaml` (salted answer hashes).", ""]
+    index = out_root / "README.md"
+    index.write_text("\n".join(lines), encoding="utf-8")
+    return index
 
 
 def load_key(name: str, images: Path | None = None) -> dict[str, Any]:
