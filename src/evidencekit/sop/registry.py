@@ -49,11 +49,17 @@ class StepContext:
     sop: Sop
     step: AutomatedStep
     run_id: str
+    sop_dir: Path  # relative paths in params (rule files, hash sets) are relative to the SOP file
     prior: dict[str, dict[str, Any]] = field(default_factory=dict)  # step id -> {"result", "values"}
 
     @property
     def case_dir(self) -> Path:
-        return Path(self.case.path) if hasattr(self.case, "path") else Path(self.case.dir)
+        return Path(self.case.root)
+
+    def resolve(self, relative: str) -> Path:
+        """A path from the SOP's params, resolved against the SOP file's folder."""
+        path = Path(relative)
+        return path if path.is_absolute() else (self.sop_dir / path).resolve()
 
 
 @dataclass

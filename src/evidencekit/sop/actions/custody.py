@@ -1,10 +1,12 @@
-"""custody_export: verify the custody ledger and export it (evidencekit.case)."""
+"""custody_export: verify the custody ledger, then export it as a signed bundle (evidencekit.case)."""
 
 from __future__ import annotations
 
+import time
+
 from pydantic import BaseModel, ConfigDict
 
-from evidencekit.sop.actions.common import not_available
+from evidencekit.sop.actions.common import sha256_file
 from evidencekit.sop.registry import StepContext, StepResult, action
 
 
@@ -14,5 +16,20 @@ class CustodyExportParams(BaseModel):
 
 @action("custody_export", params=CustodyExportParams)
 def custody_export(ctx: StepContext, params: CustodyExportParams) -> StepResult:
-    """Verify the whole custody ledger and export it with its signatures under exports/."""
-    return not_available("custody export (evidencekit.case)")
+    """Verify every hash link and signature of the ledger and export it as a zip bundle under exports/."""
+    from evidencekit.case.bundle import export_bundle
+    from evidencekit.case.custody import verify_case
+
+    report = verify_case(ctx.case)
+    if not report.ok:
+        first = report.findings[0]
+        return StepResult(False, f"custody ledger does not verify: {len(report.findings)} finding(s), "
+                          f"first: {first.kind}: {first.message}", values={"ok": False})
+    name = f"custody-{ctx.exhibit['id'].replace('/', '_')}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.zip"
+    out = ctx.case_dir / "exports" / name
+    got = export_bundle(ctx.case, out, ctx.examiner)
+    rel = f"exports/{name}"
+    digest = sha256_file(out)
+    values = {"ok": True, "entries_verified": report.entries, "bundle": rel, "sha256": digest}
+    return StepResult(True, f"ledger of {report.entries} entries verified; bundle {rel}", values=values,
+                      outputs={rel: digest}, entries=[got["entries"]])

@@ -6,15 +6,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from evidencekit.sop.actions.common import not_available
+from evidencekit.errors import CaseError
 from evidencekit.sop.registry import StepContext, StepResult, action
 
 HashName = Literal["md5", "sha1", "sha256"]
+EXTENSIONS = {"csv": "csv", "jsonl": "jsonl", "bodyfile": "body", "timesketch": "jsonl"}
 
 
 class InventoryParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    hashes: list[HashName] = ["md5", "sha256"]
+    hashes: list[HashName] = ["md5", "sha1", "sha256"]
 
 
 class TimelineParams(BaseModel):
@@ -30,17 +31,49 @@ class ExportTimelineParams(BaseModel):
 
 @action("inventory", params=InventoryParams)
 def inventory(ctx: StepContext, params: InventoryParams) -> StepResult:
-    """Walk every file system of the exhibit into the case, with the hashes asked for."""
-    return not_available("inventory processing (evidencekit.case)")
+    """Verify, walk and hash every file of the exhibit into the case (``case process``)."""
+    from evidencekit.case.process import process_exhibit
+
+    exhibit = ctx.exhibit["id"]
+    try:
+        summary = process_exhibit(ctx.case, exhibit, ctx.examiner, hashes=tuple(params.hashes))
+    except CaseError as err:
+        return StepResult(False, f"inventory refused: {err}")
+    files = ctx.case.db.execute("SELECT count(*), sum(deleted) FROM files WHERE exhibit = ?", (exhibit,)).fetchone()
+    values = {"files": files[0], "deleted": files[1] or 0, "status": str(summary.get("status", "processed"))}
+    last = ctx.case.db.execute("SELECT max(seq) FROM ledger WHERE action = 'processed' AND exhibit = ?",
+                               (exhibit,)).fetchone()[0]
+    note = " (already processed)" if summary.get("status") == "already processed" else ""
+    return StepResult(True, f"{values['files']} entries inventoried, {values['deleted']} deleted{note}",
+                      values=values, entries=[last] if last else [])
 
 
 @action("timeline", params=TimelineParams)
 def timeline(ctx: StepContext, params: TimelineParams) -> StepResult:
-    """Derive the exhibit's timeline events into the case."""
-    return not_available("timeline (evidencekit.timeline)")
+    """Derive the exhibit's timeline events into the case (file system, and plaso when asked)."""
+    from evidencekit.timeline.api import build
+
+    parts = build(ctx.case, ctx.examiner, exhibits=[ctx.exhibit["id"]],
+                  artifacts="default" if params.plaso else "none")
+    events = {part.source: part.events for _, part in parts}
+    warnings = [w for _, part in parts for w in part.warnings]
+    total = sum(events.values())
+    summary = f"{total} events ({', '.join(f'{k}: {v}' for k, v in events.items())})"
+    if warnings:
+        summary += f"; {len(warnings)} warning(s), first: {warnings[0]}"
+    return StepResult(True, summary, values={"events": total, "by_source": events, "warnings": len(warnings)})
 
 
 @action("export_timeline", params=ExportTimelineParams)
 def export_timeline(ctx: StepContext, params: ExportTimelineParams) -> StepResult:
     """Write the exhibit's timeline under the case's exports/ and record its hash."""
-    return not_available("timeline export (evidencekit.timeline)")
+    from evidencekit.timeline.api import export
+    from evidencekit.timeline.store import Query
+
+    exhibit = ctx.exhibit["id"]
+    name = f"timeline-{exhibit.replace('/', '_')}-{ctx.run_id}.{EXTENSIONS[params.format]}"
+    out = ctx.case_dir / "exports" / name
+    sha, count = export(ctx.case, ctx.examiner, params.format, out, tz=params.zone, query=Query(exhibit=exhibit))
+    rel = f"exports/{name}"
+    return StepResult(True, f"{count} events exported to {rel} ({params.format}, {params.zone})",
+                      values={"events": count, "file": rel, "sha256": sha}, outputs={rel: sha})

@@ -1,0 +1,280 @@
+"""Run an SOP on one exhibit of a case: every step start, result, attestation, deviation and review
+is a signed custody entry; the run resumes where it stopped; a failed check is a recorded result.
+
+Manual input comes from an :class:`~evidencekit.sop.answers.Answers` file and, where that has
+nothing, from a :class:`Prompter` (the CLI's terminal prompts). With neither, the run *pauses*
+before the step: nothing is recorded for it, and running again continues there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import uuid
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from evidencekit.errors import EvidenceKitError, ValidationError
+from evidencekit.sop import answers as ans
+from evidencekit.sop.expr import Expression
+from evidencekit.sop.loader import LoadedSop
+from evidencekit.sop.model import AttestationStep, AutomatedStep, ExhibitKind, OnFail, ReviewStep
+from evidencekit.sop.registry import StepContext, StepResult, get_action
+from evidencekit.sop.state import DONE, EVENT_ACTIONS, RunState, apply_event, load_runs, new_run
+
+# What the case store's evidence kinds are as SOP exhibit kinds, unless the examiner declares one.
+EVIDENCE_KINDS = {"disk_image": "disk_image", "zip": "logical_extraction", "tar": "logical_extraction",
+                  "directory": "logical_extraction"}
+SNAPSHOT_DIR = "sops"
+
+
+class SopChangedError(ValidationError):
+    """The SOP file differs from the one the open run started with."""
+
+
+class Prompter(Protocol):
+    """Asks an examiner for what the answers file does not give (None: cannot ask)."""
+
+    def attest(self, step: AttestationStep) -> dict[str, Any] | None: ...
+    def review(self, step: ReviewStep) -> dict[str, Any] | None: ...
+    def justify(self, step: AutomatedStep | AttestationStep | ReviewStep, summary: str) -> str | None: ...
+
+
+@dataclass
+class RunOutcome:
+    """How a call to :func:`run_sop` ended: completed, stopped (a failed step) or paused (needs input)."""
+
+    run: RunState
+    status: str
+    message: str
+
+    @property
+    def exit_code(self) -> int:
+        return {"completed": 0, "stopped": 1}.get(self.status, 3)
+
+
+class _Pause(Exception):
+    pass
+
+
+class _Stop(Exception):
+    pass
+
+
+def exhibit_kind(exhibit: Any, declared: str | None) -> str:
+    """The SOP kind of an exhibit: declared by the examiner, else derived from its evidence kind."""
+    if declared:
+        allowed = [k.value for k in ExhibitKind if k is not ExhibitKind.ANY]
+        if declared not in allowed:
+            raise ValidationError(f"exhibit kind {declared!r}: one of {', '.join(allowed)}")
+        return declared
+    return EVIDENCE_KINDS.get(exhibit.kind, exhibit.kind)
+
+
+def run_sop(case: Any, exhibit_id: str, loaded: LoadedSop, examiner: Any, *,
+            answers: ans.Answers | None = None, prompter: Prompter | None = None,
+            declared_kind: str | None = None, restart: bool = False) -> RunOutcome:
+    """Start or resume the run of ``loaded`` on ``exhibit_id`` and carry it as far as it can go."""
+    runner = _Runner(case, exhibit_id, loaded, examiner, answers or ans.Answers(), prompter)
+    return runner.run(declared_kind, restart)
+
+
+class _Runner:
+    def __init__(self, case: Any, exhibit_id: str, loaded: LoadedSop, examiner: Any,
+                 answers: ans.Answers, prompter: Prompter | None):
+        self.case, self.loaded, self.sop, self.examiner = case, loaded, loaded.sop, examiner
+        self.exhibit = case.exhibit(exhibit_id)
+        self.answers, self.prompter = answers, prompter
+        self.state: RunState | None = None
+
+    @property
+    def run_state(self) -> RunState:
+        assert self.state is not None
+        return self.state
+
+    def run(self, declared_kind: str | None, restart: bool) -> RunOutcome:
+        runs = load_runs(self.case.entries(), self.exhibit.id, self.sop.id)
+        last = runs[-1] if runs else None
+        if last is not None and not restart:
+            if last.status != "open":
+                why = "completed" if last.status == "completed" else f"{last.status}; use --restart to run it again"
+                return RunOutcome(last, last.status, f"run {last.run} of {self.sop.id} on {self.exhibit.id} {why}")
+            self._check_same_sop(last)
+            self.state = last
+        else:
+            if last is not None and last.status == "open":
+                self.state = last
+                self._record("run_finished", status="abandoned", reason="restarted")
+            self._start(declared_kind)
+        return self._steps()
+
+    def _check_same_sop(self, run: RunState) -> None:
+        current = hashlib.sha256(self.loaded.path.read_bytes()).hexdigest()
+        if current != run.sha256:
+            raise SopChangedError(
+                f"{self.loaded.path}: SOP {self.sop.id} changed since run {run.run} started "
+                f"(sha256 {run.sha256[:12]} now {current[:12]}); restore it (copy in the case: "
+                f"{run.snapshot}) or start a new run with --restart")
+
+    def _start(self, declared_kind: str | None) -> None:
+        kind = exhibit_kind(self.exhibit, declared_kind)
+        if not self.sop.applies_to(kind):
+            scope = ", ".join(k.value for k in self.sop.scope)
+            raise ValidationError(f"SOP {self.sop.id} applies to {scope}; exhibit {self.exhibit.id} is {kind} "
+                                  "(declare its kind with --exhibit-kind if that is wrong)")
+        snapshot, digest = self._snapshot()
+        info = {"id": self.sop.id, "version": self.sop.version, "sha256": digest, "file": str(self.loaded.path),
+                "snapshot": snapshot, "title": self.sop.title.model_dump()}
+        run_id = uuid.uuid4().hex[:12]
+        entry = self._append("run_started", {"sop_event": "run_started", "run": run_id, "sop": info,
+                                             "exhibit_kind": kind}, self.examiner, {snapshot: digest})
+        self.state = new_run(entry, entry.body["details"])
+
+    def _snapshot(self) -> tuple[str, str]:
+        """Keep the exact SOP file in the case (``sops/ID@VERSION-SHA.yaml``), named in the ledger."""
+        digest = self.loaded.sha256
+        name = f"{SNAPSHOT_DIR}/{self.sop.id}@{self.sop.version}-{digest[:12]}.yaml"
+        target = self.case.root / name
+        if not target.exists():
+            target.parent.mkdir(exist_ok=True)
+            shutil.copyfile(self.loaded.path, target)
+        if hashlib.sha256(target.read_bytes()).hexdigest() != digest:
+            raise SopChangedError(f"{self.loaded.path}: changed while the run was starting")
+        return name, digest
+
+    # -- the step loop -----------------------------------------------------------------------------
+    def _steps(self) -> RunOutcome:
+        try:
+            for step in self.sop.steps:
+                self._step(step)
+        except _Pause as pause:
+            return RunOutcome(self.run_state, "paused", str(pause))
+        except _Stop as stop:
+            return RunOutcome(self.run_state, "stopped", str(stop))
+        self._record("run_finished", status="completed")
+        return RunOutcome(self.run_state, "completed", f"{self.sop.id} completed on {self.exhibit.id}")
+
+    def _step(self, step: AutomatedStep | AttestationStep | ReviewStep) -> None:
+        st = self.run_state.steps.get(step.id)
+        if st is not None and st.status in DONE:
+            return
+        if st is not None and st.status == "failed":
+            self._after_failure(step, st.summary)
+            return
+        self._check_same_sop(self.run_state)
+        if step.when and not Expression(step.when).evaluate(self._env()):
+            self._record("step_result", step.id, result="skipped", summary=f"condition false: {step.when}")
+            return
+        if isinstance(step, AutomatedStep):
+            passed, summary = self._automated(step)
+        elif isinstance(step, AttestationStep):
+            passed, summary = self._attest(step)
+        else:
+            passed, summary = self._review(step)
+        if not passed:
+            self._after_failure(step, summary)
+
+    def _after_failure(self, step: AutomatedStep | AttestationStep | ReviewStep, summary: str) -> None:
+        if step.on_fail is OnFail.STOP:
+            self._record("run_finished", status="stopped", reason=f"step {step.id} failed: {summary}")
+            raise _Stop(f"step {step.id} failed: {summary}; the procedure stops here (on_fail: stop)")
+        text = self.answers.deviations.get(step.id)
+        if text is None and self.prompter is not None:
+            text = self.prompter.justify(step, summary)
+        if not text or len(text.strip()) < 10:
+            raise _Pause(f"step {step.id} failed: {summary}; continuing is a deviation and needs a written "
+                         f"justification (answers file 'deviations: {{{step.id}: ...}}' or a terminal)")
+        self._record("deviation", step.id, justification=text.strip(), failure=summary)
+
+    def _env(self) -> dict[str, Any]:
+        ex = self.exhibit
+        exhibit = {"id": ex.id, "kind": self.run_state.exhibit_kind, "evidence_kind": ex.kind,
+                   "description": ex.description, "path": ex.path}
+        return {"exhibit": exhibit, "steps": self.run_state.env()}
+
+    # -- the three kinds ---------------------------------------------------------------------------
+    def _automated(self, step: AutomatedStep) -> tuple[bool, str]:
+        spec = get_action(step.action)
+        params = spec.params.model_validate(step.params)
+        self._record("step_started", step.id, kind="automated", action=step.action, params=step.params)
+        ctx = StepContext(self.case, self._env()["exhibit"], self.examiner, self.sop, step,
+                          self.run_state.run, self.loaded.path.parent, self.run_state.env())
+        result = _call(spec.func, ctx, params, step.action)
+        self._record("step_result", step.id, outputs=result.outputs, result="passed" if result.passed else "failed",
+                     summary=result.summary, values=result.values, action=step.action, entries=result.entries)
+        return result.passed, result.summary
+
+    def _attest(self, step: AttestationStep) -> tuple[bool, str]:
+        given = self.answers.steps.get(step.id)
+        if given is None and self.prompter is not None:
+            given = self.prompter.attest(step)
+        if given is None:
+            raise _Pause(f"step {step.id} needs the examiner's attestation: give it in --answers or run on a terminal")
+        try:
+            values = ans.attestation_values(step, given)
+        except ValueError as err:
+            raise ValidationError(f"attestation for step {step.id}: {err}") from None
+        passed, summary = ans.attestation_outcome(step, values)
+        self._record("step_started", step.id, kind="attestation")
+        self._record("attestation", step.id, result="passed" if passed else "failed", summary=summary, values=values)
+        return passed, summary
+
+    def _review(self, step: ReviewStep) -> tuple[bool, str]:
+        covered = step.covers or [s.id for s in self.sop.steps[: self.sop.steps.index(step)]]
+        performers = self.run_state.performers(covered)
+        mine = performers.get(self.examiner.id)
+        given = self.answers.steps.get(step.id)
+        if mine:
+            msg = (f"review {step.id} needs an examiner other than {self.examiner.id}, who performed "
+                   f"{', '.join(mine)} (four-eyes)")
+            if given is not None:
+                raise ValidationError(f"{msg}: a review by the same examiner is refused")
+            raise _Pause(f"{msg}: the reviewer continues the run with --examiner THEIR_ID")
+        if given is None and self.prompter is not None:
+            given = self.prompter.review(step)
+        if given is None:
+            raise _Pause(f"review {step.id} needs the reviewer's decision: give it in --answers or run on a terminal")
+        try:
+            values = ans.review_values(step, given)
+        except ValueError as err:
+            raise ValidationError(str(err)) from None
+        passed = values["decision"] == "approve"
+        values.update(covers=covered, performers=sorted(performers))
+        summary = f"{'approved' if passed else 'rejected'} by {self.examiner.id}" + (
+            f": {values['comment']}" if values["comment"] else "")
+        self._record("step_started", step.id, kind="review")
+        self._record("review", step.id, result="passed" if passed else "failed", summary=summary, values=values)
+        return passed, summary
+
+    # -- recording ---------------------------------------------------------------------------------
+    def _record(self, event: str, step: str | None = None, outputs: dict[str, Any] | None = None,
+                **details: Any) -> None:
+        body: dict[str, Any] = {"sop_event": event, "run": self.run_state.run}
+        if step is not None:
+            body["step"] = step
+        body.update(details)
+        entry = self._append(event, body, self.examiner, outputs or {})
+        self.run_state.entries.append(entry.seq)
+        apply_event(self.run_state, event, entry, body)
+
+    def _append(self, event: str, details: dict[str, Any], examiner: Any, outputs: dict[str, Any]) -> Any:
+        inputs = {"sop_sha256": self.loaded.sha256}
+        with self.case.action(EVENT_ACTIONS[event], examiner=examiner, exhibit=self.exhibit.id,
+                              details=details, inputs=inputs) as act:
+            act.outputs.update(outputs)
+        return act.entry
+
+
+def _call(func: Any, ctx: StepContext, params: Any, name: str) -> StepResult:
+    """Run an action; an error it raises is a failed result with the message, not a crash."""
+    try:
+        result = func(ctx, params)
+    except EvidenceKitError as err:
+        return StepResult(False, f"error: {err}")
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as err:  # a defect in an action must not leave the step unrecorded
+        return StepResult(False, f"internal error in action {name}: {type(err).__name__}: {err}")
+    if not isinstance(result, StepResult):
+        return StepResult(False, f"internal error: action {name} returned {type(result).__name__}")
+    return result
