@@ -16,9 +16,9 @@ The flags are hints for review, never conclusions; docs/timeline.md explains eac
     ``$SI`` time was set by a program. Flagged on that ``$SI`` event.
 
 ``future``
-    A time later than the reference time (the acquisition date when the evidence records one,
-    otherwise the time the timeline was built) cannot have been written by a correct clock
-    before seizure: clock error, a manipulated time, or a time from a scheduled or predicted
+    A time later than the reference time (the acquisition date when the evidence container
+    records one, else the seizure date registered with the exhibit, else the time the timeline
+    was built) cannot have been written by a correct clock before acquisition: clock error, a manipulated time, or a time from a scheduled or predicted
     value.
 
 ``before_fs_created``
@@ -46,7 +46,7 @@ NS = 1_000_000_000
 FLAG_REASONS = {
     "si_created_before_fn": "$STANDARD_INFORMATION created earlier than $FILE_NAME created (possible back-dating)",
     "si_zero_fraction": "$STANDARD_INFORMATION time on a whole second where $FILE_NAME has sub-seconds",
-    "future": "later than the reference time (acquisition date or build time)",
+    "future": "later than the reference time (acquisition date, seizure date or build time)",
     "before_fs_created": "changed/created time earlier than the file system's creation",
 }
 
@@ -56,7 +56,7 @@ class AnomalyContext:
     """What the checks compare against: a reference "now" and each volume's creation time."""
 
     reference_ns: int
-    reference_source: str  # "acquisition" | "build time"
+    reference_source: str  # "acquisition date" | "seizure date" | "build time"
     fs_created: dict[str, int] = field(default_factory=dict)  # volume -> ns
 
     def to_details(self) -> dict[str, object]:
@@ -66,16 +66,19 @@ class AnomalyContext:
 
 def fs_creation_candidate(rec: FileRecord) -> int | None:
     """The creation time that stands for the file system's own creation, if ``rec`` is one."""
-    if rec.crtime is None or rec.deleted:
+    if rec.deleted or rec.stream:
         return None
     name = rec.path.rstrip("/")
     if (rec.filesystem or "").lower() == "ntfs":
-        return rec.crtime if name == "/$MFT" and not rec.stream else None
+        if name not in ("/$MFT", "/$Volume"):
+            return None
+        times = [t for t in (rec.crtime, rec.fn_crtime) if t is not None]
+        return min(times) if times else None
     return rec.crtime if name in ("", "/lost+found") and rec.type == "dir" else None
 
 
 def scan_fs_created(records: Iterable[FileRecord]) -> dict[str, int]:
-    """Per volume, the file system creation time found among ``records``."""
+    """Per volume, the earliest file system creation time found among ``records``."""
     found: dict[str, int] = {}
     for rec in records:
         value = fs_creation_candidate(rec)

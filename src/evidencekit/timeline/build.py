@@ -14,7 +14,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ RECORD_FIELDS = (
     "uid", "gid", "link_target", "mtime", "atime", "ctime", "crtime", "dtime", "fn_mtime", "fn_atime",
     "fn_ctime", "fn_crtime", "time_digits", "assumed_zone", "md5", "sha1", "sha256", "locator", "warnings",
 )
-FS_ROOTS = ("/", "/$MFT", "/lost+found")
+FS_ROOTS = ("/", "/$MFT", "/$Volume", "/lost+found")
 
 
 @dataclass
@@ -70,21 +70,44 @@ def fs_created(db: sqlite3.Connection, exhibit: str) -> dict[str, int]:
     return scan_fs_created(rec for _, rec in records_from_case(db, exhibit, FS_ROOTS))
 
 
-def reference_time(seized_on: str | None, now_ns: int) -> tuple[int, str]:
-    """The "future" reference: the seizure date/time recorded for the exhibit, else the build time."""
-    text = (seized_on or "").strip()
-    if text:
-        try:
-            return parse_iso_utc(text), "seizure time"
-        except ValueError:
-            pass
-        try:
-            day = date.fromisoformat(text[:10])
-            end = datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=UTC)
-            return int(end.timestamp()) * 1_000_000_000 + 999_999_999, "seizure date (end of day, UTC)"
-        except ValueError:
-            pass
+def reference_time(acquired: str | None, seized_on: str | None, now_ns: int) -> tuple[int, str]:
+    """The "future" reference: acquisition date, else seizure date/time, else the build time."""
+    for text, label in ((acquired, "acquisition date"), (seized_on, "seizure date")):
+        value = parse_loose((text or "").strip())
+        if value is not None:
+            return value, label
     return now_ns, "build time"
+
+
+def parse_loose(text: str) -> int | None:
+    """ns UTC from ISO-8601, a date (end of that day) or ctime form ("Sun Jun 20 09:30:00 2021",
+    as E01 headers store it; read as UTC); None when unparseable."""
+    if not text:
+        return None
+    if len(text) > 10:
+        try:
+            return parse_iso_utc(text)
+        except ValueError:
+            pass
+    for fmt, day_end in (("%a %b %d %H:%M:%S %Y", False), ("%Y-%m-%d", True)):
+        try:
+            dt = datetime.strptime(text, fmt).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+        return int(dt.timestamp()) * 1_000_000_000 + (86_400 * 1_000_000_000 - 1 if day_end else 0)
+    return None
+
+
+def acquisition_date(path: str) -> str | None:
+    """The acquisition date an evidence container (E01) records, if any."""
+    from evidencekit import open_evidence
+    from evidencekit.errors import EvidenceKitError
+
+    try:
+        with open_evidence(path) as ev:
+            return ev.acquisition.acquisition_date if ev.acquisition else None
+    except EvidenceKitError:
+        return None
 
 
 def _rename_ios(events: Iterator[TimelineEvent], names: dict[str, str]) -> Iterator[TimelineEvent]:
@@ -99,7 +122,7 @@ def build_fs(case: Any, exhibit_id: str, examiner: Any, now_ns: int | None = Non
     """File system events of one exhibit from its inventory, in one custody action."""
     exhibit = case.exhibit(exhibit_id)
     now_ns = now_ns or time.time_ns()
-    ref, ref_source = reference_time(exhibit.seized_on, now_ns)
+    ref, ref_source = reference_time(acquisition_date(exhibit.path), exhibit.seized_on, now_ns)
     store.ensure_schema(case.db)
     ctx = AnomalyContext(ref, ref_source, fs_created(case.db, exhibit_id))
     names = backup_names(Path(exhibit.path)) if exhibit.kind in ("directory", "zip", "tar") else {}
@@ -128,7 +151,7 @@ def build_plaso(case: Any, exhibit_id: str, examiner: Any, artifacts: str = "def
     """Run plaso over the exhibit and import its events, in one custody action."""
     exhibit = case.exhibit(exhibit_id)
     now_ns = now_ns or time.time_ns()
-    ref, ref_source = reference_time(exhibit.seized_on, now_ns)
+    ref, ref_source = reference_time(acquisition_date(exhibit.path), exhibit.seized_on, now_ns)
     ctx = AnomalyContext(ref, ref_source)
     source = Path(exhibit.path)
     archives = "zip,tar" if exhibit.kind in ("zip", "tar") else None
