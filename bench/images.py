@@ -24,12 +24,13 @@ def _need(tool: str, package: str) -> None:
 
 def source_tree(work: Path, n_files: int = 50_000) -> Path:
     """The folder the image is built from (also what hashdeep and yara -r read for comparison)."""
-    tree = work / f"tree-{n_files}"
+    final = work / f"tree-{n_files}"
+    if (final / ".complete").exists():
+        return final
+    # Build under a private name and rename: several benchmarks may ask for it at once.
+    tree = work / f"tree-{n_files}.tmp-{os.getpid()}"
+    shutil.rmtree(tree, ignore_errors=True)
     done = tree / ".complete"
-    if done.exists():
-        return tree
-    if tree.exists():
-        shutil.rmtree(tree)
     rng = random.Random(n_files)
     block = rng.randbytes(1 << 16)
     for i in range(n_files):
@@ -43,12 +44,19 @@ def source_tree(work: Path, n_files: int = 50_000) -> Path:
     big.mkdir()
     for i in range(LARGE_FILES):
         (big / f"large{i}.bin").write_bytes(rng.randbytes(LARGE_SIZE))
+    # Distinct access and modification times per file, as on a used file system (mke2fs adds the
+    # change time of the copy and a fixed creation time): mactime then writes four rows per file.
     epoch = 1_600_000_000
     for root, dirs, files in os.walk(tree):
-        for name in dirs + files:
-            os.utime(os.path.join(root, name), (epoch, epoch))
+        for name in sorted(dirs + files):
+            mtime = epoch - rng.randint(0, 3 * 365 * 86400)
+            os.utime(os.path.join(root, name), (mtime + rng.randint(1, 86400 * 30), mtime))
     done.write_text("")
-    return tree
+    try:
+        tree.rename(final)
+    except OSError:  # another process finished first
+        shutil.rmtree(tree, ignore_errors=True)
+    return final
 
 
 def ext4_image(work: Path, n_files: int = 50_000) -> Path:
@@ -60,7 +68,7 @@ def ext4_image(work: Path, n_files: int = 50_000) -> Path:
     tree = source_tree(work, n_files)
     data = sum(f.stat().st_size for f in tree.rglob("*") if f.is_file())
     size_mb = int((data * 1.4 + n_files * 4096 * 1.2) / (1 << 20)) + 64
-    tmp = image.with_suffix(".tmp")
+    tmp = image.with_suffix(f".tmp-{os.getpid()}")
     tmp.unlink(missing_ok=True)
     with open(tmp, "wb") as fh:
         fh.truncate(size_mb << 20)
