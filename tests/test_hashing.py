@@ -258,3 +258,34 @@ def test_checksum_lists_gnu_bsd_and_bare() -> None:
 def test_mislabelled_or_odd_length_values_are_skipped() -> None:
     text = f"SHA1 checksum: {H['MD5']}\nMD5 hash: {H['MD5']}0\nMD5 hash: --\n"
     assert parse_hash_text(text) == []
+
+
+DC3DD_LOG = """dc3dd 7.2.646 started at 2024-03-01 10:00:00 +0000
+command line: dc3dd if=/dev/sdb hofs=disk.000 ofsz=512M hash=md5 hash=sha256 log=disk.log
+device size: 2097152 sectors (probed),    1,073,741,824 bytes
+
+input results for device `/dev/sdb':
+   2097152 sectors in
+   0 bad sectors replaced by zeros
+   {MD5} (md5)
+      {PIECE} (md5), sectors 0 - 1048575
+   {SHA256} (sha256)
+
+output results for files `disk.000':
+   2097152 sectors out
+   [ok] {MD5} (md5)
+   [ok] {SHA256} (sha256)
+"""
+
+
+def test_dc3dd_log_whole_media_only() -> None:
+    text = DC3DD_LOG.format(PIECE="9" * 32, **H)
+    found = parse_hash_text(text)
+    assert [(f.algorithm, f.value, f.line) for f in found] == [("md5", H["MD5"], 8), ("sha256", H["SHA256"], 10)]
+    assert sidecar_tool(text) == "dc3dd log"
+
+
+def test_dcfldd_hash_log() -> None:
+    text = f"0 - 1073741824: {'8' * 32}\nTotal (md5): {H['MD5']}\n"
+    assert [(f.algorithm, f.value, f.line) for f in parse_hash_text(text)] == [("md5", H["MD5"], 2)]
+    assert sidecar_tool(text) == "dcfldd hash log"

@@ -182,8 +182,9 @@ def hash_file(path: str, algorithms: Iterable[str], progress: Progress | None = 
 # Text written by acquisition tools next to an image: md5sum/sha*sum and BSD "MD5 (f) = h" lists,
 # a bare hex value, FTK Imager ".txt" reports ("MD5 checksum:    h [: verified]"), Guymager ".info"
 # files ("MD5 hash verified image : h"), ewfacquire/ewfverify logs ("MD5 hash calculated over
-# data: h", "MD5 hash stored in file: h"). The parsers read every line they recognise and
-# tolerate spacing, tabs, case, CRLF and extra text.
+# data: h", "MD5 hash stored in file: h"), dc3dd logs ("   h (md5)", "[ok] h (md5)"; piecewise
+# "h (md5), sectors a - b" lines are skipped) and dcfldd hash logs ("Total (md5): h"). The parsers
+# read every line they recognise and tolerate spacing, tabs, case, CRLF and extra text.
 
 HEX_ALGORITHMS = {32: "md5", 40: "sha1", 64: "sha256"}
 _ALG = r"(?P<alg>MD5|SHA-?1|SHA-?256|SHA2-256)"
@@ -192,6 +193,8 @@ _LABELLED = re.compile(rf"^\s*{_ALG}(?![0-9A-Za-z])(?P<label>[^:=\n]{{0,60}}?)\s
 _BSD = re.compile(rf"^\s*{_ALG}\s*\((?P<name>.+)\)\s*=\s*{_HEX}\s*$", re.I)
 _GNU = re.compile(rf"^\\?{_HEX}[ \t]+\*?(?P<name>\S.*?)\s*$")
 _BARE = re.compile(rf"^\s*{_HEX}\s*$")
+_DC3DD = re.compile(rf"^\s*(?P<tag>\[[^]]*\])?\s*{_HEX}\s+\({_ALG}\)(?P<rest>.*)$", re.I)  # "   <h> (md5)"
+_DCFLDD = re.compile(rf"^\s*Total\s*\({_ALG}\)\s*:\s*{_HEX}\s*$", re.I)  # "Total (md5): <h>"
 
 
 @dataclass(frozen=True)
@@ -220,6 +223,10 @@ def sidecar_tool(text: str) -> str:
         return "FTK Imager report"
     if "calculated over data" in low or "stored in file" in low or "ewfacquire" in low:
         return "libewf log"
+    if "dc3dd" in low or "sectors in" in low:
+        return "dc3dd log"
+    if "total (" in low:
+        return "dcfldd hash log"
     return "hash list"
 
 
@@ -239,6 +246,13 @@ def parse_hash_text(text: str) -> list[SidecarHash]:
 
 
 def _parse_line(line: str, number: int) -> SidecarHash | None:
+    if m := _DC3DD.match(line):
+        if "sector" in m["rest"].lower():
+            return None  # a piecewise hash of some sectors, not of the whole media
+        tag = f" {m['tag']}" if m["tag"] else ""
+        return _item(m, number, f"{m['alg']} hash line{tag}", None)
+    if m := _DCFLDD.match(line):
+        return _item(m, number, f"Total ({m['alg']})", None)
     if m := _BSD.match(line):
         return _item(m, number, f"{m['alg']} (name) = hash line", m["name"])
     if m := _LABELLED.match(line):
