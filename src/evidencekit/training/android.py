@@ -77,7 +77,7 @@ def mmssms(path: Path) -> None:
                     (threads[address], address, ms(when), sent, kind, body, "com.google.android.apps.messaging"))
     con.execute("COMMIT")
     con.execute("DELETE FROM sms WHERE body = ?", (DELETED_TEXT,))  # the user deletes one message
-    for address, tid in threads.items():
+    for tid in threads.values():
         con.execute("UPDATE threads SET date = (SELECT max(date) FROM sms WHERE thread_id = ?), "
                     "message_count = (SELECT count(*) FROM sms WHERE thread_id = ?), "
                     "snippet = (SELECT body FROM sms WHERE thread_id = ? ORDER BY date DESC LIMIT 1) "

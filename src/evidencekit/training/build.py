@@ -84,15 +84,21 @@ def write_exercise(texts: catalog.Texts, facts: dict[str, Any], out: Path) -> No
             lines.append(f"- `{rel}/`: folder (per-file SHA-256 in `../SHA256SUMS`)")
     lines += ["", "Exercise: `evidencekit training exercise " + texts.name + " [--lang ru]`; grading: "
               "`evidencekit training grade " + texts.name + " answers.yaml`. The answer key is not in "
-              "this folder (`questions.yaml` holds only salted hashes of the answers).", ""]
+              "this folder (`questions.yaml` holds only salted hashes of the answers). The full contents "
+              f"and the key are in `../{catalog.TRAINER_DIR}/{texts.name}.md` (trainers only).", ""]
     (out / "README.md").write_text("\n".join(lines), encoding="utf-8")
 
 
 def write_key(texts: catalog.Texts, facts: dict[str, Any], path: Path) -> None:
-    """The trainer-only key: plaintext answers and how to find them."""
+    """The trainer-only key (YAML for machines, Markdown with the full story for people)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     _dump({"scenario": texts.name, "answers": [
         {"id": q.id, "kind": q.kind, "answer": facts[q.answer], "how": q.how} for q in texts.questions]}, path)
+    lines = [f"# {texts.title['en']} ({texts.name}): trainer notes", "", "Spoilers: do not hand this file to "
+             "trainees.", "", "## What is in the evidence", "", texts.contents.rstrip(), "", "## Answer key", ""]
+    for q in texts.questions:
+        lines += [f"- **{q.id}** {q.text['en']}", f"  - answer: `{facts[q.answer]}`", f"  - how: {q.how}"]
+    path.with_suffix("").with_suffix(".md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def write_sums(out_root: Path) -> Path:

@@ -49,7 +49,8 @@ class Texts:
     name: str
     title: dict[str, str]
     briefing: dict[str, str]
-    readme: str
+    readme: str  # what trainees may read: formats and how it was built
+    contents: str  # the full story (spoilers): for trainers and engineers, kept in trainer/
     filesystem: str
     evidence: tuple[str, ...]
     questions: tuple[Question, ...] = field(default_factory=tuple)
@@ -80,7 +81,7 @@ def texts(name: str) -> Texts:
                  case_sensitive=bool(q.get("case_sensitive", case_sensitive if q["kind"] == "path" else False)),
                  points=int(q.get("points", 1)), accept=tuple(q.get("accept", ())))
         for q in raw["questions"])
-    return Texts(name=name, title=raw["title"], briefing=raw["briefing"], readme=raw["readme"],
+    return Texts(name=name, title=raw["title"], briefing=raw["briefing"], readme=raw["readme"], contents=raw["contents"],
                  filesystem=raw["filesystem"], evidence=tuple(raw["evidence"]), questions=questions)
 
 
