@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "evidencekit.cli.timeline",
     "evidencekit.cli.scan",
     "evidencekit.cli.hashset",
+    "evidencekit.cli.sop",
 ]
 
 

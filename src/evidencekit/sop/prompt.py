@@ -1,0 +1,58 @@
+"""Terminal prompts for manual steps (the :class:`~evidencekit.sop.runner.Prompter` of the CLI)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import click
+
+from evidencekit.sop.answers import coerce
+from evidencekit.sop.model import AttestationField, AttestationStep, AutomatedStep, FieldType, ReviewStep
+
+
+class TerminalPrompter:
+    """Shows each step's instructions in ``lang`` and asks for its fields, re-asking until valid."""
+
+    def __init__(self, lang: str = "en"):
+        self.lang = lang
+
+    def _intro(self, step: AttestationStep | ReviewStep | AutomatedStep) -> None:
+        click.echo("", err=True)
+        click.secho(f"[{step.id}] {step.title.get(self.lang)}", bold=True, err=True)
+        click.echo(click.wrap_text(step.instructions.get(self.lang), initial_indent="  ",
+                                   subsequent_indent="  "), err=True)
+
+    def attest(self, step: AttestationStep) -> dict[str, Any] | None:
+        self._intro(step)
+        return {fld.id: self._field(fld) for fld in step.fields}
+
+    def _field(self, fld: AttestationField) -> Any:
+        label = fld.label.get(self.lang) + ("" if fld.required else " (optional)")
+        while True:
+            if fld.type is FieldType.BOOL:
+                return click.confirm(label, err=True)
+            if fld.type is FieldType.CHOICE:
+                return click.prompt(label, type=click.Choice(fld.choices or []), err=True)
+            if fld.type is FieldType.INT:
+                return click.prompt(label, type=int, err=True)
+            default = dt.date.today().isoformat() if fld.type is FieldType.DATE else ("" if not fld.required else None)
+            raw = click.prompt(label, default=default, show_default=default is not None, err=True)
+            if not fld.required and not str(raw).strip():
+                return None
+            try:
+                return coerce(fld, raw)
+            except ValueError as err:
+                click.echo(f"  {err}", err=True)
+
+    def review(self, step: ReviewStep) -> dict[str, Any] | None:
+        self._intro(step)
+        decision = click.prompt("Decision", type=click.Choice(["approve", "reject"]), err=True)
+        comment = click.prompt("Comment", default="", show_default=False, err=True)
+        return {"decision": decision, "comment": comment}
+
+    def justify(self, step: AttestationStep | ReviewStep | AutomatedStep, summary: str) -> str | None:
+        click.secho(f"\nStep {step.id} failed: {summary}", fg="red", err=True)
+        if not click.confirm("Continue as a recorded deviation (needs a written justification)?", err=True):
+            return None
+        return str(click.prompt("Justification", err=True))
