@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
-from evidencekit.models import TIME_FIELDS, FileRecord
+from evidencekit.cli.common import render_time
+from evidencekit.models import TIME_FIELDS, FileRecord, Locator, iso_utc
 
 FILE_FORMATS = ("jsonl", "csv", "bodyfile")
 COLUMNS = ("volume", "path", "stream", "inode", "type", "deleted", "orphan", "size", "md5", "sha1", "sha256",
@@ -24,21 +25,52 @@ _TYPE_LETTER = {"file": "r", "dir": "d", "symlink": "l", "fifo": "p", "chardev":
 
 
 def record_dict(record: FileRecord, zone: ZoneInfo | None = None, zone_name: str = "UTC") -> dict:
-    """A record as a flat, JSON-ready dict (times rendered in the display zone)."""
-    from evidencekit.cli.common import render_time
+    """A record as a flat, JSON-ready dict (times rendered in the display zone; locator as a dict)."""
+    out = _flat(record, zone, zone_name)
+    out["locator"] = json.loads(record.locator.to_json())
+    return out
 
+
+def _flat(record: FileRecord, zone: ZoneInfo | None, zone_name: str) -> dict:
     digits = record.time_digits
-    out = {
+    fmt = iso_utc if zone is None else (lambda ns, d: render_time(ns, d, zone))
+    return {
         "volume": record.volume, "path": record.path, "stream": record.stream, "inode": record.inode,
         "type": record.type, "deleted": record.deleted, "orphan": record.orphan, "size": record.size,
         "md5": record.md5, "sha1": record.sha1, "sha256": record.sha256,
+        "mtime": fmt(record.mtime, digits), "atime": fmt(record.atime, digits), "ctime": fmt(record.ctime, digits),
+        "crtime": fmt(record.crtime, digits), "dtime": fmt(record.dtime, digits),
+        "fn_mtime": fmt(record.fn_mtime, digits), "fn_atime": fmt(record.fn_atime, digits),
+        "fn_ctime": fmt(record.fn_ctime, digits), "fn_crtime": fmt(record.fn_crtime, digits),
+        "filesystem": record.filesystem, "assumed_zone": record.assumed_zone, "mode": record.mode,
+        "uid": record.uid, "gid": record.gid, "link_target": record.link_target, "display_zone": zone_name,
+        "warnings": list(record.warnings),
     }
-    for key in TIME_FIELDS:
-        out[key] = render_time(getattr(record, key), digits, zone)
-    out.update(filesystem=record.filesystem, assumed_zone=record.assumed_zone, mode=record.mode, uid=record.uid,
-               gid=record.gid, link_target=record.link_target, display_zone=zone_name,
-               locator=json.loads(record.locator.to_json()), warnings=list(record.warnings))
-    return out
+
+
+class _LocatorJson:
+    """JSON text of locators; the (long, shared) parent chain of a volume is encoded once."""
+
+    def __init__(self) -> None:
+        self._parents: dict[int, tuple[object, str]] = {}
+        self._evidence: dict[str, str] = {}
+
+    def __call__(self, locator: Locator) -> str:
+        spec = locator.spec
+        parent = spec.get("parent")
+        if parent is None:
+            return locator.to_json()
+        cached = self._parents.get(id(parent))
+        if cached is None or cached[0] is not parent:
+            cached = (parent, json.dumps(parent, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
+            self._parents[id(parent)] = cached
+        rest = json.dumps({k: v for k, v in spec.items() if k != "parent"}, sort_keys=True, separators=(",", ":"),
+                          ensure_ascii=False)
+        evidence = self._evidence.get(locator.evidence)
+        if evidence is None:
+            evidence = self._evidence[locator.evidence] = json.dumps(locator.evidence, ensure_ascii=False)
+        return (f'{{"evidence":{evidence},'
+                f'"spec":{{"parent":{cached[1]},{rest[1:]}}}')
 
 
 def write_records(records: Iterable[FileRecord], out: TextIO, fmt: str, zone: ZoneInfo | None = None,
@@ -54,14 +86,16 @@ def write_records(records: Iterable[FileRecord], out: TextIO, fmt: str, zone: Zo
     writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore") if fmt == "csv" else None
     if writer:
         writer.writeheader()
+    locator_json = _LocatorJson()
     for record in records:
-        row = record_dict(record, zone, zone_name)
+        row = _flat(record, zone, zone_name)
         if writer:
-            row["locator"] = record.locator.to_json()
+            row["locator"] = locator_json(record.locator)
             row["warnings"] = "; ".join(record.warnings)
             writer.writerow(row)
         else:
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            text = json.dumps(row, ensure_ascii=False)
+            out.write(f"{text[:-1]}, \"locator\": {locator_json(record.locator)}}}\n")
         count += 1
     return count
 

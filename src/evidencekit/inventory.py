@@ -7,13 +7,16 @@ on the records they touch, so that one damaged file never stops the listing.
 
 from __future__ import annotations
 
-import dataclasses
+import hashlib
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from evidencekit.errors import EvidenceError
 from evidencekit.hashing import hash_stream
 from evidencekit.models import HASH_ALGORITHMS, FileRecord
+
+WHOLE_READ = 1 << 20  # files up to this size are read in one call
+CONSTRUCTORS = {"md5": hashlib.md5, "sha1": hashlib.sha1, "sha256": hashlib.sha256}
 
 if TYPE_CHECKING:
     from evidencekit.sources.base import Evidence
@@ -52,13 +55,19 @@ def _hashed(record: FileRecord, opener: Callable, hashes: tuple[str, ...]) -> Fi
 
     try:
         with opener() as stream:
-            digests = hash_stream(stream, hashes, progress=count)
+            if record.size is not None and record.size <= WHOLE_READ:
+                # Most files are small: one read, one call per algorithm, no streaming machinery.
+                data = stream.read(record.size + 1)
+                count(len(data))
+                digests = {name: CONSTRUCTORS[name](data).hexdigest() for name in hashes}
+            else:
+                digests = hash_stream(stream, hashes, progress=count)
     except (EvidenceError, OSError, RuntimeError, EOFError) as err:
-        return dataclasses.replace(record, warnings=(*record.warnings, f"content unreadable: {_one_line(err)}"))
+        return record.with_changes(warnings=(*record.warnings, f"content unreadable: {_one_line(err)}"))
     warnings = record.warnings
     if record.size is not None and counted[0] != record.size:
         warnings = (*warnings, f"read {counted[0]} of {record.size} bytes: content incomplete")
-    return dataclasses.replace(record, warnings=warnings, **digests)
+    return record.with_changes(warnings=warnings, **digests)
 
 
 def _one_line(err: BaseException) -> str:

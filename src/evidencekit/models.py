@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 TIME_FIELDS = ("mtime", "atime", "ctime", "crtime", "dtime", "fn_mtime", "fn_atime", "fn_ctime", "fn_crtime")
 HASH_ALGORITHMS = ("md5", "sha1", "sha256")
+
+
+_SECOND_TEXT: dict[int, str] = {}  # whole seconds -> "YYYY-MM-DDTHH:MM:SS"; listings repeat seconds a lot
+
+
+def _second_text(secs: int) -> str:
+    text = _SECOND_TEXT.get(secs)
+    if text is None:
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) if 0 <= secs < 32503680000 else \
+            datetime.fromtimestamp(secs, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+        if len(_SECOND_TEXT) < 200_000:
+            _SECOND_TEXT[secs] = text
+    return text
 
 
 def iso_utc(ns: int | None, digits: int = 9) -> str | None:
@@ -20,7 +34,10 @@ def iso_utc(ns: int | None, digits: int = 9) -> str | None:
     if ns is None:
         return None
     secs, frac = divmod(ns, 1_000_000_000)
-    base = datetime.fromtimestamp(secs, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    try:
+        base = _second_text(secs)
+    except (OverflowError, OSError, ValueError):  # outside what datetime can show: say so, do not guess
+        return f"@{ns}ns"
     if digits <= 0:
         return base + "Z"
     return f"{base}.{frac:09d}"[: len(base) + 1 + digits] + "Z"
@@ -135,6 +152,14 @@ class FileRecord:
     sha1: str | None = None
     sha256: str | None = None
     warnings: tuple[str, ...] = ()
+
+    def with_changes(self, **changes: Any) -> FileRecord:
+        """A copy with some fields changed (what ``dataclasses.replace`` does, without its cost
+        on the hot path of a listing: no re-validation, the record has no __post_init__)."""
+        new = object.__new__(FileRecord)
+        new.__dict__.update(self.__dict__)
+        new.__dict__.update(changes)
+        return new
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict: times as ISO-8601 UTC strings at the source's precision."""

@@ -30,7 +30,32 @@ COMMAND_MODULES = [
 
 
 class _Main(click.Group):
-    """Turns every EvidenceKitError into one line on stderr and its exit code: no tracebacks."""
+    """Turns every EvidenceKitError into one line on stderr and its exit code: no tracebacks.
+
+    Command modules are imported lazily, in order, until the asked-for command is found, so
+    `evidencekit files` does not pay for importing the case store, plaso glue or numpy.
+    """
+
+    _loaded = 0
+
+    def _load_next(self) -> bool:
+        if self._loaded >= len(COMMAND_MODULES):
+            return False
+        module = importlib.import_module(COMMAND_MODULES[self._loaded])
+        self._loaded += 1
+        for command in module.COMMANDS:
+            self.add_command(command)
+        return True
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        while cmd_name not in self.commands and self._load_next():
+            pass
+        return self.commands.get(cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        while self._load_next():
+            pass
+        return list(self.commands)
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]
         try:
@@ -54,12 +79,3 @@ def main() -> None:
     precision unless a display zone is asked for.
     """
 
-
-def _register() -> None:
-    for name in COMMAND_MODULES:
-        module = importlib.import_module(name)
-        for command in module.COMMANDS:
-            main.add_command(command)
-
-
-_register()
