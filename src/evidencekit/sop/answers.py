@@ -84,7 +84,7 @@ def attestation_outcome(step: AttestationStep, values: dict[str, Any]) -> tuple[
              if f.expect is not None and f.id in values and values[f.id] != f.expect]
     if wrong:
         return False, "attested facts fail the check: " + "; ".join(wrong)
-    return True, f"attested {len(values)} field(s)"
+    return True, f"attested ({len(values)} of {len(step.fields)} fields given)"
 
 
 def review_values(step: ReviewStep, given: dict[str, Any]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import Any
 
 from evidencekit.models import iso_utc
 from evidencekit.sop.loader import load_sop
-from evidencekit.sop.model import Sop
+from evidencekit.sop.model import AttestationStep, Sop
 from evidencekit.sop.state import RunState, StepState, load_runs
 from evidencekit.sop.yamlsrc import SopValidationError
 
@@ -38,6 +38,7 @@ class Row:
     references: list[str]
     outputs: dict[str, Any]
     entries: list[int]
+    facts: list[tuple[str, str]] = field(default_factory=list)  # attested values with their labels
 
 
 @dataclass
@@ -104,8 +105,20 @@ def _checklist(case: Any, meta: dict[str, str], run: RunState, lang: str) -> Che
 def _rows(run: RunState, sop: Sop | None, lang: str) -> list[Row]:
     if sop is None:
         return [_row(i, sid, "?", sid, [], st) for i, (sid, st) in enumerate(run.steps.items(), 1)]
-    return [_row(i, s.id, s.kind, s.title.get(lang), s.references, run.steps.get(s.id, StepState(s.id)))
-            for i, s in enumerate(sop.steps, 1)]
+    rows = []
+    for i, step in enumerate(sop.steps, 1):
+        st = run.steps.get(step.id, StepState(step.id))
+        row = _row(i, step.id, step.kind, step.title.get(lang), step.references, st)
+        if isinstance(step, AttestationStep):
+            row.facts = [(f.label.get(lang), _show(st.values[f.id], lang)) for f in step.fields if f.id in st.values]
+        rows.append(row)
+    return rows
+
+
+def _show(value: Any, lang: str) -> str:
+    if isinstance(value, bool):
+        return {True: "да", False: "нет"}[value] if lang == "ru" else {True: "yes", False: "no"}[value]
+    return str(value)
 
 
 def _row(n: int, sid: str, kind: str, title: str, refs: list[str], st: StepState) -> Row:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -24,6 +23,7 @@ LABELS: dict[str, dict[str, str]] = {
         "stopped": "stopped", "abandoned": "abandoned", "automated": "automated", "attestation": "attestation",
         "review": "review", "integrity": "pinned SOP copy in the case matches the recorded hash",
         "integrity_bad": "pinned SOP copy missing or altered", "entries": "ledger entries",
+        "approve": "approved", "reject": "rejected",
         "footer": "Every SOP event above is a signed entry of the case's custody ledger. Times in UTC.",
     },
     "ru": {
@@ -39,6 +39,7 @@ LABELS: dict[str, dict[str, str]] = {
         "automated": "автоматический", "attestation": "удостоверение", "review": "проверка",
         "integrity": "копия СОП в деле совпадает с зафиксированной контрольной суммой",
         "integrity_bad": "копия СОП в деле отсутствует или изменена", "entries": "записи журнала",
+        "approve": "одобрено", "reject": "отклонено",
         "footer": "Каждое событие СОП выше является подписанной записью журнала цепочки хранения дела. Время UTC.",
     },
 }
@@ -61,10 +62,6 @@ def render(lists: list[Checklist], fmt: str, lang: str = "en") -> str:
     raise ValueError(f"unknown format {fmt!r}")
 
 
-def _value_text(values: dict[str, Any]) -> str:
-    return "; ".join(f"{k}: {v}" for k, v in values.items() if not isinstance(v, dict | list))
-
-
 def markdown(lists: list[Checklist], lang: str) -> str:
     t = labels(lang)
     out = [f"# {t['doc']}", ""]
@@ -81,6 +78,8 @@ def markdown(lists: list[Checklist], lang: str) -> str:
                 "|---|---|---|---|---|---|"]
         for r in c.rows:
             detail = r.summary.replace("|", "\\|")
+            if r.facts:
+                detail += " (" + "; ".join(f"{k}: {v}" for k, v in r.facts).replace("|", "\\|") + ")"
             if r.justification:
                 detail += f" — {t['deviation']} ({r.deviation_by}, {r.deviation_at}): {r.justification}"
             out.append(f"| {r.number} | {r.title} | {t.get(r.status, r.status)} | {r.by or ''} | "
@@ -92,6 +91,5 @@ def markdown(lists: list[Checklist], lang: str) -> str:
 def html(lists: list[Checklist], lang: str) -> str:
     env = Environment(loader=PackageLoader("evidencekit.sop", "templates"), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)
-    env.filters["values"] = _value_text
     return env.get_template("checklist.html.j2").render(lists=lists, t=labels(lang), lang=lang,
                                                         version=__version__)
