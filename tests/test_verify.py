@@ -254,3 +254,14 @@ def test_split_raw_segments_listed_in_md5sum_file(corpus: Path, answers: dict, t
     assert result.status == "match" and len(result.checks) == 2
     assert {c.reference.subject for c in result.checks} == {str(tmp_path / name) for name in names}
     assert result.digests["md5"] == img["decoded_media"]["md5"]
+
+
+def test_utf16_ftk_report_and_unrecognised_sidecar(raw_image: tuple[Path, bytes]) -> None:
+    path, data = raw_image
+    h = _digests(data)
+    (path.parent / "disk.raw.txt").write_bytes(FTK.format(md5_upper=h["md5"].upper(), **h).encode("utf-16"))
+    (path.parent / "disk.log").write_text("acquired by hand, no hash recorded\n")
+    with open_evidence(str(path)) as ev:
+        result = verify_evidence(ev)
+    assert result.status == "match" and {c.reference.algorithm for c in result.checks} == {"md5", "sha1"}
+    assert any("disk.log: no hash value recognised" in n for n in result.notes)
