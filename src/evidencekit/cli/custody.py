@@ -118,9 +118,9 @@ def export_cmd(case_dir: str, out: str | None, fmt: str, examiner_id: str | None
     case = Case.open(case_dir)
     examiner = acting_examiner(examiner_id)
     if fmt == "case":
-        from evidencekit.case import caseuco
+        from evidencekit.case.caseuco import export_case
 
-        result = caseuco.export_case(case, out, examiner)
+        result = export_case(case, out, examiner)
     elif out is None:
         raise CustodyError("custody export: --out BUNDLE is required for a bundle")
     else:
