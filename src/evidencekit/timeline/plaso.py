@@ -8,6 +8,7 @@ reason, and the caller records it as a warning.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -44,7 +45,12 @@ def parser_expression(artifacts: str) -> str:
 
 
 def find_tool(name: str) -> str | None:
-    """The plaso console script ``name`` from the running environment, else from PATH."""
+    """The plaso console script ``name``: from $EVIDENCEKIT_PLASO_BIN when set (only there), else
+    next to the running Python, else from PATH."""
+    forced = os.environ.get("EVIDENCEKIT_PLASO_BIN")
+    if forced is not None:
+        path = Path(forced) / name
+        return str(path) if path.is_file() and os.access(path, os.X_OK) else None
     local = Path(sys.executable).parent / name
     if local.is_file():
         return str(local)
@@ -113,6 +119,7 @@ def run_plaso(source: Path, workdir: Path, artifacts: str = "default", archives:
     l2t, psort = find_tool("log2timeline"), find_tool("psort")
     if l2t is None or psort is None:
         run.reason = "plaso is not installed (log2timeline/psort not found): pip install plaso"
+        run.commands = []
         return run
     run.version = plaso_version()
     steps = [

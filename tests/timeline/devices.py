@@ -1,0 +1,82 @@
+"""Small device extractions built on the fly: an Android tree (zip) and an iOS backup folder.
+
+The databases carry exactly the tables and columns plaso's android_sms, android_calls and
+imessage plugins read, with known rows, so the imported events can be checked one by one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import zipfile
+from pathlib import Path
+
+SMS = [  # (_id, address, Java ms time, read, type, body)
+    (1, "+77010000001", 1623744000123, 1, 1, "meet at the depot"),
+    (2, "+77010000002", 1623747600456, 0, 2, "invoice 7731 paid"),
+    (3, "+77010000001", 1623751200789, 1, 1, "ok"),
+]
+CALLS = [  # (_id, number, Java ms start, duration s, type, name)
+    (1, "+77010000003", 1623740000000, 65, 1, "Dispatcher"),
+    (2, "+77010000004", 1623743000000, 0, 3, "Unknown"),
+]
+COCOA_EPOCH = 978307200  # 2001-01-01T00:00:00Z
+IMESSAGES = [  # (ROWID, Cocoa seconds, is_read, is_from_me, service, text, handle ROWID)
+    (1, 1623760000 - COCOA_EPOCH, 1, 0, "iMessage", "where are the keys?", 1),
+    (2, 1623760100 - COCOA_EPOCH, 1, 1, "SMS", "in the truck", 1),
+]
+SMS_DB = ("HomeDomain", "Library/SMS/sms.db")
+
+
+def _db(path: Path, script: str, rows: dict[str, list[tuple[object, ...]]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path)
+    db.executescript(script)
+    for table, values in rows.items():
+        db.executemany(f"INSERT INTO {table} VALUES ({','.join('?' * len(values[0]))})", values)
+    db.commit()
+    db.close()
+    return path
+
+
+def android_zip(work: Path) -> Path:
+    """A logical Android extraction as a zip: telephony SMS and the call log."""
+    tree = work / "android"
+    base = tree / "data" / "data"
+    _db(base / "com.android.providers.telephony" / "databases" / "mmssms.db",
+        "CREATE TABLE sms (_id INTEGER PRIMARY KEY, address TEXT, date INTEGER, read INTEGER, type INTEGER,"
+        " body TEXT);", {"sms": SMS})
+    _db(base / "com.android.providers.contacts" / "databases" / "contacts2.db",
+        "CREATE TABLE calls (_id INTEGER PRIMARY KEY, number TEXT, date INTEGER, duration INTEGER,"
+        " type INTEGER, name TEXT);", {"calls": CALLS})
+    out = work / "android-extraction.zip"
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(tree.rglob("*")):
+            zf.write(path, path.relative_to(tree).as_posix())
+    return out
+
+
+def file_id(domain: str, relative: str) -> str:
+    return hashlib.sha1(f"{domain}-{relative}".encode()).hexdigest()
+
+
+def ios_backup(work: Path) -> Path:
+    """An iTunes/Finder backup folder (iOS 10+ layout): Manifest.db and files under hashed names."""
+    root = work / "ios-backup" / "00008030-001A2B3C4D5E6F70"
+    fid = file_id(*SMS_DB)
+    _db(root / fid[:2] / fid,
+        "CREATE TABLE _SqliteDatabaseProperties (key TEXT, value TEXT);"
+        "CREATE TABLE handle (ROWID INTEGER PRIMARY KEY, id TEXT);"
+        "CREATE TABLE message (ROWID INTEGER PRIMARY KEY, date INTEGER, is_read INTEGER, is_from_me INTEGER,"
+        " service TEXT, text TEXT, handle_id INTEGER);"
+        "CREATE TABLE attachment (ROWID INTEGER PRIMARY KEY, filename TEXT);"
+        "CREATE TABLE message_attachment_join (message_id INTEGER, attachment_id INTEGER);",
+        {"_SqliteDatabaseProperties": [("_ClientVersion", "14006")], "handle": [(1, "+77010000005")],
+         "message": IMESSAGES})
+    _db(root / "Manifest.db",
+        "CREATE TABLE Files (fileID TEXT PRIMARY KEY, domain TEXT, relativePath TEXT, flags INTEGER, file BLOB);",
+        {"Files": [(fid, *SMS_DB, 1, None),
+                   (file_id("CameraRollDomain", "Media/DCIM/100APPLE/IMG_0001.JPG"), "CameraRollDomain",
+                    "Media/DCIM/100APPLE/IMG_0001.JPG", 1, None)]})
+    (root / "Info.plist").write_text("<?xml version=\"1.0\"?><plist version=\"1.0\"><dict></dict></plist>\n")
+    return root

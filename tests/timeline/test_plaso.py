@@ -1,0 +1,135 @@
+"""plaso artefacts in the case timeline: corpus evtx/browser/syslog files, Android and iOS extractions.
+
+plaso is slow: one session-scoped case runs it once per exhibit with a narrow parser list.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from tests.timeline import devices
+from tests.timeline.conftest import add_processed, new_case
+
+from evidencekit.case import Case, examiners
+from evidencekit.models import iso_utc, parse_iso_utc
+from evidencekit.timeline import build, timeline
+from evidencekit.timeline import store as tl_store
+from evidencekit.timeline.plaso import PRESETS
+
+pytestmark = [pytest.mark.slow, pytest.mark.corpus]
+PARSERS = ("winevtx,sqlite/chrome_8_history,sqlite/chrome_27_history,sqlite/firefox_history,"
+           "text/syslog_traditional,sqlite/android_sms,sqlite/android_calls,sqlite/imessage")
+ARTIFACTS = {
+    "System2.evtx": "log2timeline/plaso/test_data/evtx/System2.evtx",
+    "History": "log2timeline/plaso/test_data/chrome/History",
+    "places.sqlite": "log2timeline/plaso/test_data/firefox/places.sqlite",
+    "syslog": "log2timeline/plaso/test_data/syslog/syslog",
+}
+
+
+@pytest.fixture(scope="session")
+def plaso_case(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Case:
+    work = tmp_path_factory.mktemp("plaso")
+    old_home = os.environ.get("EVIDENCEKIT_HOME")
+    os.environ["EVIDENCEKIT_HOME"] = str(work / "home")
+    try:
+        examiner = examiners.init_examiner("Pat Plaso", "pat")
+    finally:
+        if old_home is not None:
+            os.environ["EVIDENCEKIT_HOME"] = old_home
+    files = work / "artefacts"
+    files.mkdir()
+    for name, rel in ARTIFACTS.items():
+        shutil.copyfile(corpus / rel, files / name)  # a copy outside the repo: a folder exhibit
+    case = new_case(work / "case", examiner)
+    add_processed(case, examiner, files, "ART")
+    add_processed(case, examiner, devices.android_zip(work), "AND")
+    add_processed(case, examiner, devices.ios_backup(work), "IOS")
+    case.built = build(case, examiner, artifacts=PARSERS)  # type: ignore[attr-defined]
+    return case
+
+
+def _events(case: Case, exhibit: str, parser: str) -> list:
+    return [e for e in timeline(case, exhibit=exhibit, source="plaso") if e.parser == parser]
+
+
+def test_every_exhibit_gets_fs_and_plaso_parts_in_the_ledger(plaso_case: Case) -> None:
+    parts = {(ex, part.source): part for ex, part in plaso_case.built}  # type: ignore[attr-defined]
+    assert set(parts) == {(ex, src) for ex in ("ART", "AND", "IOS") for src in ("fs", "plaso")}
+    assert all(parts[(ex, "plaso")].events > 0 for ex in ("ART", "AND", "IOS"))
+    entries = [e for e in plaso_case.entries() if e.body["details"].get("analysis") == "timeline:plaso"]
+    assert len(entries) == 3
+    for entry in entries:
+        details = entry.body["details"]
+        storage = plaso_case.root / next(iter(entry.body["outputs"]))
+        assert hashlib.sha256(storage.read_bytes()).hexdigest() == details["storage_sha256"]
+        assert entry.body["inputs"]["plaso_storage_sha256"] == details["storage_sha256"]
+        assert details["plaso_version"] and details["parsers"] == PARSERS and details["ok"]
+
+
+def test_evtx_events(plaso_case: Case, answers: dict) -> None:
+    expected = answers["artifact_files"]["log2timeline/plaso/test_data/evtx/System2.evtx"]["libevtx"]
+    events = _events(plaso_case, "ART", "winevtx")
+    assert len({e.extra["record_number"] for e in events}) == expected["number_of_records"]
+    sample = [e for e in events if e.extra["record_number"] == 179]
+    assert sample and {e.extra["event_identifier"] for e in sample} == {4624}
+    assert "2015-08-09T09:15:48.4341250Z" in {iso_utc(e.time, e.time_digits) for e in sample}
+    assert all(e.path == "/System2.evtx" and e.time_digits == 7 for e in sample)
+    assert sample[0].sha256 == answers["artifact_files"][
+        "log2timeline/plaso/test_data/evtx/System2.evtx"]["file"]["sha256"]
+
+
+def test_browser_history_events(plaso_case: Case, answers: dict) -> None:
+    chrome = [e for e in timeline(plaso_case, exhibit="ART", source="plaso") if e.path == "/History"]
+    rows = answers["artifact_files"]["log2timeline/plaso/test_data/chrome/History"]["sqlite_row_counts"]
+    kinds = Counter(e.extra["data_type"] for e in chrome)
+    assert kinds["chrome:history:page_visited"] == rows["visits"]
+    assert kinds["chrome:history:file_downloaded"] == rows["downloads"]
+    visit = [e for e in chrome if e.extra.get("url") == "http://start.ubuntu.com/10.04/Google/"]
+    assert "2011-04-07T12:03:11Z" in {iso_utc((e.time // 10**9) * 10**9, 0) for e in visit}
+    fox = _events(plaso_case, "ART", "sqlite/firefox_history")
+    news = [e for e in fox if e.extra.get("url") == "http://news.google.com/"
+            and e.extra["data_type"] == "firefox:places:page_visited"]
+    assert [iso_utc(e.time, 6) for e in news] == ["2011-07-01T11:16:21.371935Z"]
+    assert parse_iso_utc("2011-07-01T11:13:59.266344Z") in {
+        e.time for e in fox if e.extra["data_type"] == "firefox:places:bookmark"}
+
+
+def test_syslog_events_and_recorded_warning(plaso_case: Case) -> None:
+    events = _events(plaso_case, "ART", "text/syslog_traditional")
+    assert len(events) == 16 and all(e.path == "/syslog" for e in events)
+    assert any("No new content in ímynd.dd." in e.message for e in events)
+    warns = [w for w in tl_store.warnings(plaso_case.db, "ART") if w[0].startswith("plaso:")]
+    assert len(warns) == 1 and "syslog" in (warns[0][1] or "")
+
+
+def test_android_sms_and_calls(plaso_case: Case) -> None:
+    sms = _events(plaso_case, "AND", "sqlite/android_sms")
+    assert sorted((e.time, e.extra["message_body"], e.extra["address"]) for e in sms) == sorted(
+        (ms * 10**6, body, address) for _id, address, ms, _read, _type, body in devices.SMS)
+    assert all(e.path == "/data/data/com.android.providers.telephony/databases/mmssms.db" for e in sms)
+    calls = _events(plaso_case, "AND", "sqlite/android_calls")
+    starts = {(e.time, e.extra["number"]) for e in calls if e.timestamp_desc == "Start Time"}
+    assert starts == {(ms * 10**6, number) for _id, number, ms, _dur, _type, _name in devices.CALLS}
+
+
+def test_ios_backup_events_use_real_names(plaso_case: Case) -> None:
+    real = "/".join(devices.SMS_DB)
+    messages = _events(plaso_case, "IOS", "sqlite/imessage")
+    assert sorted(e.extra["text"] for e in messages) == sorted(m[5] for m in devices.IMESSAGES)
+    assert {e.path for e in messages} == {real}
+    fid = devices.file_id(*devices.SMS_DB)
+    assert {e.extra["backup_path"] for e in messages} == {f"/{fid[:2]}/{fid}"}
+    assert {e.time for e in messages} == {(m[1] + devices.COCOA_EPOCH) * 10**9 for m in devices.IMESSAGES}
+    fs_paths = {e.path for e in timeline(plaso_case, exhibit="IOS", source="fs")}
+    assert real in fs_paths and not any(fid in p for p in fs_paths)
+
+
+def test_default_preset_covers_device_databases() -> None:
+    for parser in ("sqlite/android_sms", "sqlite/android_calls", "sqlite/imessage", "winevtx"):
+        assert parser in PRESETS["default"].split(",")
