@@ -56,11 +56,11 @@ def check_exhibit(case: Case, exhibit: str, examiner: Examiner, sets: list[HashS
     per_set = {s.name: hits_of(s, files) for s in sets}
     summary = {s.name: {"kind": s.kind, "hits": len(per_set[s.name]), "files_without_usable_hash": _unhashed(s, files)}
                for s in sets}
-    details = {"hashsets": [s.describe() for s in sets], "files_checked": len(files), "results": summary,
+    details = {"analysis": "hashsets", "hashsets": [s.describe() for s in sets], "files_checked": len(files), "results": summary,
                "lookup_seconds": round((time.time_ns() - started) / 1e9, 3)}
     inputs = {f"hashset:{s.name}": s.manifest_sha256 for s in sets}
     rows = sorted((fid, s.name, s.kind, alg) for s in sets for fid, alg in per_set[s.name].items())
-    with case.action("checked-hashsets", examiner=examiner, exhibit=exhibit, details=details, inputs=inputs) as act:
+    with case.action("analysed", examiner=examiner, exhibit=exhibit, details=details, inputs=inputs) as act:
         count, digest = inventory_digest(act.db, exhibit)
         act.inputs[f"db:files/{exhibit}"] = digest
         run_id = act.db.execute(

@@ -139,8 +139,8 @@ def scan_exhibit(case: Case, exhibit: str, examiner: Examiner, content: ContentP
                        matches=len(got.matches), files_matched=got.matched_files)
         inputs["rules_sha256"] = scanner.ruleset.sha256
     details["parameters"] = params
-    action = "scanned-yara" if scanner is not None else "identified-types"
-    with case.action(action, examiner=examiner, exhibit=exhibit, details=details, inputs=inputs) as act:
+    details["analysis"] = "yara" if scanner is not None else "types"
+    with case.action("analysed", examiner=examiner, exhibit=exhibit, details=details, inputs=inputs) as act:
         count, digest = inventory_digest(act.db, exhibit)
         act.inputs[f"db:files/{exhibit}"] = digest
         run_id = _store(act.db, exhibit, kind, scanner.ruleset.sha256 if scanner else None, params, got)

@@ -85,6 +85,7 @@ class RuleSet:
     sha256: str
     rule_count: int
     overlap: int
+    longest: int
 
     def describe(self) -> dict[str, Any]:
         return {"source": self.source, "sha256": self.sha256, "rule_count": self.rule_count,
@@ -114,7 +115,10 @@ def _error_line(err: Exception, file: Path) -> str:
     text = str(err)
     found = _ERROR_RE.match(text)
     if found:
-        return f"{found['file']} line {found['line']}: {found['msg']}"
+        line = found["line"]
+        if line == "0":  # yara's line for an error at the end of the file
+            line = f"{len(Path(found['file']).read_bytes().splitlines())} (end of file)"
+        return f"{found['file']} line {line}: {found['msg']}"
     return f"{file}: {text}"
 
 
@@ -140,7 +144,8 @@ def longest_string(sources: Iterable[str]) -> int:
             longest = max(longest, n)
         for body in _HEX_STRING_RE.findall(text):
             jumps = sum(int(x) for x in re.findall(r"-\s*(\d+)\s*\]", body) + re.findall(r"\[\s*(\d+)\s*\]", body))
-            longest = max(longest, len(re.findall(r"[0-9A-Fa-f?~]{2}", body)) + jumps)
+            plain = re.sub(r"\[[^\]]*\]", " ", body)
+            longest = max(longest, len(re.findall(r"[0-9A-Fa-f?~]{2}", plain)) + jumps)
     return longest
 
 
@@ -160,9 +165,9 @@ def compile_rules(path: str | Path) -> RuleSet:
         digests.append((rel, hashlib.sha256(f.read_bytes()).hexdigest()))
     manifest = "".join(f"{rel}\0{digest}\n" for rel, digest in digests)
     sources = [f.read_text(errors="replace") for f in files]
-    overlap = max(MIN_OVERLAP, 2 * longest_string(sources))
+    longest = longest_string(sources)
     return RuleSet(rules, str(root), tuple(digests), hashlib.sha256(manifest.encode()).hexdigest(),
-                   sum(1 for _ in rules), overlap)
+                   sum(1 for _ in rules), max(MIN_OVERLAP, 2 * longest), longest)
 
 
 def externals_for(path: str, filetype: str = "") -> dict[str, str]:
@@ -202,13 +207,16 @@ class YaraScanner:
     """
 
     def __init__(self, ruleset: RuleSet, timeout: int = 60, max_size: int | None = None,
-                 whole_limit: int = WHOLE_LIMIT, chunk_size: int = CHUNK_SIZE):
+                 whole_limit: int = WHOLE_LIMIT, chunk_size: int = CHUNK_SIZE, overlap: int | None = None):
         self.ruleset = ruleset
         self.timeout = timeout
         self.max_size = max_size
         self.whole_limit = whole_limit
         self.chunk_size = chunk_size
-        self.overlap = ruleset.overlap
+        self.overlap = ruleset.overlap if overlap is None else overlap
+        if self.overlap < ruleset.longest:
+            raise ValidationError(f"{ruleset.source}: chunk overlap {self.overlap} is shorter than the longest "
+                                  f"rule string ({ruleset.longest} bytes)")
 
     def parameters(self) -> dict[str, Any]:
         """The settings that shape results, for the ledger entry."""
