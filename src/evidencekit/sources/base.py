@@ -3,12 +3,31 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from evidencekit.errors import EvidenceError
 from evidencekit.models import AcquisitionInfo, FileRecord, Locator, VolumeInfo
+
+
+_PREFIX = re.compile(r"^(?:[A-Za-z_]+_[A-Za-z_]+: |Unable to process source path specification with error: )+")
+
+
+def explain(err: BaseException) -> str:
+    """One short line for a libyal/dfvfs/TSK error chain, naming the cause an examiner can act on."""
+    text = " ".join(str(err).split()).strip("'\" ")
+    if "missing segment file" in text:
+        offset = re.search(r"missing segment file for offset: (\d+)", text)
+        where = f" (no segment holds offset {offset.group(1)})" if offset else ""
+        return f"missing segment file: the segment set is incomplete{where}"
+    if "chunk data" in text or "unable to read data" in text:
+        return "truncated or corrupt container: a data chunk cannot be read"
+    if "checksum" in text.lower():
+        return "corrupt: checksum mismatch"
+    first = _PREFIX.sub("", text.split(". ")[0]).rstrip(".")
+    return (first[:160] + "...") if len(first) > 160 else (first or type(err).__name__)
 
 
 @dataclass(frozen=True)

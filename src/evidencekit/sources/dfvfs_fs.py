@@ -53,6 +53,7 @@ class DfvfsFileSystem:
     def __init__(self, volume: str, fs_spec: Any, fs_type: str):
         self.volume, self._fs_spec = volume, fs_spec
         self.fs_type, self.label = fs_type, None
+        self.warnings: list[str] = []
         self.time_digits = DIGITS.get(fs_spec.type_indicator, 0)
         self.assumed_zone = "UTC" if fs_spec.type_indicator == dd.TYPE_INDICATOR_FAT else None
 

@@ -25,7 +25,7 @@ from dfvfs.volume import factory as volume_factory
 from evidencekit.errors import CredentialError, EvidenceError
 from evidencekit.models import Locator, VolumeInfo
 from evidencekit.sources import dfvfs_fs, tsk_fs
-from evidencekit.sources.base import Credentials, Entry, Evidence
+from evidencekit.sources.base import Credentials, Entry, Evidence, explain
 from evidencekit.sources.containers import acquisition_info, segment_files
 
 # Storage media containers: the layer whose decoded stream is "the media".
@@ -92,8 +92,8 @@ class DiskImage(Evidence):
         self._ctx.AddScanNode(root, None)
         try:
             self._scanner.Scan(self._ctx, scan_path_spec=root)
-        except (dfvfs_errors.BackEndError, ValueError, OSError, IOError) as err:
-            raise EvidenceError(f"{self.path}: cannot be read as evidence: {_clean(err)}") from err
+        except (dfvfs_errors.BackEndError, ValueError, OSError, RuntimeError) as err:
+            raise EvidenceError(f"{self.path}: cannot be read as evidence: {explain(err)}") from err
         node = self._ctx.GetScanNode(root)
         self._media_spec = root
         for sub in node.sub_nodes:
@@ -111,11 +111,16 @@ class DiskImage(Evidence):
         self._order_volumes()
 
     def _measure_media(self) -> int | None:
+        """The decoded size; reading the last sector catches a missing last segment up front."""
         try:
             fo = resolver.Resolver.OpenFileObject(self._media_spec)
-            return int(fo.get_size())
-        except (dfvfs_errors.BackEndError, OSError, ValueError) as err:
-            raise EvidenceError(f"{self.path}: cannot decode the media: {_clean(err)}") from err
+            size = int(fo.get_size())
+            if size:
+                fo.seek(max(0, size - 512))
+                fo.read(min(512, size))
+            return size
+        except (dfvfs_errors.BackEndError, OSError, ValueError, RuntimeError) as err:
+            raise EvidenceError(f"{self.path}: cannot decode the media: {explain(err)}") from err
 
     def _visit_children(self, node: Any, prefix: str, parent_spec: Any) -> None:
         for sub in node.sub_nodes:
@@ -184,6 +189,8 @@ class DiskImage(Evidence):
             ref.reader = _open_reader(self.path, ref, self._media_spec)
         except EvidenceError as err:
             self.warnings.append(f"volume {volume or '(whole media)'}: {err}")
+        if ref.reader is not None:
+            self.warnings.extend(ref.reader.warnings)
         fs_name = ref.reader.fs_type if ref.reader else fs_spec.type_indicator.lower()
         if fs_name not in self.format_chain:
             self.format_chain.append(fs_name)
@@ -226,7 +233,9 @@ class DiskImage(Evidence):
                 continue
             if ref.reader is None:
                 continue
+            seen = len(ref.reader.warnings)
             yield from ref.reader.entries(self.path)
+            self.warnings.extend(ref.reader.warnings[seen:])
 
     def open_locator(self, locator: Locator) -> BinaryIO:
         spec = from_spec_dict(locator.spec)

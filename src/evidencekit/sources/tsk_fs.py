@@ -16,7 +16,7 @@ from dfvfs.resolver import resolver
 
 from evidencekit.errors import EvidenceError
 from evidencekit.models import FileRecord, Locator
-from evidencekit.sources.base import Entry, ReadCallback
+from evidencekit.sources.base import Entry, ReadCallback, explain
 
 FS_NAMES = {int(getattr(pytsk3, n)): n[len("TSK_FS_TYPE_"):].lower() for n in dir(pytsk3)
             if n.startswith("TSK_FS_TYPE_") and not n.endswith(("_DETECT", "_ENUM"))}
@@ -85,6 +85,12 @@ class TskFileSystem:
         self.assumed_zone = "UTC" if self.fs_type in LOCAL_TIME_FS else None
         self._parent_spec = parent_spec
         self._ext = _ExtInodeTable(img, offset) if self.fs_type.startswith("ext") else None
+        self.warnings: list[str] = []
+        expected = int(fs.info.block_count) * int(fs.info.block_size)
+        available = int(img.get_size()) - offset
+        if expected > available:
+            self.warnings.append(f"volume {volume or '(whole)'}: the {self.fs_type} file system is {expected:,} bytes "
+                                 f"but only {available:,} are present: image truncated?")
 
     @classmethod
     def try_open(cls, evidence_path: str, volume: str, volume_spec: Any, media_spec: Any) -> TskFileSystem | None:
@@ -95,7 +101,7 @@ class TskFileSystem:
             if img is None:
                 img, offset = _VolumeImage(resolver.Resolver.OpenFileObject(volume_spec)), 0
             fs = pytsk3.FS_Info(img, offset=offset)
-        except OSError:
+        except (OSError, RuntimeError):
             return None  # TSK does not read it: the caller falls back to dfvfs
         if FS_NAMES.get(int(fs.info.ftype)) in ("apfs", "unsupp"):
             return None
@@ -112,15 +118,19 @@ class TskFileSystem:
         while pending:
             directory, parent_path, chain = pending.pop()
             subdirs: list[tuple[Any, str, tuple[int, ...]]] = []
-            for f in directory:
-                raw = f.info.name.name
-                if raw in (b".", b".."):
-                    continue
-                path = f"{parent_path}/{raw.decode('utf-8', 'backslashreplace')}"
-                yield from self._entries_of(evidence_path, f, path, chain)
-                sub = self._descend(f, path, chain)
-                if sub is not None:
-                    subdirs.append(sub)
+            try:
+                for f in directory:
+                    raw = f.info.name.name
+                    if raw in (b".", b".."):
+                        continue
+                    path = f"{parent_path}/{raw.decode('utf-8', 'backslashreplace')}"
+                    yield from self._entries_of(evidence_path, f, path, chain)
+                    sub = self._descend(f, path, chain)
+                    if sub is not None:
+                        subdirs.append(sub)
+            except (OSError, RuntimeError) as err:
+                self.warnings.append(f"directory {parent_path or '/'} on volume {self.volume or '(whole)'}: "
+                                     f"listing stopped early: {explain(err)}")
             pending.extend(reversed(subdirs))
 
     def _descend(self, f: Any, path: str, chain: tuple[int, ...]) -> tuple[Any, str, tuple[int, ...]] | None:
@@ -134,7 +144,8 @@ class TskFileSystem:
             return None
         try:
             return f.as_directory(), path, (*chain, int(meta.addr))
-        except OSError:
+        except (OSError, RuntimeError) as err:
+            self.warnings.append(f"directory {path} on volume {self.volume or '(whole)'}: unreadable: {explain(err)}")
             return None
 
     def _entries_of(self, evidence_path: str, f: Any, path: str, chain: tuple[int, ...]) -> Iterator[Entry]:
