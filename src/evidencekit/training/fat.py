@@ -17,8 +17,8 @@ from evidencekit.training.tools import BuildError, patch
 class Fat32:
     """Just enough FAT32 to walk allocated directory entries of an image being built."""
 
-    def __init__(self, image: Path):
-        self.data = image.read_bytes()
+    def __init__(self, image: Path | bytes):
+        self.data = image if isinstance(image, bytes) else image.read_bytes()
         bps, spc, rsvd, nfats = struct.unpack_from("<HBHB", self.data, 11)
         fatsz, self.root = struct.unpack_from("<I", self.data, 36)[0], struct.unpack_from("<I", self.data, 44)[0]
         self.bps, self.spc, self.fat_at = bps, spc, rsvd * bps
@@ -30,6 +30,18 @@ class Fat32:
             out.append(cluster)
             cluster = struct.unpack_from("<I", self.data, self.fat_at + 4 * cluster)[0] & 0x0FFFFFFF
         return out
+
+    def attributes(self, cluster: int | None = None, prefix: str = "") -> dict[str, int]:
+        """{path: attribute byte} of every allocated entry below ``cluster`` (default: the root)."""
+        found: dict[str, int] = {}
+        for name, (offset, first) in self.entries(self.root if cluster is None else cluster).items():
+            attr = self.data[offset + 11]
+            if name in (".", "..") or attr & 0x08:  # dot entries, volume label
+                continue
+            found[f"{prefix}/{name}"] = attr
+            if attr & 0x10:
+                found.update(self.attributes(first, f"{prefix}/{name}"))
+        return found
 
     def entries(self, cluster: int) -> dict[str, tuple[int, int]]:
         """{long name: (byte offset of the short entry, first cluster)} of one directory."""

@@ -1,0 +1,59 @@
+"""Fixtures for the training scenarios: the committed images, their keys, raw copies for TSK."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evidencekit.training import build, catalog
+
+sys.path.insert(0, str(Path(__file__).parent))
+import finders  # noqa: E402
+
+IMAGES = Path(__file__).resolve().parents[2] / "training_images"
+
+
+@pytest.fixture(scope="session")
+def images() -> Path:
+    return IMAGES
+
+
+@pytest.fixture(scope="session")
+def found() -> dict[str, dict[str, Any]]:
+    """What evidencekit finds in each committed scenario (computed once per session)."""
+    cache: dict[str, dict[str, Any]] = {}
+
+    class Lazy(dict):  # type: ignore[type-arg]
+        def __missing__(self, name: str) -> dict[str, Any]:
+            cache[name] = finders.FINDERS[name](IMAGES / name)
+            self[name] = cache[name]
+            return cache[name]
+
+    return Lazy()
+
+
+@pytest.fixture(scope="session")
+def keys() -> dict[str, dict[str, Any]]:
+    return {name: build.load_key(name, IMAGES) for name in catalog.names()}
+
+
+@pytest.fixture(scope="session")
+def raw_usb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("tsk") / "usb.img"
+    with gzip.open(IMAGES / "usb-data-theft" / "usb.img.gz", "rb") as src, out.open("wb") as dst:
+        shutil.copyfileobj(src, dst)
+    return out
+
+
+@pytest.fixture(scope="session")
+def raw_server(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("tsk") / "server.img"
+    with gzip.open(IMAGES / "linux-server" / "server.img.gz", "rb") as src, out.open("wb") as dst:
+        shutil.copyfileobj(src, dst)
+    return out
+
