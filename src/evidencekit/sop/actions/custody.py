@@ -25,7 +25,12 @@ def custody_export(ctx: StepContext, params: CustodyExportParams) -> StepResult:
         first = report.findings[0]
         return StepResult(False, f"custody ledger does not verify: {len(report.findings)} finding(s), "
                           f"first: {first.kind}: {first.message}", values={"ok": False})
-    name = f"custody-{ctx.exhibit['id'].replace('/', '_')}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.zip"
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    base = f"custody-{ctx.exhibit['id'].replace('/', '_')}-{ctx.run_id}-{stamp}"
+    name, n = f"{base}.zip", 1
+    while (ctx.case_dir / "exports" / name).exists():
+        n += 1
+        name = f"{base}-{n}.zip"
     out = ctx.case_dir / "exports" / name
     got = export_bundle(ctx.case, out, ctx.examiner)
     rel = f"exports/{name}"
