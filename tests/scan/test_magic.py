@@ -62,3 +62,23 @@ def test_docs_list_every_extension_of_the_table() -> None:
     doc = (ROOT / "docs" / "scan.md").read_text()
     listed = set(re.findall(r"`\.([a-z0-9]+)`", doc))
     assert set(EXTENSION_TYPES) <= listed, sorted(set(EXTENSION_TYPES) - listed)
+
+
+def test_libmagic_fallbacks_give_the_mime_skipped_by_the_shortcut() -> None:
+    """The shortcut for "data"/"empty" must equal libmagic's own MIME answer for them."""
+    import random
+
+    import magic
+
+    from evidencekit.scan.magic import DEFAULT_MIMES
+
+    rng = random.Random(3)
+    desc, mime = magic.Magic(), magic.Magic(mime=True)
+    samples = [b""] + [rng.randbytes(rng.randint(1, 8192)) for _ in range(300)]
+    seen = set()
+    for buf in samples:
+        d = desc.from_buffer(buf)
+        if d in DEFAULT_MIMES:
+            seen.add(d)
+            assert mime.from_buffer(buf) == DEFAULT_MIMES[d]
+    assert seen == set(DEFAULT_MIMES)

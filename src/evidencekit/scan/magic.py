@@ -19,6 +19,9 @@ import magic
 
 HEAD_BYTES = 8192
 EMPTY_TYPES = frozenset({"application/x-empty", "inode/x-empty"})
+# libmagic's own fallbacks: when no test matched it says "data" (binary) or "empty", and its MIME
+# answer is then always the one below, so the second libmagic call is skipped (tests check it).
+DEFAULT_MIMES = {"data": "application/octet-stream", "empty": "application/x-empty"}
 
 _TEXT = ("text/*", "application/json", "application/csv", "application/x-ndjson")
 _OOXML = ("application/vnd.openxmlformats-officedocument.*", "application/zip", "application/octet-stream")
@@ -125,7 +128,9 @@ class TypeIdentifier:
         hit = self._cache.get(key)
         if hit is not None:
             return hit
-        result = (self._mime.from_buffer(head), self._desc.from_buffer(head))
+        description = self._desc.from_buffer(head)
+        mime = DEFAULT_MIMES.get(description) or self._mime.from_buffer(head)
+        result = (mime, description)
         if len(self._cache) >= self._cache_entries:
             self._cache.clear()
         self._cache[key] = result
