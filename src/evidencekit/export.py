@@ -114,6 +114,8 @@ def _secs(ns: int | None) -> int:
 def bodyfile_lines(record: FileRecord) -> list[str]:
     """One bodyfile line (two for NTFS: $STANDARD_INFORMATION and $FILE_NAME), as ``fls -m`` does."""
     name = record.path + (f":{record.stream}" if record.stream else "")
+    if record.type == "symlink" and record.link_target:
+        name += f" -> {record.link_target}"
     suffix = " (deleted)" if record.deleted else ""
     md5 = record.md5 or "0"
     inode = "0" if record.inode is None else str(record.inode)

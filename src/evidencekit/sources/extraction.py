@@ -156,7 +156,8 @@ class ZipExtraction(Evidence):
             path, warning = safe_member_path(info.filename)
             warnings = [warning] if warning else []
             times, zone = _zip_times(info)
-            kind = "dir" if info.is_dir() else _mode_type(info.external_attr >> 16) if info.external_attr >> 16 else "file"
+            unix_mode = info.external_attr >> 16
+            kind = "dir" if info.is_dir() else _mode_type(unix_mode) if stat.S_IFMT(unix_mode) else "file"
             spec = {"__type__": "PathSpec", "type_indicator": "ZIP", "location": "/" + info.filename.lstrip("/"),
                     "parent": _os_spec(self.path)}
             record = FileRecord(volume="", path=path, inode=None, type=kind, deleted=False, size=info.file_size,
