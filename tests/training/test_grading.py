@@ -95,6 +95,9 @@ def test_cli_exercise_and_grade(keys: dict[str, dict[str, Any]], images: Path, t
     half = dict(list(keys["mobile"].items())[:4])
     partial = runner.invoke(main, ["training", "grade", "mobile", str(_sheet(tmp_path, half, "h.yaml"))], env=env)
     assert partial.exit_code == 1 and "score: 4/9" in partial.output and "missing" in partial.output
+    assert "expected:" not in partial.output
+    reveal = runner.invoke(main, ["training", "grade", "mobile", str(tmp_path / "h.yaml"), "--show-expected"], env=env)
+    assert f"(expected: {keys['mobile']['q9']})" in reveal.output
     bad = tmp_path / "bad.yaml"
     bad.write_text("q1: [")
     err = runner.invoke(main, ["training", "grade", "mobile", str(bad)], env=env)

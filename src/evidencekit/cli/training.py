@@ -57,14 +57,19 @@ def exercise_cmd(scenario: str, lang: str, images: Path | None) -> None:
 @click.argument("scenario", type=click.Choice(catalog.names()))
 @click.argument("answers", type=click.Path(dir_okay=False, path_type=Path))
 @IMAGES_OPTION
-def grade_cmd(scenario: str, answers: Path, images: Path | None) -> None:
+@click.option("--show-expected", is_flag=True,
+              help="Trainers: show the expected answer of every question not answered correctly "
+                   "(needs the trainer/ key folder).")
+def grade_cmd(scenario: str, answers: Path, images: Path | None, show_expected: bool) -> None:
     """Score the answer sheet ANSWERS (YAML: q1: ..., q2: ...) with feedback per question.
 
     Exits 0 on full marks, 1 otherwise.
     """
     result = grader.grade(scenario, answers, images)
+    expected = builder.load_key(scenario, images) if show_expected else {}
     for fb in result.feedback:
-        click.echo(f"{fb.id:4} {fb.earned}/{fb.points}  {fb.status:9}  {fb.message}")
+        shown = f" (expected: {expected[fb.id]})" if fb.id in expected and fb.status != "correct" else ""
+        click.echo(f"{fb.id:4} {fb.earned}/{fb.points}  {fb.status:9}  {fb.message}{shown}")
     click.echo(f"score: {result.score}/{result.total}")
     sys.exit(0 if result.score == result.total else 1)
 

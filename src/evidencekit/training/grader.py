@@ -20,6 +20,14 @@ HINTS = {
 }
 
 
+LABELS = {
+    "en": {"questions": "Questions", "digits": "fractional digits", "points": "pt",
+           "text": "text", "path": "path", "hash": "hash", "time": "time", "count": "number"},
+    "ru": {"questions": "Вопросы", "digits": "знаков дробной части", "points": "балл.",
+           "text": "текст", "path": "путь", "hash": "хеш", "time": "время", "count": "число"},
+}
+
+
 @dataclass(frozen=True)
 class Feedback:
     id: str
@@ -61,11 +69,11 @@ def exercise_text(name: str, lang: str = "en", images: Path | None = None) -> st
     briefing = folder / f"briefing.{lang}.md"
     if not briefing.is_file():
         raise ValidationError(f"{briefing}: briefing not found (build the scenario or pass --images)")
-    head = "Questions" if lang == "en" else "Вопросы"
-    lines = [briefing.read_text(encoding="utf-8").rstrip(), "", f"## {head}", ""]
+    words = LABELS[lang]
+    lines = [briefing.read_text(encoding="utf-8").rstrip(), "", f"## {words['questions']}", ""]
     for q in load_questions(name, images)["questions"]:
-        fmt = f"{q['kind']}" + (f", {q['digits']} fractional digits" if q["kind"] == "time" else "")
-        lines.append(f"- **{q['id']}** ({fmt}; {q['points']} pt): {q[lang]}")
+        fmt = words[q["kind"]] + (f", {q['digits']} {words['digits']}" if q["kind"] == "time" else "")
+        lines.append(f"- **{q['id']}** ({fmt}; {q['points']} {words['points']}): {q[lang]}")
     return "\n".join(lines) + "\n"
 
 
