@@ -70,7 +70,7 @@ def usb(folder: Path) -> dict[str, Any]:
              and not r.path.lower().endswith((".jpg", ".jpeg"))]
     jpeg = _one(jpegs, "disguised JPEG")
     model = re.search(r"model=([^,\]]+)", magic.from_buffer(jpeg[1]))
-    hidden = _one([p for p, a in attrs.items() if a & 0x02], "hidden file")
+    hidden = _one([p for p, a in attrs.items() if a & 0x02 and not a & 0x10], "hidden file")
     by_path = {r.path: (r, d) for r, d in files if not r.deleted}
     pricing = by_path["/Projects/Q3_Pricing_Model.csv"][0]
     return {

@@ -47,6 +47,19 @@ def _files() -> list[dict[str, Any]]:
     ]
 
 
+def _system_volume_information(img: Path, src: Path) -> None:
+    """What Windows leaves on every stick it mounts: a hidden, system folder with two files."""
+    svi, when = "/System Volume Information", "2021-03-02 10:16:40"
+    run(["mmd", "-i", img, "::" + svi], fake=when)
+    guid = "{5eed5eed-0b0b-4c3a-9f21-5a17c0de0001}".encode("utf-16-le") + b"\0\0"
+    for name, data in (("WPSettings.dat", bytes.fromhex("0c000000a2b1c0de00000000")), ("IndexerVolumeGuid", guid)):
+        local = src / name
+        local.write_bytes(data)
+        os.utime(local, ns=(_ns(when), _ns(when)))
+        run(["mcopy", "-i", img, "-m", local, f"::{svi}/{name}"], fake=when)
+    run(["mattrib", "-i", img, "+h", "+s", "::" + svi], fake=when)
+
+
 def _ns(text: str) -> int:
     whole, _, frac = text.partition(".")
     if len(whole) == 10:
@@ -61,6 +74,7 @@ def build(work: Path, out: Path) -> dict[str, Any]:
     src.mkdir()
     run(["mkfs.fat", "-C", "-F", "32", "-S", "512", "-s", "1", "-h", "0", "-i", "5A17C0DE",
          "-n", "KINGSTON", img, str(SIZE_KIB)], fake=FORMATTED)
+    _system_volume_information(img, src)
     for folder in ("/Projects", "/Personal"):
         run(["mmd", "-i", img, "::" + folder], fake="2021-06-14 18:02:30")
     files = _files()
