@@ -64,10 +64,11 @@ def _hashed(record: FileRecord, opener: Callable, hashes: tuple[str, ...]) -> Fi
                 digests = hash_stream(stream, hashes, progress=count)
     except (EvidenceError, OSError, RuntimeError, EOFError) as err:
         return record.with_changes(warnings=(*record.warnings, f"content unreadable: {_one_line(err)}"))
-    warnings = record.warnings
     if record.size is not None and counted[0] != record.size:
-        warnings = (*warnings, f"read {counted[0]} of {record.size} bytes: content incomplete")
-    return record.with_changes(warnings=warnings, **digests)
+        # A hash of part of the content must not pass for the file's hash: none is recorded.
+        note = f"read {counted[0]} of {record.size} bytes: content incomplete, not hashed"
+        return record.with_changes(warnings=(*record.warnings, note))
+    return record.with_changes(**digests)
 
 
 def _one_line(err: BaseException) -> str:

@@ -1,10 +1,13 @@
 """``case process``: integrity gate, inventory with hashes, and the 'processed' entry.
 
-Resumability: inventory rows are first written in small committed batches to ``files_staging``
-under a row of ``runs``; only the final transaction moves them into ``files`` together with the
-signed 'processed' entry. A run that died (``kill -9``) leaves a stale run and staged rows, which
-the next run discards before starting over, so ``files`` never holds rows without their entry and
-never holds duplicates.
+One exhibit is processed in one write transaction: the inventory rows, the 'verified' entry of
+the check before, any 'deviation', and the 'processed' entry (carrying the check after and the
+digest of the rows) commit together or not at all. A run killed at any point (``kill -9``) leaves
+nothing but a stale row in ``runs``; the next run marks it abandoned and starts again, so
+``files`` never holds rows without their entry, nor duplicates. The media hash before processing
+is computed in a second thread while the inventory is walked; no row is committed unless it
+matches (or a justified deviation is recorded). Other writers wait for the transaction (SQLite
+``BEGIN IMMEDIATE`` with a busy timeout); readers are never blocked (WAL).
 """
 
 from __future__ import annotations
@@ -14,25 +17,31 @@ import json
 import os
 import socket
 import sqlite3
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import Any
 
-from evidencekit.case import intake
+from evidencekit.case import intake, ledger
 from evidencekit.case.examiners import Examiner
 from evidencekit.case.store import Case, Exhibit
 from evidencekit.errors import CaseError
 from evidencekit.models import FileRecord
+
+try:  # the exporter's encoder shares the long parent chain of a volume's locators
+    from evidencekit.export import _LocatorJson as _LocatorEncoder
+except ImportError:  # pragma: no cover - fall back to the plain encoding
+    _LocatorEncoder = None  # type: ignore[assignment,misc]
 
 FILE_COLUMNS = (
     "exhibit", "seq", "volume", "path", "inode", "stream", "type", "deleted", "orphan", "size", "filesystem",
     "mode", "uid", "gid", "link_target", "mtime", "atime", "ctime", "crtime", "dtime", "fn_mtime", "fn_atime",
     "fn_ctime", "fn_crtime", "time_digits", "assumed_zone", "md5", "sha1", "sha256", "locator", "warnings", "ext",
 )
-BATCH = 2000
-DEFAULT_HASHES = ("md5", "sha1", "sha256")
+BATCH = 5000
+DEFAULT_HASHES = ("md5", "sha256")
 POLL_S = 0.5
 
 
@@ -60,16 +69,38 @@ class Gate:
         return out
 
 
-def row_of(exhibit: str, seq: int, rec: FileRecord) -> tuple[Any, ...]:
-    """The ``files`` row (in FILE_COLUMNS order) of one inventory record."""
-    ext = PurePosixPath(rec.path).suffix.lower().lstrip(".") if rec.type == "file" else ""
-    return (
-        exhibit, seq, rec.volume, rec.path, rec.inode, rec.stream or "", rec.type, int(rec.deleted),
-        int(rec.orphan), rec.size, rec.filesystem, rec.mode, rec.uid, rec.gid, rec.link_target, rec.mtime,
-        rec.atime, rec.ctime, rec.crtime, rec.dtime, rec.fn_mtime, rec.fn_atime, rec.fn_ctime, rec.fn_crtime,
-        rec.time_digits, rec.assumed_zone, rec.md5, rec.sha1, rec.sha256, rec.locator.to_json(),
-        json.dumps(list(rec.warnings)), ext,
-    )
+class RowEncoder:
+    """Turns inventory records into ``files`` rows (FILE_COLUMNS order) and digests them as it goes.
+
+    The digest is the one :func:`inventory_digest` recomputes from the stored rows.
+    """
+
+    def __init__(self, exhibit: str):
+        self.exhibit = exhibit
+        self.count = 0
+        self._digest = hashlib.sha256()
+        self._locator: Callable[[Any], str] = _LocatorEncoder() if _LocatorEncoder is not None else (lambda loc: loc.to_json())
+
+    def __call__(self, rec: FileRecord) -> tuple[Any, ...]:
+        self.count += 1
+        name = rec.path.rsplit("/", 1)[-1]
+        ext = name.rsplit(".", 1)[-1].lower() if rec.type == "file" and "." in name.lstrip(".") else ""
+        row = (
+            self.exhibit, self.count, rec.volume, rec.path, rec.inode, rec.stream or "", rec.type, int(rec.deleted),
+            int(rec.orphan), rec.size, rec.filesystem, rec.mode, rec.uid, rec.gid, rec.link_target, rec.mtime,
+            rec.atime, rec.ctime, rec.crtime, rec.dtime, rec.fn_mtime, rec.fn_atime, rec.fn_ctime, rec.fn_crtime,
+            rec.time_digits, rec.assumed_zone, rec.md5, rec.sha1, rec.sha256, self._locator(rec.locator),
+            json.dumps(list(rec.warnings)) if rec.warnings else "[]", ext,
+        )
+        self._digest.update(_digest_line(row))
+        return row
+
+    def hexdigest(self) -> str:
+        return self._digest.hexdigest()
+
+
+def _digest_line(row: tuple[Any, ...]) -> bytes:
+    return ("\t".join(map(str, row)) + "\n").encode("utf-8", "surrogatepass")
 
 
 def inventory_digest(db: sqlite3.Connection, exhibit: str, table: str = "files") -> tuple[int, str]:
@@ -78,7 +109,7 @@ def inventory_digest(db: sqlite3.Connection, exhibit: str, table: str = "files")
     count = 0
     cols = ", ".join(FILE_COLUMNS)
     for row in db.execute(f"SELECT {cols} FROM {table} WHERE exhibit = ? ORDER BY seq", (exhibit,)):
-        digest.update(("\t".join(map(str, row)) + "\n").encode("utf-8", "surrogatepass"))
+        digest.update(_digest_line(row))
         count += 1
     return count, digest.hexdigest()
 
@@ -87,14 +118,17 @@ def check_media(
     ev: Any, exhibit: Exhibit, phase: str, progress: Callable[[int], None] | None = None,
     refs: dict[str, dict[str, str]] | None = None,
 ) -> Gate:
-    """Hash the decoded media with every algorithm a reference exists for and compare.
+    """Hash the decoded media and compare with the references.
 
     The references are the exhibit's (registered, acquisition, container) unless given: after
-    processing the media is compared with what was hashed before it.
+    processing the media is compared with what was hashed before it. Algorithms: sha256 plus
+    each one an acquisition or container reference uses.
     """
     refs = refs if refs is not None else intake.reference_hashes(exhibit)
-    algorithms = sorted({alg for values in refs.values() for alg in values} or {"sha256"})
-    got = intake.media_digests(ev, algorithms, progress)
+    algorithms = {"sha256"} | {alg for src, values in refs.items() if src != "registered" for alg in values}
+    if phase == "after":
+        algorithms = set(refs.get("before", {})) or {"sha256"}
+    got = intake.media_digests(ev, sorted(algorithms), progress)
     return Gate(phase, refs, got, intake.compare(refs, got))
 
 
@@ -115,84 +149,102 @@ def process_exhibit(
     run_id = _claim(case, exhibit_id, reprocess)
     if run_id is None:
         return {"exhibit": exhibit_id, "status": "already processed"}
-    try:
-        with open_evidence(exhibit.path) as ev:
-            before = check_media(ev, exhibit, "before", _bytes(progress, "verify"))
-            _gate(case, exhibit, examiner, before, deviation)
-            _stage(case, exhibit_id, ev.files(hashes=tuple(hashes)), progress)
-            after = check_media(ev, exhibit, "after", _bytes(progress, "re-verify"), {"before": before.got})
-            _gate(case, exhibit, examiner, after, None, record_match=False)  # a match goes in 'processed'
-            summary = _commit(case, exhibit, examiner, run_id, ev, before, after, tuple(hashes))
-    except BaseException:
-        _abandon(case, exhibit_id, run_id)
-        raise
-    return summary
+    hashes = tuple(hashes)
+    with open_evidence(exhibit.path) as ev, ThreadPoolExecutor(max_workers=1) as pool:
+        before_job = pool.submit(check_media, ev, exhibit, "before", _bytes(progress, "verify"))
+        try:
+            with case.transaction() as db:
+                encoder = _insert_inventory(db, exhibit_id, ev.files(hashes=hashes), progress)
+                before = _gate_before(case, exhibit, examiner, before_job, deviation)
+                after = check_media(ev, exhibit, "after", _bytes(progress, "re-verify"), {"before": before.got})
+                if after.result == "mismatch":
+                    raise _Stop(after)
+                return _record(case, exhibit, examiner, run_id, ev, encoder, before, after, hashes)
+        except _Stop as stop:  # the transaction is rolled back: record the failed check alone
+            _abandon(case, run_id)
+            _record_failed(case, exhibit, examiner, stop.gate)
+            raise CaseError(_stop_message(exhibit, stop.gate)) from None
+        except BaseException:
+            _abandon(case, run_id)
+            raise
+
+
+class _Stop(Exception):
+    def __init__(self, gate: Gate):
+        super().__init__(gate.phase)
+        self.gate = gate
 
 
 def _bytes(progress: Callable[[str, int], None] | None, phase: str) -> Callable[[int], None] | None:
     return (lambda n: progress(phase, n)) if progress else None
 
 
-def _gate(
-    case: Case, exhibit: Exhibit, examiner: Examiner, gate: Gate, deviation: str | None, record_match: bool = True
-) -> None:
-    """Record the check; on a mismatch stop, unless a justified deviation is recorded."""
-    if gate.result == "mismatch" or record_match:
-        with case.action("verified", examiner=examiner, exhibit=exhibit.id, details=gate.as_details(),
-                         inputs=gate.as_inputs()):
-            pass
-    if gate.result != "mismatch":
-        return
-    if deviation and deviation.strip():
-        details = {"justification": deviation.strip(), "phase": gate.phase, "mismatches": gate.mismatches}
-        with case.action("deviation", examiner=examiner, exhibit=exhibit.id, details=details,
-                         inputs=gate.as_inputs()):
-            pass
-        return
-    raise CaseError(
-        f"{exhibit.path}: exhibit {exhibit.id} no longer hashes the same ({gate.mismatches[0]}); "
-        f"processing stopped{' (' + gate.phase + ' processing)' if gate.phase == 'after' else ''}; "
-        "to proceed anyway record a deviation with --deviation 'justification'"
-    )
-
-
-def _stage(case: Case, exhibit_id: str, records: Iterator[FileRecord], progress: Any) -> None:
+def _insert_inventory(
+    db: sqlite3.Connection, exhibit_id: str, records: Iterator[FileRecord], progress: Any
+) -> RowEncoder:
+    """Replace the exhibit's rows (dependent scan rows cascade) with the new walk, in batches."""
+    db.execute("DELETE FROM files WHERE exhibit = ?", (exhibit_id,))
+    sql = f"INSERT INTO files ({', '.join(FILE_COLUMNS)}) VALUES ({', '.join('?' * len(FILE_COLUMNS))})"
+    encoder = RowEncoder(exhibit_id)
     batch: list[tuple[Any, ...]] = []
-    sql = f"INSERT INTO files_staging ({', '.join(FILE_COLUMNS)}) VALUES ({', '.join('?' * len(FILE_COLUMNS))})"
-    for seq, rec in enumerate(records, start=1):
-        batch.append(row_of(exhibit_id, seq, rec))
-        if progress:
-            progress("inventory", 1)
+    for rec in records:
+        batch.append(encoder(rec))
         if len(batch) >= BATCH:
-            with case.transaction() as db:
-                db.executemany(sql, batch)
-            batch = []
-    if batch:
-        with case.transaction() as db:
             db.executemany(sql, batch)
+            if progress:
+                progress("inventory", len(batch))
+            batch = []
+    db.executemany(sql, batch)
+    if progress:
+        progress("inventory", len(batch))
+    return encoder
 
 
-def _commit(
-    case: Case, exhibit: Exhibit, examiner: Examiner, run_id: int, ev: Any, before: Gate, after: Gate,
-    hashes: tuple[str, ...],
+def _gate_before(
+    case: Case, exhibit: Exhibit, examiner: Examiner, job: Future[Gate], deviation: str | None
+) -> Gate:
+    """Inside the processing transaction: record the check before; stop unless it matches or is justified."""
+    gate = job.result()
+    if gate.result == "mismatch" and not (deviation and deviation.strip()):
+        raise _Stop(gate)
+    _append(case, examiner, "verified", exhibit.id, gate.as_details(), gate.as_inputs())
+    if gate.result == "mismatch":
+        details = {"justification": (deviation or "").strip(), "phase": gate.phase, "mismatches": gate.mismatches}
+        _append(case, examiner, "deviation", exhibit.id, details, gate.as_inputs())
+    return gate
+
+
+def _append(case: Case, examiner: Examiner, action: str, exhibit: str, details: dict[str, Any],
+            inputs: dict[str, Any], outputs: dict[str, Any] | None = None) -> ledger.Entry:
+    return ledger.append(case.db, case.id, examiner, action, exhibit=exhibit, details=details, inputs=inputs,
+                         outputs=outputs)
+
+
+def _record_failed(case: Case, exhibit: Exhibit, examiner: Examiner, gate: Gate) -> None:
+    with case.transaction():
+        _append(case, examiner, "verified", exhibit.id, gate.as_details(), gate.as_inputs())
+
+
+def _stop_message(exhibit: Exhibit, gate: Gate) -> str:
+    when = "changed during processing" if gate.phase == "after" else "no longer hashes the same"
+    return (f"{exhibit.path}: exhibit {exhibit.id} {when} ({gate.mismatches[0]}); processing stopped, "
+            "nothing stored; to proceed anyway record a deviation with --deviation 'justification'")
+
+
+def _record(
+    case: Case, exhibit: Exhibit, examiner: Examiner, run_id: int, ev: Any, encoder: RowEncoder,
+    before: Gate, after: Gate, hashes: tuple[str, ...],
 ) -> dict[str, Any]:
-    cols = ", ".join(FILE_COLUMNS)
-    details: dict[str, Any] = {"hashes": list(hashes), "format_chain": list(ev.format_chain),
-               "integrity": {"before": before.result, "after": after.result}}
+    db = case.db
+    _store_volumes(db, exhibit.id, ev.volumes)
+    db.execute("UPDATE exhibits SET status = 'processed' WHERE id = ?", (exhibit.id,))
+    db.execute("UPDATE runs SET done = 1 WHERE id = ?", (run_id,))
+    details = {"hashes": list(hashes), "format_chain": list(ev.format_chain), "files": encoder.count,
+               "volumes": len(ev.volumes), "integrity": {"before": before.result, "after": after.result}}
     inputs = {**before.as_inputs(), **after.as_inputs()}
-    with case.action("processed", examiner=examiner, exhibit=exhibit.id, details=details, inputs=inputs) as act:
-        db = act.db
-        db.execute("DELETE FROM files WHERE exhibit = ?", (exhibit.id,))
-        db.execute(f"INSERT INTO files ({cols}) SELECT {cols} FROM files_staging WHERE exhibit = ? ORDER BY seq",
-                   (exhibit.id,))
-        db.execute("DELETE FROM files_staging WHERE exhibit = ?", (exhibit.id,))
-        _store_volumes(db, exhibit.id, ev.volumes)
-        db.execute("UPDATE exhibits SET status = 'processed' WHERE id = ?", (exhibit.id,))
-        db.execute("UPDATE runs SET done = 1 WHERE id = ?", (run_id,))
-        count, digest = inventory_digest(db, exhibit.id)
-        act.details.update(files=count, volumes=len(ev.volumes))
-        act.outputs[f"db:files/{exhibit.id}"] = digest
-    return {"exhibit": exhibit.id, "status": "processed", "files": count, "inventory_sha256": digest,
+    digest = encoder.hexdigest()
+    _append(case, examiner, "processed", exhibit.id, details, inputs, {f"db:files/{exhibit.id}": digest})
+    return {"exhibit": exhibit.id, "status": "processed", "files": encoder.count, "inventory_sha256": digest,
             "integrity_before": before.result, "integrity_after": after.result}
 
 
@@ -207,7 +259,7 @@ def _store_volumes(db: sqlite3.Connection, exhibit_id: str, volumes: list[Any]) 
 
 
 def _claim(case: Case, exhibit_id: str, reprocess: bool) -> int | None:
-    """Start a run for the exhibit: wait for a live run elsewhere, discard a dead one's staging."""
+    """Start a run for the exhibit: wait for a live run elsewhere, mark a dead one abandoned."""
     announced = False
     while True:
         with case.transaction() as db:
@@ -217,14 +269,11 @@ def _claim(case: Case, exhibit_id: str, reprocess: bool) -> int | None:
             if not live:
                 if status == "processed" and not reprocess:
                     return None
-                db.execute("DELETE FROM files_staging WHERE exhibit = ?", (exhibit_id,))
                 db.execute("UPDATE runs SET done = -1 WHERE exhibit = ? AND done = 0", (exhibit_id,))
                 cur = db.execute("INSERT INTO runs (exhibit, started_ns, pid, host) VALUES (?,?,?,?)",
                                  (exhibit_id, time.time_ns(), os.getpid(), socket.gethostname()))
                 return int(cur.lastrowid or 0)
         if not announced:
-            import sys
-
             print(f"evidencekit: exhibit {exhibit_id} is being processed by pid {live[0][1]} on {live[0][2]};"
                   " waiting", file=sys.stderr)
             announced = True
@@ -246,13 +295,10 @@ def _alive(pid: int, host: str) -> bool:
     return True
 
 
-def _abandon(case: Case, exhibit_id: str, run_id: int) -> None:
-    """After an exception in this process: drop the staged rows of the run (best effort)."""
+def _abandon(case: Case, run_id: int) -> None:
+    """Mark this process's run abandoned after an error (a killed run is detected by its dead pid)."""
     try:
-        if case.db.in_transaction:
-            case.db.execute("ROLLBACK")
         with case.transaction() as db:
-            db.execute("DELETE FROM files_staging WHERE exhibit = ?", (exhibit_id,))
             db.execute("UPDATE runs SET done = -1 WHERE id = ?", (run_id,))
-    except Exception:  # the next run cleans up a stale run anyway
+    except Exception:  # best effort: the next run treats it as stale anyway
         pass

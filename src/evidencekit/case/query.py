@@ -102,12 +102,12 @@ def write_files(case: Case, flt: FileFilter, fmt: str, out: TextIO) -> int:
 def status(case: Case) -> dict[str, Any]:
     """Case metadata, exhibits with hashes, file counts, ledger length and any unfinished run."""
     counts = dict(case.db.execute("SELECT exhibit, count(*) FROM files GROUP BY exhibit").fetchall())
-    staged = dict(case.db.execute("SELECT exhibit, count(*) FROM files_staging GROUP BY exhibit").fetchall())
+    unfinished = dict(case.db.execute("SELECT exhibit, count(*) FROM runs WHERE done = 0 GROUP BY exhibit").fetchall())
     exhibits = []
     for ex in case.exhibits():
         exhibits.append({"id": ex.id, "path": ex.path, "kind": ex.kind, "status": ex.status,
                          "description": ex.description, "media_size": ex.media_size, "hashes": ex.hashes,
-                         "files": counts.get(ex.id, 0), "staged_unfinished": staged.get(ex.id, 0)})
+                         "files": counts.get(ex.id, 0), "runs_in_progress": unfinished.get(ex.id, 0)})
     last = case.db.execute("SELECT count(*), max(time_ns) FROM ledger").fetchone()
     meta = {k: v for k, v in case.meta.items() if k not in ("format",)}
     meta["created"] = iso_utc(int(meta.pop("created_ns", 0)))
@@ -121,7 +121,7 @@ def status_lines(data: dict[str, Any]) -> list[str]:
              f"Directory:  {data['path']}", f"Case id:    {c['id']}  (created {c['created']})",
              f"Ledger:     {data['ledger']['entries']} entries, last {data['ledger']['last']}", "Exhibits:"]
     for ex in data["exhibits"]:
-        unfinished = f", {ex['staged_unfinished']} rows of an unfinished run" if ex["staged_unfinished"] else ""
+        unfinished = " (a run is in progress or was interrupted)" if ex["runs_in_progress"] else ""
         lines.append(f"  {ex['id']:<8} {ex['status']:<11} {ex['files']:>8} files{unfinished}  {ex['path']}")
         lines += [f"           {alg:<7}{value}" for alg, value in ex["hashes"].items()]
     return lines

@@ -131,6 +131,8 @@ MIGRATIONS: list[Migration] = [
     ),
     # timeline (owner: timeline/): the SQL lives beside the code that uses it and is frozen there.
     Migration(_timeline_store.MIGRATION_DESCRIPTION, _timeline_store.MIGRATION_SQL),
+    Migration("case: processing commits in one transaction; drop the unused files_staging table",
+              "DROP TABLE files_staging;"),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -153,6 +153,13 @@ class TskFileSystem:
         warnings: list[str] = []
         deleted = not int(name.flags) & NAME_ALLOC
         orphan = path.startswith("/$OrphanFiles/")
+        if meta is None and int(name.meta_addr):
+            # A deleted name's directory entry does not carry its metadata: look the inode up, as fls does.
+            try:
+                f = self._fs.open_meta(inode=int(name.meta_addr))
+                meta = f.info.meta
+            except (OSError, RuntimeError):
+                meta = None
         if meta is None:
             kind = NAME_TYPES.get(int(name.type), "unknown")
             warnings.append("name without metadata (inode unrecoverable)")

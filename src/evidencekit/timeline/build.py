@@ -21,7 +21,8 @@ from typing import Any
 from evidencekit.models import FileRecord, Locator, parse_iso_utc
 from evidencekit.timeline import store
 from evidencekit.timeline.anomalies import AnomalyContext, scan_fs_created
-from evidencekit.timeline.events import SOURCE_FS, SOURCE_PLASO, TimelineEvent, derive_all
+from evidencekit.timeline.events import SOURCE_FS, SOURCE_PLASO
+from evidencekit.timeline.fs_sql import insert_fs_events
 from evidencekit.timeline.plaso import run_plaso, storage_warnings
 from evidencekit.timeline.plaso_import import backup_names, read_jsonl, real_name
 
@@ -110,12 +111,15 @@ def acquisition_date(path: str) -> str | None:
         return None
 
 
-def _rename_ios(events: Iterator[TimelineEvent], names: dict[str, str]) -> Iterator[TimelineEvent]:
-    from dataclasses import replace
-
-    for ev in events:
-        real = real_name(ev.path, names)
-        yield ev if real is None else replace(ev, path=real, extra={**ev.extra, "backup_path": ev.path})
+def rename_ios(db: sqlite3.Connection, run: int, names: dict[str, str]) -> int:
+    """Give the run's events of iOS backup files their real domain/path (hashed name kept in extra)."""
+    renamed = []
+    for eid, path, extra in db.execute("SELECT id, path, extra FROM timeline_events WHERE run = ?", (run,)):
+        real = real_name(path, names)
+        if real is not None:
+            renamed.append((real, json.dumps({**json.loads(extra or "{}"), "backup_path": path}), eid))
+    db.executemany("UPDATE timeline_events SET path = ?, extra = ? WHERE id = ?", renamed)
+    return len(renamed)
 
 
 def build_fs(case: Any, exhibit_id: str, examiner: Any, now_ns: int | None = None) -> PartResult:
@@ -130,17 +134,18 @@ def build_fs(case: Any, exhibit_id: str, examiner: Any, now_ns: int | None = Non
     with case.action("analysed", examiner=examiner, exhibit=exhibit_id) as act:
         replaced = store.delete_events(act.db, exhibit_id, SOURCE_FS)
         run = store.start_run(act.db, exhibit_id, SOURCE_FS, now_ns)
-        events = derive_all(records_from_case(act.db, exhibit_id), exhibit_id, ctx)
-        result.events = store.insert_events(act.db, run, _rename_ios(events, names) if names else events)
+        result.events = insert_fs_events(act.db, run, exhibit_id, ctx)
+        renamed = rename_ios(act.db, run, names) if names else 0
         if result.events == 0:
             msg = f"exhibit {exhibit_id}: no inventory rows with times; process the exhibit first"
             store.add_warning(act.db, run, exhibit_id, SOURCE_FS, msg)
             result.warnings.append(msg)
         flagged = act.db.execute("SELECT count(*) FROM timeline_events WHERE run = ? AND flags != ''",
                                  (run,)).fetchone()[0]
-        result.details = {"analysis": "timeline:fs", "source": SOURCE_FS, "run": run, "events": result.events, "flagged": flagged,
-                          "replaced_events": replaced, "anomaly_reference": ctx.to_details(),
-                          "ios_backup_names": len(names), "warnings": result.warnings}
+        result.details = {"analysis": "timeline:fs", "source": SOURCE_FS, "run": run, "events": result.events,
+                          "flagged": flagged, "replaced_events": replaced, "anomaly_reference": ctx.to_details(),
+                          "ios_backup_names": len(names), "ios_renamed_events": renamed,
+                          "warnings": result.warnings}
         store.finish_run(act.db, run, result.events, result.details)
         act.details.update(result.details)
     return result

@@ -48,7 +48,20 @@ COLUMNS = (
     "size", "mode", "uid", "gid", "link_target", "assumed_zone", "flags", "entry", "extra",
 )
 _INSERT = f"INSERT INTO timeline_events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
-_SELECT = f"SELECT id, {', '.join(COLUMNS)} FROM timeline_events"
+# File system events store only what is theirs (time, meaning, flags, path, stream) and name
+# their inventory row in ``entry``; the file's other columns come from ``files`` when read.
+_FROM_FILES = ("volume", "inode", "sha256", "locator", "deleted", "orphan", "type", "size", "mode", "uid", "gid",
+               "link_target", "assumed_zone")
+
+
+def _column(name: str) -> str:
+    if name in _FROM_FILES:
+        return f"CASE WHEN e.source = 'fs' AND f.id IS NOT NULL THEN f.{name} ELSE e.{name} END"
+    return f"e.{name}"
+
+
+_SELECT = (f"SELECT e.id, {', '.join(_column(c) for c in COLUMNS)} FROM timeline_events e"
+           " LEFT JOIN files f ON f.id = e.entry AND e.source = 'fs'")
 
 
 def ensure_schema(db: sqlite3.Connection) -> None:
@@ -121,23 +134,23 @@ class Query:
         clauses: list[str] = []
         args: list[object] = []
         if self.start is not None:
-            clauses.append("time >= ?")
+            clauses.append("e.time >= ?")
             args.append(self.start)
         if self.end is not None:
-            clauses.append("time < ?")
+            clauses.append("e.time < ?")
             args.append(self.end)
         if self.exhibit is not None:
-            clauses.append("exhibit = ?")
+            clauses.append("e.exhibit = ?")
             args.append(self.exhibit)
         if self.source:
-            clauses.append("(source = ? OR parser = ? OR parser LIKE ? ESCAPE '\\')")
+            clauses.append("(e.source = ? OR e.parser = ? OR e.parser LIKE ? ESCAPE '\\')")
             args += [self.source, self.source, _like_escape(self.source) + "/%"]
         if self.grep:
             pattern = "%" + _like_escape(self.grep) + "%"
-            clauses.append("(path LIKE ? ESCAPE '\\' OR message LIKE ? ESCAPE '\\')")
+            clauses.append("(e.path LIKE ? ESCAPE '\\' OR e.message LIKE ? ESCAPE '\\')")
             args += [pattern, pattern]
         if self.flagged:
-            clauses.append("flags != ''")
+            clauses.append("e.flags != ''")
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
 
 
@@ -152,11 +165,17 @@ def from_row(row: tuple[object, ...]) -> TimelineEvent:
     return TimelineEvent(
         time=time, timestamp_desc=desc, source=source, path=path, exhibit=exhibit, volume=volume,  # type: ignore[arg-type]
         macb=macb, time_digits=digits, parser=parser, attribute=attribute, inode=inode,  # type: ignore[arg-type]
-        stream=stream, message=message, sha256=sha256, locator=locator, deleted=bool(deleted),  # type: ignore[arg-type]
+        stream=stream, message=message or (_fs_message(desc, attribute, path, deleted) if source == "fs" else ""),
+        sha256=sha256, locator=locator, deleted=bool(deleted),  # type: ignore[arg-type]
         orphan=bool(orphan), type=typ, size=size, mode=mode, uid=uid, gid=gid, link_target=link,  # type: ignore[arg-type]
         assumed_zone=zone, flags=tuple(str(flags).split(",")) if flags else (), entry=entry,  # type: ignore[arg-type]
         extra=json.loads(str(extra)) if extra else {}, id=eid,  # type: ignore[arg-type]
     )
+
+
+def _fs_message(desc: object, attribute: object, path: object, deleted: object) -> str:
+    where = f" [{attribute}]" if attribute else ""
+    return f"{desc}{where}: {path}{' (deleted)' if deleted else ''}"
 
 
 def query(db: sqlite3.Connection, q: Query | None = None, order: str = "time") -> Iterator[TimelineEvent]:
@@ -167,7 +186,7 @@ def query(db: sqlite3.Connection, q: Query | None = None, order: str = "time") -
     """
     q = q or Query()
     where, args = q.where()
-    order_sql = " ORDER BY time, id" if order == "time" else " ORDER BY source, entry, id"
+    order_sql = " ORDER BY e.time, e.id" if order == "time" else " ORDER BY e.source, e.entry, e.id"
     limit = f" LIMIT {int(q.limit)}" if q.limit is not None else ""
     cur = db.execute(_SELECT + where + order_sql + limit, args)
     while rows := cur.fetchmany(2000):
@@ -177,7 +196,7 @@ def query(db: sqlite3.Connection, q: Query | None = None, order: str = "time") -
 
 def count(db: sqlite3.Connection, q: Query | None = None) -> int:
     where, args = (q or Query()).where()
-    return int(db.execute("SELECT count(*) FROM timeline_events" + where, args).fetchone()[0])
+    return int(db.execute("SELECT count(*) FROM timeline_events e" + where, args).fetchone()[0])
 
 
 def warnings(db: sqlite3.Connection, exhibit: str | None = None) -> list[tuple[str, str | None, str]]:

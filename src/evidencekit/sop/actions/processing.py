@@ -20,7 +20,9 @@ class InventoryParams(BaseModel):
 
 class TimelineParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    plaso: bool = False  # also run plaso's artefact parsers (browser history, SMS, logs, ...)
+    # plaso artefacts: "none" (file system only), a preset (default, windows, linux, browser, android,
+    # ios) or a plaso parser expression
+    artifacts: str = "none"
 
 
 class ExportTimelineParams(BaseModel):
@@ -50,11 +52,10 @@ def inventory(ctx: StepContext, params: InventoryParams) -> StepResult:
 
 @action("timeline", params=TimelineParams)
 def timeline(ctx: StepContext, params: TimelineParams) -> StepResult:
-    """Derive the exhibit's timeline events into the case (file system, and plaso when asked)."""
+    """Derive the exhibit's timeline into the case: file system times, and plaso artefacts when asked."""
     from evidencekit.timeline.api import build
 
-    parts = build(ctx.case, ctx.examiner, exhibits=[ctx.exhibit["id"]],
-                  artifacts="default" if params.plaso else "none")
+    parts = build(ctx.case, ctx.examiner, exhibits=[ctx.exhibit["id"]], artifacts=params.artifacts)
     events = {part.source: part.events for _, part in parts}
     warnings = [w for _, part in parts for w in part.warnings]
     total = sum(events.values())
