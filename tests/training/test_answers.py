@@ -16,9 +16,6 @@ CASES = [(name, q) for name in catalog.names() for q in catalog.texts(name).ques
 def test_evidencekit_finds_the_answer(name: str, question: catalog.Question, found: dict[str, dict[str, Any]],
                                       keys: dict[str, dict[str, Any]], images) -> None:
     value = found[name][question.answer]
-    if value is None and (name, question.answer) == ("office-workstation", "deleted_sha256"):
-        pytest.xfail("evidencekit.sources (pytsk3 walk) yields the deleted NTFS name of MFT record 81 without "
-                     "metadata, so its content is unreadable; fs.open_meta(inode=81) reads it (icat agrees)")
     assert value is not None, f"evidencekit found nothing for {name} {question.id}"
     stored = {q["id"]: q for q in grader.load_questions(name, images)["questions"]}[question.id]
     canon = answers.canonical(question, str(value))
