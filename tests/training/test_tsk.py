@@ -12,6 +12,8 @@ import pytest
 from finders import tsk, tsk_bytes
 from tests.conftest import need_tool
 
+from evidencekit import open_evidence
+
 
 def _fls_files(*args: str | Path) -> dict[str, tuple[str, bool]]:
     """{'/path': (inode, deleted)} of regular-file names from `fls -r -p`."""
@@ -80,3 +82,22 @@ def test_linux_tsk_and_yara_agree(raw_server: Path, images: Path, found: dict[st
     (tmp_path / "exported.php").write_bytes(shell)
     assert "php_webshell_request_exec" in tsk("yara", rule, tmp_path / "exported.php")
     assert f"File Modified:\t{facts['shell_mtime'][:-1].replace('T', ' ')}" in tsk("istat", raw_server, files[facts["shell_path"]][0])
+
+
+def test_file_systems_are_consistent(raw_usb: Path, raw_server: Path, tmp_path: Path,
+                                     found: dict[str, dict[str, Any]], images: Path) -> None:
+    """The raw patches (FAT times, ext4 inode wipe, NTFS timestomp) leave no file-system errors."""
+    need_tool("fsck.fat")
+    need_tool("e2fsck")
+    need_tool("ntfsfix")
+    work = tmp_path / "fs.img"
+    work.write_bytes(raw_usb.read_bytes())
+    subprocess.run(["fsck.fat", "-n", str(work)], check=True, capture_output=True)
+    work.write_bytes(raw_server.read_bytes())
+    subprocess.run(["e2fsck", "-fn", str(work)], check=True, capture_output=True)
+    with open_evidence(str(images / "office-workstation" / "workstation.E01")) as ev:
+        media, volume = ev.open_media(), ev.volumes[0]
+        assert media is not None and volume.offset is not None and volume.length is not None
+        media.seek(volume.offset)
+        work.write_bytes(media.read(volume.length))
+    assert "processed successfully" in tsk("ntfsfix", "-n", work)
