@@ -25,10 +25,25 @@ def _fls_files(*args: str | Path) -> dict[str, tuple[str, bool]]:
     return out
 
 
+def _ek_files(path: Path) -> dict[str, bool]:
+    """{'/path': deleted} of the file entries evidencekit lists (default data streams only)."""
+    with open_evidence(str(path)) as ev:
+        return {e.record.path: e.record.deleted for e in ev.entries()
+                if e.record.type in ("file", "unknown") and e.record.stream is None
+                and not e.record.path.startswith("/$") and "(Volume Label Entry)" not in e.record.path}
+
+
+def _same_listing(fls: dict[str, tuple[str, bool]], evidence: Path) -> None:
+    ours = _ek_files(evidence)
+    theirs = {p: d for p, (_, d) in fls.items() if ":" not in p and "(Volume Label Entry)" not in p}
+    assert ours == theirs
+
+
 def test_usb_tsk_agrees(raw_usb: Path, found: dict[str, dict[str, Any]]) -> None:
     need_tool("fls")
     facts = found["usb-data-theft"]
     files = _fls_files(raw_usb)
+    _same_listing(files, raw_usb)
     inode, deleted = files[facts["deleted_path"]]
     assert deleted
     assert hashlib.sha256(tsk_bytes("icat", raw_usb, inode)).hexdigest() == facts["deleted_sha256"]
@@ -52,6 +67,7 @@ def test_office_tsk_agrees(images: Path, found: dict[str, dict[str, Any]], keys:
     start = str(facts["partition_start"])
     assert f"{int(start):010d}" in tsk("mmls", "-i", "ewf", e01)
     files = _fls_files("-i", "ewf", "-o", start, e01)
+    _same_listing(files, e01)
     inode, deleted = files[facts["deleted_path"]]
     assert deleted
     sha = hashlib.sha256(tsk_bytes("icat", "-i", "ewf", "-o", start, e01, inode.split("-")[0])).hexdigest()
@@ -70,6 +86,7 @@ def test_linux_tsk_and_yara_agree(raw_server: Path, images: Path, found: dict[st
     need_tool("yara")
     facts = found["linux-server"]
     files = _fls_files(raw_server)
+    _same_listing(files, raw_server)
     inode, deleted = files[facts["deleted_path"]]
     assert deleted
     stat = tsk("istat", raw_server, inode)
