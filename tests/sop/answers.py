@@ -22,8 +22,10 @@ ATTESTATIONS: dict[str, dict[str, Any]] = {
 }
 
 
-def author_answers() -> dict[str, Any]:
-    return {"steps": dict(ATTESTATIONS)}
+def author_answers(sop: Any = None) -> dict[str, Any]:
+    """The attestations (only those of ``sop``'s steps when given, as an answers file must be)."""
+    ids = {s.id for s in sop.steps} if sop is not None else set(ATTESTATIONS)
+    return {"steps": {k: v for k, v in ATTESTATIONS.items() if k in ids}}
 
 
 def reviewer_answers(sop: Any, decision: str = "approve") -> dict[str, Any]:

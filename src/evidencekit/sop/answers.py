@@ -23,6 +23,14 @@ DECISIONS = ("approve", "reject")
 TOP_KEYS = ("sop", "steps", "deviations")
 
 
+class AnswerError(ValueError):
+    """An answer that does not fit its step; ``field`` names the offending key (None: the whole answer)."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
 @dataclass
 class Answers:
     """Answers given in advance; what is missing is asked for on a terminal (or pauses the run)."""
@@ -37,18 +45,18 @@ def coerce(fld: AttestationField, raw: Any) -> Any:
     if fld.type is FieldType.BOOL:
         if isinstance(raw, bool):
             return raw
-        raise ValueError(f"field {fld.id!r} must be true or false (got {raw!r})")
+        raise AnswerError(f"field {fld.id!r} must be true or false (got {raw!r})", fld.id)
     if fld.type is FieldType.INT:
         if isinstance(raw, int) and not isinstance(raw, bool):
             return raw
-        raise ValueError(f"field {fld.id!r} must be a whole number (got {raw!r})")
+        raise AnswerError(f"field {fld.id!r} must be a whole number (got {raw!r})", fld.id)
     if fld.type is FieldType.DATE:
         return _date(fld, raw)
     text = str(raw).strip() if isinstance(raw, str | int | float) and not isinstance(raw, bool) else ""
     if fld.type is FieldType.CHOICE and text not in (fld.choices or []):
-        raise ValueError(f"field {fld.id!r} must be one of {', '.join(fld.choices or [])} (got {raw!r})")
+        raise AnswerError(f"field {fld.id!r} must be one of {', '.join(fld.choices or [])} (got {raw!r})", fld.id)
     if not text:
-        raise ValueError(f"field {fld.id!r} must be non-empty text (got {raw!r})")
+        raise AnswerError(f"field {fld.id!r} must be non-empty text (got {raw!r})", fld.id)
     return text
 
 
@@ -58,7 +66,7 @@ def _date(fld: AttestationField, raw: Any) -> str:
     try:
         return dt.date.fromisoformat(str(raw).strip()).isoformat()
     except ValueError:
-        raise ValueError(f"field {fld.id!r} must be a date YYYY-MM-DD (got {raw!r})") from None
+        raise AnswerError(f"field {fld.id!r} must be a date YYYY-MM-DD (got {raw!r})", fld.id) from None
 
 
 def attestation_values(step: AttestationStep, given: dict[str, Any]) -> dict[str, Any]:
@@ -66,13 +74,13 @@ def attestation_values(step: AttestationStep, given: dict[str, Any]) -> dict[str
     known = {f.id: f for f in step.fields}
     for name in given:
         if name not in known:
-            raise ValueError(f"step {step.id!r} has no field {name!r} (fields: {', '.join(known)})")
+            raise AnswerError(f"step {step.id!r} has no field {name!r} (fields: {', '.join(known)})", name)
     out: dict[str, Any] = {}
     for fld in step.fields:
         raw = given.get(fld.id)
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             if fld.required:
-                raise ValueError(f"step {step.id!r}: required field {fld.id!r} missing")
+                raise AnswerError(f"step {step.id!r}: required field {fld.id!r} missing")
             continue
         out[fld.id] = coerce(fld, raw)
     return out
@@ -91,13 +99,14 @@ def review_values(step: ReviewStep, given: dict[str, Any]) -> dict[str, Any]:
     """Check a review answer {decision: approve|reject, comment}; ValueError otherwise."""
     extra = sorted(set(given) - {"decision", "comment"})
     if extra:
-        raise ValueError(f"review {step.id!r} takes decision and comment, not {', '.join(extra)}")
+        raise AnswerError(f"review {step.id!r} takes decision and comment, not {', '.join(extra)}", extra[0])
     decision = given.get("decision")
     if decision not in DECISIONS:
-        raise ValueError(f"review {step.id!r}: decision must be approve or reject (got {decision!r})")
+        raise AnswerError(f"review {step.id!r}: decision must be approve or reject (got {decision!r})",
+                          "decision" if "decision" in given else None)
     comment = str(given.get("comment") or "").strip()
     if decision == "reject" and not comment:
-        raise ValueError(f"review {step.id!r}: a rejection needs a comment saying why")
+        raise AnswerError(f"review {step.id!r}: a rejection needs a comment saying why")
     return {"decision": decision, "comment": comment}
 
 
@@ -146,10 +155,9 @@ def _check_steps(src: Source, sop: Sop, steps: Any, answers: Answers) -> list[Pr
             elif isinstance(step, ReviewStep):
                 answers.steps[step.id] = review_values(step, given)
             else:
-                raise ValueError(f"step {step_id!r} is automated and takes no answers")
-        except ValueError as err:
-            bad = next((k for k in given if str(k) in str(err)), None)
-            problems.append(src.problem([*loc, bad] if bad is not None else loc, str(err)))
+                raise AnswerError(f"step {step_id!r} is automated and takes no answers")
+        except AnswerError as err:
+            problems.append(src.problem([*loc, err.field] if err.field is not None else loc, str(err)))
     return problems
 
 
