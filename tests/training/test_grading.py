@@ -83,6 +83,13 @@ def test_malformed_values_get_feedback(images: Path, tmp_path: Path) -> None:
     assert "whole number" in fb["q2"].message and "ISO-8601" in fb["q7"].message
 
 
+def test_feedback_in_russian(images: Path, tmp_path: Path) -> None:
+    sheet = _sheet(tmp_path, {"q2": "three", "q7": "2021-06-14T18:02:33Z"})
+    fb = {f.id: f for f in grader.grade("usb-data-theft", sheet, images, lang="ru").feedback}
+    assert "целое число" in fb["q2"].message and "2 знаков дробной части" in fb["q7"].message
+    assert fb["q1"].status == "missing" and fb["q1"].message.startswith("нет ответа")
+
+
 def test_cli_exercise_and_grade(keys: dict[str, dict[str, Any]], images: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     env = {"EVIDENCEKIT_TRAINING_IMAGES": str(images)}

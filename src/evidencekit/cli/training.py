@@ -60,12 +60,14 @@ def exercise_cmd(scenario: str, lang: str, images: Path | None) -> None:
 @click.option("--show-expected", is_flag=True,
               help="Trainers: show the expected answer of every question not answered correctly "
                    "(needs the trainer/ key folder).")
-def grade_cmd(scenario: str, answers: Path, images: Path | None, show_expected: bool) -> None:
+@click.option("--lang", type=click.Choice(["en", "ru"]), default="en", show_default=True,
+              help="Language of the feedback.")
+def grade_cmd(scenario: str, answers: Path, images: Path | None, show_expected: bool, lang: str) -> None:
     """Score the answer sheet ANSWERS (YAML: q1: ..., q2: ...) with feedback per question.
 
     Exits 0 on full marks, 1 otherwise.
     """
-    result = grader.grade(scenario, answers, images)
+    result = grader.grade(scenario, answers, images, lang)
     expected = builder.load_key(scenario, images) if show_expected else {}
     for fb in result.feedback:
         shown = f" (expected: {expected[fb.id]})" if fb.id in expected and fb.status != "correct" else ""

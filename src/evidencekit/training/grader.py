@@ -12,11 +12,22 @@ from evidencekit.errors import ValidationError
 from evidencekit.training import answers, catalog
 
 HINTS = {
-    "text": "text as it appears in the evidence",
-    "path": "absolute path from the file system root, e.g. /Folder/file.ext",
-    "hash": "hexadecimal digest",
-    "time": "ISO-8601 UTC time, e.g. 2021-06-01T08:00:00Z",
-    "count": "a whole number",
+    "en": {"text": "text as it appears in the evidence",
+           "path": "absolute path from the file system root, e.g. /Folder/file.ext",
+           "hash": "hexadecimal digest", "time": "ISO-8601 UTC time, e.g. 2021-06-01T08:00:00Z",
+           "count": "a whole number"},
+    "ru": {"text": "текст, как он записан в доказательстве",
+           "path": "абсолютный путь от корня файловой системы, например /Folder/file.ext",
+           "hash": "шестнадцатеричный хеш", "time": "время ISO-8601 в UTC, например 2021-06-01T08:00:00Z",
+           "count": "целое число"},
+}
+FEEDBACK = {
+    "en": {"missing": "no answer ({hint})", "malformed": "{error}; expected {hint}", "correct": "correct",
+           "incorrect": "incorrect", "time": "compared in UTC to {digits} fractional digit(s)",
+           "sensitive": "compared case-sensitively", "insensitive": "compared case-insensitively"},
+    "ru": {"missing": "нет ответа ({hint})", "malformed": "ответ не распознан ({error}); ожидается {hint}",
+           "correct": "верно", "incorrect": "неверно", "time": "сравнение в UTC до {digits} знаков дробной части",
+           "sensitive": "сравнение с учётом регистра", "insensitive": "сравнение без учёта регистра"},
 }
 
 
@@ -97,27 +108,36 @@ def read_sheet(path: Path) -> dict[str, str]:
     return {str(k): v for k, v in data.items()}
 
 
-def grade(name: str, sheet: Path, images: Path | None = None) -> Result:
-    """Score ``sheet`` against the salted answer hashes; unknown question ids are an error."""
+def grade(name: str, sheet: Path, images: Path | None = None, lang: str = "en") -> Result:
+    """Score ``sheet`` against the salted answer hashes; unknown question ids are an error.
+
+    ``lang`` ("en" or "ru") is the language of the feedback messages.
+    """
+    if lang not in FEEDBACK:
+        raise ValidationError(f"unknown language '{lang}' (en or ru)")
     questions = load_questions(name, images)["questions"]
     given = read_sheet(sheet)
     unknown = sorted(set(given) - {q["id"] for q in questions} - {"trainee", "name"})
     if unknown:
         raise ValidationError(f"{sheet}: unknown question id(s) {', '.join(unknown)} for scenario {name}")
-    return Result(name, tuple(_judge(name, q, given.get(q["id"])) for q in questions))
+    return Result(name, tuple(_judge(q, given.get(q["id"]), lang) for q in questions))
 
 
-def _judge(name: str, raw: dict[str, Any], value: str | None) -> Feedback:
+def _judge(raw: dict[str, Any], value: str | None, lang: str) -> Feedback:
     q = catalog.Question(id=raw["id"], kind=raw["kind"], text={}, answer="", digits=int(raw.get("digits", 0)),
                          case_sensitive=bool(raw.get("case_sensitive", False)), points=int(raw["points"]))
+    words, hint = FEEDBACK[lang], HINTS[lang][q.kind]
     if value is None or not value.strip():
-        return Feedback(q.id, q.points, 0, "missing", f"no answer ({HINTS[q.kind]})")
+        return Feedback(q.id, q.points, 0, "missing", words["missing"].format(hint=hint))
     try:
         canon = answers.canonical(q, value)
     except answers.AnswerFormatError as err:
-        return Feedback(q.id, q.points, 0, "malformed", f"{err}; expected {HINTS[q.kind]}")
+        return Feedback(q.id, q.points, 0, "malformed", words["malformed"].format(error=err, hint=hint))
     if answers.digest(raw["salt"], canon) in raw["answer_sha256"]:
-        return Feedback(q.id, q.points, q.points, "correct", "correct")
-    note = {"time": f"compared in UTC to {q.digits} fractional digit(s)",
-            "path": "compared case-" + ("sensitively" if q.case_sensitive else "insensitively")}.get(q.kind, "")
-    return Feedback(q.id, q.points, 0, "incorrect", "incorrect" + (f" ({note})" if note else ""))
+        return Feedback(q.id, q.points, q.points, "correct", words["correct"])
+    note = ""
+    if q.kind == "time":
+        note = words["time"].format(digits=q.digits)
+    elif q.kind == "path":
+        note = words["sensitive" if q.case_sensitive else "insensitive"]
+    return Feedback(q.id, q.points, 0, "incorrect", words["incorrect"] + (f" ({note})" if note else ""))
