@@ -107,10 +107,10 @@ def action(name: str, params: type[BaseModel] = NoParams) -> Callable[[ActionFun
     return register
 
 
-def load_actions() -> dict[str, ActionSpec]:
-    """Import every module of the entry-point group once; return the registry."""
+def load_actions(refresh: bool = False) -> dict[str, ActionSpec]:
+    """Import every module of the entry-point group (once, or again with ``refresh``); the registry."""
     global _loaded
-    if not _loaded:
+    if refresh or not _loaded:
         _loaded = True
         modules = {ep.value.split(":")[0] for ep in entry_points(group=ENTRY_POINT_GROUP)}
         for module in sorted(modules | set(BUILTIN_MODULES)):
