@@ -14,6 +14,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from evidencekit.timeline.events import TimelineEvent
 
@@ -61,7 +62,7 @@ def _column(name: str) -> str:
 
 
 _SELECT = (f"SELECT e.id, {', '.join(_column(c) for c in COLUMNS)} FROM timeline_events e"
-           " LEFT JOIN files f ON f.id = e.entry AND e.source = 'fs'")
+           " LEFT JOIN files f ON f.id = e.entry AND e.source = 'fs' AND e.locator IS NULL")
 
 
 def ensure_schema(db: sqlite3.Connection) -> None:
@@ -158,18 +159,18 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def from_row(row: tuple[object, ...]) -> TimelineEvent:
+def from_row(row: tuple[Any, ...]) -> TimelineEvent:
     (eid, _run, time, digits, exhibit, volume, path, stream, inode, source, parser, desc, macb, attribute,
      message, sha256, locator, deleted, orphan, typ, size, mode, uid, gid, link, zone, flags, entry,
      extra) = row
     return TimelineEvent(
-        time=time, timestamp_desc=desc, source=source, path=path, exhibit=exhibit, volume=volume,  # type: ignore[arg-type]
-        macb=macb, time_digits=digits, parser=parser, attribute=attribute, inode=inode,  # type: ignore[arg-type]
+        time=time, timestamp_desc=desc, source=source, path=path, exhibit=exhibit, volume=volume,
+        macb=macb, time_digits=digits, parser=parser, attribute=attribute, inode=inode,
         stream=stream, message=message or (_fs_message(desc, attribute, path, deleted) if source == "fs" else ""),
-        sha256=sha256, locator=locator, deleted=bool(deleted),  # type: ignore[arg-type]
-        orphan=bool(orphan), type=typ, size=size, mode=mode, uid=uid, gid=gid, link_target=link,  # type: ignore[arg-type]
-        assumed_zone=zone, flags=tuple(str(flags).split(",")) if flags else (), entry=entry,  # type: ignore[arg-type]
-        extra=json.loads(str(extra)) if extra else {}, id=eid,  # type: ignore[arg-type]
+        sha256=sha256, locator=locator, deleted=bool(deleted),
+        orphan=bool(orphan), type=typ, size=size, mode=mode, uid=uid, gid=gid, link_target=link,
+        assumed_zone=zone, flags=tuple(str(flags).split(",")) if flags else (), entry=entry,
+        extra=json.loads(str(extra)) if extra else {}, id=eid,
     )
 
 
