@@ -92,7 +92,10 @@ def media_digests(
         return tree_digests(ev.path, algorithms, progress).digests
     if ev.kind in ("zip", "tar"):
         return _read_guarded(ev.path, lambda p: hash_file(ev.path, algorithms, p), progress, None)
-    stream = ev.open_media()
+    try:
+        stream = ev.open_media()
+    except (OSError, RuntimeError, ValueError) as err:
+        raise EvidenceError(f"{ev.path}: cannot open the decoded media: {_one_line(err)}") from err
     if stream is None:
         raise EvidenceError(f"{ev.path}: has no single media to hash")
     with stream:
@@ -115,10 +118,14 @@ def _read_guarded(path: str, run: Any, progress: Progress | None, expected: int 
     except EvidenceError:
         raise
     except (OSError, EOFError, ValueError, RuntimeError) as err:
-        raise EvidenceError(f"{path}: reading failed after {done[0]:,} bytes: {err}") from err
+        raise EvidenceError(f"{path}: reading failed after {done[0]:,} bytes: {_one_line(err)}") from err
     if expected is not None and done[0] != expected:
         raise EvidenceError(f"{path}: decoded media ended after {done[0]:,} of {expected:,} bytes (truncated?)")
     return digests
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split()) or type(err).__name__
 
 
 @dataclass(frozen=True)
