@@ -265,3 +265,16 @@ def test_utf16_ftk_report_and_unrecognised_sidecar(raw_image: tuple[Path, bytes]
         result = verify_evidence(ev)
     assert result.status == "match" and {c.reference.algorithm for c in result.checks} == {"md5", "sha1"}
     assert any("disk.log: no hash value recognised" in n for n in result.notes)
+
+
+def test_e01_digests_agree_with_ewfverify(e01_image: tuple[Path, bytes]) -> None:
+    """libewf's own ewfverify is an independent oracle for the decoded-media hashes."""
+    import re
+
+    path, _ = e01_image
+    out = subprocess.run([need_tool("ewfverify"), "-q", "-d", "sha1,sha256", str(path)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    computed = {a.lower(): v for a, v in re.findall(r"(MD5|SHA1|SHA256) hash calculated over data:\s*([0-9a-f]+)", out.stdout)}
+    assert len(computed) == 3, out.stdout
+    with open_evidence(str(path)) as ev:
+        assert media_digests(ev) == computed
