@@ -17,10 +17,9 @@ from evidencekit.timeline.events import FN, FS_TIMES, SI, SOURCE_FS
 _CHANGE_BIRTH = ("ctime", "crtime", "fn_ctime", "fn_crtime")
 _NTFS = "(lower(coalesce(f.filesystem, '')) = 'ntfs' OR f.fn_crtime IS NOT NULL)"
 # $FILE_NAME times belong to the name: only the first record (walk order) of a name carries them.
-_FIRST_NAME = """(
-    (f.fn_crtime IS NULL AND f.fn_mtime IS NULL) OR f.seq = (
-        SELECT min(g.seq) FROM files g WHERE g.exhibit = f.exhibit AND g.path = f.path
-        AND g.volume = f.volume AND g.inode IS f.inode AND (g.fn_crtime IS NOT NULL OR g.fn_mtime IS NOT NULL)))"""
+_FIRST_NAME = """((f.fn_crtime IS NULL AND f.fn_mtime IS NULL) OR f.seq IN (
+    SELECT min(g.seq) FROM files g WHERE g.exhibit = :exhibit
+    AND (g.fn_crtime IS NOT NULL OR g.fn_mtime IS NOT NULL) GROUP BY g.volume, g.inode, g.path))"""
 
 
 def _created_sql(fs_created: dict[str, int]) -> str:
