@@ -74,7 +74,9 @@ class DiskImage(Evidence):
     def __init__(self, path: str, credentials: Credentials | None = None):
         super().__init__(path=path, kind="disk_image")
         self._credentials = credentials or Credentials()
-        self._scanner = source_scanner.SourceScanner()
+        _forget_credentials(path)
+        # A resolver context of its own, so that nothing unlocked by an earlier open is reused.
+        self._scanner = source_scanner.SourceScanner(resolver_context=dfvfs_context.Context())
         self._ctx = source_scanner.SourceScannerContext()
         self._filesystems: list[FileSystemRef] = []
         self._media_spec: Any = None
@@ -249,6 +251,19 @@ class DiskImage(Evidence):
             if ref.reader is not None:
                 ref.reader.close()
         self._filesystems = []
+
+
+def _forget_credentials(evidence_path: str) -> None:
+    """dfvfs keeps unlocked volumes' keys in a process-wide key chain: evidence opened again
+    without its password must not open on the strength of an earlier one."""
+    chain = resolver.Resolver.key_chain
+    per_spec = getattr(chain, "_credentials_per_path_spec", None)
+    if not isinstance(per_spec, dict):  # unknown dfvfs internals: forget every key, reuse none silently
+        chain.Empty()
+        return
+    marker = f"location: {evidence_path}\n"
+    for comparable in [c for c in per_spec if marker in c]:
+        del per_spec[comparable]
 
 
 def _open_reader(evidence_path: str, ref: FileSystemRef, media_spec: Any) -> Any:
