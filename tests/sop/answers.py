@@ -29,6 +29,7 @@ def author_answers(sop: Any = None) -> dict[str, Any]:
 
 
 def reviewer_answers(sop: Any, decision: str = "approve") -> dict[str, Any]:
+    """The reviews of ``sop`` (and its attestations, for steps the reviewer reaches after them)."""
     reviews = {s.id: {"decision": decision, "comment": "checked against the case data"}
                for s in sop.steps if s.kind == "review"}
-    return {"steps": {**ATTESTATIONS, **reviews}}
+    return {"steps": {**author_answers(sop)["steps"], **reviews}}

@@ -19,7 +19,7 @@ from .conftest import sha256
 
 def _author_then_reviewer(case: Case, exhibit: str, sop_id: str, alice, bob, kind: str | None = None) -> RunOutcome:
     loaded = find_sop(sop_id, [SHIPPED])
-    first = run_sop(case, exhibit, loaded, alice, answers=Answers(**author_answers()), declared_kind=kind)
+    first = run_sop(case, exhibit, loaded, alice, answers=Answers(**author_answers(loaded.sop)), declared_kind=kind)
     assert first.status == "paused" and "four-eyes" in first.message, first.message
     done = run_sop(case, exhibit, loaded, bob, answers=Answers(**reviewer_answers(loaded.sop)))
     assert done.status == "completed", [(s.id, s.status, s.summary) for s in done.run.steps.values()]

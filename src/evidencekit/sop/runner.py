@@ -93,6 +93,7 @@ class _Runner:
         return self.state
 
     def run(self, declared_kind: str | None, restart: bool) -> RunOutcome:
+        self._check_answers()
         runs = load_runs(self.case.entries(), self.exhibit.id, self.sop.id)
         last = runs[-1] if runs else None
         if last is not None and not restart:
@@ -107,6 +108,22 @@ class _Runner:
                 self._record("run_finished", status="abandoned", reason="restarted")
             self._start(declared_kind)
         return self._steps()
+
+    def _check_answers(self) -> None:
+        """Every answer given in advance fits its step, before anything is recorded."""
+        for step_id, given in self.answers.steps.items():
+            try:
+                step = self.sop.step(step_id)
+                if isinstance(step, AttestationStep):
+                    ans.attestation_values(step, given)
+                elif isinstance(step, ReviewStep):
+                    ans.review_values(step, given)
+                else:
+                    raise ValueError(f"step {step_id!r} is automated and takes no answers")
+            except KeyError:
+                raise ValidationError(f"answers name step {step_id!r}, which SOP {self.sop.id} does not have") from None
+            except ValueError as err:
+                raise ValidationError(f"answers for step {step_id}: {err}") from None
 
     def _check_same_sop(self, run: RunState) -> None:
         current = hashlib.sha256(self.loaded.path.read_bytes()).hexdigest()
