@@ -30,17 +30,15 @@ from evidencekit.case.store import Case, Exhibit
 from evidencekit.errors import CaseError
 from evidencekit.models import FileRecord
 
-try:  # the exporter's encoder shares the long parent chain of a volume's locators
-    from evidencekit.export import _LocatorJson as _LocatorEncoder
-except ImportError:  # pragma: no cover - fall back to the plain encoding
-    _LocatorEncoder = None  # type: ignore[assignment,misc]
-
+_json_str = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
+_COMPACT = {"sort_keys": True, "separators": (",", ":")}
 FILE_COLUMNS = (
     "exhibit", "seq", "volume", "path", "inode", "stream", "type", "deleted", "orphan", "size", "filesystem",
     "mode", "uid", "gid", "link_target", "mtime", "atime", "ctime", "crtime", "dtime", "fn_mtime", "fn_atime",
     "fn_ctime", "fn_crtime", "time_digits", "assumed_zone", "md5", "sha1", "sha256", "locator", "warnings", "ext",
 )
 BATCH = 5000
+DIGEST_CHUNK = 1024
 DEFAULT_HASHES = ("md5", "sha256")
 POLL_S = 0.5
 
@@ -79,7 +77,8 @@ class RowEncoder:
         self.exhibit = exhibit
         self.count = 0
         self._digest = hashlib.sha256()
-        self._locator: Callable[[Any], str] = _LocatorEncoder() if _LocatorEncoder is not None else (lambda loc: loc.to_json())
+        self._pending: list[tuple[Any, ...]] = []
+        self._locator = LocatorText()
 
     def __call__(self, rec: FileRecord) -> tuple[Any, ...]:
         self.count += 1
@@ -92,25 +91,78 @@ class RowEncoder:
             rec.time_digits, rec.assumed_zone, rec.md5, rec.sha1, rec.sha256, self._locator(rec.locator),
             json.dumps(list(rec.warnings)) if rec.warnings else "[]", ext,
         )
-        self._digest.update(_digest_line(row))
+        self._pending.append(row)
+        if len(self._pending) >= DIGEST_CHUNK:
+            self._flush()
         return row
 
+    def _flush(self) -> None:
+        if self._pending:
+            self._digest.update(_digest_chunk(self._pending))
+            self._pending = []
+
     def hexdigest(self) -> str:
+        self._flush()
         return self._digest.hexdigest()
 
 
-def _digest_line(row: tuple[Any, ...]) -> bytes:
-    return ("\t".join(map(str, row)) + "\n").encode("utf-8", "surrogatepass")
+class LocatorText:
+    """``Locator.to_json()``, byte for byte, with each volume's shared parent chain encoded once.
+
+    Other layers find ``files`` rows by this exact text (e.g. scan results), so it must equal
+    ``to_json()``; a test checks that on every record of real images.
+    """
+
+    def __init__(self) -> None:
+        self._parents: dict[int, tuple[object, str]] = {}
+        self._plans: dict[tuple[str, ...], list[tuple[str, str]]] = {}
+        self._evidence: dict[str, str] = {}
+
+    def __call__(self, locator: Any) -> str:
+        spec = locator.spec
+        keys = tuple(spec)
+        plan = self._plans.get(keys)
+        if plan is None:
+            plan = self._plans[keys] = [(k, f"{_json_str(k)}:") for k in sorted(keys)]
+        parts = [prefix + (self._parent(spec[k]) if k == "parent" else _scalar(spec[k])) for k, prefix in plan]
+        evidence = self._evidence.get(locator.evidence)
+        if evidence is None:
+            evidence = self._evidence[locator.evidence] = f'{{"evidence":{_json_str(locator.evidence)},"spec":{{'
+        return f'{evidence}{",".join(parts)}}}}}'
+
+    def _parent(self, value: Any) -> str:
+        if not isinstance(value, dict):
+            return _scalar(value)
+        cached = self._parents.get(id(value))
+        if cached is None or cached[0] is not value:
+            cached = self._parents[id(value)] = (value, json.dumps(value, **_COMPACT))  # type: ignore[arg-type]
+        return cached[1]
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, str):
+        return _json_str(value)  # type: ignore[no-any-return]
+    if type(value) is int:
+        return str(value)
+    return json.dumps(value, **_COMPACT)  # type: ignore[arg-type]
+
+
+def _digest_chunk(rows: list[tuple[Any, ...]]) -> bytes:
+    return json.dumps(rows).encode("ascii")
 
 
 def inventory_digest(db: sqlite3.Connection, exhibit: str, table: str = "files") -> tuple[int, str]:
-    """(row count, sha256) over an exhibit's inventory rows in walk order: what the ledger signs."""
+    """(row count, sha256) over an exhibit's inventory rows in walk order: what the ledger signs.
+
+    sha256 over the compact JSON of consecutive chunks of DIGEST_CHUNK rows (FILE_COLUMNS order).
+    """
     digest = hashlib.sha256()
     count = 0
     cols = ", ".join(FILE_COLUMNS)
-    for row in db.execute(f"SELECT {cols} FROM {table} WHERE exhibit = ? ORDER BY seq", (exhibit,)):
-        digest.update(_digest_line(row))
-        count += 1
+    cur = db.execute(f"SELECT {cols} FROM {table} WHERE exhibit = ? ORDER BY seq", (exhibit,))
+    while rows := cur.fetchmany(DIGEST_CHUNK):
+        digest.update(_digest_chunk(rows))
+        count += len(rows)
     return count, digest.hexdigest()
 
 

@@ -133,6 +133,8 @@ MIGRATIONS: list[Migration] = [
     Migration(_timeline_store.MIGRATION_DESCRIPTION, _timeline_store.MIGRATION_SQL),
     Migration("case: processing commits in one transaction; drop the unused files_staging table",
               "DROP TABLE files_staging;"),
+    Migration("case: drop the files indexes on md5 and (exhibit, path): unused, and they slow processing",
+              "DROP INDEX files_md5; DROP INDEX files_exhibit_path;"),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -178,11 +180,12 @@ def _statements(sql: str) -> list[str]:
     """Split a migration's SQL into complete statements (executescript would commit early)."""
     out: list[str] = []
     buf = ""
-    for line in sql.splitlines(keepends=True):
-        buf += line
+    for piece in sql.split(";"):
+        buf += piece + ";"
         if sqlite3.complete_statement(buf):
-            out.append(buf.strip())
+            if buf.strip(" \t\n;"):
+                out.append(buf.strip())
             buf = ""
-    if buf.strip():
+    if buf.strip(" \t\n;"):
         out.append(buf.strip())
     return out
