@@ -181,3 +181,28 @@ def test_scope_is_enforced_and_kind_can_be_declared(case_e1: Case, alice) -> Non
     with pytest.raises(ValidationError, match="answers name step 'receipt', which SOP mobile-extraction"):
         run_sop(case_e1, "E1", loaded, alice, answers=_answers(), declared_kind="mobile_extraction")
     assert _sop_events(case_e1) == []
+
+
+_edit = {"path": None}
+
+
+@action("test_edits_sop")
+def _edits_sop(ctx, params) -> StepResult:
+    """Test action: someone edits the SOP file while the run is under way."""
+    path = _edit["path"]
+    path.write_text(path.read_text().replace("Storage of the original", "Storage"))
+    return StepResult(True, "edited the SOP file")
+
+
+def test_sop_file_changed_during_the_run_stops_before_the_next_step(case_e1: Case, alice, tmp_path) -> None:
+    from evidencekit.sop.loader import load_sop
+
+    path = tmp_path / "intake.yaml"
+    path.write_text((SHIPPED / "disk-image-intake.yaml").read_text()
+                    .replace("    action: verify_hash\n    params: {require_reference: true}\n",
+                             "    action: test_edits_sop\n"))
+    _edit["path"] = path
+    with pytest.raises(SopChangedError, match="changed since run"):
+        run_sop(case_e1, "E1", load_sop(path), alice, answers=_answers())
+    state = load_runs(case_e1.entries(), "E1")[-1]
+    assert state.steps["verify"].status == "passed" and "storage" not in state.steps

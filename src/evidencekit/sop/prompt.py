@@ -23,12 +23,18 @@ class TerminalPrompter:
         click.echo(click.wrap_text(step.instructions.get(self.lang), initial_indent="  ",
                                    subsequent_indent="  "), err=True)
 
+    def starting(self, step: AttestationStep | ReviewStep | AutomatedStep) -> None:
+        """Announce an automated step before it runs (it may take a while)."""
+        if isinstance(step, AutomatedStep):
+            click.secho(f"[{step.id}] {step.title.get(self.lang)} ({step.action}) ...", dim=True, err=True)
+
     def attest(self, step: AttestationStep) -> dict[str, Any] | None:
         self._intro(step)
         return {fld.id: self._field(fld) for fld in step.fields}
 
     def _field(self, fld: AttestationField) -> Any:
-        label = fld.label.get(self.lang) + ("" if fld.required else " (optional)")
+        optional = " (необязательно)" if self.lang == "ru" else " (optional)"
+        label = fld.label.get(self.lang) + ("" if fld.required else optional)
         while True:
             if fld.type is FieldType.BOOL:
                 return click.confirm(label, err=True)
@@ -37,7 +43,7 @@ class TerminalPrompter:
             if fld.type is FieldType.INT:
                 return click.prompt(label, type=int, err=True)
             default = dt.date.today().isoformat() if fld.type is FieldType.DATE else ("" if not fld.required else None)
-            raw = click.prompt(label, default=default, show_default=default is not None, err=True)
+            raw = click.prompt(label, default=default, show_default=bool(default), err=True)
             if not fld.required and not str(raw).strip():
                 return None
             try:

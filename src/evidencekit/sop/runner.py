@@ -214,6 +214,8 @@ class _Runner:
         spec = get_action(step.action)
         params = spec.params.model_validate(step.params)
         self._record("step_started", step.id, kind="automated", action=step.action, params=step.params)
+        if self.prompter is not None and hasattr(self.prompter, "starting"):
+            self.prompter.starting(step)
         ctx = StepContext(self.case, self._env()["exhibit"], self.examiner, self.sop, step,
                           self.run_state.run, self.loaded.path.parent, self.run_state.env())
         result = _call(spec.func, ctx, params, step.action)
