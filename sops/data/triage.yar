@@ -14,10 +14,10 @@ rule EICAR_Test_File
         $head at 0 and $eicar
 }
 
-rule Windows_PE_In_Non_Executable_Name
+rule Windows_PE_Executable
 {
     meta:
-        description = "A PE executable (MZ header with PE signature) - check its name and location"
+        description = "A Windows PE executable (MZ header and PE signature): assess its name, location and times"
     condition:
         uint16(0) == 0x5A4D and uint32(uint32(0x3C)) == 0x00004550
 }
