@@ -12,6 +12,7 @@ ATTESTATIONS: dict[str, dict[str, Any]] = {
     "storage": {"new_seal_number": "S-0413", "store_location": "Evidence store B, shelf 4"},
     "authority": {"authority_checked": True, "authority_reference": "W-77 of 2026-11-01",
                   "questions": "Are there documents about the budget?"},
+    "write_blocker": {"write_blocker_model": "Tableau T35u, s/n 000ECC35", "write_blocker_tested": True},
     "findings": {"summary": "Budget spreadsheet found in /docs.", "items_of_interest": 1},
     "extraction_record": {"device": "Samsung SM-G991B, IMEI 356938035643809", "tool": "adb backup 1.0.41",
                           "extraction_type": "logical", "network_isolated": True},

@@ -206,3 +206,11 @@ def test_sop_file_changed_during_the_run_stops_before_the_next_step(case_e1: Cas
         run_sop(case_e1, "E1", load_sop(path), alice, answers=_answers())
     state = load_runs(case_e1.entries(), "E1")[-1]
     assert state.steps["verify"].status == "passed" and "storage" not in state.steps
+
+
+def test_when_on_the_declared_exhibit_kind(case_e1: Case, alice) -> None:
+    loaded = find_sop("storage-media-examination", [SHIPPED])
+    authority = {"authority": ATTESTATIONS["authority"]}
+    out = run_sop(case_e1, "E1", loaded, alice, answers=Answers(steps=authority), declared_kind="storage_media")
+    assert out.status == "paused" and "step write_blocker needs the examiner's attestation" in out.message
+    assert out.run.exhibit_kind == "storage_media" and list(out.run.steps) == ["authority"]
