@@ -68,13 +68,13 @@ class RunState:
         return self.steps.setdefault(step_id, StepState(step_id))
 
     def performers(self, step_ids: list[str]) -> dict[str, list[str]]:
-        """{examiner: [steps]} of everyone who started or recorded a result of ``step_ids``."""
+        """{examiner: [steps]} of everyone who started, recorded or deviated from one of ``step_ids``."""
         out: dict[str, list[str]] = {}
         for sid in step_ids:
             st = self.steps.get(sid)
             if st is None or st.status == "skipped":
                 continue
-            for who in {st.started_by, st.by} - {None}:
+            for who in sorted({st.started_by, st.by, st.deviation_by} - {None}):
                 out.setdefault(str(who), []).append(sid)
         return out
 
