@@ -13,7 +13,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from evidencekit.case import signing
+from evidencekit.case import signatures, signing
 from evidencekit.case.ledger import Entry
 
 MOVE_WINDOW = 64  # how far from its stored position an entry is looked for when it does not hash
@@ -64,9 +64,10 @@ def verify(view: LedgerView) -> Report:
     """Check everything; return every finding (an empty list means the ledger is intact)."""
     keys, findings = _load_keys(view.keys)
     rows = sorted(view.entries, key=lambda e: e.seq)
+    pending = signatures.start(rows, view.keys)  # Ed25519 checks run in worker processes meanwhile
     origin = {e.seq: _original_seq(e) for e in rows}
     head_seq = view.head.seq if view.head else None
-    findings += _content_findings(rows, origin, keys, view.case_id, head_seq)
+    findings += _content_findings(rows, origin, keys, view.case_id, head_seq, pending.result())
     findings += _order_findings(rows, origin)
     findings += _chain_findings(rows, origin)
     findings += _head_findings(view, rows, keys)
@@ -107,12 +108,12 @@ def _original_seq(entry: Entry) -> int | None:
 
 def _content_findings(
     rows: list[Entry], origin: dict[int, int | None], keys: dict[str, Ed25519PublicKey], case_id: str,
-    head_seq: int | None,
+    head_seq: int | None, valid: set[int],
 ) -> list[Finding]:
     out: list[Finding] = []
     positions = set(origin.values())
     for e in rows:
-        signed = _signature_ok(e, keys)
+        signed = e.seq in valid
         if origin[e.seq] is None:
             beyond_head = head_seq is not None and e.seq > head_seq
             out.append(_unexplained(e, signed, e.seq in positions or beyond_head))
@@ -133,15 +134,6 @@ def _unexplained(e: Entry, signed: bool, foreign: bool) -> Finding:
                        f"(action {e.action}, examiner {e.examiner})")
     return Finding("edited", f"entry {e.seq} edited: content and hash changed, signature by examiner "
                    f"{e.examiner} does not verify")
-
-
-def _signature_ok(e: Entry, keys: dict[str, Ed25519PublicKey]) -> bool:
-    key = keys.get(e.examiner)
-    try:
-        digest = bytes.fromhex(e.entry_hash)
-    except ValueError:
-        return False
-    return key is not None and signing.signature_ok(key, e.signature, digest)
 
 
 def _body_findings(e: Entry, keys: dict[str, Ed25519PublicKey], case_id: str) -> list[Finding]:
