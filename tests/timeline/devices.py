@@ -7,7 +7,10 @@ imessage plugins read, with known rows, so the imported events can be checked on
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
 import sqlite3
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -80,3 +83,25 @@ def ios_backup(work: Path) -> Path:
                     "Media/DCIM/100APPLE/IMG_0001.JPG", 1, None)]})
     (root / "Info.plist").write_text("<?xml version=\"1.0\"?><plist version=\"1.0\"><dict></dict></plist>\n")
     return root
+
+
+def mbr_disk_with_logs(work: Path, syslog: Path) -> Path:
+    """An MBR disk whose one ext4 partition (sector 2048) holds /var/log/syslog (mke2fs -d, sfdisk)."""
+    tree = work / "disk-tree"
+    (tree / "var" / "log").mkdir(parents=True)
+    shutil.copyfile(syslog, tree / "var" / "log" / "syslog")
+    part, disk = work / "part.raw", work / "disk.raw"
+    with part.open("wb") as fh:
+        fh.truncate(8 << 20)
+    env = {**os.environ, "E2FSPROGS_FAKE_TIME": "1623657600", "TZ": "UTC", "LC_ALL": "C"}
+    subprocess.run(["mke2fs", "-q", "-F", "-t", "ext4", "-L", "LOGS", "-d", str(tree), str(part)],
+                   check=True, env=env)
+    with disk.open("wb") as fh:
+        fh.truncate((2048 << 9) + (8 << 20))
+    table = f"label: dos\nunit: sectors\nstart=2048, size={(8 << 20) >> 9}, type=83\n"
+    subprocess.run(["sfdisk", "-q", "--no-reread", "--no-tell-kernel", str(disk)], input=table.encode(),
+                   check=True, capture_output=True)
+    with disk.open("r+b") as fh:
+        fh.seek(2048 << 9)
+        fh.write(part.read_bytes())
+    return disk

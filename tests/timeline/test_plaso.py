@@ -50,6 +50,7 @@ def plaso_case(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Case:
     add_processed(case, examiner, files, "ART")
     add_processed(case, examiner, devices.android_zip(work), "AND")
     add_processed(case, examiner, devices.ios_backup(work), "IOS")
+    add_processed(case, examiner, devices.mbr_disk_with_logs(work, files / "syslog"), "IMG")
     case.built = build(case, examiner, artifacts=PARSERS)  # type: ignore[attr-defined]
     return case
 
@@ -60,10 +61,11 @@ def _events(case: Case, exhibit: str, parser: str) -> list:
 
 def test_every_exhibit_gets_fs_and_plaso_parts_in_the_ledger(plaso_case: Case) -> None:
     parts = {(ex, part.source): part for ex, part in plaso_case.built}  # type: ignore[attr-defined]
-    assert set(parts) == {(ex, src) for ex in ("ART", "AND", "IOS") for src in ("fs", "plaso")}
-    assert all(parts[(ex, "plaso")].events > 0 for ex in ("ART", "AND", "IOS"))
+    exhibits = ("ART", "AND", "IOS", "IMG")
+    assert set(parts) == {(ex, src) for ex in exhibits for src in ("fs", "plaso")}
+    assert all(parts[(ex, "plaso")].events > 0 for ex in exhibits)
     entries = [e for e in plaso_case.entries() if e.body["details"].get("analysis") == "timeline:plaso"]
-    assert len(entries) == 3
+    assert len(entries) == len(exhibits)
     for entry in entries:
         details = entry.body["details"]
         storage = plaso_case.root / next(iter(entry.body["outputs"]))
@@ -106,6 +108,13 @@ def test_syslog_events_and_recorded_warning(plaso_case: Case) -> None:
     assert any("No new content in ímynd.dd." in e.message for e in events)
     warns = [w for w in tl_store.warnings(plaso_case.db, "ART") if w[0].startswith("plaso:")]
     assert len(warns) == 1 and "syslog" in (warns[0][1] or "")
+
+
+def test_disk_image_partition_events(plaso_case: Case) -> None:
+    events = _events(plaso_case, "IMG", "text/syslog_traditional")
+    assert len(events) == 16 and {(e.volume, e.path) for e in events} == {("p1", "/var/log/syslog")}
+    fs = [e for e in timeline(plaso_case, exhibit="IMG", source="fs") if e.path == "/var/log/syslog"]
+    assert fs and {e.volume for e in fs} == {"p1"} and fs[0].sha256 == events[0].sha256
 
 
 def test_android_sms_and_calls(plaso_case: Case) -> None:

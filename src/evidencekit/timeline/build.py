@@ -175,7 +175,8 @@ def build_plaso(case: Any, exhibit_id: str, examiner: Any, artifacts: str = "def
     ctx = AnomalyContext(ref, ref_source)
     source = Path(exhibit.path)
     archives = "zip,tar" if exhibit.kind in ("zip", "tar") else None
-    run = run_plaso(source, case.root / "timeline" / "plaso" / exhibit_id, artifacts, archives, workers, timeout)
+    run = run_plaso(source, case.root / "timeline" / "plaso" / exhibit_id, artifacts, archives, workers, timeout,
+                    image=exhibit.kind == "disk_image")
     names = backup_names(source) if exhibit.kind in ("directory", "zip", "tar") else {}
     root = str(source) if exhibit.kind == "directory" else None
     store.ensure_schema(case.db)
