@@ -74,7 +74,7 @@ class RunState:
             st = self.steps.get(sid)
             if st is None or st.status == "skipped":
                 continue
-            for who in sorted({st.started_by, st.by, st.deviation_by} - {None}):
+            for who in sorted({w for w in (st.started_by, st.by, st.deviation_by) if w is not None}):
                 out.setdefault(str(who), []).append(sid)
         return out
 
