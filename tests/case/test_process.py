@@ -47,6 +47,15 @@ def test_process_records_inventory_and_hashes(processed_case: Case, small_image:
     assert processed.body["details"]["integrity"] == {"before": "match", "after": "match"}
 
 
+def test_stored_locators_equal_to_json(processed_case: Case, small_image: Path) -> None:
+    """Other layers find rows by the locator text: it must be exactly Locator.to_json()."""
+    with open_evidence(str(small_image)) as ev:
+        expected = [r.locator.to_json() for r in (e.record for e in ev.entries())]
+    stored = [r[0] for r in processed_case.db.execute("SELECT locator FROM files ORDER BY seq")]
+    assert stored == expected
+    assert any("\\u" in text for text in stored)  # the non-ASCII name is escaped as to_json does
+
+
 def test_gate_stops_on_changed_exhibit_then_deviation(case: Case, examiner: examiners.Examiner,
                                                       small_image: Path, tmp_path: Path) -> None:
     copy = tmp_path / "copy.raw"

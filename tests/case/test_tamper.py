@@ -191,3 +191,15 @@ def test_bundle_tampering_is_named(busy_case: Case, examiner: examiners.Examiner
     assert any(f.startswith("edited: entry 6 edited") for f in found), found
     assert "deleted: entries deleted: sequence gap between 2 and 4 (missing 3)" in found, found
     assert any(f.startswith("output: exported file exports/listing.csv (entry 8) altered") for f in found), found
+
+
+def test_long_ledger_checked_in_parallel(case: Case, examiner: examiners.Examiner) -> None:
+    from evidencekit.case import ledger, signatures
+
+    with case.transaction() as db:
+        for i in range(signatures.PARALLEL_FROM + 100):
+            ledger.append(db, case.id, examiner, "note", details={"n": i})
+    assert _findings(case) == []
+    other = case.db.execute("SELECT signature FROM ledger WHERE seq = 5").fetchone()[0]
+    _sql(case, f"UPDATE ledger SET signature = '{other}' WHERE seq = 1200")
+    assert _findings(case) == ["signature: entry 1200: bad signature by examiner alice"]

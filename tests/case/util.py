@@ -18,6 +18,8 @@ def build_ext4(work: Path, n_files: int, size_mb: int = 16, seed: str = "x") -> 
         sub = src / f"dir{i % 20:02d}"
         sub.mkdir(parents=True, exist_ok=True)
         (sub / f"file{i:05d}.{('txt', 'jpg', 'doc')[i % 3]}").write_text(f"{seed} content of file {i}\n" * (1 + i % 7))
+    (src / "Ünïcødé dir").mkdir(parents=True, exist_ok=True)
+    (src / "Ünïcødé dir" / "résumé – 履歴書.txt").write_text("non-ASCII names\n")
     image = work / f"ext4-{n_files}-{seed}.raw"
     with open(image, "wb") as fh:
         fh.truncate(size_mb << 20)
