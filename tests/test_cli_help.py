@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 import pytest
 
-from evidencekit.cli.reference import render, walk
 from evidencekit.cli import main
+from evidencekit.cli.reference import render, walk
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMANDS = list(walk(main))

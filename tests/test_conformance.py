@@ -12,8 +12,8 @@ import json
 import re
 
 import pytest
-from conftest import CORPUS
 
+from conftest import CORPUS
 from evidencekit import open_evidence
 from evidencekit.hashing import hash_stream
 from evidencekit.models import parse_iso_utc

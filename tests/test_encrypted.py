@@ -10,9 +10,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import need_tool
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from conftest import need_tool
 from evidencekit import open_evidence
 from evidencekit.errors import CredentialError
 from evidencekit.sources import Credentials

@@ -11,12 +11,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import need_tool
-from images import FAKE_NOW, Q1_MTIME_NS, ext4_image, fat16_image
 
+from conftest import need_tool
 from evidencekit import open_evidence
 from evidencekit.errors import EvidenceError
 from evidencekit.models import Locator
+from images import FAKE_NOW, Q1_MTIME_NS, ext4_image, fat16_image
 
 FLS_LINE = re.compile(r"^(\S+) (\* )?([^:]*):\t(.*)$")
 

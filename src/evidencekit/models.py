@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 TIME_FIELDS = ("mtime", "atime", "ctime", "crtime", "dtime", "fn_mtime", "fn_atime", "fn_ctime", "fn_crtime")
@@ -19,7 +19,7 @@ def _second_text(secs: int) -> str:
     text = _SECOND_TEXT.get(secs)
     if text is None:
         text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) if 0 <= secs < 32503680000 else \
-            datetime.fromtimestamp(secs, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+            datetime.fromtimestamp(secs, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
         if len(_SECOND_TEXT) < 200_000:
             _SECOND_TEXT[secs] = text
     return text

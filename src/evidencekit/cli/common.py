@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -50,7 +50,7 @@ def render_time(ns: int | None, digits: int, zone: ZoneInfo | None) -> str | Non
     if ns is None or zone is None:
         return iso_utc(ns, digits)
     secs, frac = divmod(ns, 1_000_000_000)
-    local = datetime.fromtimestamp(secs, tz=timezone.utc).astimezone(zone)
+    local = datetime.fromtimestamp(secs, tz=UTC).astimezone(zone)
     text = local.strftime("%Y-%m-%dT%H:%M:%S")
     if digits > 0:
         text += f".{frac:09d}"[: digits + 1]
@@ -68,8 +68,17 @@ def progress_bar(description: str, total: int | None = None, unit: str = "items"
     if not is_terminal():
         yield lambda n: None
         return
-    from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
-                               TimeElapsedColumn, TimeRemainingColumn, TransferSpeedColumn)
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
 
     columns: list[Any] = [SpinnerColumn(), TextColumn("{task.description}")]
     if total:

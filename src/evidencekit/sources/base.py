@@ -11,7 +11,6 @@ from typing import Any, BinaryIO
 from evidencekit.errors import EvidenceError
 from evidencekit.models import AcquisitionInfo, FileRecord, Locator, VolumeInfo
 
-
 _PREFIX = re.compile(r"^(?:[A-Za-z_]+_[A-Za-z_]+: |Unable to process source path specification with error: )+")
 
 

@@ -42,7 +42,8 @@ def _split_raw_parts(path: str) -> list[str]:
 def _vhd_chain(path: str) -> list[str]:
     import pyvhdi
 
-    chain, current = [], path
+    chain: list[str] = []
+    current = path
     while current and len(chain) < 32:
         chain.append(os.path.abspath(current))
         handle = pyvhdi.file()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from functools import partial
 from typing import Any, BinaryIO
 
 from dfvfs.lib import definitions as dd
@@ -92,16 +93,16 @@ class DfvfsFileSystem:
 
     def _entries_of(self, evidence_path: str, entry: Any, spec: dict[str, Any], warnings: list[str]) -> Iterator[Entry]:
         record = self._record(evidence_path, entry, None, warnings, spec)
-        yield Entry(record, (lambda e=entry: _open_entry(e, "")) if record.type == "file" else None)
+        yield Entry(record, partial(_open_entry, entry, "") if record.type == "file" else None)
         for stream in entry.data_streams:
             if stream.name:
                 sspec = dict(spec, data_stream=stream.name)
                 srec = self._record(evidence_path, entry, stream.name, warnings, sspec)
-                yield Entry(srec, lambda e=entry, n=stream.name: _open_entry(e, n))
+                yield Entry(srec, partial(_open_entry, entry, stream.name))
 
     def _record(self, evidence_path: str, entry: Any, stream: str | None, warnings: list[str],
                 spec: dict[str, Any]) -> FileRecord:
-        times = {key: dfdatetime_ns(getattr(entry, attr, None)) for key, attr in TIME_ATTRS.items()}
+        times: dict[str, Any] = {key: dfdatetime_ns(getattr(entry, attr, None)) for key, attr in TIME_ATTRS.items()}
         stat = entry.GetStatAttribute() if hasattr(entry, "GetStatAttribute") else None
         size = entry.size if stream is None else _stream_size(entry, stream)
         inode = getattr(stat, "inode_number", None) if stat else None

@@ -13,7 +13,8 @@ import struct
 import tarfile
 import zipfile
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from functools import partial
 from typing import Any, BinaryIO
 
 from evidencekit.errors import CredentialError, EvidenceError
@@ -163,7 +164,7 @@ class ZipExtraction(Evidence):
             record = FileRecord(volume="", path=path, inode=None, type=kind, deleted=False, size=info.file_size,
                                 locator=Locator(self.path, spec), time_digits=0, assumed_zone=zone,
                                 filesystem="zip", warnings=tuple(warnings), **times)
-            yield Entry(record, (lambda i=info: self._open(i)) if kind == "file" else None)
+            yield Entry(record, partial(self._open, info) if kind == "file" else None)
 
     def _open(self, info: zipfile.ZipInfo) -> BinaryIO:
         try:
@@ -179,7 +180,7 @@ class ZipExtraction(Evidence):
             raise EvidenceError(f"{name}: not in {self.path}") from err
 
 
-def _zip_times(info: zipfile.ZipInfo) -> tuple[dict[str, int | None], str | None]:
+def _zip_times(info: zipfile.ZipInfo) -> tuple[dict[str, Any], str | None]:
     """UTC times from the extended-timestamp field (0x5455) if present, else the DOS local time."""
     extra, pos = info.extra, 0
     while pos + 4 <= len(extra):
@@ -187,14 +188,14 @@ def _zip_times(info: zipfile.ZipInfo) -> tuple[dict[str, int | None], str | None
         body = extra[pos + 4: pos + 4 + size]
         if tag == 0x5455 and len(body) >= 5:
             flags, values = body[0], body[1:]
-            out: dict[str, int | None] = {}
+            out: dict[str, Any] = {}
             for bit, key in ((1, "mtime"), (2, "atime"), (4, "crtime")):
                 if flags & bit and len(values) >= 4:
                     out[key] = struct.unpack_from("<i", values)[0] * 1_000_000_000
                     values = values[4:]
             return out, None
         pos += 4 + size
-    dt = datetime(*info.date_time, tzinfo=timezone.utc)
+    dt = datetime(*info.date_time, tzinfo=UTC)
     return {"mtime": int(dt.timestamp()) * 1_000_000_000}, "UTC"
 
 
@@ -204,7 +205,7 @@ class TarExtraction(Evidence):
     def __init__(self, path: str):
         super().__init__(path=path, kind="tar", format_chain=["tar"])
         try:
-            self._tar = tarfile.open(path, "r:*")
+            self._tar = tarfile.open(path, "r:*")  # noqa: SIM115 - open for the evidence's lifetime
             self._members = self._tar.getmembers()
         except (tarfile.TarError, OSError, EOFError) as err:
             raise EvidenceError(f"{path}: damaged tar archive: {err}") from err
@@ -237,7 +238,7 @@ class TarExtraction(Evidence):
                                 locator=Locator(self.path, spec), mtime=int(member.mtime) * 1_000_000_000,
                                 time_digits=0, filesystem="tar", mode=member.mode, uid=member.uid, gid=member.gid,
                                 link_target=member.linkname or None, warnings=(warning,) if warning else ())
-            yield Entry(record, (lambda m=member: self._open(m)) if kind == "file" else None)
+            yield Entry(record, partial(self._open, member) if kind == "file" else None)
 
     def _open(self, member: tarfile.TarInfo) -> BinaryIO:
         fh = self._tar.extractfile(member)

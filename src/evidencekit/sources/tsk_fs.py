@@ -179,7 +179,7 @@ class TskFileSystem:
         has_default = True
         if self.fs_type == "ntfs":
             has_default = self._ntfs_attributes(f, times, streams, warnings)
-        extra = {"mode": int(meta.mode), "uid": int(meta.uid), "gid": int(meta.gid)}
+        extra: dict[str, Any] = {"mode": int(meta.mode), "uid": int(meta.uid), "gid": int(meta.gid)}
         if kind == "symlink" and meta.link:
             extra["link_target"] = meta.link.decode("utf-8", "backslashreplace") if isinstance(meta.link, bytes) else meta.link
         size = int(meta.size)
@@ -293,10 +293,11 @@ def _direct_image(evidence_path: str, volume_spec: Any, media_spec: Any) -> tupl
     """pytsk3 reads a single uncompressed raw file natively: much faster than through Python."""
     spec, offset = volume_spec, 0
     if spec.type_indicator == dd.TYPE_INDICATOR_TSK_PARTITION:
-        offset = getattr(spec, "start_offset", None)
+        start = getattr(spec, "start_offset", None)
         spec = spec.parent
-        if offset is None:
+        if start is None:
             return None, 0
+        offset = int(start)
     if spec is not media_spec or spec.type_indicator != dd.TYPE_INDICATOR_RAW:
         return None, 0
     if spec.parent.type_indicator != dd.TYPE_INDICATOR_OS or spec.parent.location != evidence_path:
