@@ -179,3 +179,16 @@ def test_verify_exit_status(processed_case: Case, fmt: str) -> None:
     db.close()
     proc = run_cli("custody", "verify", str(processed_case.root), "--format", fmt)
     assert proc.returncode == 1 and "sequence gap between 1 and 3" in proc.stdout
+
+
+def test_files_with_content_filters(processed_case: Case, examiner: examiners.Examiner) -> None:
+    root = str(processed_case.root)
+    env = {"EVIDENCEKIT_EXAMINER": examiner.id}
+    assert _cli("scan", "types", root, env=env)[0] == 0
+    code, out = _cli("case", "files", root, "--type", "text/plain", "--format", "jsonl")
+    typed = {json.loads(line)["path"] for line in out.splitlines()}
+    txt = {r[0] for r in processed_case.db.execute("SELECT path FROM files WHERE ext = 'txt' AND size > 0")}
+    assert code == 0 and txt and txt <= typed
+    code, out = _cli("case", "files", root, "--mismatch", "--ext", "jpg", "--ext", "txt", "--format", "jsonl")
+    mismatched = [json.loads(line)["path"] for line in out.splitlines()]
+    assert code == 0 and mismatched and all(p.endswith(".jpg") for p in mismatched)

@@ -16,6 +16,7 @@ from evidencekit.case.process import DEFAULT_HASHES, process_exhibit
 from evidencekit.cli.common import is_terminal
 from evidencekit.cli.examiner import acting_examiner, examiner_option
 from evidencekit.inventory import parse_hash_list
+from evidencekit.scan.filters import file_filter_options, file_filter_sql
 
 CASE_DIR = click.argument("case_dir", metavar="DIR", type=click.Path(file_okay=False))
 
@@ -132,12 +133,17 @@ def status_cmd(case_dir: str, fmt: str) -> None:
 @click.option("--min-size", type=int, help="Only files of at least this many bytes.")
 @click.option("--format", "fmt", type=click.Choice(["table", "jsonl", "csv"]), default="table", show_default=True,
               help="Output format.")
+@file_filter_options
 def files_cmd(case_dir: str, pattern: str | None, exhibit: str | None, volume: str | None, deleted: bool,
-              exts: tuple[str, ...], min_size: int | None, fmt: str) -> None:
-    """List the inventory stored in the case; PATTERN is a path glob (e.g. '/home/*/*.jpg')."""
+              exts: tuple[str, ...], min_size: int | None, fmt: str, **scan_filters: Any) -> None:
+    """List the inventory stored in the case; PATTERN is a path glob (e.g. '/home/*/*.jpg').
+
+    Content filters (--type, --mismatch, --yara, --known-bad, --hide-known) use the results of
+    'evidencekit scan' stored in the case.
+    """
     case = Case.open(case_dir)
     filters = query.FileFilter(pattern=pattern, exhibit=exhibit, volume=volume, deleted=deleted,
-                               exts=exts, min_size=min_size)
+                               exts=exts, min_size=min_size, extra=[file_filter_sql(**scan_filters)])
     query.write_files(case, filters, fmt, sys.stdout)
 
 
