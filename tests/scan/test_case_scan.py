@@ -117,3 +117,42 @@ def test_cli_errors_are_one_line(tmp_path: Path) -> None:
     assert ok.returncode == 0 and "1 md5" in ok.stdout and "line 2" in ok.stderr
     listed = _cli("hashset", "list")
     assert listed.stdout.startswith("x ") and "known-bad" in listed.stdout
+
+
+def test_cli_case_mode_types_yara_hashsets(processed_case: Case, tmp_path: Path) -> None:
+    case_dir = str(processed_case.root)
+    proc = _cli("scan", "yara", case_dir, "--rules", str(RULES), "--examiner", "scanner", "--max-size", "100")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("E1: 7 files, ") and "2 extension mismatches" in proc.stdout
+    small = {"/" + p for p in ("www/upload.php", "eicar.com", "tools/notes.txt") if len(TREE[p]) <= 100}
+    assert _paths(processed_case, yara=("php_eval_base64_webshell", "eicar_test_file", "mimikatz_strings")) == small
+    warnings = [r[0] for r in processed_case.db.execute("SELECT message FROM scan_warnings")]
+    assert sum("size limit 100" in w for w in warnings) == sum(len(v) > 100 for v in TREE.values())
+    types = _cli("scan", "types", case_dir, "--examiner", "scanner", "--exhibit", "E1")
+    assert types.returncode == 0 and "2 extension mismatches" in types.stdout
+    none = _cli("scan", "hashsets", case_dir, "--examiner", "scanner")
+    assert none.returncode == 2 and "no hash sets imported" in none.stderr
+    good = tmp_path / "good.txt"
+    good.write_text(hashlib.md5(TREE["readme.txt"]).hexdigest() + "\n")
+    assert _cli("hashset", "import", "office", str(good), "--kind", "known-good").returncode == 0
+    checked = _cli("scan", "hashsets", case_dir, "--examiner", "scanner")
+    assert checked.returncode == 0 and "1 in office (known-good)" in checked.stdout, checked.stderr
+    analyses = [json.dumps(e.__dict__ if hasattr(e, "__dict__") else e, default=str) for e in processed_case.entries()]
+    assert sum('"analysed"' in a for a in analyses) == 3
+
+
+def test_ntfs_streams_are_scanned(corpus: Path, answers: dict) -> None:
+    """Every entry with content is scanned, NTFS alternate data streams as their own entries."""
+    image = corpus / "sleuthkit/sleuthkit/test/data/imageformat_mmls_1.E01"
+    rules = Path(__file__).parent / "data" / "everything.yar"
+    content = ContentPass(YaraScanner(compile_rules(rules)), types=False)
+    with open_evidence(str(image)) as ev:
+        entries = [e for e in ev.entries() if e.record.type == "file" and e.has_content]
+        results = list(content.run(iter(entries)))
+    assert len(results) == len(entries)
+    streams = [r for r in results if r.record.stream]
+    assert streams, "no NTFS alternate data stream among the scanned entries"
+    for r in results:
+        assert [m.rule for m in r.yara.matches] == ["any_content"], (r.record.path, r.record.stream, r.all_warnings)
+        complete = r.yara.scanned_bytes == r.record.size
+        assert complete or any("incomplete" in w for w in r.all_warnings), (r.record.path, r.record.stream)

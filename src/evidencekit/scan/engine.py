@@ -21,6 +21,7 @@ from evidencekit.scan.yara import ScanOutcome, YaraScanner
 
 DEFAULT_WORKERS = 2
 IN_FLIGHT_PER_WORKER = 16
+IN_FLIGHT_BYTES = 256 << 20  # content held for the workers at most (files up to 64 MiB each)
 
 
 @dataclass
@@ -108,7 +109,7 @@ class ContentPass:
     def run(self, entries: Iterator[Any], progress: Callable[[FileRecord], None] | None = None) -> Iterator[FileResult]:
         """Results of every scannable entry, in walk order."""
         limit = self._whole_limit()
-        pending: deque[Future[FileResult]] = deque()
+        pending: deque[tuple[Future[FileResult], int]] = deque()
         with ThreadPoolExecutor(max_workers=max(1, self.workers)) as pool:
             for entry in entries:
                 if not scannable(entry.record) or not entry.has_content:
@@ -120,11 +121,15 @@ class ContentPass:
                     yield from _drain(pending, 0)
                     yield FileResult(entry.record, warnings=[warning]) if warning else self.stream(entry)
                     continue
-                pending.append(pool.submit(self.analyse, entry.record, data, warning))
+                pending.append((pool.submit(self.analyse, entry.record, data, warning), len(data)))
                 yield from _drain(pending, self.workers * IN_FLIGHT_PER_WORKER)
             yield from _drain(pending, 0)
 
 
-def _drain(pending: deque[Future[FileResult]], keep: int) -> Iterator[FileResult]:
-    while len(pending) > keep:
-        yield pending.popleft().result()
+def _drain(pending: deque[tuple[Future[FileResult], int]], keep: int) -> Iterator[FileResult]:
+    """Yield finished results in order until at most ``keep`` files and IN_FLIGHT_BYTES are held."""
+    held = sum(n for _, n in pending) if keep else 0
+    while len(pending) > keep or held > IN_FLIGHT_BYTES:
+        future, size = pending.popleft()
+        held -= size
+        yield future.result()

@@ -15,38 +15,40 @@ from typing import Any
 
 from evidencekit.case import Case
 from evidencekit.case.examiners import Examiner
-from evidencekit.case.process import inventory_digest
 from evidencekit.errors import CaseError
 from evidencekit.scan.hashsets import HashSet
+from evidencekit.scan.results import inventory_reference
 
 ALGORITHMS = ("sha256", "sha1", "md5")  # strongest first: the one recorded for a hit
+COLUMN = {"md5": 1, "sha1": 2, "sha256": 3}  # of the rows _hashes returns
+Rows = list[tuple[int, str | None, str | None, str | None]]
 
 
-def _hashes(case: Case, exhibit: str) -> list[tuple[int, dict[str, str]]]:
-    rows = case.db.execute("SELECT id, md5, sha1, sha256 FROM files WHERE exhibit = ? AND type = 'file' ORDER BY seq",
+def _hashes(case: Case, exhibit: str) -> Rows:
+    rows = case.db.execute("SELECT id, md5, sha1, sha256 FROM files WHERE exhibit = ? AND type = 'file'",
                            (exhibit,)).fetchall()
     if not rows:
         raise CaseError(f"{case.root}: exhibit {exhibit} has no inventory yet; run 'evidencekit case process' first")
-    return [(fid, {"md5": md5, "sha1": sha1, "sha256": sha256}) for fid, md5, sha1, sha256 in rows]
+    return rows
 
 
-def hits_of(hashset: HashSet, files: list[tuple[int, dict[str, str]]]) -> dict[int, str]:
+def hits_of(hashset: HashSet, files: Rows) -> dict[int, str]:
     """file id -> algorithm of the first (strongest) digest found in ``hashset``."""
     found: dict[int, str] = {}
     for alg in reversed(ALGORITHMS):  # weakest first, so stronger algorithms overwrite
         if not hashset.counts.get(alg):
             continue
-        have = [(fid, h[alg]) for fid, h in files if h.get(alg)]
-        flags = hashset.contains(alg, [bytes.fromhex(d) for _, d in have])
-        for (fid, _), hit in zip(have, flags, strict=True):
-            if hit:
-                found[fid] = alg
+        col = COLUMN[alg]
+        have = sorted((row[col], row[0]) for row in files if row[col])  # sorted: nearby pages per probe
+        flags = hashset.contains(alg, [bytes.fromhex(d) for d, _ in have])  # type: ignore[arg-type]
+        for index in flags.nonzero()[0]:
+            found[have[index][1]] = alg
     return found
 
 
-def _unhashed(hashset: HashSet, files: list[tuple[int, dict[str, str]]]) -> int:
-    algs = [a for a in ALGORITHMS if hashset.counts.get(a)]
-    return sum(1 for _, h in files if not any(h.get(a) for a in algs))
+def _unhashed(hashset: HashSet, files: Rows) -> int:
+    cols = [COLUMN[a] for a in ALGORITHMS if hashset.counts.get(a)]
+    return sum(1 for row in files if not any(row[c] for c in cols))
 
 
 def check_exhibit(case: Case, exhibit: str, examiner: Examiner, sets: list[HashSet]) -> dict[str, Any]:
@@ -58,11 +60,10 @@ def check_exhibit(case: Case, exhibit: str, examiner: Examiner, sets: list[HashS
                for s in sets}
     details = {"analysis": "hashsets", "hashsets": [s.describe() for s in sets], "files_checked": len(files), "results": summary,
                "lookup_seconds": round((time.time_ns() - started) / 1e9, 3)}
-    inputs = {f"hashset:{s.name}": s.manifest_sha256 for s in sets}
+    inputs: dict[str, Any] = {f"hashset:{s.name}": s.manifest_sha256 for s in sets}
+    inputs.update(inventory_reference(case.db, exhibit))
     rows = sorted((fid, s.name, s.kind, alg) for s in sets for fid, alg in per_set[s.name].items())
     with case.action("analysed", examiner=examiner, exhibit=exhibit, details=details, inputs=inputs) as act:
-        count, digest = inventory_digest(act.db, exhibit)
-        act.inputs[f"db:files/{exhibit}"] = digest
         run_id = act.db.execute(
             "INSERT INTO scan_runs (kind, exhibit, time_ns, parameters) VALUES ('hashsets', ?, ?, ?)",
             (exhibit, started, json.dumps({"hashsets": [s.name for s in sets]}))).lastrowid
@@ -71,7 +72,7 @@ def check_exhibit(case: Case, exhibit: str, examiner: Examiner, sets: list[HashS
                            "(SELECT id FROM files WHERE exhibit = ?)", (s.name, exhibit))
         act.db.executemany("INSERT INTO hashset_hits (file_id, hashset, kind, algorithm, run_id) VALUES (?, ?, ?, ?, ?)",
                            [(*row, run_id) for row in rows])
-        act.details.update(run_id=run_id, inventory_files=count)
+        act.details["run_id"] = run_id
         act.outputs[f"db:scan_runs/{run_id}"] = hashlib.sha256(
             "".join(f"{json.dumps(r)}\n" for r in rows).encode()).hexdigest()
     return {"exhibit": exhibit, "run_id": run_id, "files_checked": len(files), "results": summary}

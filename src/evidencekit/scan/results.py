@@ -21,7 +21,6 @@ import yara as libyara
 
 from evidencekit.case import Case
 from evidencekit.case.examiners import Examiner
-from evidencekit.case.process import inventory_digest
 from evidencekit.errors import CaseError
 from evidencekit.models import FileRecord
 from evidencekit.scan.engine import ContentPass, FileResult
@@ -37,6 +36,17 @@ def inventory_ids(db: sqlite3.Connection, exhibit: str) -> dict[bytes, int]:
     """Locator -> ``files.id`` of an exhibit's regular files (what a scan attaches results to)."""
     rows = db.execute("SELECT id, locator FROM files WHERE exhibit = ? AND type = 'file'", (exhibit,))
     return {locator_key(loc): fid for fid, loc in rows}
+
+
+def inventory_reference(db: sqlite3.Connection, exhibit: str) -> dict[str, Any]:
+    """The inventory a scan applies to, as its 'processed' ledger entry recorded it (seq, digest)."""
+    row = db.execute("SELECT seq, body FROM ledger WHERE action = 'processed' AND exhibit = ? "
+                     "ORDER BY seq DESC LIMIT 1", (exhibit,)).fetchone()
+    key = f"db:files/{exhibit}"
+    digest = json.loads(row[1]).get("outputs", {}).get(key) if row else None
+    if digest is None:
+        raise CaseError(f"exhibit {exhibit} has no inventory yet; run 'evidencekit case process' first")
+    return {key: digest, f"ledger:processed/{exhibit}": row[0]}
 
 
 def exhibit_ids(case: Case, wanted: tuple[str, ...]) -> list[str]:
@@ -140,10 +150,9 @@ def scan_exhibit(case: Case, exhibit: str, examiner: Examiner, content: ContentP
         inputs["rules_sha256"] = scanner.ruleset.sha256
     details["parameters"] = params
     details["analysis"] = "yara" if scanner is not None else "types"
+    inputs.update(inventory_reference(case.db, exhibit))
     with case.action("analysed", examiner=examiner, exhibit=exhibit, details=details, inputs=inputs) as act:
-        count, digest = inventory_digest(act.db, exhibit)
-        act.inputs[f"db:files/{exhibit}"] = digest
         run_id = _store(act.db, exhibit, kind, scanner.ruleset.sha256 if scanner else None, params, got)
-        act.details.update(run_id=run_id, inventory_files=count)
+        act.details["run_id"] = run_id
         act.outputs[f"db:scan_runs/{run_id}"] = got.digest()
     return {"exhibit": exhibit, "run_id": run_id, **{k: v for k, v in details.items() if k != "rules"}}
