@@ -127,7 +127,8 @@ def bench_million(work: Path, examiner) -> list[str]:  # type: ignore[no-untyped
     return lines
 
 
-def bench_plaso(work: Path, examiner) -> list[str]:  # type: ignore[no-untyped-def]
+def bench_plaso(work: Path, examiner, rounds: int = 3) -> list[str]:  # type: ignore[no-untyped-def]
+    from evidencekit.case import Case
     from evidencekit.timeline.plaso import PRESETS, find_tool
 
     l2t, psort = find_tool("log2timeline"), find_tool("psort")
@@ -140,15 +141,26 @@ def bench_plaso(work: Path, examiner) -> list[str]:  # type: ignore[no-untyped-d
     root = work / "tl-case-plaso"
     _case(root, examiner, {"ART": folder}).close()
     parsers = PRESETS["default"]
-    direct = (f"rm -f {work}/p.plaso {work}/p.jsonl && {l2t} --status_view none -q -u --single_process -z UTC "
-              f"--parsers {parsers} --storage_file {work}/p.plaso {folder} && {psort} --status_view none -q -u "
-              f"-o json_line --output_time_zone UTC -w {work}/p.jsonl {work}/p.plaso")
+    p = work / "p"  # the same command lines our build runs (log file included)
+    direct = (f"rm -f {p}.plaso {p}.jsonl {p}.log.gz && {l2t} --status_view none -q -u --parsers {parsers} -z UTC "
+              f"--storage_file {p}.plaso --logfile {p}.log.gz --single_process {folder} && {psort} --status_view none"
+              f" -q -u -o json_line --output_time_zone UTC -w {p}.jsonl {p}.plaso")
     ours = f"{evidencekit()} timeline build {root} --artifacts default"
-    medians = alternate({"log2timeline + psort": direct, "timeline build (fs + plaso)": ours}, rounds=3)
+    medians = alternate({"log2timeline + psort": direct, "timeline build (fs + plaso)": ours}, rounds=rounds)
     ratio = medians["timeline build (fs + plaso)"] / medians["log2timeline + psort"]
     lines = [f"  {name:<40} median {secs:7.2f} s" for name, secs in medians.items()]
-    lines.append(f"  plaso ({len(ARTEFACTS)} artefact files, default preset): ratio ours / plaso alone = "
-                 f"{ratio:.2f}  (target <= 1.10)")
+    lines.append(f"  plaso ({len(ARTEFACTS)} artefact files, default preset): wall ratio ours / plaso alone = "
+                 f"{ratio:.2f}  (target <= 1.10; includes our process start and the fs part)")
+    with Case.open(root) as case:
+        entries = [e for e in case.entries() if e.body["details"].get("analysis") == "timeline:plaso"]
+    overheads = []
+    for entry in entries[-rounds:]:
+        secs = entry.body["details"]["seconds"]
+        plaso = secs.get("log2timeline", 0) + secs.get("psort", 0)
+        overheads.append((secs["part_total"] - plaso) / plaso)
+    events = entries[-1].body["details"]["events"]
+    lines.append(f"  in-process: plaso part total vs plaso's own run time: +{statistics.median(overheads) * 100:.1f}% "
+                 f"({events} events imported; target <= 10%)")
     return lines
 
 

@@ -169,6 +169,7 @@ def _with_cache(db: sqlite3.Connection, work: Callable[[], int], kib: int = 65_5
 def build_plaso(case: Any, exhibit_id: str, examiner: Any, artifacts: str = "default", workers: int = 1,
                 timeout: float | None = None, now_ns: int | None = None) -> PartResult:
     """Run plaso over the exhibit and import its events, in one custody action."""
+    started = time.monotonic()
     exhibit = case.exhibit(exhibit_id)
     now_ns = now_ns or time.time_ns()
     ref, ref_source = reference_time(exhibit_acquired(exhibit), exhibit.seized_on, now_ns)
@@ -195,9 +196,11 @@ def build_plaso(case: Any, exhibit_id: str, examiner: Any, artifacts: str = "def
         for msg in result.warnings:
             store.add_warning(act.db, rid, exhibit_id, SOURCE_PLASO, msg)
         plaso_warnings = _import_storage_warnings(act.db, rid, exhibit_id, run.storage)
-        result.details = {**run.details(), "analysis": "timeline:plaso", "source": SOURCE_PLASO, "run": rid, "events": result.events,
-                          "replaced_events": replaced, "plaso_warnings": plaso_warnings,
+        result.details = {**run.details(), "analysis": "timeline:plaso", "source": SOURCE_PLASO, "run": rid,
+                          "events": result.events, "replaced_events": replaced, "plaso_warnings": plaso_warnings,
                           "ios_backup_names": len(names), "warnings": result.warnings}
+        # The whole part (plaso, import, warnings) against plaso's own time: our overhead.
+        result.details["seconds"] = {**run.seconds, "part_total": round(time.monotonic() - started, 3)}
         store.finish_run(act.db, rid, result.events, result.details)
         act.details.update(result.details)
         if run.storage_sha256:
