@@ -20,7 +20,9 @@ from evidencekit.scan.magic import HEAD_BYTES, FileType, identifier
 from evidencekit.scan.yara import ScanOutcome, YaraScanner
 
 DEFAULT_WORKERS = 2
-IN_FLIGHT_PER_WORKER = 16
+BATCH_FILES = 64  # small files go to the workers in batches: one hand-off per batch
+BATCH_BYTES = 8 << 20
+BATCHES_PER_WORKER = 2
 IN_FLIGHT_BYTES = 256 << 20  # content held for the workers at most (files up to 64 MiB each)
 
 
@@ -106,10 +108,16 @@ class ContentPass:
             result.warnings.append(f"content unreadable: {_one_line(err)}")
         return result
 
+    def analyse_batch(self, batch: list[tuple[FileRecord, bytes, str | None]]) -> list[FileResult]:
+        """:meth:`analyse` of several small files: one hand-off to a worker per batch."""
+        return [self.analyse(*item) for item in batch]
+
     def run(self, entries: Iterator[Any], progress: Callable[[FileRecord], None] | None = None) -> Iterator[FileResult]:
         """Results of every scannable entry, in walk order."""
         limit = self._whole_limit()
-        pending: deque[tuple[Future[FileResult], int]] = deque()
+        pending: deque[tuple[Future[list[FileResult]], int]] = deque()
+        batch: list[tuple[FileRecord, bytes, str | None]] = []
+        held = 0
         with ThreadPoolExecutor(max_workers=max(1, self.workers)) as pool:
             for entry in entries:
                 if not scannable(entry.record) or not entry.has_content:
@@ -117,19 +125,24 @@ class ContentPass:
                 if progress is not None:
                     progress(entry.record)
                 data, warning = self._read(entry, limit)
+                if data is not None:
+                    batch.append((entry.record, data, warning))
+                    held += len(data)
+                if batch and (data is None or len(batch) >= BATCH_FILES or held >= BATCH_BYTES):
+                    pending.append((pool.submit(self.analyse_batch, batch), held))
+                    batch, held = [], 0
+                    yield from _drain(pending, 0 if data is None else self.workers * BATCHES_PER_WORKER)
                 if data is None:
-                    yield from _drain(pending, 0)
                     yield FileResult(entry.record, warnings=[warning]) if warning else self.stream(entry)
-                    continue
-                pending.append((pool.submit(self.analyse, entry.record, data, warning), len(data)))
-                yield from _drain(pending, self.workers * IN_FLIGHT_PER_WORKER)
+            if batch:
+                pending.append((pool.submit(self.analyse_batch, batch), held))
             yield from _drain(pending, 0)
 
 
-def _drain(pending: deque[tuple[Future[FileResult], int]], keep: int) -> Iterator[FileResult]:
-    """Yield finished results in order until at most ``keep`` files and IN_FLIGHT_BYTES are held."""
+def _drain(pending: deque[tuple[Future[list[FileResult]], int]], keep: int) -> Iterator[FileResult]:
+    """Yield finished results in order until at most ``keep`` batches and IN_FLIGHT_BYTES are held."""
     held = sum(n for _, n in pending) if keep else 0
     while len(pending) > keep or held > IN_FLIGHT_BYTES:
         future, size = pending.popleft()
         held -= size
-        yield future.result()
+        yield from future.result()
