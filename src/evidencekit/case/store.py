@@ -105,11 +105,13 @@ class Case:
         root = Path(directory).absolute()
         if root.exists() and (not root.is_dir() or any(root.iterdir())):
             raise CaseError(f"{root}: exists and is not an empty directory; a case needs a new or empty one")
-        if not root.parent.is_dir():
-            raise CaseError(f"{root.parent}: parent directory does not exist")
         for name, value in (("number", number), ("title", title), ("authority", authority)):
             if not value or not value.strip():
                 raise CaseError(f"{root}: case {name} must not be empty")
+        try:
+            root.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise CaseError(f"{root.parent}: cannot create the parent directory: {err.strerror}") from err
         tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=root.parent))
         try:
             _build(tmp, number, title, authority, authority_date, examiner)

@@ -74,7 +74,7 @@ def verify(view: LedgerView) -> Report:
     if view.check_outputs is not None:
         findings += view.check_outputs(rows)
     findings += view.extra
-    used = {e.examiner for e in rows}
+    used = {e.examiner for e in rows} | {c for e in rows for c in e.body.get("cosigners", [])}
     return Report(len(rows), findings, {x: signing.fingerprint(signing.unb64(view.keys[x]))
                                         for x in sorted(used) if x in view.keys})
 
