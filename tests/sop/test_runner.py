@@ -148,6 +148,12 @@ def test_changed_sop_file_mid_run_is_refused(case_e1: Case, alice, tmp_path: Pat
     assert fresh.run.sha256 != loaded.sha256
     runs = load_runs(case_e1.entries(), "E1")
     assert [r.status for r in runs] == ["abandoned", "open"]
+    from evidencekit.sop.checklist import checklists
+
+    both = checklists(case_e1, "E1", every_run=True)
+    assert [c.status for c in both] == ["abandoned", "open"] and len(checklists(case_e1, "E1")) == 1
+    assert [c.rows[0].title for c in both] == ["Receipt and packaging", "Receipt and wrapping"]  # pinned copies
+    assert all(c.sop["pinned_copy_intact"] for c in both)
 
 
 def test_answers_file_errors_name_the_line_and_record_nothing(case_e1: Case, alice, tmp_path: Path) -> None:
