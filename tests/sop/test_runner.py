@@ -220,3 +220,16 @@ def test_when_on_the_declared_exhibit_kind(case_e1: Case, alice) -> None:
     out = run_sop(case_e1, "E1", loaded, alice, answers=Answers(steps=authority), declared_kind="storage_media")
     assert out.status == "paused" and "step write_blocker needs the examiner's attestation" in out.message
     assert out.run.exhibit_kind == "storage_media" and list(out.run.steps) == ["authority"]
+
+
+def test_altered_pinned_copy_is_shown_and_caught_by_custody_verify(case_e1: Case, alice) -> None:
+    from evidencekit.sop.checklist import checklists
+
+    loaded = find_sop("disk-image-intake", [SHIPPED])
+    out = run_sop(case_e1, "E1", loaded, alice, answers=_answers())
+    pinned = case_e1.root / str(out.run.snapshot)
+    pinned.write_text(pinned.read_text().replace("on_fail: stop", "on_fail: deviate"))
+    (checklist,) = checklists(case_e1, "E1")
+    assert checklist.sop["pinned_copy_intact"] is False and checklist.rows[0].title == "receipt"
+    report = verify_case(case_e1)
+    assert not report.ok and any(out.run.snapshot in f.message for f in report.findings)
