@@ -142,9 +142,10 @@ def bench_plaso(work: Path, examiner, rounds: int = 3) -> list[str]:  # type: ig
     _case(root, examiner, {"ART": folder}).close()
     parsers = PRESETS["default"]
     p = work / "p"  # the same command lines our build runs (log file included)
-    direct = (f"rm -f {p}.plaso {p}.jsonl {p}.log.gz && {l2t} --status_view none -q -u --parsers {parsers} -z UTC "
+    direct = (f"rm -f {p}.plaso {p}.jsonl {p}.log.gz {p}.psort.log.gz && "
+              f"{l2t} --status_view none -q -u --parsers {parsers} -z UTC "
               f"--storage_file {p}.plaso --logfile {p}.log.gz --single_process {folder} && {psort} --status_view none"
-              f" -q -u -o json_line --output_time_zone UTC -w {p}.jsonl {p}.plaso")
+              f" -q -u -o json_line --output_time_zone UTC --logfile {p}.psort.log.gz -w {p}.jsonl {p}.plaso")
     ours = f"{evidencekit()} timeline build {root} --artifacts default"
     medians = alternate({"log2timeline + psort": direct, "timeline build (fs + plaso)": ours}, rounds=rounds)
     ratio = medians["timeline build (fs + plaso)"] / medians["log2timeline + psort"]

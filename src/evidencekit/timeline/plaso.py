@@ -129,7 +129,7 @@ def run_plaso(source: Path, workdir: Path, artifacts: str = "default", archives:
     steps = [
         log2timeline_command(l2t, source, run.storage, run.parsers, archives, workers, image),
         [psort, "--status_view", "none", "-q", "-u", "-o", "json_line", "--output_time_zone", "UTC",
-         "-w", str(run.jsonl), str(run.storage)],
+         "--logfile", str(run.storage.with_suffix(".psort.log.gz")), "-w", str(run.jsonl), str(run.storage)],
     ]
     for cmd in steps:
         run.commands.append(cmd)
