@@ -145,3 +145,14 @@ def test_externals_are_set_per_file(tmp_path: Path) -> None:
     scanner = YaraScanner(compile_rules(tmp_path))
     assert [m.rule for m in scanner.scan_bytes(b"x", "/www/upload.php").matches] == ["by_name"]
     assert scanner.scan_bytes(b"x", "/www/upload.txt").matches == []
+
+
+def test_many_hits_are_capped_and_yaras_match_limit_is_a_warning(tmp_path: Path) -> None:
+    (tmp_path / "a.yar").write_text('rule many_a { strings: $a = "ab" condition: $a }')
+    scanner = YaraScanner(compile_rules(tmp_path))
+    out = scanner.scan_bytes(b"ab" * 500)
+    (match,) = out.matches
+    assert [h.offset for h in match.strings] == list(range(0, 200, 2))
+    assert out.warnings == ["yara: a:many_a $a matched 500 times at offsets from 0; the first 100 are stored"]
+    flood = scanner.scan_bytes(b"ab" * 1_000_500)
+    assert any("more matches than YARA's limit" in w for w in flood.warnings), flood.warnings

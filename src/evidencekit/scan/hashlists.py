@@ -27,6 +27,7 @@ class Malformed:
 
     count: int = 0
     lines: list[tuple[int, str]] = field(default_factory=list)
+    unit: str = "line"  # "row" for SQLite releases (rowid)
 
     def add(self, line_no: int, reason: str) -> None:
         self.count += 1
@@ -34,8 +35,8 @@ class Malformed:
             self.lines.append((line_no, reason))
 
     def summary(self, path: Path) -> str:
-        shown = "; ".join(f"line {n}: {why}" for n, why in self.lines[:5])
-        more = f" ({self.count} malformed lines in all)" if self.count > 5 else ""
+        shown = "; ".join(f"{self.unit} {n}: {why}" for n, why in self.lines[:5])
+        more = f" ({self.count} malformed {self.unit}s in all)" if self.count > 5 else ""
         return f"{path}: {shown}{more}"
 
 
@@ -159,6 +160,7 @@ def read_nsrl_sqlite(path: Path, bad: Malformed) -> Iterator[tuple[str, bytes]]:
     present = [a for a in ("sha256", "sha1", "md5") if a in cols]
     if not present:
         raise ValidationError(f"{path}: table {table} has no sha256, sha1 or md5 column")
+    bad.unit = "row"
     query = f'SELECT rowid, {", ".join(cols[a] for a in present)} FROM "{table}"'
     try:
         for row in db.execute(query):

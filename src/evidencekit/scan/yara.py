@@ -29,6 +29,7 @@ from evidencekit.errors import ValidationError
 RULE_SUFFIXES = (".yar", ".yara")
 EXTERNALS = {"filename": "", "filepath": "", "extension": "", "filetype": ""}
 MATCH_DATA_BYTES = 64  # bytes of matched data kept per string hit (hex in reports)
+MAX_HITS_PER_STRING = 100  # offsets kept per string of a match; more are counted in a warning
 WHOLE_LIMIT = 64 << 20
 CHUNK_SIZE = 16 << 20
 MIN_OVERLAP = 1 << 20
@@ -177,12 +178,15 @@ def externals_for(path: str, filetype: str = "") -> dict[str, str]:
     return {"filename": name, "filepath": path, "extension": ext, "filetype": filetype}
 
 
-def _convert(raw: Any, base: int) -> YaraMatch:
+def _convert(raw: Any, base: int, notes: list[str]) -> YaraMatch:
     hits = []
     for string in raw.strings:
-        for inst in string.instances:
+        for inst in string.instances[:MAX_HITS_PER_STRING]:
             hits.append(StringHit(string.identifier, base + inst.offset, inst.matched_length,
                                   bytes(inst.matched_data[:MATCH_DATA_BYTES])))
+        if len(string.instances) > MAX_HITS_PER_STRING:
+            notes.append(f"yara: {raw.namespace}:{raw.rule} {string.identifier} matched {len(string.instances)} "
+                         f"times at offsets from {base}; the first {MAX_HITS_PER_STRING} are stored")
     return YaraMatch(raw.rule, raw.namespace, tuple(raw.tags), dict(raw.meta), tuple(hits))
 
 
@@ -194,8 +198,19 @@ def merge_matches(found: Iterable[YaraMatch]) -> list[YaraMatch]:
         prev = merged.get(key)
         strings = m.strings if prev is None else prev.strings + m.strings
         unique = sorted({(s.identifier, s.offset): s for s in strings}.values(), key=lambda s: (s.offset, s.identifier))
-        merged[key] = YaraMatch(m.rule, m.namespace, m.tags, m.meta, tuple(unique))
+        merged[key] = YaraMatch(m.rule, m.namespace, m.tags, m.meta, _capped(unique))
     return list(merged.values())
+
+
+def _capped(hits: list[StringHit]) -> tuple[StringHit, ...]:
+    """The first MAX_HITS_PER_STRING hits of each string identifier, order kept."""
+    kept: dict[str, int] = {}
+    out = []
+    for hit in hits:
+        kept[hit.identifier] = kept.get(hit.identifier, 0) + 1
+        if kept[hit.identifier] <= MAX_HITS_PER_STRING:
+            out.append(hit)
+    return tuple(out)
 
 
 class YaraScanner:
@@ -223,11 +238,19 @@ class YaraScanner:
         return {"timeout_s": self.timeout, "max_size": self.max_size, "whole_limit": self.whole_limit,
                 "chunk_size": self.chunk_size, "overlap": self.overlap}
 
-    def _match(self, data: bytes, externals: dict[str, str], deadline: float) -> list[Any]:
+    def _match(self, data: bytes, externals: dict[str, str], deadline: float, notes: list[str]) -> list[Any]:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise yara.TimeoutError("time-out")
-        return self.ruleset.rules.match(data=data, externals=externals, timeout=max(1, int(remaining + 0.999)))
+
+        def warned(kind: int, what: Any) -> int:
+            if kind == yara.CALLBACK_TOO_MANY_MATCHES:
+                notes.append(f"yara: {what.namespace}:{what.rule} {what.string} has more matches than YARA's "
+                             "limit; the rule was evaluated on the first ones")
+            return yara.CALLBACK_CONTINUE
+
+        return self.ruleset.rules.match(data=data, externals=externals, timeout=max(1, int(remaining + 0.999)),
+                                        warnings_callback=warned)
 
     def scan_bytes(self, data: bytes, path: str = "", filetype: str = "") -> ScanOutcome:
         """Scan an in-memory buffer holding a whole file."""
@@ -237,14 +260,14 @@ class YaraScanner:
             out.scanned_bytes = 0
             return out
         try:
-            raw = self._match(data, externals_for(path, filetype), time.monotonic() + self.timeout)
+            raw = self._match(data, externals_for(path, filetype), time.monotonic() + self.timeout, out.warnings)
         except yara.TimeoutError:
             out.warnings.append(f"yara: time-out after {self.timeout} s, no result for this file")
             return out
         except yara.Error as err:
             out.warnings.append(f"yara: scan failed: {err}")
             return out
-        out.matches = merge_matches(_convert(m, 0) for m in raw)
+        out.matches = merge_matches([_convert(m, 0, out.warnings) for m in raw])
         return out
 
     def scan_stream(self, stream: BinaryIO, size: int | None, path: str = "", filetype: str = "") -> ScanOutcome:
@@ -274,7 +297,7 @@ class YaraScanner:
                 break
             buf = tail + piece
             try:
-                found.extend(_convert(m, base) for m in self._match(buf, externals, deadline))
+                found.extend(_convert(m, base, out.warnings) for m in self._match(buf, externals, deadline, out.warnings))
             except yara.TimeoutError:
                 out.warnings.append(f"yara: time-out after {self.timeout} s at offset {base}, later content not scanned")
                 break
