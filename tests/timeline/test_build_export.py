@@ -54,6 +54,7 @@ def test_rebuild_replaces_and_query_filters(ext4_case: Case, examiner) -> None:
     assert grep and all("file0007" in e.path for e in grep)
     assert list(timeline(ext4_case, source="plaso")) == []
     assert len(list(timeline(ext4_case, source="fs", limit=5))) == 5
+    assert list(ext4_case.timeline(start=mid, end=mid + 3600 * 10**9)) == hour  # the Case method
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

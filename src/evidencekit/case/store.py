@@ -202,6 +202,12 @@ class Case:
     def entries(self) -> list[ledger.Entry]:
         return ledger.entries(self.db)
 
+    def timeline(self, **filters: Any) -> Iterator[Any]:
+        """The case's timeline events (``TimelineEvent``) in time order; see evidencekit.timeline.timeline."""
+        from evidencekit.timeline import timeline
+
+        return timeline(self, **filters)
+
 
 _EXHIBIT_COLUMNS = (
     "id", "path", "kind", "description", "seal", "seized_from", "seized_at", "seized_on", "received_from",
