@@ -92,7 +92,7 @@ def test_run_pause_review_and_status(case_e1: Case, alice, bob, tmp_path: Path) 
     code, out, _ = _ek("sop", "status", root, "--exhibit", "E1", "--format", "json")
     doc = json.loads(out)
     (checklist,) = doc["checklists"]
-    assert doc["zone"] == "UTC" and checklist["status"] == "completed"
+    assert doc["zone"] == "UTC" and checklist["status"] == "completed" and checklist["verdict"] == "by_the_book"
     assert [r["status"] for r in checklist["rows"]] == ["passed"] * 6
     assert checklist["rows"][-1]["by"] == "bob" and checklist["sop"]["pinned_copy_intact"] is True
     code, out, _ = _ek("sop", "status", root, "--format", "md", "--lang", "ru")

@@ -94,6 +94,10 @@ def test_deviation_needs_a_justification_and_is_recorded(case_e1: Case, alice) -
     assert out.run.steps["storage"].status == "passed"
     deviations = [e for e in _sop_events(case_e1) if e.body["details"]["sop_event"] == "deviation"]
     assert len(deviations) == 1 and deviations[0].action == "deviation"
+    from evidencekit.sop.checklist import checklists
+
+    (checklist,) = checklists(case_e1, "E1")
+    assert checklist.verdict == "in_progress" and checklist.counts["deviated"] == 1
 
 
 _interrupt = {"armed": True}

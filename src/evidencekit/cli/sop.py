@@ -180,7 +180,7 @@ def _table(lists: list, lang: str) -> None:
               "running": "blue"}
     for c in lists:
         table = Table(title=f"{c.exhibit['id']} · {c.sop['title']} ({c.sop['id']} {c.sop['version']}) · "
-                            f"{t.get(c.status, c.status)}", title_justify="left")
+                            f"{t.get(c.verdict, c.verdict)}", title_justify="left")
         for col in ("#", t["step"], t["result"], t["by"], t["when"], t["details"]):
             table.add_column(col, overflow="fold")
         for r in c.rows:

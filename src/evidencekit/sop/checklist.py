@@ -58,6 +58,7 @@ class Checklist:
     counts: dict[str, int] = field(default_factory=dict)
     lang: str = "en"
     zone: str = "UTC"
+    verdict: str = ""  # by_the_book | with_deviations | stopped | in_progress | abandoned
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -99,7 +100,14 @@ def _checklist(case: Any, meta: dict[str, str], run: RunState, lang: str) -> Che
     refs = [r.model_dump(exclude_none=True) for r in sop.references] if sop else []
     counts = {s: sum(1 for r in rows if r.status == s) for s in STATUSES}
     return Checklist(meta, exhibit, info, run.run, run.status, run.started_by, iso_utc(run.started_at, 0),
-                     iso_utc(run.finished_at, 0), rows, refs, counts, lang)
+                     iso_utc(run.finished_at, 0), rows, refs, counts, lang, verdict=verdict(run.status, counts))
+
+
+def verdict(status: str, counts: dict[str, int]) -> str:
+    """At a glance: was the exhibit handled by the book?"""
+    if status == "completed":
+        return "with_deviations" if counts.get("deviated") or counts.get("failed") else "by_the_book"
+    return {"open": "in_progress"}.get(status, status)
 
 
 def _rows(run: RunState, sop: Sop | None, lang: str) -> list[Row]:

@@ -23,7 +23,9 @@ LABELS: dict[str, dict[str, str]] = {
         "stopped": "stopped", "abandoned": "abandoned", "automated": "automated", "attestation": "attestation",
         "review": "review", "integrity": "pinned SOP copy in the case matches the recorded hash",
         "integrity_bad": "pinned SOP copy missing or altered", "entries": "ledger entries",
-        "approve": "approved", "reject": "rejected",
+        "approve": "approved", "reject": "rejected", "verdict": "Verdict",
+        "by_the_book": "handled by the book", "with_deviations": "completed with recorded deviations",
+        "in_progress": "in progress",
         "footer": "Every SOP event above is a signed entry of the case's custody ledger. Times in UTC.",
     },
     "ru": {
@@ -39,7 +41,9 @@ LABELS: dict[str, dict[str, str]] = {
         "automated": "автоматический", "attestation": "удостоверение", "review": "проверка",
         "integrity": "копия СОП в деле совпадает с зафиксированной контрольной суммой",
         "integrity_bad": "копия СОП в деле отсутствует или изменена", "entries": "записи журнала",
-        "approve": "одобрено", "reject": "отклонено",
+        "approve": "одобрено", "reject": "отклонено", "verdict": "Итог",
+        "by_the_book": "выполнено в полном соответствии с СОП",
+        "with_deviations": "завершено с зафиксированными отступлениями", "in_progress": "выполняется",
         "footer": "Каждое событие СОП выше является подписанной записью журнала цепочки хранения дела. Время UTC.",
     },
 }
@@ -73,6 +77,7 @@ def markdown(lists: list[Checklist], lang: str) -> str:
                 f"- {t['run']}: {c.run}, {t['status']}: **{t.get(c.status, c.status)}**, "
                 f"{t['started']}: {c.started_at} ({c.started_by})" + (f", {t['finished']}: {c.finished_at}"
                                                                        if c.finished_at else ""),
+                f"- {t['verdict']}: **{t.get(c.verdict, c.verdict)}**",
                 f"- {t['sha']}: `{c.sop['sha256']}`", "",
                 f"| # | {t['step']} | {t['result']} | {t['by']} | {t['when']} | {t['details']} |",
                 "|---|---|---|---|---|---|"]
