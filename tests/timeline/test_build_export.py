@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from tests.conftest import need_tool
-from tests.timeline.conftest import event_keys, mactime_events
+from tests.timeline.conftest import add_processed, event_keys, mactime_events, new_case
 
 from evidencekit.case import Case
 from evidencekit.errors import ValidationError
@@ -105,3 +105,24 @@ def test_export_filtered_by_exhibit_and_time(ext4_case: Case, examiner, tmp_path
                       query=Query(start=start, exhibit="E1"))
     assert count == len([e for e in events if e.time >= start])
     assert ext4_case.entries()[-1].body["details"]["filters"] == {"start": start, "exhibit": "E1"}
+
+
+def test_fat_local_times_carry_their_assumed_zone(tmp_path: Path, examiner) -> None:
+    """FAT stores local time without a zone: events say which zone it was read in, exports show it."""
+    need_tool("mkfs.fat")
+    need_tool("mcopy")
+    image = tmp_path / "fat.img"
+    subprocess.run(["mkfs.fat", "-C", "-n", "USB", str(image), "4096"], check=True, capture_output=True)
+    note = tmp_path / "note.txt"
+    note.write_text("meet at 5\n")
+    subprocess.run(["mcopy", "-m", "-i", str(image), str(note), "::/NOTE.TXT"], check=True)
+    case = new_case(tmp_path / "case", examiner)
+    add_processed(case, examiner, image, "U1")
+    build(case, examiner, artifacts="none")
+    events = [e for e in timeline(case) if e.path.upper() == "/NOTE.TXT"]
+    assert events and all(e.assumed_zone == "UTC" and e.time_digits in (0, 2) for e in events)
+    out = tmp_path / "fat.csv"
+    export(case, examiner, "csv", out)
+    rows = [r for r in csv.DictReader(out.read_text().splitlines()) if r["filename"].upper() == "/NOTE.TXT"]
+    assert rows and {r["assumed_zone"] for r in rows} == {"UTC"} and {r["timezone"] for r in rows} == {"UTC"}
+    case.close()

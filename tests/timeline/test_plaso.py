@@ -6,6 +6,7 @@ plaso is slow: one session-scoped case runs it once per exhibit with a narrow pa
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 from collections import Counter
@@ -13,11 +14,11 @@ from pathlib import Path
 
 import pytest
 from tests.timeline import devices
-from tests.timeline.conftest import add_processed, new_case
+from tests.timeline.conftest import add_processed, mactime_rows, new_case
 
 from evidencekit.case import Case, examiners
 from evidencekit.models import iso_utc, parse_iso_utc
-from evidencekit.timeline import build, timeline
+from evidencekit.timeline import Query, build, export, timeline
 from evidencekit.timeline import store as tl_store
 from evidencekit.timeline.plaso import PRESETS
 
@@ -30,6 +31,11 @@ ARTIFACTS = {
     "places.sqlite": "log2timeline/plaso/test_data/firefox/places.sqlite",
     "syslog": "log2timeline/plaso/test_data/syslog/syslog",
 }
+
+
+@pytest.fixture(scope="session")
+def examiner_for_exports(plaso_case: Case) -> examiners.Examiner:
+    return plaso_case.examiner  # type: ignore[attr-defined]
 
 
 @pytest.fixture(scope="session")
@@ -52,6 +58,7 @@ def plaso_case(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Case:
     add_processed(case, examiner, devices.ios_backup(work), "IOS")
     add_processed(case, examiner, devices.mbr_disk_with_logs(work, files / "syslog"), "IMG")
     case.built = build(case, examiner, artifacts=PARSERS)  # type: ignore[attr-defined]
+    case.examiner = examiner  # type: ignore[attr-defined]
     return case
 
 
@@ -142,3 +149,17 @@ def test_ios_backup_events_use_real_names(plaso_case: Case) -> None:
 def test_default_preset_covers_device_databases() -> None:
     for parser in ("sqlite/android_sms", "sqlite/android_calls", "sqlite/imessage", "winevtx"):
         assert parser in PRESETS["default"].split(",")
+
+
+def test_artefact_exports(plaso_case: Case, examiner_for_exports: examiners.Examiner, tmp_path: Path) -> None:
+    sms = _events(plaso_case, "AND", "sqlite/android_sms")
+    body = tmp_path / "and.body"
+    export(plaso_case, examiner_for_exports, "bodyfile", body, query=Query(exhibit="AND"))
+    # Columns without a time are 0, as TSK writes them; mactime lists those under 0000-00-00.
+    rows = [r for r in mactime_rows(body) if "[sqlite/android_sms: " in r[-1] and not r[0].startswith("0000")]
+    assert sorted(r[0] for r in rows) == sorted(iso_utc(e.time // 10**9 * 10**9, 0) for e in sms)
+    sketch = tmp_path / "and.jsonl"
+    export(plaso_case, examiner_for_exports, "timesketch", sketch, query=Query(exhibit="AND", source="plaso"))
+    objs = [json.loads(line) for line in sketch.read_text().splitlines()]
+    assert {o["data_type"] for o in objs} >= {"android:messaging:sms", "android:event:call"}
+    assert all(o["message"] and o["timestamp_desc"] and o["datetime"].endswith("Z") for o in objs)
