@@ -6,7 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from conftest import need_tool
+from ektools import need_tool
 
 FAKE_NOW = 1_623_657_600  # 2021-06-14T08:00:00Z
 Q1_MTIME_NS = 123_456_789

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import need_tool
+from ektools import need_tool
 from images import ext4_image
 
 EK = [sys.executable, "-m", "evidencekit.cli.main"]

@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from conftest import CORPUS
+from ektools import CORPUS
 from evidencekit import open_evidence
 from evidencekit.hashing import hash_stream
 from evidencekit.models import parse_iso_utc

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from conftest import need_tool
+from ektools import need_tool
 from evidencekit import open_evidence
 from evidencekit.errors import CredentialError
 from evidencekit.sources import Credentials

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import need_tool
+from ektools import need_tool
 from evidencekit import open_evidence
 from evidencekit.errors import EvidenceError
 from evidencekit.models import Locator
