@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, need_tool
+from ektools import ROOT, need_tool
 from evidencekit.case import Case, examiners
 from evidencekit.case.intake import add_exhibit
 

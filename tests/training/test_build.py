@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from tests.conftest import need_tool
+from ektools import need_tool
 
 from evidencekit.errors import ToolMissingError
 from evidencekit.training import build, catalog

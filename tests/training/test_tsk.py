@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from finders import tsk, tsk_bytes
-from tests.conftest import need_tool
+from ektools import need_tool
 
 from evidencekit import open_evidence
 
