@@ -9,8 +9,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
-from tests.conftest import need_tool
 
+from ektools import need_tool
 from evidencekit.case import Case, examiners
 from evidencekit.case.intake import add_exhibit
 from evidencekit.case.process import process_exhibit

@@ -11,9 +11,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from tests.conftest import need_tool
 from tests.timeline.conftest import add_processed, event_keys, mactime_events, new_case
 
+from ektools import need_tool
 from evidencekit.case import Case
 from evidencekit.errors import ValidationError
 from evidencekit.timeline import Query, build, export, timeline

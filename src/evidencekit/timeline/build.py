@@ -23,7 +23,7 @@ from evidencekit.timeline import store
 from evidencekit.timeline.anomalies import AnomalyContext, scan_fs_created
 from evidencekit.timeline.events import SOURCE_FS, SOURCE_PLASO
 from evidencekit.timeline.fs_sql import insert_fs_events
-from evidencekit.timeline.plaso import run_plaso, storage_warnings
+from evidencekit.timeline.plaso import PlasoRun, run_plaso, storage_warnings
 from evidencekit.timeline.plaso_import import backup_names, read_jsonl, real_name
 
 RECORD_FIELDS = (
@@ -186,15 +186,8 @@ def build_plaso(case: Any, exhibit_id: str, examiner: Any, artifacts: str = "def
     with case.action("analysed", examiner=examiner, exhibit=exhibit_id, inputs=inputs) as act:
         replaced = store.delete_events(act.db, exhibit_id, SOURCE_PLASO)
         rid = store.start_run(act.db, exhibit_id, SOURCE_PLASO, now_ns)
-        bad: list[str] = []
-        if run.ok:
-            events = read_jsonl(run.jsonl, exhibit_id, str(source), root, ctx, names, bad)
-            result.events = store.insert_events(act.db, rid, events)
-        else:
-            result.warnings.append(f"plaso: {run.reason}; file system timeline unaffected")
-        result.warnings += bad[:100]
-        for msg in result.warnings:
-            store.add_warning(act.db, rid, exhibit_id, SOURCE_PLASO, msg)
+        result.events, result.warnings = _import_events(act.db, rid, run, exhibit_id, str(source), root, ctx,
+                                                        names)
         plaso_warnings = _import_storage_warnings(act.db, rid, exhibit_id, run.storage)
         result.details = {**run.details(), "analysis": "timeline:plaso", "source": SOURCE_PLASO, "run": rid,
                           "events": result.events, "replaced_events": replaced, "plaso_warnings": plaso_warnings,
@@ -208,6 +201,22 @@ def build_plaso(case: Any, exhibit_id: str, examiner: Any, artifacts: str = "def
     if run.jsonl.is_file():
         run.jsonl.unlink()  # an intermediate: its content is now in the case, the .plaso is kept
     return result
+
+
+def _import_events(db: sqlite3.Connection, rid: int, run: PlasoRun, exhibit_id: str, evidence: str,
+                   root: str | None, ctx: AnomalyContext, names: dict[str, str]) -> tuple[int, list[str]]:
+    """Insert the events of a plaso run; (count, warnings). Failures and bad lines become warnings."""
+    bad: list[str] = []
+    count = 0
+    warnings: list[str] = []
+    if run.ok:
+        count = store.insert_events(db, rid, read_jsonl(run.jsonl, exhibit_id, evidence, root, ctx, names, bad))
+    else:
+        warnings.append(f"plaso: {run.reason}; file system timeline unaffected")
+    warnings += bad[:100] + ([f"... and {len(bad) - 100} more undecodable lines"] if len(bad) > 100 else [])
+    for msg in warnings:
+        store.add_warning(db, rid, exhibit_id, SOURCE_PLASO, msg)
+    return count, warnings
 
 
 def _import_storage_warnings(db: sqlite3.Connection, run: int, exhibit: str, storage: Path) -> int:
