@@ -137,6 +137,9 @@ def build(work: Path, out: Path) -> dict[str, Any]:
                (cont + "contacts2.db", (dbs / "contacts2.db").read_bytes()),
                (cont + "calllog.db", (dbs / "calllog.db").read_bytes()),
                ("sdcard/DCIM/Camera/IMG_20210612_141502.jpg", photo)]
+    # Extraction tools store folder entries too; without them dfvfs (and so plaso) cannot open folders.
+    folders = sorted({name.rsplit("/", depth)[0] + "/" for name, _ in members for depth in range(1, name.count("/") + 1)})
+    members = [(folder, b"") for folder in folders] + members
     (out / "android-extraction.zip").write_bytes(artifacts.deterministic_zip(members, (2021, 6, 15, 10, 20, 0)))
     longest = max((c for c in CALLS if c[0] == MARINA), key=lambda c: c[2])
     last_out = max((c for c in CALLS if c[0] == MARINA and c[3] == 2), key=lambda c: c[1])
