@@ -7,10 +7,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from tests.timeline.conftest import WORKSTATION, add_processed, new_case
+from tests.timeline.conftest import WORKSTATION, add_processed, mactime_events, new_case
 
-from evidencekit.case import examiners
-from evidencekit.timeline import build, timeline
+from evidencekit.case import Case, examiners
+from evidencekit.timeline import build, export, timeline
 from evidencekit.timeline.anomalies import AnomalyContext
 from evidencekit.timeline.build import fs_created, records_from_case
 from evidencekit.timeline.events import TimelineEvent, derive_all
@@ -51,3 +51,10 @@ def test_sql_equals_python_on_ntfs_with_anomalies(tmp_path: Path, examiner: exam
 @pytest.mark.corpus
 def test_sql_equals_python_on_corpus_ntfs_two_partitions(tmp_path: Path, examiner: examiners.Examiner, corpus: Path) -> None:
     assert _compare(tmp_path, examiner, corpus / "sleuthkit/sleuthkit/test/data/imageformat_mmls_1.E01") > 400
+    # The case's bodyfile export of both NTFS partitions, read by mactime, equals TSK's bodyfiles.
+    with Case.open(tmp_path / "case") as case:
+        export(case, examiners.load_examiner("tess"), "bodyfile", tmp_path / "ntfs.body")
+    answers = corpus / "_answers"
+    expected = mactime_events(answers / "tsk_imageformat_mmls_1_p1.body") | mactime_events(
+        answers / "tsk_imageformat_mmls_1_p2.body")
+    assert mactime_events(tmp_path / "ntfs.body") == expected

@@ -127,7 +127,7 @@ class Query:
     end: int | None = None
     exhibit: str | None = None
     source: str | None = None  # "fs", "plaso", or a plaso parser name (prefix before "/" allowed)
-    grep: str | None = None  # case-insensitive substring of path or message
+    grep: str | None = None  # case-insensitive substring of path, message or timestamp_desc
     flagged: bool = False
     limit: int | None = None
 
@@ -148,8 +148,9 @@ class Query:
             args += [self.source, self.source, _like_escape(self.source) + "/%"]
         if self.grep:
             pattern = "%" + _like_escape(self.grep) + "%"
-            clauses.append("(e.path LIKE ? ESCAPE '\\' OR e.message LIKE ? ESCAPE '\\')")
-            args += [pattern, pattern]
+            clauses.append("(e.path LIKE ? ESCAPE '\\' OR e.message LIKE ? ESCAPE '\\'"
+                           " OR e.timestamp_desc LIKE ? ESCAPE '\\')")
+            args += [pattern, pattern, pattern]
         if self.flagged:
             clauses.append("e.flags != ''")
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
