@@ -8,6 +8,7 @@ spec as the locator. iOS backups store files under hashed names; a map read from
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import tarfile
@@ -135,8 +136,14 @@ def backup_names(evidence: Path) -> dict[str, str]:
     """
     try:
         if evidence.is_dir():
-            found = sorted(evidence.rglob("Manifest.db"), key=lambda p: len(p.parts))
-            return manifest_names(found[0]) if found else {}
+            # A backup folder, or a folder holding backups (MobileSync/Backup/<UDID>/): not deeper.
+            found = [p for pattern in ("Manifest.db", "*/Manifest.db", "*/*/Manifest.db")
+                     for p in sorted(evidence.glob(pattern))]
+            names: dict[str, str] = {}
+            for manifest in found:  # fileIDs hash domain-path, so several backups merge safely
+                with contextlib.suppress(sqlite3.Error):
+                    names.update(manifest_names(manifest))
+            return names
         data = _archive_member(evidence, "Manifest.db")
     except (OSError, sqlite3.Error, zipfile.BadZipFile, tarfile.TarError):
         return {}
