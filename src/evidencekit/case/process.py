@@ -15,12 +15,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import queue
 import socket
 import sqlite3
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +41,7 @@ FILE_COLUMNS = (
 )
 BATCH = 5000
 DIGEST_CHUNK = 1024
+QUEUED_BATCHES = 20  # rows waiting for the writer thread: at most QUEUED_BATCHES * BATCH
 DEFAULT_HASHES = ("md5", "sha256")
 POLL_S = 0.5
 
@@ -166,21 +169,13 @@ def inventory_digest(db: sqlite3.Connection, exhibit: str, table: str = "files")
     return count, digest.hexdigest()
 
 
-def check_media(
-    ev: Any, exhibit: Exhibit, phase: str, progress: Callable[[int], None] | None = None,
-    refs: dict[str, dict[str, str]] | None = None,
-) -> Gate:
-    """Hash the decoded media and compare with the references.
+def gate_algorithms(exhibit: Exhibit) -> list[str]:
+    """sha256 (compared with the registered hash) plus each algorithm an acquisition or container hash uses."""
+    refs = intake.reference_hashes(exhibit)
+    return sorted({"sha256"} | {alg for src, values in refs.items() if src != "registered" for alg in values})
 
-    The references are the exhibit's (registered, acquisition, container) unless given: after
-    processing the media is compared with what was hashed before it. Algorithms: sha256 plus
-    each one an acquisition or container reference uses.
-    """
-    refs = refs if refs is not None else intake.reference_hashes(exhibit)
-    algorithms = {"sha256"} | {alg for src, values in refs.items() if src != "registered" for alg in values}
-    if phase == "after":
-        algorithms = set(refs.get("before", {})) or {"sha256"}
-    got = intake.media_digests(ev, sorted(algorithms), progress)
+
+def gate(phase: str, refs: dict[str, dict[str, str]], got: dict[str, str]) -> Gate:
     return Gate(phase, refs, got, intake.compare(refs, got))
 
 
@@ -194,21 +189,27 @@ def process_exhibit(
     reprocess: bool = False,
     progress: Callable[[str, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Verify, inventory and record one exhibit; returns a summary. CaseError when the gate stops it."""
+    """Verify, inventory and record one exhibit; returns a summary. CaseError when the gate stops it.
+
+    The media is hashed before (alongside the walk) and after the walk (alongside the last
+    inserts); rows, checks and entries then commit together.
+    """
     from evidencekit import open_evidence
 
     exhibit = case.exhibit(exhibit_id)
     run_id = _claim(case, exhibit_id, reprocess)
     if run_id is None:
         return {"exhibit": exhibit_id, "status": "already processed"}
-    hashes = tuple(hashes)
-    with open_evidence(exhibit.path) as ev, ThreadPoolExecutor(max_workers=1) as pool:
-        before_job = pool.submit(check_media, ev, exhibit, "before", _bytes(progress, "verify"))
+    hashes, algorithms = tuple(hashes), gate_algorithms(exhibit)
+    with open_evidence(exhibit.path) as ev, ThreadPoolExecutor(max_workers=2) as pool:
+        before_job = pool.submit(intake.media_digests, ev, algorithms, _bytes(progress, "verify"))
         try:
             with case.transaction() as db:
-                encoder = _insert_inventory(db, exhibit_id, ev.files(hashes=hashes), progress)
-                before = _gate_before(case, exhibit, examiner, before_job, deviation)
-                after = check_media(ev, exhibit, "after", _bytes(progress, "re-verify"), {"before": before.got})
+                encoder, writer = _insert_inventory(db, exhibit_id, ev.files(hashes=hashes), progress)
+                after_job = pool.submit(intake.media_digests, ev, algorithms, _bytes(progress, "re-verify"))
+                writer.close()
+                before = _gate_before(case, exhibit, examiner, before_job.result(), deviation)
+                after = gate("after", {"before": before.got}, after_job.result())
                 if after.result == "mismatch":
                     raise _Stop(after)
                 return _record(case, exhibit, examiner, run_id, ev, encoder, before, after, hashes)
@@ -233,37 +234,75 @@ def _bytes(progress: Callable[[str, int], None] | None, phase: str) -> Callable[
 
 def _insert_inventory(
     db: sqlite3.Connection, exhibit_id: str, records: Iterator[FileRecord], progress: Any
-) -> RowEncoder:
-    """Replace the exhibit's rows (dependent scan rows cascade) with the new walk, in batches."""
+) -> tuple[RowEncoder, _Writer]:
+    """Replace the exhibit's rows (dependent scan rows cascade) with the new walk, in batches.
+
+    A writer thread runs the inserts (SQLite works without the GIL) while this thread walks
+    and hashes; only the writer touches the connection until the caller closes it.
+    """
     db.execute("DELETE FROM files WHERE exhibit = ?", (exhibit_id,))
-    sql = f"INSERT INTO files ({', '.join(FILE_COLUMNS)}) VALUES ({', '.join('?' * len(FILE_COLUMNS))})"
     encoder = RowEncoder(exhibit_id)
+    writer = _Writer(db, f"INSERT INTO files ({', '.join(FILE_COLUMNS)}) VALUES "
+                         f"({', '.join('?' * len(FILE_COLUMNS))})")
     batch: list[tuple[Any, ...]] = []
-    for rec in records:
-        batch.append(encoder(rec))
-        if len(batch) >= BATCH:
-            db.executemany(sql, batch)
-            if progress:
-                progress("inventory", len(batch))
-            batch = []
-    db.executemany(sql, batch)
-    if progress:
-        progress("inventory", len(batch))
-    return encoder
+    try:
+        for rec in records:
+            batch.append(encoder(rec))
+            if len(batch) >= BATCH:
+                writer.put(batch)
+                if progress:
+                    progress("inventory", len(batch))
+                batch = []
+        writer.put(batch)
+        if progress:
+            progress("inventory", len(batch))
+    except BaseException:
+        writer.close(raise_error=False)
+        raise
+    return encoder, writer
 
 
-def _gate_before(
-    case: Case, exhibit: Exhibit, examiner: Examiner, job: Future[Gate], deviation: str | None
-) -> Gate:
+class _Writer:
+    """Inserts batches of rows on a background thread; errors surface on put() or close()."""
+
+    def __init__(self, db: sqlite3.Connection, sql: str):
+        self._db, self._sql = db, sql
+        self._queue: queue.Queue[list[tuple[Any, ...]] | None] = queue.Queue(maxsize=QUEUED_BATCHES)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="case-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (batch := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self._db.executemany(self._sql, batch)
+                except BaseException as err:  # handed to the walking thread
+                    self._error = err
+
+    def put(self, batch: list[tuple[Any, ...]]) -> None:
+        if self._error is not None:
+            raise self._error
+        if batch:
+            self._queue.put(batch)
+
+    def close(self, raise_error: bool = True) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None and raise_error:
+            raise self._error
+
+
+def _gate_before(case: Case, exhibit: Exhibit, examiner: Examiner, got: dict[str, str], deviation: str | None) -> Gate:
     """Inside the processing transaction: record the check before; stop unless it matches or is justified."""
-    gate = job.result()
-    if gate.result == "mismatch" and not (deviation and deviation.strip()):
-        raise _Stop(gate)
-    _append(case, examiner, "verified", exhibit.id, gate.as_details(), gate.as_inputs())
-    if gate.result == "mismatch":
-        details = {"justification": (deviation or "").strip(), "phase": gate.phase, "mismatches": gate.mismatches}
-        _append(case, examiner, "deviation", exhibit.id, details, gate.as_inputs())
-    return gate
+    checked = gate("before", intake.reference_hashes(exhibit), got)
+    if checked.result == "mismatch" and not (deviation and deviation.strip()):
+        raise _Stop(checked)
+    _append(case, examiner, "verified", exhibit.id, checked.as_details(), checked.as_inputs())
+    if checked.result == "mismatch":
+        details = {"justification": (deviation or "").strip(), "phase": "before", "mismatches": checked.mismatches}
+        _append(case, examiner, "deviation", exhibit.id, details, checked.as_inputs())
+    return checked
 
 
 def _append(case: Case, examiner: Examiner, action: str, exhibit: str, details: dict[str, Any],
