@@ -191,7 +191,7 @@ def _hashset_lines(work: Path) -> list[str]:
         f"  hash set import: {manifest['counts']['md5']:,} MD5 in {imported:.1f} s "
         f"({manifest['counts']['md5'] / imported:,.0f} digests/s)",
         f"  look-up rate (batch of 1,000,000, 10M set): {rate:,.0f} digests/s",
-        f"  case process (verify + inventory + md5/sha1/sha256) median {p:.2f} s; "
+        f"  case process (verify + inventory + default hashes) median {p:.2f} s; "
         f"scan hashsets median {c:.2f} s ({out['results']['bench10m']['hits']} hits); rounds "
         f"{', '.join(f'{a:.2f}/{b:.2f}' for a, b in zip(process, check, strict=True))}",
         f"  ratio hash-set look-up / processing = {c / p:.3f}  (target <= 0.10)",
