@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import need_tool
+from ektools import need_tool
 from evidencekit import open_evidence
 from evidencekit.cli import main
 from evidencekit.errors import ValidationError
@@ -59,7 +59,7 @@ def e01_image(tmp_path: Path) -> tuple[Path, bytes]:
 
 
 def _corpus_images(limit: int = 100_000_000) -> list[str]:
-    from conftest import CORPUS
+    from ektools import CORPUS
 
     try:
         images = json.loads((CORPUS / "answers.json").read_text())["images"]
@@ -163,7 +163,7 @@ def test_sidecars_all_found_with_sources(raw_image: tuple[Path, bytes]) -> None:
         f"{d / 'SHA256SUMS'}:2",
     }
     assert result.status == "match" and all(c.status == "match" for c in result.checks)
-    assert any("other.raw" in n for n in result.notes)
+    assert f"{d / 'SHA256SUMS'}: 1 line(s) name files that are not part of this evidence: ignored" in result.notes
     ftk = next(c for c in result.checks if c.reference.source.endswith("disk.raw.txt:6"))
     assert ftk.reference.description.startswith("FTK Imager report")
 
@@ -278,3 +278,19 @@ def test_e01_digests_agree_with_ewfverify(e01_image: tuple[Path, bytes]) -> None
     assert len(computed) == 3, out.stdout
     with open_evidence(str(path)) as ev:
         assert media_digests(ev) == computed
+
+
+def test_list_file_in_a_folder_above(tmp_path: Path) -> None:
+    """A SHA256SUMS at the top of a delivery names the image by its relative path; same names elsewhere do not count."""
+    data = random.Random(13).randbytes(200_000)
+    (tmp_path / "usb").mkdir()
+    (tmp_path / "other").mkdir()
+    image = tmp_path / "usb" / "usb.img"
+    image.write_bytes(data)
+    (tmp_path / "other" / "usb.img").write_bytes(b"different")
+    digest = hashlib.sha256(data).hexdigest()
+    (tmp_path / "SHA256SUMS").write_text(f"{'2' * 64}  other/usb.img\n{digest}  usb/usb.img\n{'3' * 64}  README.md\n")
+    with open_evidence(str(image)) as ev:
+        result = verify_evidence(ev)
+    assert [(c.reference.source, c.status) for c in result.checks] == [(f"{tmp_path / 'SHA256SUMS'}:2", "match")]
+    assert result.checks[0].reference.subject == str(image)

@@ -28,7 +28,8 @@ from evidencekit.hashing import (
 from evidencekit.models import HASH_ALGORITHMS, iso_utc
 
 SIDECAR_EXTENSIONS = ("md5", "sha1", "sha256", "md5sum", "sha1sum", "sha256sum", "txt", "info", "log")
-LIST_FILES = ("md5sums", "sha1sums", "sha256sums")  # whole-folder lists: only lines naming our files count
+LIST_FILES = ("md5sums", "sha1sums", "sha256sums")  # folder lists: only lines naming our files count
+LIST_LEVELS = 2  # folders above the evidence searched for list files
 SIDECAR_MAX_BYTES = 4 << 20
 
 
@@ -218,17 +219,24 @@ def container_references(ev: Any) -> list[Reference]:
 
 
 def sidecar_paths(ev: Any) -> list[Path]:
-    """Files next to the evidence that may state its hashes (see the module docstring), sorted."""
+    """Files that may state the evidence's hashes, sorted: sidecars named after it in its folder,
+    and the lists MD5SUMS/SHA1SUMS/SHA256SUMS there and up to ``LIST_LEVELS`` folders above."""
     target = Path(ev.path)
-    try:
-        present = {name.casefold(): name for name in os.listdir(target.parent)}
-    except OSError:
-        return []
     own = {Path(p).name.casefold() for p in [ev.path, *getattr(ev, "segment_files", [])]}
-    wanted = [f"{base}.{ext}" for base in _base_names(target.name) for ext in SIDECAR_EXTENSIONS]
-    wanted += list(LIST_FILES)
-    found = {present[w.casefold()] for w in wanted if w.casefold() in present and w.casefold() not in own}
-    return sorted(target.parent / name for name in found if (target.parent / name).is_file())
+    named = [f"{base}.{ext}" for base in _base_names(target.name) for ext in SIDECAR_EXTENSIONS]
+    found: set[Path] = set()
+    for level, folder in enumerate([target.parent, *target.parent.parents][: LIST_LEVELS + 1]):
+        wanted = [*named, *LIST_FILES] if level == 0 else list(LIST_FILES)
+        present = _listing(folder)
+        found |= {folder / present[w.casefold()] for w in wanted if w.casefold() in present and w.casefold() not in own}
+    return sorted(p for p in found if p.is_file())
+
+
+def _listing(folder: Path) -> dict[str, str]:
+    try:
+        return {name.casefold(): name for name in os.listdir(folder)}
+    except OSError:
+        return {}
 
 
 def _base_names(name: str) -> list[str]:
@@ -240,36 +248,47 @@ def _base_names(name: str) -> list[str]:
 
 
 def sidecar_references(ev: Any, notes: list[str]) -> list[Reference]:
-    """References from every sidecar file; lines naming other files become notes."""
-    files = _evidence_files(ev)
+    """References from every sidecar file; lines naming other files are counted in a note."""
     refs: list[Reference] = []
     for path in sidecar_paths(ev):
         text = _read_text(path, notes)
         if text is None:
             continue
-        tool = sidecar_tool(text)
-        for item in parse_hash_text(text):
-            subject = None
-            if item.filename is not None:
-                subject = files.get(_basename(item.filename).casefold())
-                if subject is None:
-                    notes.append(f"{path}:{item.line}: names {item.filename!r}, not a file of this evidence: ignored")
-                    continue
+        tool, items, other = sidecar_tool(text), parse_hash_text(text), 0
+        for item in items:
+            subject = _named_subject(ev, path, item.filename) if item.filename is not None else None
+            if item.filename is not None and subject is None:
+                other += 1
+                continue
             desc = f"{tool}: {item.label}" + (f" of {Path(subject).name}" if subject else "")
             refs.append(Reference(item.algorithm, item.value, "sidecar", f"{path}:{item.line}", desc, subject))
-        if path.name.casefold() not in LIST_FILES and not parse_hash_text(text):
+        if other:
+            notes.append(f"{path}: {other} line(s) name files that are not part of this evidence: ignored")
+        if not items and path.name.casefold() not in LIST_FILES:
             notes.append(f"{path}: no hash value recognised")
     return refs
 
 
-def _evidence_files(ev: Any) -> dict[str, str]:
+def _named_subject(ev: Any, sidecar: Path, name: str) -> str | None:
+    """The evidence file a list line names, or None.
+
+    A relative name is resolved from the list's folder; in the evidence's own folder a name is
+    also matched by its last component, case-insensitively (lists written on Windows name
+    ``E:\\case\\disk.001``).
+    """
     if ev.kind == "directory":
-        return {}
-    return {Path(p).name.casefold(): str(p) for p in [ev.path, *getattr(ev, "segment_files", [])]}
-
-
-def _basename(name: str) -> str:
-    return name.replace("\\", "/").rsplit("/", 1)[-1].lstrip("*")
+        return None
+    files = [str(p) for p in [ev.path, *getattr(ev, "segment_files", [])]]
+    rel = name.lstrip("*").replace("\\", "/")
+    if not rel.startswith("/") and not (len(rel) > 1 and rel[1] == ":"):
+        resolved = os.path.normpath(os.path.join(sidecar.parent, rel))
+        for f in files:
+            if os.path.normpath(os.path.abspath(f)) == resolved:
+                return f
+    if sidecar.parent == Path(ev.path).parent:
+        last = rel.rsplit("/", 1)[-1].casefold()
+        return next((f for f in files if Path(f).name.casefold() == last), None)
+    return None
 
 
 def _read_text(path: Path, notes: list[str]) -> str | None:
