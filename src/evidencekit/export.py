@@ -34,18 +34,30 @@ def record_dict(record: FileRecord, zone: ZoneInfo | None = None, zone_name: str
 def _flat(record: FileRecord, zone: ZoneInfo | None, zone_name: str) -> dict:
     digits = record.time_digits
     fmt = iso_utc if zone is None else (lambda ns, d: render_time(ns, d, zone))
+    r = record
     return {
-        "volume": record.volume, "path": record.path, "stream": record.stream, "inode": record.inode,
-        "type": record.type, "deleted": record.deleted, "orphan": record.orphan, "size": record.size,
-        "md5": record.md5, "sha1": record.sha1, "sha256": record.sha256,
-        "mtime": fmt(record.mtime, digits), "atime": fmt(record.atime, digits), "ctime": fmt(record.ctime, digits),
-        "crtime": fmt(record.crtime, digits), "dtime": fmt(record.dtime, digits),
-        "fn_mtime": fmt(record.fn_mtime, digits), "fn_atime": fmt(record.fn_atime, digits),
-        "fn_ctime": fmt(record.fn_ctime, digits), "fn_crtime": fmt(record.fn_crtime, digits),
-        "filesystem": record.filesystem, "assumed_zone": record.assumed_zone, "mode": record.mode,
-        "uid": record.uid, "gid": record.gid, "link_target": record.link_target, "display_zone": zone_name,
-        "warnings": list(record.warnings),
+        "volume": r.volume, "path": r.path, "stream": r.stream, "inode": r.inode,
+        "type": r.type, "deleted": r.deleted, "orphan": r.orphan, "size": r.size,
+        "md5": r.md5, "sha1": r.sha1, "sha256": r.sha256,
+        # None checks inline: most records lack several of these, and this runs once per entry.
+        "mtime": None if r.mtime is None else fmt(r.mtime, digits),
+        "atime": None if r.atime is None else fmt(r.atime, digits),
+        "ctime": None if r.ctime is None else fmt(r.ctime, digits),
+        "crtime": None if r.crtime is None else fmt(r.crtime, digits),
+        "dtime": None if r.dtime is None else fmt(r.dtime, digits),
+        "fn_mtime": None if r.fn_mtime is None else fmt(r.fn_mtime, digits),
+        "fn_atime": None if r.fn_atime is None else fmt(r.fn_atime, digits),
+        "fn_ctime": None if r.fn_ctime is None else fmt(r.fn_ctime, digits),
+        "fn_crtime": None if r.fn_crtime is None else fmt(r.fn_crtime, digits),
+        "filesystem": r.filesystem, "assumed_zone": r.assumed_zone, "mode": r.mode,
+        "uid": r.uid, "gid": r.gid, "link_target": r.link_target, "display_zone": zone_name,
+        "warnings": list(r.warnings),
     }
+
+
+# Encoders built once: json.dumps with non-default options builds a new encoder on every call.
+_COMPACT = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+_ROW = json.JSONEncoder(ensure_ascii=False).encode
 
 
 class _LocatorJson:
@@ -62,15 +74,13 @@ class _LocatorJson:
             return locator.to_json()
         cached = self._parents.get(id(parent))
         if cached is None or cached[0] is not parent:
-            cached = (parent, json.dumps(parent, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
+            cached = (parent, _COMPACT(parent))
             self._parents[id(parent)] = cached
-        rest = json.dumps({k: v for k, v in spec.items() if k != "parent"}, sort_keys=True, separators=(",", ":"),
-                          ensure_ascii=False)
+        rest = _COMPACT({k: v for k, v in spec.items() if k != "parent"})
         evidence = self._evidence.get(locator.evidence)
         if evidence is None:
-            evidence = self._evidence[locator.evidence] = json.dumps(locator.evidence, ensure_ascii=False)
-        return (f'{{"evidence":{evidence},'
-                f'"spec":{{"parent":{cached[1]},{rest[1:]}}}')
+            evidence = self._evidence[locator.evidence] = _ROW(locator.evidence)
+        return f'{{"evidence":{evidence},"spec":{{"parent":{cached[1]},{rest[1:]}}}'
 
 
 def write_records(records: Iterable[FileRecord], out: TextIO, fmt: str, zone: ZoneInfo | None = None,
@@ -94,7 +104,7 @@ def write_records(records: Iterable[FileRecord], out: TextIO, fmt: str, zone: Zo
             row["warnings"] = "; ".join(record.warnings)
             writer.writerow(row)
         else:
-            text = json.dumps(row, ensure_ascii=False)
+            text = _ROW(row)
             out.write(f"{text[:-1]}, \"locator\": {locator_json(record.locator)}}}\n")
         count += 1
     return count
