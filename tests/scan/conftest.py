@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import need_tool
+from ektools import need_tool
 from evidencekit.case import Case, examiners
 
 DATA = Path(__file__).resolve().parent / "data"

@@ -16,7 +16,7 @@ from evidencekit.scan.engine import ContentPass
 from evidencekit.scan.filters import file_filter_sql
 from evidencekit.scan.hashcheck import check_exhibit
 from evidencekit.scan.hashsets import import_hash_set, open_hash_set
-from evidencekit.scan.results import scan_exhibit
+from evidencekit.scan.results import run_digest, scan_exhibit
 from evidencekit.scan.yara import YaraScanner, compile_rules
 from scan.conftest import RULES, TREE, WEBSHELL
 
@@ -63,8 +63,17 @@ def test_case_scan_stores_results_with_one_ledger_entry(processed_case: Case, ex
         offsets.setdefault(hit["identifier"], hit["offset"])  # hits come in offset order
     assert offsets["$php"] == WEBSHELL.index(b"<?php") and offsets["$req1"] == WEBSHELL.index(b"$_POST")
     last = entries[-1]
-    body = json.dumps(last.__dict__ if hasattr(last, "__dict__") else last, default=str)
-    assert ruleset.sha256 in body and '"analysis": "yara"' in body
+    assert (last.action, last.exhibit) == ("analysed", "E1")
+    assert last.body["details"]["analysis"] == "yara"
+    assert last.body["inputs"]["rules_sha256"] == ruleset.sha256
+    assert last.body["details"]["rules"]["files"][0]["sha256"] in {h for _, h in ruleset.files}
+    run_key = f"db:scan_runs/{out['run_id']}"
+    assert last.body["outputs"][run_key] == run_digest(processed_case.db, out["run_id"])
+    processed_case.db.execute("UPDATE yara_matches SET strings = '[]' WHERE rowid = (SELECT min(rowid) FROM yara_matches)")
+    assert last.body["outputs"][run_key] != run_digest(processed_case.db, out["run_id"])  # an edit shows
+    processed_case.db.execute("DELETE FROM yara_matches")
+    scan_exhibit(processed_case, "E1", examiner, content)
+    before += 1
     # a second scan with the same rules replaces the results (the ledger keeps both entries)
     count = processed_case.db.execute("SELECT count(*) FROM yara_matches").fetchone()[0]
     scan_exhibit(processed_case, "E1", examiner, content)
@@ -137,8 +146,8 @@ def test_cli_case_mode_types_yara_hashsets(processed_case: Case, tmp_path: Path)
     assert _cli("hashset", "import", "office", str(good), "--kind", "known-good").returncode == 0
     checked = _cli("scan", "hashsets", case_dir, "--examiner", "scanner")
     assert checked.returncode == 0 and "1 in office (known-good)" in checked.stdout, checked.stderr
-    analyses = [json.dumps(e.__dict__ if hasattr(e, "__dict__") else e, default=str) for e in processed_case.entries()]
-    assert sum('"analysed"' in a for a in analyses) == 3
+    analyses = [e.body["details"]["analysis"] for e in processed_case.entries() if e.action == "analysed"]
+    assert analyses == ["yara", "types", "hashsets"]
 
 
 def test_ntfs_streams_are_scanned(corpus: Path, answers: dict) -> None:

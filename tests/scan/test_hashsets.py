@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import need_tool
+from ektools import need_tool
 from evidencekit.errors import ValidationError
 from evidencekit.scan import hashsets
 from evidencekit.scan.hashlists import detect_format

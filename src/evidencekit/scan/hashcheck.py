@@ -8,7 +8,6 @@ every set by its manifest and source hashes.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from typing import Any
@@ -17,7 +16,7 @@ from evidencekit.case import Case
 from evidencekit.case.examiners import Examiner
 from evidencekit.errors import CaseError
 from evidencekit.scan.hashsets import HashSet
-from evidencekit.scan.results import inventory_reference
+from evidencekit.scan.results import inventory_reference, run_digest
 
 ALGORITHMS = ("sha256", "sha1", "md5")  # strongest first: the one recorded for a hit
 COLUMN = {"md5": 1, "sha1": 2, "sha256": 3}  # of the rows _hashes returns
@@ -58,8 +57,8 @@ def check_exhibit(case: Case, exhibit: str, examiner: Examiner, sets: list[HashS
     per_set = {s.name: hits_of(s, files) for s in sets}
     summary = {s.name: {"kind": s.kind, "hits": len(per_set[s.name]), "files_without_usable_hash": _unhashed(s, files)}
                for s in sets}
-    details = {"analysis": "hashsets", "hashsets": [s.describe() for s in sets], "files_checked": len(files), "results": summary,
-               "lookup_seconds": round((time.time_ns() - started) / 1e9, 3)}
+    details = {"analysis": "hashsets", "hashsets": [s.describe() for s in sets], "files_checked": len(files),
+               "results": summary, "lookup_seconds": round((time.time_ns() - started) / 1e9, 3)}
     inputs: dict[str, Any] = {f"hashset:{s.name}": s.manifest_sha256 for s in sets}
     inputs.update(inventory_reference(case.db, exhibit))
     rows = sorted((fid, s.name, s.kind, alg) for s in sets for fid, alg in per_set[s.name].items())
@@ -67,12 +66,12 @@ def check_exhibit(case: Case, exhibit: str, examiner: Examiner, sets: list[HashS
         run_id = act.db.execute(
             "INSERT INTO scan_runs (kind, exhibit, time_ns, parameters) VALUES ('hashsets', ?, ?, ?)",
             (exhibit, started, json.dumps({"hashsets": [s.name for s in sets]}))).lastrowid
+        assert run_id is not None
         for s in sets:
             act.db.execute("DELETE FROM hashset_hits WHERE hashset = ? AND file_id IN "
                            "(SELECT id FROM files WHERE exhibit = ?)", (s.name, exhibit))
         act.db.executemany("INSERT INTO hashset_hits (file_id, hashset, kind, algorithm, run_id) VALUES (?, ?, ?, ?, ?)",
                            [(*row, run_id) for row in rows])
         act.details["run_id"] = run_id
-        act.outputs[f"db:scan_runs/{run_id}"] = hashlib.sha256(
-            "".join(f"{json.dumps(r)}\n" for r in rows).encode()).hexdigest()
+        act.outputs[f"db:scan_runs/{run_id}"] = run_digest(act.db, run_id)
     return {"exhibit": exhibit, "run_id": run_id, "files_checked": len(files), "results": summary}

@@ -88,14 +88,6 @@ class Collected:
                                      json.dumps(m.meta, sort_keys=True, default=str),
                                      json.dumps([s.to_dict() for s in m.strings])))
 
-    def digest(self) -> str:
-        """sha256 over every row written, in a fixed order: the entry's output hash."""
-        h = hashlib.sha256()
-        for name, rows in (("types", self.types), ("matches", self.matches), ("warnings", self.warnings)):
-            for row in sorted(rows, key=lambda r: json.dumps(r)):
-                h.update(f"{name}\t{json.dumps(row)}\n".encode())
-        return h.hexdigest()
-
 
 def collect(case: Case, exhibit: str, content: ContentPass, credentials: Credentials,
             progress: Callable[[FileRecord], None] | None = None) -> Collected:
@@ -108,6 +100,31 @@ def collect(case: Case, exhibit: str, content: ContentPass, credentials: Credent
         for res in content.run(ev.entries(), progress):
             out.add(ids.get(locator_key(res.record.locator.to_json())), res)
     return out
+
+
+_DIGEST_QUERIES = (
+    ("types", "SELECT f.seq, t.mime, t.description, t.mismatch FROM file_types t JOIN files f ON f.id = t.file_id "
+              "WHERE t.run_id = ? ORDER BY f.seq"),
+    ("matches", "SELECT f.seq, y.namespace, y.rule, y.tags, y.meta, y.strings FROM yara_matches y "
+                "JOIN files f ON f.id = y.file_id WHERE y.run_id = ? ORDER BY f.seq, y.namespace, y.rule"),
+    ("hashsets", "SELECT f.seq, h.hashset, h.kind, h.algorithm FROM hashset_hits h JOIN files f ON f.id = h.file_id "
+                 "WHERE h.run_id = ? ORDER BY f.seq, h.hashset"),
+    ("warnings", "SELECT coalesce(f.seq, -1), w.message FROM scan_warnings w LEFT JOIN files f ON f.id = w.file_id "
+                 "WHERE w.run_id = ? ORDER BY 1, 2"),
+)
+
+
+def run_digest(db: sqlite3.Connection, run_id: int) -> str:
+    """sha256 over the rows a scan run wrote, in a fixed order (files named by walk order ``seq``).
+
+    This is the output hash of the run's ledger entry (``outputs["db:scan_runs/<id>"]``); a verifier
+    recomputes it. Rows replaced by a later run of the same kind (re-scan) no longer count.
+    """
+    h = hashlib.sha256()
+    for name, sql in _DIGEST_QUERIES:
+        for row in db.execute(sql, (run_id,)):
+            h.update(f"{name}\t{json.dumps(row, ensure_ascii=False)}\n".encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
 
 
 def _store(db: sqlite3.Connection, exhibit: str, kind: str, ruleset_sha256: str | None,
@@ -154,5 +171,5 @@ def scan_exhibit(case: Case, exhibit: str, examiner: Examiner, content: ContentP
     with case.action("analysed", examiner=examiner, exhibit=exhibit, details=details, inputs=inputs) as act:
         run_id = _store(act.db, exhibit, kind, scanner.ruleset.sha256 if scanner else None, params, got)
         act.details["run_id"] = run_id
-        act.outputs[f"db:scan_runs/{run_id}"] = got.digest()
+        act.outputs[f"db:scan_runs/{run_id}"] = run_digest(act.db, run_id)
     return {"exhibit": exhibit, "run_id": run_id, **{k: v for k, v in details.items() if k != "rules"}}
