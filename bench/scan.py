@@ -16,6 +16,7 @@ from pathlib import Path
 
 from bench.images import ext4_image, source_tree
 from bench.util import alternate, evidencekit
+from evidencekit.scan.hashsets import HashSet
 
 WEBSHELL = ["eval(base64_decode(", "assert($_POST", "gzinflate(base64_decode(", "str_rot13(", "shell_exec(",
             "passthru(", "system($_GET", "preg_replace(\"/.*/e\"", "create_function(", "Request.Item[",
@@ -150,11 +151,33 @@ def _hash_list(work: Path, tree: Path, n: int) -> Path:
     return path
 
 
-def _hashset_lines(work: Path) -> list[str]:
+def _process_and_check(work: Path, image: Path, hs: HashSet) -> tuple[list[float], list[float], int]:
+    """Three rounds on fresh cases: time `case process` (verify, inventory, hashes), then the look-up."""
     from evidencekit.case import Case, examiners
     from evidencekit.case.intake import add_exhibit
     from evidencekit.case.process import process_exhibit
     from evidencekit.scan.hashcheck import check_exhibit
+
+    examiner = examiners.init_examiner("Bench Examiner", "bench")
+    process, check, hits = [], [], 0
+    for i in range(3):
+        case_dir = work / f"scan-case-{i}"
+        shutil.rmtree(case_dir, ignore_errors=True)
+        case = Case.init(case_dir, number="B/1", title="bench", authority="bench", examiner=examiner)
+        add_exhibit(case, image, "E1", examiner)
+        t0 = time.perf_counter()
+        process_exhibit(case, "E1", examiner)
+        process.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        out = check_exhibit(case, "E1", examiner, [hs])
+        check.append(time.perf_counter() - t0)
+        hits = out["results"]["bench10m"]["hits"]
+        case.close()
+        shutil.rmtree(case_dir, ignore_errors=True)
+    return process, check, hits
+
+
+def _hashset_lines(work: Path) -> list[str]:
     from evidencekit.scan.hashsets import import_hash_set, open_hash_set
 
     home = work / "scan-home"
@@ -167,32 +190,19 @@ def _hashset_lines(work: Path) -> list[str]:
     manifest = import_hash_set("bench10m", src, "known-bad").manifest
     imported = time.perf_counter() - t0
     hs = open_hash_set("bench10m")
-    probe = [random.Random(1).randbytes(16) for _ in range(1_000_000)]
+    rng = random.Random(1)
+    probe = [rng.randbytes(16) for _ in range(1_000_000)]
     t0 = time.perf_counter()
     hs.contains("md5", probe)
     rate = len(probe) / (time.perf_counter() - t0)
-    examiner = examiners.init_examiner("Bench Examiner", "bench")
-    process, check = [], []
-    for i in range(3):  # a fresh case each round: process (verify + inventory + hashes), then look up
-        case_dir = work / f"scan-case-{i}"
-        shutil.rmtree(case_dir, ignore_errors=True)
-        case = Case.init(case_dir, number="B/1", title="bench", authority="bench", examiner=examiner)
-        add_exhibit(case, image, "E1", examiner)
-        t0 = time.perf_counter()
-        process_exhibit(case, "E1", examiner)
-        process.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        out = check_exhibit(case, "E1", examiner, [hs])
-        check.append(time.perf_counter() - t0)
-        case.close()
-        shutil.rmtree(case_dir, ignore_errors=True)
+    process, check, hits = _process_and_check(work, image, hs)
     p, c = statistics.median(process), statistics.median(check)
     return [
         f"  hash set import: {manifest['counts']['md5']:,} MD5 in {imported:.1f} s "
         f"({manifest['counts']['md5'] / imported:,.0f} digests/s)",
         f"  look-up rate (batch of 1,000,000, 10M set): {rate:,.0f} digests/s",
         f"  case process (verify + inventory + default hashes) median {p:.2f} s; "
-        f"scan hashsets median {c:.2f} s ({out['results']['bench10m']['hits']} hits); rounds "
+        f"scan hashsets median {c:.2f} s ({hits} hits); rounds "
         f"{', '.join(f'{a:.2f}/{b:.2f}' for a, b in zip(process, check, strict=True))}",
         f"  ratio hash-set look-up / processing = {c / p:.3f}  (target <= 0.10)",
     ]

@@ -149,6 +149,17 @@ def _spill_all(path: Path, fmt: str, work: Path, bad: Malformed) -> dict[str, _S
     return spills
 
 
+def _manifest(name: str, kind: str, description: str, fmt: str, path: Path, counts: dict[str, int],
+              bad: Malformed, started: int) -> dict[str, Any]:
+    return {
+        "name": name, "kind": kind, "description": description, "format": fmt,
+        "source": str(path.resolve()), "source_sha256": _file_sha256(path), "source_size": path.stat().st_size,
+        "counts": counts, "malformed_lines": bad.count, "malformed_first": bad.lines,
+        "imported_ns": started, "import_seconds": round((time.time_ns() - started) / 1e9, 3),
+        "evidencekit_version": __version__, "store_format": STORE_FORMAT,
+    }
+
+
 def import_hash_set(name: str, source: str | Path, kind: str, *, description: str = "", fmt: str | None = None,
                     skip_malformed: bool = False, replace: bool = False, root: Path | None = None) -> ImportReport:
     """Read the hash list ``source`` and store it as hash set ``name`` of ``kind``.
@@ -178,13 +189,7 @@ def import_hash_set(name: str, source: str | Path, kind: str, *, description: st
         counts = {alg: spills[alg].finish(work) for alg in sorted(spills)}
         if not any(counts.values()):
             raise ValidationError(f"{path}: no MD5, SHA1 or SHA256 digests found ({fmt} format)")
-        manifest = {
-            "name": name, "kind": kind, "description": description, "format": fmt,
-            "source": str(path.resolve()), "source_sha256": _file_sha256(path), "source_size": path.stat().st_size,
-            "counts": counts, "malformed_lines": bad.count, "malformed_first": bad.lines,
-            "imported_ns": started, "import_seconds": round((time.time_ns() - started) / 1e9, 3),
-            "evidencekit_version": __version__, "store_format": STORE_FORMAT,
-        }
+        manifest = _manifest(name, kind, description, fmt, path, counts, bad, started)
         (work / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True))
         if dest.exists():
             shutil.rmtree(dest)
