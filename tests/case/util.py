@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import need_tool
+from ektools import need_tool
 
 
 def build_ext4(work: Path, n_files: int, size_mb: int = 16, seed: str = "x") -> Path:

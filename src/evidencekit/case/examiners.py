@@ -83,7 +83,7 @@ def init_examiner(name: str, examiner_id: str, passphrase: str | None = None) ->
         "id": examiner.id, "name": examiner.name, "public_key": examiner.public_key,
         "fingerprint": examiner.fingerprint, "encrypted": bool(passphrase), "created_ns": time.time_ns(),
     }
-    key_path.parent.mkdir(parents=True, exist_ok=True)
+    key_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     _write_private(key_path, pem)
     tmp = meta_path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(meta, indent=2) + "\n")

@@ -121,6 +121,26 @@ def host() -> dict[str, str]:
     return {"hostname": socket.gethostname(), "platform": platform.platform()}
 
 
+SECRET_OPTIONS = ("--password", "--passphrase", "--recovery-key", "--key-passphrase")
+
+
+def redacted(argv: list[str]) -> list[str]:
+    """The command line with the values of secret options (passwords, recovery keys) masked."""
+    out: list[str] = []
+    hide_next = False
+    for arg in argv:
+        name, eq, _ = arg.partition("=")
+        if hide_next:
+            out.append("***")
+            hide_next = False
+        elif name in SECRET_OPTIONS and eq:
+            out.append(f"{name}=***")
+        else:
+            out.append(arg)
+            hide_next = arg in SECRET_OPTIONS
+    return out
+
+
 def last_entry(db: sqlite3.Connection) -> tuple[int, str, int]:
     """(seq, entry_hash, time_ns) of the last entry, or (0, GENESIS, 0) for an empty ledger."""
     row = db.execute("SELECT seq, entry_hash, time_ns FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()
@@ -149,7 +169,7 @@ def append(
     seq, prev, prev_ns = last_entry(db)
     body = {
         "case": case_id, "key": examiner.fingerprint, "details": details or {}, "inputs": inputs or {},
-        "outputs": outputs or {}, "tools": tool_versions(), "host": host(), "command": list(sys.argv),
+        "outputs": outputs or {}, "tools": tool_versions(), "host": host(), "command": redacted(sys.argv),
         "cosigners": [c.id for c in cosigners],
     }
     entry = Entry(seq + 1, max(time.time_ns(), prev_ns + 1), examiner.id, action, exhibit, prev, body, "", "")

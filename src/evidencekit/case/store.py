@@ -184,10 +184,17 @@ class Case:
             raise CaseError(f"{self.root}: case is busy (another process holds it): {err}") from err
         try:
             yield self.db
+            self.db.execute("COMMIT")
+        except sqlite3.Error as err:
+            self._rollback()
+            raise CaseError(f"{self.root / DB_NAME}: database error: {err}") from err
         except BaseException:
-            self.db.execute("ROLLBACK")
+            self._rollback()
             raise
-        self.db.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        if self.db.in_transaction:
+            self.db.execute("ROLLBACK")
 
     # -- exhibits -------------------------------------------------------------------------
     def exhibits(self) -> list[Exhibit]:
