@@ -239,7 +239,10 @@ class HashSet:
         keys, rest = self._maps(algorithm)
         query = _to_rows(b"".join(digests), DIGEST_SIZES[algorithm])
         qkeys = _keys_of(query)
-        idx = np.minimum(np.searchsorted(keys, qkeys), len(keys) - 1)
+        order = np.argsort(qkeys, kind="stable")  # probes in key order: neighbouring pages, warm cache
+        idx = np.empty(len(qkeys), dtype=np.int64)
+        idx[order] = np.searchsorted(keys, qkeys[order])
+        idx = np.minimum(idx, len(keys) - 1)
         same_key = keys[idx] == qkeys
         hit = same_key & np.all(rest[idx] == query[:, 8:], axis=1)
         for i in np.nonzero(same_key & ~hit)[0]:  # 64-bit prefix shared by two digests: rare
