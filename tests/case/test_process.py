@@ -171,3 +171,21 @@ def test_two_processes_are_serialised(case: Case, examiner: examiners.Examiner, 
         assert per_exhibit["E1"] == len(_walk_keys(medium_image))
         assert [e.seq for e in fresh.entries()] == list(range(1, len(actions) + 1))
         assert custody.verify_case(fresh).ok
+
+
+def test_writer_waits_for_the_case_lock(case: Case, examiner: examiners.Examiner, small_image: Path) -> None:
+    add_exhibit(case, small_image, "E1", examiner)
+    holder = sqlite3.connect(case.root / "case.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process writing to the case
+    env = {"EVIDENCEKIT_EXAMINER": examiner.id, "EVIDENCEKIT_BUSY_TIMEOUT": "1"}
+    note = run_cli("custody", "record", str(case.root), "note", "--text", "x", env=env)
+    assert note.returncode == 2 and "case is busy (another process is writing to it)" in note.stderr
+    proc = subprocess.Popen([sys.executable, "-c", "from evidencekit.cli import main; main()", "case", "process",
+                             str(case.root)], env={**os.environ, **env}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None and "another process is writing to the case; waiting" in proc.stderr.readline()
+    holder.execute("COMMIT")
+    holder.close()
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and "status=processed" in out
+    assert custody.verify_case(case).ok

@@ -204,7 +204,7 @@ def process_exhibit(
     with open_evidence(exhibit.path) as ev, ThreadPoolExecutor(max_workers=2) as pool:
         before_job = pool.submit(intake.media_digests, ev, algorithms, _bytes(progress, "verify"))
         try:
-            with case.transaction() as db:
+            with case.transaction(wait=True) as db:
                 encoder, writer = _insert_inventory(db, exhibit_id, ev.files(hashes=hashes), progress)
                 after_job = pool.submit(intake.media_digests, ev, algorithms, _bytes(progress, "re-verify"))
                 writer.close()
@@ -353,7 +353,7 @@ def _claim(case: Case, exhibit_id: str, reprocess: bool) -> int | None:
     """Start a run for the exhibit: wait for a live run elsewhere, mark a dead one abandoned."""
     announced = False
     while True:
-        with case.transaction() as db:
+        with case.transaction(wait=True) as db:
             status = db.execute("SELECT status FROM exhibits WHERE id = ?", (exhibit_id,)).fetchone()[0]
             live = [r for r in db.execute("SELECT id, pid, host FROM runs WHERE exhibit = ? AND done = 0",
                                           (exhibit_id,)) if _alive(r[1], r[2])]

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import sqlite3
+import sys
 import tempfile
 import time
 import uuid
@@ -84,6 +85,7 @@ class Case:
         self.db = db
         self.meta = dict(db.execute("SELECT key, value FROM case_meta").fetchall())
         self.id = self.meta["id"]
+        self._told_busy = False
 
     # -- creation and opening -------------------------------------------------------------
     @classmethod
@@ -176,12 +178,13 @@ class Case:
             )
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE (waits for other writers up to the busy timeout) ... COMMIT or ROLLBACK."""
-        try:
-            self.db.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as err:
-            raise CaseError(f"{self.root}: case is busy (another process holds it): {err}") from err
+    def transaction(self, wait: bool = False) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception.
+
+        Waits for another writer up to the busy timeout ($EVIDENCEKIT_BUSY_TIMEOUT seconds,
+        default 600), or as long as it takes with ``wait`` (saying so once on stderr).
+        """
+        self._begin(wait)
         try:
             yield self.db
             self.db.execute("COMMIT")
@@ -191,6 +194,26 @@ class Case:
         except BaseException:
             self._rollback()
             raise
+
+    def _begin(self, wait: bool) -> None:
+        if wait:  # first a short try, so that the notice comes early
+            self.db.execute("PRAGMA busy_timeout = 2000")
+        try:
+            while True:
+                try:
+                    self.db.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as err:
+                    if not wait or "locked" not in str(err):
+                        raise CaseError(f"{self.root}: case is busy (another process is writing to it): {err}") from err
+                    if not self._told_busy:
+                        print(f"evidencekit: {self.root}: another process is writing to the case; waiting",
+                              file=sys.stderr)
+                        self._told_busy = True
+                    self.db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        finally:
+            if wait:
+                self.db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
 
     def _rollback(self) -> None:
         if self.db.in_transaction:
