@@ -126,3 +126,14 @@ def test_fat_local_times_carry_their_assumed_zone(tmp_path: Path, examiner) -> N
     rows = [r for r in csv.DictReader(out.read_text().splitlines()) if r["filename"].upper() == "/NOTE.TXT"]
     assert rows and {r["assumed_zone"] for r in rows} == {"UTC"} and {r["timezone"] for r in rows} == {"UTC"}
     case.close()
+
+
+def test_reprocessing_drops_derived_events_until_rebuilt(ext4_case: Case, examiner) -> None:
+    from evidencekit.case.process import process_exhibit
+
+    build(ext4_case, examiner, artifacts="none")
+    before = [(e.time, e.macb, e.path, e.sha256, e.locator) for e in timeline(ext4_case)]
+    process_exhibit(ext4_case, "E1", examiner, hashes=("sha256",), reprocess=True)
+    assert list(timeline(ext4_case, source="fs")) == []  # never events joined to other inventory rows
+    build(ext4_case, examiner, artifacts="none")
+    assert [(e.time, e.macb, e.path, e.sha256, e.locator) for e in timeline(ext4_case)] == before

@@ -135,6 +135,7 @@ MIGRATIONS: list[Migration] = [
               "DROP TABLE files_staging;"),
     Migration("case: drop the files indexes on md5 and (exhibit, path): unused, and they slow processing",
               "DROP INDEX files_md5; DROP INDEX files_exhibit_path;"),
+    Migration(_timeline_store.FOLLOW_FILES_DESCRIPTION, _timeline_store.FOLLOW_FILES_SQL),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

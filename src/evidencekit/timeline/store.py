@@ -43,6 +43,17 @@ CREATE TABLE IF NOT EXISTS timeline_warnings (
 );
 """
 
+# Migration 2 of the timeline: file system events are derived from inventory rows and read their
+# file columns from them, so they go when their row goes (an exhibit processed again): a stale
+# event must never borrow the hash or locator of another file.
+FOLLOW_FILES_DESCRIPTION = "timeline: file system events are deleted with the inventory rows they derive from"
+FOLLOW_FILES_SQL = """
+CREATE TRIGGER IF NOT EXISTS timeline_events_follow_files AFTER DELETE ON files
+BEGIN
+    DELETE FROM timeline_events WHERE source = 'fs' AND entry = OLD.id AND locator IS NULL;
+END;
+"""
+
 COLUMNS = (
     "run", "time", "digits", "exhibit", "volume", "path", "stream", "inode", "source", "parser",
     "timestamp_desc", "macb", "attribute", "message", "sha256", "locator", "deleted", "orphan", "type",
@@ -62,14 +73,15 @@ def _column(name: str) -> str:
 
 
 _SELECT = (f"SELECT e.id, {', '.join(_column(c) for c in COLUMNS)} FROM timeline_events e"
-           " LEFT JOIN files f ON f.id = e.entry AND e.source = 'fs' AND e.locator IS NULL")
+           " LEFT JOIN files f ON f.id = e.entry AND e.source = 'fs' AND e.locator IS NULL"
+           " AND f.exhibit = e.exhibit AND f.path = e.path")
 
 
 def ensure_schema(db: sqlite3.Connection) -> None:
     """Create the timeline tables when the case schema does not carry them (older case code)."""
     row = db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='timeline_events'").fetchone()
     if row is None:
-        db.executescript(MIGRATION_SQL)
+        db.executescript(MIGRATION_SQL + FOLLOW_FILES_SQL)
 
 
 def _row(run: int | None, ev: TimelineEvent) -> tuple[object, ...]:
