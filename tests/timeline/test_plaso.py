@@ -142,8 +142,11 @@ def test_ios_backup_events_use_real_names(plaso_case: Case) -> None:
     fid = devices.file_id(*devices.SMS_DB)
     assert {e.extra["backup_path"] for e in messages} == {f"/{fid[:2]}/{fid}"}
     assert {e.time for e in messages} == {(m[1] + devices.COCOA_EPOCH) * 10**9 for m in devices.IMESSAGES}
-    fs_paths = {e.path for e in timeline(plaso_case, exhibit="IOS", source="fs")}
-    assert real in fs_paths and not any(fid in p for p in fs_paths)
+    fs_events = list(timeline(plaso_case, exhibit="IOS", source="fs"))
+    assert not any(fid in e.path for e in fs_events)
+    renamed = [e for e in fs_events if e.path == real]
+    assert renamed and all(e.extra["backup_path"] == f"/{fid[:2]}/{fid}" for e in renamed)
+    assert renamed[0].sha256 == messages[0].sha256 and fid in (renamed[0].locator or "")
 
 
 def test_default_preset_covers_device_databases() -> None:

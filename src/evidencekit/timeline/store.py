@@ -74,7 +74,7 @@ def _column(name: str) -> str:
 
 _SELECT = (f"SELECT e.id, {', '.join(_column(c) for c in COLUMNS)} FROM timeline_events e"
            " LEFT JOIN files f ON f.id = e.entry AND e.source = 'fs' AND e.locator IS NULL"
-           " AND f.exhibit = e.exhibit AND f.path = e.path")
+           " AND f.exhibit = e.exhibit")
 
 
 def ensure_schema(db: sqlite3.Connection) -> None:
