@@ -13,7 +13,7 @@ from evidencekit import open_evidence
 from evidencekit.case import Case
 from evidencekit.case.examiners import Examiner
 from evidencekit.scan.engine import ContentPass
-from evidencekit.scan.filters import file_filter_sql
+from evidencekit.scan.filters import file_filter_sql, scan_flags
 from evidencekit.scan.hashcheck import check_exhibit
 from evidencekit.scan.hashsets import import_hash_set, open_hash_set
 from evidencekit.scan.results import run_digest, scan_exhibit
@@ -79,6 +79,11 @@ def test_case_scan_stores_results_with_one_ledger_entry(processed_case: Case, ex
     scan_exhibit(processed_case, "E1", examiner, content)
     assert processed_case.db.execute("SELECT count(*) FROM yara_matches").fetchone()[0] == count == 3
     assert len(processed_case.entries()) == before + 2
+    flags = scan_flags(processed_case.db)
+    by_path = {r[1]: flags[r[0]] for r in processed_case.db.execute("SELECT id, path FROM files") if r[0] in flags}
+    assert by_path["/tools/notes.txt"]["yara_rules"] == ["mimikatz_strings"]
+    assert by_path["/photo.txt"]["mismatch"] is True and by_path["/photo.txt"]["mime"] == "image/jpeg"
+    assert len(by_path) == len(TREE)
 
 
 def test_hash_sets_flag_known_bad_and_hide_known_good(processed_case: Case, examiner: Examiner,
@@ -96,6 +101,11 @@ def test_hash_sets_flag_known_bad_and_hide_known_good(processed_case: Case, exam
     hidden = all_files - _paths(processed_case, hide_known=True)
     assert hidden == {"/readme.txt", "/logo.png"}  # upload.php is also known-bad: never hidden
     assert {"/photo.txt", "/www/upload.php"} <= _paths(processed_case, hide_known=True)
+    flags = {processed_case.db.execute("SELECT path FROM files WHERE id = ?", (fid,)).fetchone()[0]: v
+             for fid, v in scan_flags(processed_case.db, "E1").items()}
+    assert flags["/www/upload.php"]["known_bad"] and flags["/www/upload.php"]["known_good"]
+    assert flags["/readme.txt"] == {"mime": None, "description": None, "mismatch": None, "yara_rules": [],
+                                    "known_bad": False, "known_good": True}
     view = dict(processed_case.db.execute(
         "SELECT f.path, s.known_bad FROM file_scan s JOIN files f ON f.id = s.file_id WHERE f.type = 'file'"))
     assert view["/www/upload.php"] == 1 and view["/readme.txt"] == 0

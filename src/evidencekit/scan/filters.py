@@ -13,6 +13,7 @@ description, mismatch, yara_rules, known_bad, known_good).
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -81,3 +82,20 @@ def file_filter_sql(type: str | None = None, mismatch: bool = False, yara: Itera
         clauses.append("(NOT EXISTS (SELECT 1 FROM hashset_hits g WHERE g.file_id = f.id AND g.kind = 'known-good')"
                        f" OR {bad})")
     return (" AND ".join(clauses) or "1"), params
+
+
+def scan_flags(db: sqlite3.Connection, exhibit: str | None = None) -> dict[int, dict[str, Any]]:
+    """``files.id`` -> {mime, description, mismatch, yara_rules, known_bad, known_good} for files
+    with any scan result: the attributes timelines and exports attach to a file's rows."""
+    sql = ("SELECT s.file_id, s.mime, s.description, s.mismatch, s.yara_rules, s.known_bad, s.known_good "
+           "FROM file_scan s JOIN files f ON f.id = s.file_id WHERE (s.mime IS NOT NULL OR s.yara_rules IS NOT NULL "
+           "OR s.known_bad OR s.known_good)")
+    params: list[Any] = []
+    if exhibit is not None:
+        sql += " AND f.exhibit = ?"
+        params.append(exhibit)
+    out: dict[int, dict[str, Any]] = {}
+    for fid, mime, desc, mismatch, rules, bad, good in db.execute(sql, params):
+        out[fid] = {"mime": mime, "description": desc, "mismatch": None if mismatch is None else bool(mismatch),
+                    "yara_rules": rules.split(",") if rules else [], "known_bad": bool(bad), "known_good": bool(good)}
+    return out
