@@ -7,6 +7,7 @@ zone in every record; the bodyfile carries whole seconds since the epoch, as TSK
 from __future__ import annotations
 
 import csv
+import io
 import json
 import stat
 from collections.abc import Iterable
@@ -14,6 +15,7 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from evidencekit.cli.common import render_time
+from evidencekit.inventory import batches
 from evidencekit.models import TIME_FIELDS, FileRecord, Locator, iso_utc
 
 FILE_FORMATS = ("jsonl", "csv", "bodyfile")
@@ -83,31 +85,62 @@ class _LocatorJson:
         return f'{{"evidence":{evidence},"spec":{{"parent":{cached[1]},{rest[1:]}}}'
 
 
-def write_records(records: Iterable[FileRecord], out: TextIO, fmt: str, zone: ZoneInfo | None = None,
-                  zone_name: str = "UTC") -> int:
-    """Stream records to ``out`` in ``fmt``; returns how many records were written."""
-    count = 0
-    if fmt == "bodyfile":
+class Renderer:
+    """Turns records into text in one format; picklable, so worker processes can render too."""
+
+    def __init__(self, fmt: str, zone_name: str = "UTC"):
+        from evidencekit.cli.common import display_zone
+
+        self.fmt, self.zone_name = fmt, zone_name
+        self._zone = display_zone(zone_name)
+        self._locator_json = _LocatorJson()
+
+    def __getstate__(self) -> dict:
+        return {"fmt": self.fmt, "zone_name": self.zone_name}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["fmt"], state["zone_name"])  # type: ignore[misc]
+
+    def header(self) -> str:
+        if self.fmt != "csv":
+            return ""
+        buf = io.StringIO()
+        csv.writer(buf).writerow(COLUMNS)
+        return buf.getvalue()
+
+    def __call__(self, records: Iterable[FileRecord]) -> tuple[str, int]:
+        """The text of ``records`` (no header) and how many there were."""
+        buf, count = io.StringIO(), 0
+        if self.fmt == "bodyfile":
+            for record in records:
+                buf.write("".join(line + "\n" for line in bodyfile_lines(record)))
+                count += 1
+            return buf.getvalue(), count
+        writer = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="ignore") if self.fmt == "csv" else None
+        zone, zone_name, locator_json = self._zone, self.zone_name, self._locator_json
         for record in records:
-            for line in bodyfile_lines(record):
-                out.write(line + "\n")
+            row = _flat(record, zone, zone_name)
+            if writer:
+                row["locator"] = locator_json(record.locator)
+                row["warnings"] = "; ".join(record.warnings)
+                writer.writerow(row)
+            else:
+                text = _ROW(row)
+                buf.write(f"{text[:-1]}, \"locator\": {locator_json(record.locator)}}}\n")
             count += 1
-        return count
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore") if fmt == "csv" else None
-    if writer:
-        writer.writeheader()
-    locator_json = _LocatorJson()
-    for record in records:
-        row = _flat(record, zone, zone_name)
-        if writer:
-            row["locator"] = locator_json(record.locator)
-            row["warnings"] = "; ".join(record.warnings)
-            writer.writerow(row)
-        else:
-            text = _ROW(row)
-            out.write(f"{text[:-1]}, \"locator\": {locator_json(record.locator)}}}\n")
-        count += 1
-    return count
+        return buf.getvalue(), count
+
+
+def write_records(records: Iterable[FileRecord], out: TextIO, fmt: str, zone_name: str = "UTC") -> int:
+    """Stream records to ``out`` in ``fmt``, in batches; returns how many records were written."""
+    renderer = Renderer(fmt, zone_name)
+    out.write(renderer.header())
+    total = 0
+    for batch in batches(records, 1000):
+        text, count = renderer(batch)
+        out.write(text)
+        total += count
+    return total
 
 
 def mode_string(record: FileRecord) -> str:

@@ -8,7 +8,7 @@ on the records they touch, so that one damaged file never stops the listing.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from evidencekit.errors import EvidenceError
@@ -19,7 +19,7 @@ WHOLE_READ = 1 << 20  # files up to this size are read in one call
 CONSTRUCTORS = {"md5": hashlib.md5, "sha1": hashlib.sha1, "sha256": hashlib.sha256}
 
 if TYPE_CHECKING:
-    from evidencekit.sources.base import Evidence
+    from evidencekit.sources.base import Entry, Evidence
 
 
 def parse_hash_list(text: str) -> tuple[str, ...]:
@@ -36,15 +36,47 @@ def hashed_records(
     hashes: tuple[str, ...],
     progress: Callable[[FileRecord], None] | None = None,
     volume: str | None = None,
+    jobs: int = 1,
 ) -> Iterator[FileRecord]:
-    """Yield each entry's record with the requested hashes of its content filled in."""
-    for entry in evidence.entries(volume):
-        record = entry.record
-        if hashes and entry.has_content:
-            record = _hashed(entry.record, entry.open, hashes)
+    """Yield each entry's record with the requested hashes of its content filled in.
+
+    With ``jobs`` > 1, large file systems are listed by that many worker processes; the records
+    and their order are the same as with one.
+    """
+    if jobs > 1:
+        from evidencekit.sources.parallel import segments
+
+        for records, _count in segments(evidence, hashes, jobs, volume):
+            for record in records:
+                if progress is not None:
+                    progress(record)
+                yield record
+        return
+    for record in hash_entries(evidence.entries(volume), hashes):
         if progress is not None:
             progress(record)
         yield record
+
+
+def hash_entries(entries: Iterable[Entry], hashes: tuple[str, ...]) -> Iterator[FileRecord]:
+    """Each entry's record, with its content hashed when it has content and hashes are asked for."""
+    for entry in entries:
+        if hashes and entry.has_content:
+            yield _hashed(entry.record, entry.open, hashes)
+        else:
+            yield entry.record
+
+
+def batches(items: Iterable[FileRecord], size: int) -> Iterator[list[FileRecord]]:
+    """Consecutive lists of at most ``size`` items."""
+    batch: list[FileRecord] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _hashed(record: FileRecord, opener: Callable, hashes: tuple[str, ...]) -> FileRecord:

@@ -8,9 +8,10 @@ from dataclasses import asdict
 
 import click
 
-from evidencekit.cli.common import credential_options, display_zone, open_from_cli, progress_bar, tz_option
-from evidencekit.export import FILE_FORMATS, write_records
+from evidencekit.cli.common import credential_options, open_from_cli, progress_bar, tz_option
+from evidencekit.export import FILE_FORMATS, Renderer
 from evidencekit.inventory import parse_hash_list
+from evidencekit.sources.parallel import default_jobs, segments
 
 
 @click.command()
@@ -77,9 +78,11 @@ def _num(value: int | None) -> str:
               help="jsonl (one JSON object per entry), csv, or bodyfile (TSK 3.x, for mactime).")
 @click.option("--volume", metavar="NAME", help="Only this volume (e.g. p2, vss1; '' for an unpartitioned one).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write to FILE instead of stdout.")
+@click.option("--jobs", "-j", type=click.IntRange(0, 64), default=0, show_default="0: one per core, up to 4",
+              help="Worker processes for large file systems; the output is identical whatever the number.")
 @tz_option
 @credential_options
-def files(evidence: str, hash_names: str, fmt: str, volume: str | None, output: str | None, tz: str,
+def files(evidence: str, hash_names: str, fmt: str, volume: str | None, output: str | None, jobs: int, tz: str,
           password: str | None, recovery_key: str | None) -> None:
     """List every entry with hashes and MACB times: deleted, orphaned and NTFS streams included.
 
@@ -88,14 +91,18 @@ def files(evidence: str, hash_names: str, fmt: str, volume: str | None, output: 
     listing goes on.
     """
     hashes = parse_hash_list(hash_names)
-    zone = display_zone(tz)
+    renderer = Renderer(fmt, tz)
     with open_from_cli(evidence, password, recovery_key) as ev:
         ev.require_filesystems()
         out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout  # noqa: SIM115
+        count = 0
         try:
+            out.write(renderer.header())
             with progress_bar("Listing", unit="entries") as advance:
-                records = ev.files(hashes=hashes, progress=lambda r: advance(1), volume=volume)
-                count = write_records(records, out, fmt, zone=zone, zone_name=tz)
+                for text, n in segments(ev, hashes, jobs or default_jobs(), volume, renderer):
+                    out.write(text)
+                    count += n
+                    advance(n)
         finally:
             if output:
                 out.close()

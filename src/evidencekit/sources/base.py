@@ -104,6 +104,17 @@ class ReadCallback(io.RawIOBase):
         return len(data)
 
 
+class _WholeEvidence:
+    """An extraction (folder, zip, tar) seen as a single reader."""
+
+    def __init__(self, evidence: Evidence):
+        self._evidence = evidence
+        self.warnings: list[str] = []
+
+    def entries(self, evidence_path: str) -> Iterator[Entry]:
+        return self._evidence.entries(None)
+
+
 @dataclass
 class Evidence:
     """Base of every evidence kind. Use as a context manager; everything is read-only."""
@@ -143,11 +154,31 @@ class Evidence:
         hashes: tuple[str, ...] = ("md5", "sha256"),
         progress: Callable[[FileRecord], None] | None = None,
         volume: str | None = None,
+        jobs: int = 1,
     ) -> Iterator[FileRecord]:
-        """Entries with their content hashed; a read failure is a warning on that record."""
+        """Entries with their content hashed; a read failure is a warning on that record.
+
+        ``jobs`` > 1 lists large file systems with that many worker processes (same records,
+        same order).
+        """
         from evidencekit.inventory import hashed_records
 
-        return hashed_records(self, hashes, progress=progress, volume=volume)
+        return hashed_records(self, hashes, progress=progress, volume=volume, jobs=jobs)
+
+    @property
+    def credentials(self) -> Credentials:
+        return getattr(self, "_credentials", Credentials())
+
+    def readers(self) -> list[tuple[str, Any]]:
+        """(volume name, reader) for every readable file system; a reader has ``entries(path)``
+        and ``warnings``. Sources without volumes present themselves as one reader."""
+        return [("", _WholeEvidence(self))]
+
+    def reader(self, volume: str) -> Any:
+        for name, reader in self.readers():
+            if name == volume:
+                return reader
+        raise EvidenceError(f"{self.path}: no volume named {volume!r}")
 
     def require_filesystems(self) -> None:
         if not any(v.filesystem for v in self.volumes) and self.kind == "disk_image":

@@ -239,6 +239,10 @@ class DiskImage(Evidence):
             yield from ref.reader.entries(self.path)
             self.warnings.extend(ref.reader.warnings[seen:])
 
+    def readers(self) -> list[tuple[str, Any]]:
+        self.require_filesystems()
+        return [(ref.volume, ref.reader) for ref in self._filesystems if ref.reader is not None]
+
     def open_locator(self, locator: Locator) -> BinaryIO:
         spec = from_spec_dict(locator.spec)
         for ref in self._filesystems:

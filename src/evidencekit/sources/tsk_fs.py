@@ -44,6 +44,7 @@ ATTR_DATA = int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_DATA)
 ATTR_IDXROOT = int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_IDXROOT)
 FILETIME_EPOCH = 116444736000000000  # 100 ns intervals from 1601-01-01 to 1970-01-01
 WHOLE_READ = 8 << 20
+Segment = tuple[str, int, str, tuple[int, ...]]  # ("dir" | "tree", inode, path, inode chain)
 
 
 class _VolumeImage(pytsk3.Img_Info):
@@ -110,30 +111,81 @@ class TskFileSystem:
     def close(self) -> None:
         self._fs = None
 
-    # -- listing -----------------------------------------------------------------------------
-    def entries(self, evidence_path: str) -> Iterator[Entry]:
-        fs = self._fs
-        root = fs.open_dir(inode=fs.info.root_inum)
-        pending: list[tuple[Any, str, tuple[int, ...]]] = [(root, "", (int(fs.info.root_inum),))]
-        while pending:
-            directory, parent_path, chain = pending.pop()
-            subdirs: list[tuple[Any, str, tuple[int, ...]]] = []
-            try:
-                for f in directory:
-                    raw = f.info.name.name
-                    if raw in (b".", b".."):
-                        continue
-                    path = f"{parent_path}/{raw.decode('utf-8', 'backslashreplace')}"
-                    yield from self._entries_of(evidence_path, f, path, chain)
-                    sub = self._descend(f, path, chain)
-                    if sub is not None:
-                        subdirs.append(sub)
-            except (OSError, RuntimeError) as err:
-                self.warnings.append(f"directory {parent_path or '/'} on volume {self.volume or '(whole)'}: "
-                                     f"listing stopped early: {explain(err)}")
-            pending.extend(reversed(subdirs))
+    def size_hint(self) -> int:
+        """How many metadata entries the file system has room for (ext inodes, NTFS MFT entries)."""
+        return int(self._fs.info.inum_count)
 
-    def _descend(self, f: Any, path: str, chain: tuple[int, ...]) -> tuple[Any, str, tuple[int, ...]] | None:
+    # -- listing -----------------------------------------------------------------------------
+    # The walk is depth first: a directory's entries, then each subdirectory in turn. A
+    # "segment" is either one directory's entries ("dir") or a whole subtree ("tree"); the
+    # segments of plan() concatenated in order give exactly the serial walk, so workers can
+    # list them in parallel without changing the output.
+    def root(self) -> Segment:
+        inum = int(self._fs.info.root_inum)
+        return ("tree", inum, "", (inum,))
+
+    def entries(self, evidence_path: str) -> Iterator[Entry]:
+        return self.segment_entries(evidence_path, self.root())
+
+    def segment_entries(self, evidence_path: str, segment: Segment) -> Iterator[Entry]:
+        kind, inode, path, chain = segment
+        pending = [(inode, path, chain)]
+        while pending:
+            inode, parent_path, chain = pending.pop()
+            subdirs: list[tuple[int, str, tuple[int, ...]]] = []
+            yield from self._list_directory(evidence_path, inode, parent_path, chain, subdirs)
+            if kind == "tree":
+                pending.extend(reversed(subdirs))
+
+    def _list_directory(self, evidence_path: str | None, inode: int, parent_path: str, chain: tuple[int, ...],
+                        subdirs: list[tuple[int, str, tuple[int, ...]]]) -> Iterator[Entry]:
+        """Entries of one directory (none when evidence_path is None); its subdirectories into subdirs."""
+        try:
+            for f in self._fs.open_dir(inode=inode):
+                raw = f.info.name.name
+                if raw in (b".", b".."):
+                    continue
+                path = f"{parent_path}/{raw.decode('utf-8', 'backslashreplace')}"
+                if evidence_path is not None:
+                    yield from self._entries_of(evidence_path, f, path, chain)
+                sub = self._descend(f, path, chain)
+                if sub is not None:
+                    subdirs.append(sub)
+        except (OSError, RuntimeError) as err:
+            self.warnings.append(f"directory {parent_path or '/'} on volume {self.volume or '(whole)'}: "
+                                 f"listing stopped early: {explain(err)}")
+
+    def plan(self, min_trees: int, max_depth: int = 3) -> list[Segment]:
+        """Segments for a parallel walk: single directories down to the shallowest depth that
+        has at least ``min_trees`` subdirectories (at most ``max_depth``), whole subtrees below."""
+        _, inode, path, chain = self.root()
+        level = [(inode, path, chain)]
+        children: dict[int, list[tuple[int, str, tuple[int, ...]]]] = {}
+        for _depth in range(max_depth):
+            following = []
+            for node in level:
+                subdirs: list[tuple[int, str, tuple[int, ...]]] = []
+                for _ in self._list_directory(None, node[0], node[1], node[2], subdirs):
+                    pass
+                children[node[0]] = subdirs
+                following += subdirs
+            level = following
+            if len(level) >= min_trees or not level:
+                break
+        frontier = {node[0] for node in level}
+
+        def expand(node: tuple[int, str, tuple[int, ...]]) -> list[Segment]:
+            if node[0] in frontier or node[0] not in children:
+                return [("tree", *node)]
+            out: list[Segment] = [("dir", *node)]
+            for child in children[node[0]]:
+                out += expand(child)
+            return out
+
+        return expand((inode, path, chain))
+
+    def _descend(self, f: Any, path: str, chain: tuple[int, ...]) -> tuple[int, str, tuple[int, ...]] | None:
+        """The subdirectory to walk into, as (inode, path, chain); None for files, reallocated names, loops."""
         meta = f.info.meta
         if meta is None or int(meta.type) not in (int(pytsk3.TSK_FS_META_TYPE_DIR), int(pytsk3.TSK_FS_META_TYPE_VIRT_DIR)):
             return None
@@ -142,11 +194,7 @@ class TskFileSystem:
             return None  # a deleted name whose inode now belongs to another (allocated) directory
         if int(meta.addr) in chain:
             return None
-        try:
-            return f.as_directory(), path, (*chain, int(meta.addr))
-        except (OSError, RuntimeError) as err:
-            self.warnings.append(f"directory {path} on volume {self.volume or '(whole)'}: unreadable: {explain(err)}")
-            return None
+        return int(meta.addr), path, (*chain, int(meta.addr))
 
     def _entries_of(self, evidence_path: str, f: Any, path: str, chain: tuple[int, ...]) -> Iterator[Entry]:
         meta, name = f.info.meta, f.info.name
