@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -79,17 +82,36 @@ def add_exhibit(
     seizure: Seizure | None = None,
     acquisition_hash: str | None = None,
     progress: Callable[[int], None] | None = None,
+    copy: bool = False,
 ) -> dict[str, Any]:
-    """Open the evidence read-only, hash its decoded media, record the exhibit and a 'received' entry."""
-    from evidencekit import open_evidence
+    """Open the evidence read-only, hash its decoded media, record the exhibit and a 'received' entry.
 
+    The evidence is referenced where it is; with ``copy`` its files are first copied into
+    ``evidence/<exhibit>/`` of the case (each hashed while copied) and the copy is registered.
+    """
     if not EXHIBIT_ID.match(exhibit_id):
         raise ValidationError(f"exhibit id {exhibit_id!r}: use 1-64 letters, digits, '.', '_', '/' or '-'")
     if case.db.execute("SELECT 1 FROM exhibits WHERE id = ?", (exhibit_id,)).fetchone():
         raise CaseError(f"{case.root}: exhibit {exhibit_id} is already registered")
     acq = parse_acquisition_hash(acquisition_hash) if acquisition_hash else None
-    seizure = seizure or Seizure()
-    evidence_path = str(Path(path).absolute())
+    original = str(Path(path).absolute())
+    if not copy:
+        return _register(case, original, exhibit_id, examiner, seizure or Seizure(), acq, progress, {})
+    copied_path, copied = copy_evidence(case, original, exhibit_id)
+    try:
+        return _register(case, copied_path, exhibit_id, examiner, seizure or Seizure(), acq, progress,
+                         {"copied_from": original, "copied_files_sha256": copied})
+    except BaseException:
+        shutil.rmtree(Path(copied_path).parent, ignore_errors=True)
+        raise
+
+
+def _register(
+    case: Case, evidence_path: str, exhibit_id: str, examiner: Examiner, seizure: Seizure,
+    acq: tuple[str, str] | None, progress: Callable[[int], None] | None, extra: dict[str, Any],
+) -> dict[str, Any]:
+    from evidencekit import open_evidence
+
     with open_evidence(evidence_path) as ev:
         digests = media_digests(ev, MEDIA_ALGORITHMS, progress)
         stored = dict(ev.acquisition.stored_hashes) if ev.acquisition else {}
@@ -101,7 +123,7 @@ def add_exhibit(
     details.update(path=evidence_path, kind=row["kind"], format_chain=json.loads(row["format_chain"]),
                    media_size=row["media_size"],
                    acquisition_check=("mismatch" if mismatches else "match") if refs else "no acquisition hash",
-                   mismatches=mismatches)
+                   mismatches=mismatches, **extra)
     inputs = {"media_" + k: v for k, v in digests.items()}
     inputs.update({f"{src}_{alg}": h for src, vals in refs.items() for alg, h in vals.items()})
     with case.action("received", examiner=examiner, exhibit=exhibit_id, details=details, inputs=inputs) as act:
@@ -109,6 +131,40 @@ def add_exhibit(
         act.db.execute(f"INSERT INTO exhibits ({cols}) VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
     return {"exhibit": exhibit_id, "hashes": digests, "acquisition_check": details["acquisition_check"],
             "mismatches": mismatches}
+
+
+def copy_evidence(case: Case, path: str, exhibit_id: str) -> tuple[str, dict[str, str]]:
+    """Copy every file of the evidence (all segments) into ``evidence/<exhibit>/``; sha256 of each."""
+    from evidencekit import open_evidence
+
+    with open_evidence(path) as ev:
+        if ev.kind == "directory":
+            raise CaseError(f"{path}: --copy takes image and archive files, not a folder")
+        files = [Path(p) for p in (ev.segment_files or [ev.path])]
+    dest = case.root / "evidence" / exhibit_id.replace("/", "_")
+    if dest.exists():
+        raise CaseError(f"{dest}: already exists")
+    dest.parent.mkdir(exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    try:
+        copied = {f.name: _copy_hashed(f, tmp / f.name) for f in files}
+        tmp.rename(dest)
+    except OSError as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise CaseError(f"{path}: copying the evidence into {dest} failed: {err}") from err
+    return str(dest / Path(path).name), copied
+
+
+def _copy_hashed(src: Path, dst: Path) -> str:
+    digest = hashlib.sha256()
+    with open(src, "rb") as fin, open(dst, "xb") as fout:
+        while chunk := fin.read(1 << 20):
+            digest.update(chunk)
+            fout.write(chunk)
+        fout.flush()
+        os.fsync(fout.fileno())
+    os.chmod(dst, 0o444)
+    return digest.hexdigest()
 
 
 class _RowView:

@@ -53,13 +53,17 @@ def init_cmd(case_dir: str, number: str, title: str, authority: str, authority_d
 @click.option("--seized-on", help="Date and time of seizure (ISO 8601).")
 @click.option("--received-from", help="Who handed the exhibit to the lab.")
 @click.option("--acquisition-hash", metavar="ALG:HEX", help="Hash stated at acquisition, e.g. sha256:ab12...")
+@click.option("--copy", is_flag=True, help="Copy the evidence files into the case (evidence/EXHIBIT/) and register the copy.")
 @examiner_option
-def add_cmd(case_dir: str, evidence: str, exhibit_id: str, acquisition_hash: str | None,
+def add_cmd(case_dir: str, evidence: str, exhibit_id: str, acquisition_hash: str | None, copy: bool,
             examiner_id: str | None, **label: Any) -> None:
-    """Register EVIDENCE as an exhibit: referenced by path and by the hash of its decoded media."""
+    """Register EVIDENCE as an exhibit: referenced by path and by the hash of its decoded media.
+
+    The evidence is never copied or written unless --copy is given.
+    """
     case = Case.open(case_dir)
     examiner = acting_examiner(examiner_id)
-    result = add_exhibit(case, evidence, exhibit_id, examiner, Seizure(**label), acquisition_hash)
+    result = add_exhibit(case, evidence, exhibit_id, examiner, Seizure(**label), acquisition_hash, copy=copy)
     click.echo(f"exhibit {exhibit_id} registered: " + " ".join(f"{k}:{v}" for k, v in result["hashes"].items()))
     click.echo(f"acquisition hash check: {result['acquisition_check']}")
     for line in result["mismatches"]:
