@@ -75,6 +75,8 @@ def yara_cmd(target: str, rules_path: str, exhibits: tuple[str, ...], timeout: i
     content = ContentPass(scanner, types=case_mode if types is None else types, workers=workers)
     if case_mode:
         _scan_case(target, exhibits, content, examiner_id, Credentials(password, recovery_key))
+    elif exhibits:
+        raise ValidationError(f"{target}: --exhibit needs a case directory; this is evidence (nothing is stored)")
     else:
         _scan_evidence(target, content, fmt, password, recovery_key)
 
