@@ -57,9 +57,21 @@ def plaso_case(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Case:
     add_processed(case, examiner, devices.android_zip(work), "AND")
     add_processed(case, examiner, devices.ios_backup(work), "IOS")
     add_processed(case, examiner, devices.mbr_disk_with_logs(work, files / "syslog"), "IMG")
+    case.before = {ex.id: _snapshot(Path(ex.path)) for ex in case.exhibits()}  # type: ignore[attr-defined]
     case.built = build(case, examiner, artifacts=PARSERS)  # type: ignore[attr-defined]
     case.examiner = examiner  # type: ignore[attr-defined]
     return case
+
+
+def _snapshot(path: Path) -> dict[str, tuple[int, int, str]]:
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    return {str(p): (p.stat().st_size, p.stat().st_mtime_ns, hashlib.sha256(p.read_bytes()).hexdigest())
+            for p in files}
+
+
+def test_evidence_is_not_modified(plaso_case: Case) -> None:
+    for ex in plaso_case.exhibits():
+        assert _snapshot(Path(ex.path)) == plaso_case.before[ex.id], ex.id  # type: ignore[attr-defined]
 
 
 def _events(case: Case, exhibit: str, parser: str) -> list:

@@ -121,7 +121,8 @@ def real_name(path: str, names: Mapping[str, str] | None) -> str | None:
 
 def manifest_names(db_path: Path) -> dict[str, str]:
     """fileID -> "domain/relativePath" from an iOS backup's Manifest.db (iOS 10 and later)."""
-    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    # immutable: SQLite must not create -wal/-shm files beside evidence, nor take locks on it.
+    db = sqlite3.connect(f"{db_path.absolute().as_uri()}?mode=ro&immutable=1", uri=True)
     try:
         rows = db.execute("SELECT fileID, domain, relativePath FROM Files").fetchall()
     finally:
