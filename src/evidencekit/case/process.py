@@ -12,8 +12,6 @@ matches (or a justified deviation is recorded). Other writers wait for the trans
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import queue
 import socket
@@ -28,19 +26,14 @@ from typing import Any
 
 from evidencekit.case import intake, ledger
 from evidencekit.case.examiners import Examiner
+from evidencekit.case.rows import FILE_COLUMNS, RowEncoder, inventory_digest
 from evidencekit.case.store import Case, Exhibit
 from evidencekit.errors import CaseError
 from evidencekit.models import FileRecord
 
-_json_str = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
-_COMPACT = {"sort_keys": True, "separators": (",", ":")}
-FILE_COLUMNS = (
-    "exhibit", "seq", "volume", "path", "inode", "stream", "type", "deleted", "orphan", "size", "filesystem",
-    "mode", "uid", "gid", "link_target", "mtime", "atime", "ctime", "crtime", "dtime", "fn_mtime", "fn_atime",
-    "fn_ctime", "fn_crtime", "time_digits", "assumed_zone", "md5", "sha1", "sha256", "locator", "warnings", "ext",
-)
+__all__ = ["FILE_COLUMNS", "inventory_digest", "process_exhibit"]
+
 BATCH = 5000
-DIGEST_CHUNK = 1024
 QUEUED_BATCHES = 20  # rows waiting for the writer thread: at most QUEUED_BATCHES * BATCH
 DEFAULT_HASHES = ("md5", "sha256")
 POLL_S = 0.5
@@ -68,105 +61,6 @@ class Gate:
         out = {f"{self.phase}_media_{alg}": h for alg, h in self.got.items()}
         out.update({f"{src}_{alg}": h for src, vals in self.references.items() for alg, h in vals.items()})
         return out
-
-
-class RowEncoder:
-    """Turns inventory records into ``files`` rows (FILE_COLUMNS order) and digests them as it goes.
-
-    The digest is the one :func:`inventory_digest` recomputes from the stored rows.
-    """
-
-    def __init__(self, exhibit: str):
-        self.exhibit = exhibit
-        self.count = 0
-        self._digest = hashlib.sha256()
-        self._pending: list[tuple[Any, ...]] = []
-        self._locator = LocatorText()
-
-    def __call__(self, rec: FileRecord) -> tuple[Any, ...]:
-        self.count += 1
-        name = rec.path.rsplit("/", 1)[-1]
-        ext = name.rsplit(".", 1)[-1].lower() if rec.type == "file" and "." in name.lstrip(".") else ""
-        row = (
-            self.exhibit, self.count, rec.volume, rec.path, rec.inode, rec.stream or "", rec.type, int(rec.deleted),
-            int(rec.orphan), rec.size, rec.filesystem, rec.mode, rec.uid, rec.gid, rec.link_target, rec.mtime,
-            rec.atime, rec.ctime, rec.crtime, rec.dtime, rec.fn_mtime, rec.fn_atime, rec.fn_ctime, rec.fn_crtime,
-            rec.time_digits, rec.assumed_zone, rec.md5, rec.sha1, rec.sha256, self._locator(rec.locator),
-            json.dumps(list(rec.warnings)) if rec.warnings else "[]", ext,
-        )
-        self._pending.append(row)
-        if len(self._pending) >= DIGEST_CHUNK:
-            self._flush()
-        return row
-
-    def _flush(self) -> None:
-        if self._pending:
-            self._digest.update(_digest_chunk(self._pending))
-            self._pending = []
-
-    def hexdigest(self) -> str:
-        self._flush()
-        return self._digest.hexdigest()
-
-
-class LocatorText:
-    """``Locator.to_json()``, byte for byte, with each volume's shared parent chain encoded once.
-
-    Other layers find ``files`` rows by this exact text (e.g. scan results), so it must equal
-    ``to_json()``; a test checks that on every record of real images.
-    """
-
-    def __init__(self) -> None:
-        self._parents: dict[int, tuple[object, str]] = {}
-        self._plans: dict[tuple[str, ...], list[tuple[str, str]]] = {}
-        self._evidence: dict[str, str] = {}
-
-    def __call__(self, locator: Any) -> str:
-        spec = locator.spec
-        keys = tuple(spec)
-        plan = self._plans.get(keys)
-        if plan is None:
-            plan = self._plans[keys] = [(k, f"{_json_str(k)}:") for k in sorted(keys)]
-        parts = [prefix + (self._parent(spec[k]) if k == "parent" else _scalar(spec[k])) for k, prefix in plan]
-        evidence = self._evidence.get(locator.evidence)
-        if evidence is None:
-            evidence = self._evidence[locator.evidence] = f'{{"evidence":{_json_str(locator.evidence)},"spec":{{'
-        return f'{evidence}{",".join(parts)}}}}}'
-
-    def _parent(self, value: Any) -> str:
-        if not isinstance(value, dict):
-            return _scalar(value)
-        cached = self._parents.get(id(value))
-        if cached is None or cached[0] is not value:
-            cached = self._parents[id(value)] = (value, json.dumps(value, **_COMPACT))  # type: ignore[arg-type]
-        return cached[1]
-
-
-def _scalar(value: Any) -> str:
-    if isinstance(value, str):
-        return _json_str(value)  # type: ignore[no-any-return]
-    if type(value) is int:
-        return str(value)
-    return json.dumps(value, **_COMPACT)  # type: ignore[arg-type]
-
-
-def _digest_chunk(rows: list[tuple[Any, ...]]) -> bytes:
-    return json.dumps(rows).encode("ascii")
-
-
-def inventory_digest(db: sqlite3.Connection, exhibit: str, table: str = "files") -> tuple[int, str]:
-    """(row count, sha256) over an exhibit's inventory rows in walk order: what the ledger signs.
-
-    sha256 over the compact JSON of consecutive chunks of DIGEST_CHUNK rows (FILE_COLUMNS order).
-    """
-    digest = hashlib.sha256()
-    count = 0
-    cols = ", ".join(FILE_COLUMNS)
-    cur = db.execute(f"SELECT {cols} FROM {table} WHERE exhibit = ? ORDER BY seq", (exhibit,))
-    while rows := cur.fetchmany(DIGEST_CHUNK):
-        digest.update(_digest_chunk(rows))
-        count += len(rows)
-    return count, digest.hexdigest()
 
 
 def gate_algorithms(exhibit: Exhibit) -> list[str]:
