@@ -29,6 +29,11 @@ IMESSAGES = [  # (ROWID, Cocoa seconds, is_read, is_from_me, service, text, hand
     (2, 1623760100 - COCOA_EPOCH, 1, 1, "SMS", "in the truck", 1),
 ]
 SMS_DB = ("HomeDomain", "Library/SMS/sms.db")
+CALL_DB = ("HomeDomain", "Library/CallHistoryDB/CallHistory.storedata")
+IOS_CALLS = [  # (Z_PK, Cocoa seconds (REAL), duration s, address, originated, answered)
+    (1, 1623761000.25 - COCOA_EPOCH, 42.5, b"+77010000006", 1, 1),
+    (2, 1623762000.0 - COCOA_EPOCH, 0.0, b"+77010000007", 0, 0),
+]
 
 
 def _db(path: Path, script: str, rows: dict[str, list[tuple[object, ...]]]) -> Path:
@@ -76,9 +81,14 @@ def ios_backup(work: Path) -> Path:
         "CREATE TABLE message_attachment_join (message_id INTEGER, attachment_id INTEGER);",
         {"_SqliteDatabaseProperties": [("_ClientVersion", "14006")], "handle": [(1, "+77010000005")],
          "message": IMESSAGES})
+    cid = file_id(*CALL_DB)
+    _db(root / cid[:2] / cid,
+        "CREATE TABLE ZCALLRECORD (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER, ZANSWERED INTEGER,"
+        " ZCALLTYPE INTEGER, ZORIGINATED INTEGER, ZDATE TIMESTAMP, ZDURATION FLOAT, ZADDRESS BLOB);",
+        {"ZCALLRECORD": [(pk, 2, 1, ans, 1, orig, date, dur, addr) for pk, date, dur, addr, orig, ans in IOS_CALLS]})
     _db(root / "Manifest.db",
         "CREATE TABLE Files (fileID TEXT PRIMARY KEY, domain TEXT, relativePath TEXT, flags INTEGER, file BLOB);",
-        {"Files": [(fid, *SMS_DB, 1, None),
+        {"Files": [(fid, *SMS_DB, 1, None), (cid, *CALL_DB, 1, None),
                    (file_id("CameraRollDomain", "Media/DCIM/100APPLE/IMG_0001.JPG"), "CameraRollDomain",
                     "Media/DCIM/100APPLE/IMG_0001.JPG", 1, None)]})
     (root / "Info.plist").write_text("<?xml version=\"1.0\"?><plist version=\"1.0\"><dict></dict></plist>\n")

@@ -81,7 +81,7 @@ def _events(case: Case, exhibit: str, parser: str) -> list:
 def test_every_exhibit_gets_fs_and_plaso_parts_in_the_ledger(plaso_case: Case) -> None:
     parts = {(ex, part.source): part for ex, part in plaso_case.built}  # type: ignore[attr-defined]
     exhibits = ("ART", "AND", "IOS", "IMG")
-    assert set(parts) == {(ex, src) for ex in exhibits for src in ("fs", "plaso")}
+    assert set(parts) == {(ex, src) for ex in exhibits for src in ("fs", "plaso")} | {("IOS", "native")}
     assert all(parts[(ex, "plaso")].events > 0 for ex in exhibits)
     entries = [e for e in plaso_case.entries() if e.body["details"].get("analysis") == "timeline:plaso"]
     assert len(entries) == len(exhibits)
@@ -159,6 +159,19 @@ def test_ios_backup_events_use_real_names(plaso_case: Case) -> None:
     renamed = [e for e in fs_events if e.path == real]
     assert renamed and all(e.extra["backup_path"] == f"/{fid[:2]}/{fid}" for e in renamed)
     assert renamed[0].sha256 == messages[0].sha256 and fid in (renamed[0].locator or "")
+
+
+def test_ios_call_history_read_natively(plaso_case: Case) -> None:
+    calls = list(timeline(plaso_case, exhibit="IOS", source="native"))
+    assert {e.path for e in calls} == {"/".join(devices.CALL_DB)}
+    starts = sorted((e.time, e.extra["number"]) for e in calls if e.timestamp_desc == "Start Time")
+    assert starts == sorted((int(round((d + devices.COCOA_EPOCH) * 10**6)) * 1000, a.decode())
+                            for _pk, d, _dur, a, _o, _ans in devices.IOS_CALLS)
+    ends = [e for e in calls if e.timestamp_desc == "End Time"]
+    assert len(ends) == 1 and ends[0].time == starts[0][0] + 42_500_000_000
+    assert "Outgoing call +77010000006: answered, 42 s" in {e.message for e in calls}
+    entry = next(e for e in plaso_case.entries() if e.body["details"].get("analysis") == "timeline:native")
+    assert entry.body["details"]["events"] == len(calls) == 3
 
 
 def test_default_preset_covers_device_databases() -> None:

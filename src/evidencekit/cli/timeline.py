@@ -57,7 +57,7 @@ def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--flagged", is_flag=True, help="Only events carrying an anomaly flag."),
         click.option("--grep", metavar="TEXT", help="Only events whose path or message contains TEXT (any case)."),
         click.option("--source", metavar="NAME",
-                     help="Only 'fs', 'plaso', or one plaso parser (e.g. winevtx, sqlite/android_sms)."),
+                     help="Only 'fs', 'plaso', 'native', or one parser (e.g. winevtx, sqlite/android_sms)."),
         click.option("--exhibit", metavar="ID", help="Only events of this exhibit."),
         click.option("--to", "to_", metavar="TIME", help="End (exclusive), ISO-8601; no offset means --tz."),
         click.option("--from", "from_", metavar="TIME", help="Start (inclusive), ISO-8601; no offset means --tz."),

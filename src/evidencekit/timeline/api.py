@@ -10,7 +10,7 @@ from typing import Any
 
 from evidencekit.errors import ValidationError
 from evidencekit.timeline import store
-from evidencekit.timeline.build import PartResult, build_fs, build_plaso
+from evidencekit.timeline.build import PartResult, build_fs, build_native, build_plaso
 from evidencekit.timeline.events import TimelineEvent
 from evidencekit.timeline.export import FORMATS, write_export, zone
 
@@ -26,7 +26,7 @@ def timeline(case: Any, *, start: int | None = None, end: int | None = None, exh
 
 def build(case: Any, examiner: Any, exhibits: list[str] | None = None, artifacts: str = "default",
           workers: int = 1, timeout: float | None = None) -> list[tuple[str, PartResult]]:
-    """File system timeline of each exhibit, then plaso artefacts unless ``artifacts`` is "none"."""
+    """File system timeline of each exhibit, then plaso and native artefacts unless ``artifacts`` is "none"."""
     ids = exhibits or [ex.id for ex in case.exhibits()]
     if not ids:
         raise ValidationError(f"{case.root}: the case has no exhibits to build a timeline of")
@@ -36,6 +36,9 @@ def build(case: Any, examiner: Any, exhibits: list[str] | None = None, artifacts
         results.append((exhibit_id, build_fs(case, exhibit_id, examiner, now)))
         if artifacts.lower() != "none":
             results.append((exhibit_id, build_plaso(case, exhibit_id, examiner, artifacts, workers, timeout, now)))
+            native = build_native(case, exhibit_id, examiner, now)
+            if native is not None:
+                results.append((exhibit_id, native))
     return results
 
 

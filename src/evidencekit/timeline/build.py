@@ -20,9 +20,10 @@ from typing import Any
 
 from evidencekit.models import FileRecord, Locator, parse_iso_utc
 from evidencekit.timeline import store
-from evidencekit.timeline.anomalies import AnomalyContext, scan_fs_created
+from evidencekit.timeline.anomalies import AnomalyContext, event_future, scan_fs_created
 from evidencekit.timeline.events import SOURCE_FS, SOURCE_PLASO
 from evidencekit.timeline.fs_sql import insert_fs_events
+from evidencekit.timeline.native import READERS, SOURCE_NATIVE, read_native
 from evidencekit.timeline.plaso import PlasoRun, run_plaso, storage_warnings
 from evidencekit.timeline.plaso_import import backup_names, read_jsonl, real_name
 
@@ -200,6 +201,39 @@ def build_plaso(case: Any, exhibit_id: str, examiner: Any, artifacts: str = "def
             act.outputs[str(run.storage.relative_to(case.root))] = run.storage_sha256
     if run.jsonl.is_file():
         run.jsonl.unlink()  # an intermediate: its content is now in the case, the .plaso is kept
+    return result
+
+
+def build_native(case: Any, exhibit_id: str, examiner: Any, now_ns: int | None = None) -> PartResult | None:
+    """Artefacts read by evidencekit itself (native.READERS), in one custody action; None (and no
+    ledger entry) when the exhibit holds none of them and has no earlier native events."""
+    from dataclasses import replace
+
+    exhibit = case.exhibit(exhibit_id)
+    if exhibit.kind not in ("directory", "zip", "tar"):
+        return None
+    now_ns = now_ns or time.time_ns()
+    ref, ref_source = reference_time(exhibit_acquired(exhibit), exhibit.seized_on, now_ns)
+    ctx = AnomalyContext(ref, ref_source)
+    result = PartResult(SOURCE_NATIVE)
+    found = [replace(ev, flags=event_future(ev.time, ctx))
+             for ev in read_native(Path(exhibit.path), exhibit.kind, exhibit_id, result.warnings)]
+    store.ensure_schema(case.db)
+    if not found and not result.warnings and not store.count(case.db, store.Query(exhibit=exhibit_id,
+                                                                                  source=SOURCE_NATIVE)):
+        return None
+    with case.action("analysed", examiner=examiner, exhibit=exhibit_id) as act:
+        replaced = store.delete_events(act.db, exhibit_id, SOURCE_NATIVE)
+        rid = store.start_run(act.db, exhibit_id, SOURCE_NATIVE, now_ns)
+        result.events = store.insert_events(act.db, rid, found)
+        for msg in result.warnings:
+            store.add_warning(act.db, rid, exhibit_id, SOURCE_NATIVE, msg)
+        result.details = {"analysis": "timeline:native", "source": SOURCE_NATIVE, "run": rid,
+                          "events": result.events, "replaced_events": replaced, "readers": sorted(READERS),
+                          "files": sorted({ev.path: ev.sha256 for ev in found}.items()),
+                          "anomaly_reference": ctx.to_details(), "warnings": result.warnings}
+        store.finish_run(act.db, rid, result.events, result.details)
+        act.details.update(result.details)
     return result
 
 

@@ -9,12 +9,13 @@ spec as the locator. iOS backups store files under hashed names; a map read from
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import sqlite3
 import tarfile
 import tempfile
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -145,11 +146,12 @@ def backup_names(evidence: Path) -> dict[str, str]:
                 with contextlib.suppress(sqlite3.Error):
                     names.update(manifest_names(manifest))
             return names
-        data = _archive_member(evidence, "Manifest.db")
+        member = archive_member(evidence, lambda name: name.rsplit("/", 1)[-1] == "Manifest.db")
     except (OSError, sqlite3.Error, zipfile.BadZipFile, tarfile.TarError):
         return {}
-    if data is None:
+    if member is None:
         return {}
+    data = member[1]
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / "Manifest.db"
         copy.write_bytes(data)
@@ -159,15 +161,21 @@ def backup_names(evidence: Path) -> dict[str, str]:
             return {}
 
 
-def _archive_member(evidence: Path, name: str) -> bytes | None:
+def archive_member(evidence: Path, wanted: Callable[[str], bool]) -> tuple[str, bytes] | None:
+    """(name, bytes) of the shortest-named zip/tar member for which ``wanted(name)`` holds."""
     if zipfile.is_zipfile(evidence):
         with zipfile.ZipFile(evidence) as zf:
-            members = sorted((n for n in zf.namelist() if n.rsplit("/", 1)[-1] == name), key=len)
-            return zf.read(members[0]) if members else None
+            names = sorted((n for n in zf.namelist() if not n.endswith("/") and wanted(n)), key=len)
+            return (names[0], zf.read(names[0])) if names else None
     if evidence.is_file() and tarfile.is_tarfile(evidence):
         with tarfile.open(evidence) as tf:
             for member in sorted(tf.getmembers(), key=lambda m: len(m.name)):
-                if member.isfile() and member.name.rsplit("/", 1)[-1] == name:
+                if member.isfile() and wanted(member.name):
                     fh = tf.extractfile(member)
-                    return fh.read() if fh else None
+                    return (member.name, fh.read()) if fh else None
     return None
+
+
+def file_id(domain: str, relative: str) -> str:
+    """The name an iOS backup stores a file under: SHA1 of "domain-relativePath"."""
+    return hashlib.sha1(f"{domain}-{relative}".encode()).hexdigest()
