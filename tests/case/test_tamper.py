@@ -159,9 +159,12 @@ def test_altered_inventory_is_named(busy_case: Case) -> None:
 
 
 def test_altered_exhibit_hash_and_case_metadata(busy_case: Case) -> None:
-    _sql(busy_case, "UPDATE exhibits SET sha256 = '" + "0" * 64 + "'",
-         "UPDATE case_meta SET value = 'Warrant W-78' WHERE key = 'authority'")
+    _sql(busy_case, "UPDATE exhibits SET sha256 = '" + "0" * 64 + "', seal = 'S-2'",
+         "UPDATE case_meta SET value = 'Warrant W-78' WHERE key = 'authority'",
+         "UPDATE volumes SET filesystem = 'ntfs'")
     found = _findings(busy_case)
+    assert "exhibit: exhibit E1 seal altered: entry 2 says None, the case says 'S-2'" in found, found
+    assert any(f.startswith("output: results in table volumes for exhibit E1 (entry 4) altered") for f in found)
     assert "case: case authority altered: entry 1 says 'Warrant W-77', the case says 'Warrant W-78'" in found
     assert any(f.startswith("exhibit: exhibit E1 registered sha256 altered: entry 2 says") for f in found), found
 

@@ -21,6 +21,7 @@ from evidencekit.case.ledger import Entry
 from evidencekit.case.store import META_FIELDS, Case
 from evidencekit.errors import CustodyError, ValidationError
 
+EXHIBIT_FIELDS = ("path", "description", "seal", "seized_from", "seized_at", "seized_on", "received_from")
 MANUAL_ACTIONS = ("sealed", "imaged", "returned", "disposed", "note", "reported", "analysed")
 DB_DIGESTS: dict[str, Callable[[sqlite3.Connection, str], str]] = {}
 
@@ -36,7 +37,14 @@ def _files_digest(db: sqlite3.Connection, exhibit: str) -> str:
     return inventory_digest(db, exhibit)[1]
 
 
+def _volumes_digest(db: sqlite3.Connection, exhibit: str) -> str:
+    from evidencekit.case.process import volumes_digest
+
+    return volumes_digest(db, exhibit)
+
+
 register_db_digest("files", _files_digest)
+register_db_digest("volumes", _volumes_digest)
 
 
 def sha256_file(path: Path) -> str:
@@ -103,11 +111,16 @@ def _records_findings(case: Case, rows: list[Entry]) -> list[verifier.Finding]:
         if entry is None:
             out.append(verifier.Finding("exhibit", f"exhibit {ex.id} has no 'received' entry"))
             continue
-        for alg, value in ex.hashes.items():
-            signed = entry.body["inputs"].get(f"media_{alg}")
-            if signed != value:
-                out.append(verifier.Finding("exhibit", f"exhibit {ex.id} registered {alg} altered: entry "
-                                            f"{entry.seq} says {signed}, the case says {value}"))
+        signed = {f"media_{alg}": entry.body["inputs"].get(f"media_{alg}") for alg in ex.hashes}
+        stored = {f"media_{alg}": value for alg, value in ex.hashes.items()}
+        for name in EXHIBIT_FIELDS:
+            signed[name] = entry.body["details"].get(name) or None
+            stored[name] = getattr(ex, name) or None
+        for name, value in stored.items():
+            if signed[name] != value:
+                label = name.replace("media_", "registered ")
+                out.append(verifier.Finding("exhibit", f"exhibit {ex.id} {label} altered: entry {entry.seq} says "
+                                            f"{signed[name]!r}, the case says {value!r}"))
     return out
 
 

@@ -12,6 +12,8 @@ matches (or a justified deviation is recorded). Other writers wait for the trans
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import queue
 import socket
@@ -228,9 +230,17 @@ def _record(
                "volumes": len(ev.volumes), "integrity": {"before": before.result, "after": after.result}}
     inputs = {**before.as_inputs(), **after.as_inputs()}
     digest = encoder.hexdigest()
-    _append(case, examiner, "processed", exhibit.id, details, inputs, {f"db:files/{exhibit.id}": digest})
+    outputs = {f"db:files/{exhibit.id}": digest, f"db:volumes/{exhibit.id}": volumes_digest(db, exhibit.id)}
+    _append(case, examiner, "processed", exhibit.id, details, inputs, outputs)
     return {"exhibit": exhibit.id, "status": "processed", "files": encoder.count, "inventory_sha256": digest,
             "integrity_before": before.result, "integrity_after": after.result}
+
+
+def volumes_digest(db: sqlite3.Connection, exhibit_id: str) -> str:
+    """sha256 of the exhibit's volume rows (name order), as the 'processed' entry signs them."""
+    rows = db.execute("SELECT name, idx, offset, length, type, label, filesystem, fs_label, encryption, locked "
+                      "FROM volumes WHERE exhibit = ? ORDER BY idx, name", (exhibit_id,)).fetchall()
+    return hashlib.sha256(json.dumps(rows).encode("ascii")).hexdigest()
 
 
 def _store_volumes(db: sqlite3.Connection, exhibit_id: str, volumes: list[Any]) -> None:
