@@ -66,3 +66,23 @@ def test_copy_refused_leaves_nothing(case: Case, examiner: examiners.Examiner, s
         add_exhibit(case, small_image, "E1", examiner, copy=True)
     assert case.exhibits() == [] and len(case.entries()) == 1
     assert list((case.root / "evidence").iterdir()) == [case.root / "evidence" / "E1"]
+
+
+def test_sidecar_hash_is_an_acquisition_reference(case: Case, examiner: examiners.Examiner, small_image: Path,
+                                                  tmp_path: Path) -> None:
+    import shutil
+
+    image = tmp_path / "disk.dd"
+    shutil.copyfile(small_image, image)
+    md5 = hashlib.md5(image.read_bytes()).hexdigest()
+    (tmp_path / "disk.dd.md5").write_text(f"{md5}  disk.dd\n")
+    result = add_exhibit(case, image, "E1", examiner)
+    assert result["acquisition_check"] == "match"
+    assert case.exhibit("E1").sidecar_hashes == {"md5": md5}
+    assert case.entries()[-1].body["inputs"]["sidecar_md5"] == md5
+    process_exhibit(case, "E1", examiner)
+    assert case.entries()[-2].body["inputs"]["sidecar_md5"] == md5  # the gate compared it again
+    (tmp_path / "other.dd").write_bytes(image.read_bytes())
+    (tmp_path / "other.dd.md5").write_text("0" * 32 + "  other.dd\n")
+    bad = add_exhibit(case, tmp_path / "other.dd", "E2", examiner)
+    assert bad["acquisition_check"] == "mismatch" and bad["mismatches"][0].startswith("sidecar md5 expected 0000")

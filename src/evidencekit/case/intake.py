@@ -61,6 +61,7 @@ def reference_hashes(exhibit: Any) -> dict[str, dict[str, str]]:
     stored = {k: v.lower() for k, v in exhibit.stored_hashes.items() if k in HEX_LENGTHS and v}
     if stored:
         refs["container"] = stored
+    refs["sidecar"] = dict(exhibit.sidecar_hashes)
     return {k: v for k, v in refs.items() if v}
 
 
@@ -115,7 +116,13 @@ def _register(
     with open_evidence(evidence_path) as ev:
         digests = media_digests(ev, MEDIA_ALGORITHMS, progress)
         stored = dict(ev.acquisition.stored_hashes) if ev.acquisition else {}
+        sidecars, notes = sidecar_hashes(ev)
         row = _exhibit_row(exhibit_id, ev, digests, stored, seizure, acq)
+        row["sidecar_hashes"] = json.dumps({alg: ref[0] for alg, ref in sidecars.items()}, sort_keys=True)
+        if sidecars:
+            extra = {**extra, "sidecars": {alg: ref[1] for alg, ref in sidecars.items()}}
+        if notes:
+            extra = {**extra, "sidecar_notes": notes}
     refs = reference_hashes(_RowView(row))
     refs.pop("registered", None)
     mismatches = compare(refs, digests)
@@ -167,12 +174,29 @@ def _copy_hashed(src: Path, dst: Path) -> str:
     return digest.hexdigest()
 
 
+def sidecar_hashes(ev: Any) -> tuple[dict[str, tuple[str, str]], list[str]]:
+    """Hashes of the whole evidence stated in sidecar files ({alg: (hex, source)}) and notes."""
+    from evidencekit.verify import _media_is_file, sidecar_references
+
+    notes: list[str] = []
+    found: dict[str, tuple[str, str]] = {}
+    for ref in sidecar_references(ev, notes):
+        if ref.subject is not None and not (ref.subject == ev.path and _media_is_file(ev)):
+            continue  # a hash of one segment file: not the media
+        if ref.algorithm in found and found[ref.algorithm][0] != ref.value:
+            notes.append(f"{ref.source}: {ref.algorithm} differs from {found[ref.algorithm][1]}; the first is kept")
+            continue
+        found.setdefault(ref.algorithm, (ref.value, ref.source))
+    return found, notes
+
+
 class _RowView:
     def __init__(self, row: dict[str, Any]):
         self.hashes = {k: row[k] for k in MEDIA_ALGORITHMS if row.get(k)}
         self.acquisition_alg = row["acquisition_alg"]
         self.acquisition_hash = row["acquisition_hash"]
         self.stored_hashes = json.loads(row["stored_hashes"])
+        self.sidecar_hashes = json.loads(row.get("sidecar_hashes", "{}"))
 
 
 def _exhibit_row(

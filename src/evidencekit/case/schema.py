@@ -136,6 +136,8 @@ MIGRATIONS: list[Migration] = [
     Migration("case: drop the files indexes on md5 and (exhibit, path): unused, and they slow processing",
               "DROP INDEX files_md5; DROP INDEX files_exhibit_path;"),
     Migration(_timeline_store.FOLLOW_FILES_DESCRIPTION, _timeline_store.FOLLOW_FILES_SQL),
+    Migration("case: acquisition hashes read from sidecar files next to an exhibit",
+              "ALTER TABLE exhibits ADD COLUMN sidecar_hashes TEXT NOT NULL DEFAULT '{}';"),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

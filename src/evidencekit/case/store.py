@@ -62,6 +62,7 @@ class Exhibit:
     segment_files: list[str]
     added_ns: int
     status: str
+    sidecar_hashes: dict[str, str] = field(default_factory=dict)
 
     @property
     def hashes(self) -> dict[str, str]:
@@ -242,14 +243,14 @@ class Case:
 _EXHIBIT_COLUMNS = (
     "id", "path", "kind", "description", "seal", "seized_from", "seized_at", "seized_on", "received_from",
     "acquisition_alg", "acquisition_hash", "stored_hashes", "media_size", "md5", "sha1", "sha256",
-    "format_chain", "segment_files", "added_ns", "status",
+    "format_chain", "segment_files", "added_ns", "status", "sidecar_hashes",
 )
 _EXHIBIT_SELECT = f"SELECT {', '.join(_EXHIBIT_COLUMNS)} FROM exhibits"
 
 
 def _exhibit(row: tuple[Any, ...]) -> Exhibit:
     data = dict(zip(_EXHIBIT_COLUMNS, row, strict=True))
-    for key in ("stored_hashes", "format_chain", "segment_files"):
+    for key in ("stored_hashes", "format_chain", "segment_files", "sidecar_hashes"):
         data[key] = json.loads(data[key])
     return Exhibit(**data)
 
