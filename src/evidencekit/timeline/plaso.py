@@ -8,8 +8,10 @@ reason, and the caller records it as a warning.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -87,16 +89,26 @@ class PlasoRun:
 
 
 def _run(cmd: list[str], timeout: float | None) -> str | None:
-    """Run ``cmd``; None on success, else a one-line reason with the end of its output."""
+    """Run ``cmd``; None on success, else a one-line reason with the end of its output.
+
+    plaso runs in its own process group, so that a timeout also ends its worker processes.
+    """
+    name = Path(cmd[0]).name
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        return f"{Path(cmd[0]).name} timed out after {timeout} s"
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)
     except OSError as err:
-        return f"{Path(cmd[0]).name} could not start: {err}"
+        return f"{name} could not start: {err}"
+    try:
+        out, err_text = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        return f"{name} timed out after {timeout} s"
     if proc.returncode != 0:
-        tail = (proc.stderr or proc.stdout or "").strip().replace("\n", " | ")[-TAIL:]
-        return f"{Path(cmd[0]).name} exited with {proc.returncode}: {tail}"
+        tail = (err_text or out or "").strip().replace("\n", " | ")[-TAIL:]
+        return f"{name} exited with {proc.returncode}: {tail}"
     return None
 
 
