@@ -177,18 +177,22 @@ def append(
     digest = bytes.fromhex(entry.entry_hash)
     entry.signature = examiner.sign(digest)
     entry.cosignatures = {c.id: c.sign(digest) for c in cosigners}
+    _store(db, entry, examiner.sign(signing.head_message(case_id, entry.seq, entry.entry_hash)))
+    return entry
+
+
+def _store(db: sqlite3.Connection, entry: Entry, head_signature: str) -> None:
+    """Insert the entry and move the signed head to it."""
     db.execute(
         "INSERT INTO ledger (seq, time_ns, examiner, action, exhibit, body, prev_hash, entry_hash, signature,"
         " cosignatures) VALUES (?,?,?,?,?,?,?,?,?,?)",
-        (entry.seq, entry.time_ns, entry.examiner, entry.action, entry.exhibit, signing.canonical(body),
+        (entry.seq, entry.time_ns, entry.examiner, entry.action, entry.exhibit, signing.canonical(entry.body),
          entry.prev_hash, entry.entry_hash, entry.signature, signing.canonical(entry.cosignatures)),
     )
-    head_sig = examiner.sign(signing.head_message(case_id, entry.seq, entry.entry_hash))
     db.execute(
         "INSERT OR REPLACE INTO ledger_head (id, seq, entry_hash, examiner, signature) VALUES (1,?,?,?,?)",
-        (entry.seq, entry.entry_hash, examiner.id, head_sig),
+        (entry.seq, entry.entry_hash, entry.examiner, head_signature),
     )
-    return entry
 
 
 def register_examiner(db: sqlite3.Connection, examiner: Examiner) -> None:
