@@ -137,3 +137,24 @@ def test_reprocessing_drops_derived_events_until_rebuilt(ext4_case: Case, examin
     assert list(timeline(ext4_case, source="fs")) == []  # never events joined to other inventory rows
     build(ext4_case, examiner, artifacts="none")
     assert [(e.time, e.macb, e.path, e.sha256, e.locator) for e in timeline(ext4_case)] == before
+
+
+def test_events_carry_scan_results(ext4_case: Case, examiner, tmp_path: Path) -> None:
+    """YARA matches and file types stored by `scan` travel with the file's events into exports."""
+    from evidencekit.scan.engine import ContentPass
+    from evidencekit.scan.results import scan_exhibit
+    from evidencekit.scan.yara import YaraScanner, compile_rules
+
+    rules = tmp_path / "r.yar"
+    rules.write_text('rule file_seven { strings: $a = "content of file 7\\n" condition: $a }\n')
+    scan_exhibit(ext4_case, "E1", examiner, ContentPass(YaraScanner(compile_rules(rules)), types=True))
+    build(ext4_case, examiner, artifacts="none")
+    events = list(timeline(ext4_case))
+    hit = {e.path for e in events if "file_seven" in e.extra.get("scan", {}).get("yara_rules", [])}
+    assert hit == {"/dir2/file0007.txt"}
+    typed = [e for e in events if e.path.endswith(".txt")]
+    assert typed and all(e.extra["scan"]["mime"] == "text/plain" for e in typed)
+    out = tmp_path / "s.jsonl"
+    export(ext4_case, examiner, "jsonl", out, group=False)
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert {r["path"] for r in rows if "file_seven" in r["extra"].get("scan", {}).get("yara_rules", [])} == hit

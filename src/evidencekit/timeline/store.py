@@ -72,9 +72,14 @@ def _column(name: str) -> str:
     return f"e.{name}"
 
 
-_SELECT = (f"SELECT e.id, {', '.join(_column(c) for c in COLUMNS)} FROM timeline_events e"
-           " LEFT JOIN files f ON f.id = e.entry AND e.source = 'fs' AND e.locator IS NULL"
-           " AND f.exhibit = e.exhibit")
+_FROM = (" FROM timeline_events e LEFT JOIN files f ON f.id = e.entry AND e.source = 'fs'"
+         " AND e.locator IS NULL AND f.exhibit = e.exhibit")
+_SELECT = f"SELECT e.id, {', '.join(_column(c) for c in COLUMNS)}, NULL" + _FROM
+# Scan results of the file (scan/ layer's file_scan view), looked up per event (index probes, no
+# materialised view): a file system event carries its file's type, YARA rules and hash-set hits.
+_SELECT_SCAN = (f"SELECT e.id, {', '.join(_column(c) for c in COLUMNS)}, CASE WHEN f.id IS NOT NULL THEN "
+                "(SELECT json_array(s.mime, s.mismatch, s.yara_rules, s.known_bad, s.known_good)"
+                " FROM file_scan s WHERE s.file_id = f.id) END" + _FROM)
 
 
 def ensure_schema(db: sqlite3.Connection) -> None:
@@ -175,7 +180,11 @@ def _like_escape(text: str) -> str:
 def from_row(row: tuple[Any, ...]) -> TimelineEvent:
     (eid, _run, time, digits, exhibit, volume, path, stream, inode, source, parser, desc, macb, attribute,
      message, sha256, locator, deleted, orphan, typ, size, mode, uid, gid, link, zone, flags, entry,
-     extra) = row
+     extra, scan) = row
+    details = json.loads(str(extra)) if extra else {}
+    found = _scan(scan) if scan else None
+    if found:
+        details["scan"] = found
     return TimelineEvent(
         time=time, timestamp_desc=desc, source=source, path=path, exhibit=exhibit, volume=volume,
         macb=macb, time_digits=digits, parser=parser, attribute=attribute, inode=inode,
@@ -183,8 +192,16 @@ def from_row(row: tuple[Any, ...]) -> TimelineEvent:
         sha256=sha256, locator=locator, deleted=bool(deleted),
         orphan=bool(orphan), type=typ, size=size, mode=mode, uid=uid, gid=gid, link_target=link,
         assumed_zone=zone, flags=tuple(str(flags).split(",")) if flags else (), entry=entry,
-        extra=json.loads(str(extra)) if extra else {}, id=eid,
+        extra=details, id=eid,
     )
+
+
+def _scan(text: str) -> dict[str, Any] | None:
+    mime, mismatch, rules, bad, good = json.loads(text)
+    if mime is None and not rules and not bad and not good:
+        return None
+    return {"mime": mime, "mismatch": None if mismatch is None else bool(mismatch),
+            "yara_rules": rules.split(",") if rules else [], "known_bad": bool(bad), "known_good": bool(good)}
 
 
 def _fs_message(desc: object, attribute: object, path: object, deleted: object) -> str:
@@ -202,7 +219,8 @@ def query(db: sqlite3.Connection, q: Query | None = None, order: str = "time") -
     where, args = q.where()
     order_sql = " ORDER BY e.time, e.id" if order == "time" else " ORDER BY e.source, e.entry, e.id"
     limit = f" LIMIT {int(q.limit)}" if q.limit is not None else ""
-    cur = db.execute(_SELECT + where + order_sql + limit, args)
+    has_scan = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'file_scan'").fetchone() is not None
+    cur = db.execute((_SELECT_SCAN if has_scan else _SELECT) + where + order_sql + limit, args)
     while rows := cur.fetchmany(2000):
         for row in rows:
             yield from_row(row)
