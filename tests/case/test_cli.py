@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -72,13 +73,19 @@ def test_full_workflow(tmp_path: Path, small_image: Path) -> None:
 def test_case_uco_export_validates(processed_case: Case, examiner: examiners.Examiner, tmp_path: Path) -> None:
     validator = shutil.which("case_validate") or str(Path(sys.executable).with_name("case_validate"))
     custody.transfer(processed_case, "E1", examiner, "Court clerk", "trial")
+    listing = processed_case.root / "exports" / "listing.csv"
+    with processed_case.action("exported", examiner=examiner, exhibit="E1") as act:
+        listing.write_text("path\n/a\n")
+        act.outputs["exports/listing.csv"] = hashlib.sha256(listing.read_bytes()).hexdigest()
     out = tmp_path / "custody.jsonld"
     from evidencekit.case.caseuco import export_case
 
     export_case(processed_case, out, examiner)
     doc = json.loads(out.read_text())
     types = [n["@type"] for n in doc["@graph"]]
-    assert types.count("investigation:InvestigativeAction") == 5  # the export entry follows the document
+    assert types.count("investigation:InvestigativeAction") == 6  # the export entry follows the document
+    exported = next(n for n in doc["@graph"] if n["@type"] == "observable:File")
+    assert exported["core:name"] == "exports/listing.csv"
     assert {"investigation:Investigation", "investigation:Authorization", "investigation:ProvenanceRecord",
             "identity:Person", "tool:Tool", "observable:ObservableObject"} <= set(types)
     exhibit = next(n for n in doc["@graph"] if n["@type"] == "observable:ObservableObject")
@@ -192,3 +199,28 @@ def test_files_with_content_filters(processed_case: Case, examiner: examiners.Ex
     code, out = _cli("case", "files", root, "--mismatch", "--ext", "jpg", "--ext", "txt", "--format", "jsonl")
     mismatched = [json.loads(line)["path"] for line in out.splitlines()]
     assert code == 0 and mismatched and all(p.endswith(".jpg") for p in mismatched)
+
+
+def test_export_refuses_altered_file_and_missing_evidence(processed_case: Case, examiner: examiners.Examiner,
+                                                        small_image: Path, tmp_path: Path) -> None:
+    listing = processed_case.root / "exports" / "listing.csv"
+    with processed_case.action("exported", examiner=examiner) as act:
+        listing.write_text("a\n")
+        act.outputs["exports/listing.csv"] = hashlib.sha256(b"a\n").hexdigest()
+    listing.write_text("b\n")
+    entries = len(processed_case.entries())
+    proc = run_cli("custody", "export", str(processed_case.root), "--out", str(tmp_path / "b.zip"),
+                   env={"EVIDENCEKIT_EXAMINER": examiner.id})
+    assert proc.returncode == 2 and "does not match the hash the ledger recorded" in proc.stderr
+    assert not (tmp_path / "b.zip").exists() and len(processed_case.entries()) == entries
+    moved = tmp_path / "moved.raw"
+    shutil.copyfile(small_image, moved)
+    from evidencekit.case.intake import add_exhibit
+
+    add_exhibit(processed_case, moved, "E2", examiner)
+    moved.unlink()
+    proc = run_cli("case", "process", str(processed_case.root), "--exhibit", "E2",
+                   env={"EVIDENCEKIT_EXAMINER": examiner.id})
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "moved.raw" in proc.stderr
+    assert processed_case.db.execute("SELECT count(*) FROM files WHERE exhibit = 'E2'").fetchone()[0] == 0
+    assert processed_case.db.execute("SELECT count(*) FROM runs WHERE done = 0").fetchone()[0] == 0

@@ -97,9 +97,9 @@ def process_exhibit(
     if run_id is None:
         return {"exhibit": exhibit_id, "status": "already processed"}
     hashes, algorithms = tuple(hashes), gate_algorithms(exhibit)
-    with open_evidence(exhibit.path) as ev, ThreadPoolExecutor(max_workers=2) as pool:
-        before_job = pool.submit(intake.media_digests, ev, algorithms, _bytes(progress, "verify"))
-        try:
+    try:
+        with open_evidence(exhibit.path) as ev, ThreadPoolExecutor(max_workers=2) as pool:
+            before_job = pool.submit(intake.media_digests, ev, algorithms, _bytes(progress, "verify"))
             with case.transaction(wait=True) as db:
                 encoder, writer = _insert_inventory(db, exhibit_id, ev.files(hashes=hashes), progress)
                 after_job = pool.submit(intake.media_digests, ev, algorithms, _bytes(progress, "re-verify"))
@@ -109,13 +109,13 @@ def process_exhibit(
                 if after.result == "mismatch":
                     raise _Stop(after)
                 return _record(case, exhibit, examiner, run_id, ev, encoder, before, after, hashes)
-        except _Stop as stop:  # the transaction is rolled back: record the failed check alone
-            _abandon(case, run_id)
-            _record_failed(case, exhibit, examiner, stop.gate)
-            raise CaseError(_stop_message(exhibit, stop.gate)) from None
-        except BaseException:
-            _abandon(case, run_id)
-            raise
+    except _Stop as stop:  # the transaction is rolled back: record the failed check alone
+        _abandon(case, run_id)
+        _record_failed(case, exhibit, examiner, stop.gate)
+        raise CaseError(_stop_message(exhibit, stop.gate)) from None
+    except BaseException:
+        _abandon(case, run_id)
+        raise
 
 
 class _Stop(Exception):
