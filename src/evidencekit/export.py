@@ -11,12 +11,12 @@ import io
 import json
 import stat
 from collections.abc import Iterable
+from datetime import UTC, tzinfo
 from typing import TextIO
-from zoneinfo import ZoneInfo
 
-from evidencekit.cli.common import render_time
 from evidencekit.inventory import batches
-from evidencekit.models import TIME_FIELDS, FileRecord, Locator, iso_utc
+from evidencekit.models import TIME_FIELDS, FileRecord, Locator
+from evidencekit.times import iso_utc, render, zone
 
 FILE_FORMATS = ("jsonl", "csv", "bodyfile")
 COLUMNS = ("volume", "path", "stream", "inode", "type", "deleted", "orphan", "size", "md5", "sha1", "sha256",
@@ -26,16 +26,16 @@ _TYPE_LETTER = {"file": "r", "dir": "d", "symlink": "l", "fifo": "p", "chardev":
                 "socket": "s", "virtual": "v", "virtual_dir": "V", "hardlink": "h"}
 
 
-def record_dict(record: FileRecord, zone: ZoneInfo | None = None, zone_name: str = "UTC") -> dict:
+def record_dict(record: FileRecord, zone: tzinfo = UTC, zone_name: str = "UTC") -> dict:
     """A record as a flat, JSON-ready dict (times rendered in the display zone; locator as a dict)."""
     out = _flat(record, zone, zone_name)
     out["locator"] = json.loads(record.locator.to_json())
     return out
 
 
-def _flat(record: FileRecord, zone: ZoneInfo | None, zone_name: str) -> dict:
+def _flat(record: FileRecord, zone: tzinfo, zone_name: str) -> dict:
     digits = record.time_digits
-    fmt = iso_utc if zone is None else (lambda ns, d: render_time(ns, d, zone))
+    fmt = iso_utc if zone is UTC else (lambda ns, d: render(ns, d, zone))
     r = record
     return {
         "volume": r.volume, "path": r.path, "stream": r.stream, "inode": r.inode,
@@ -89,10 +89,8 @@ class Renderer:
     """Turns records into text in one format; picklable, so worker processes can render too."""
 
     def __init__(self, fmt: str, zone_name: str = "UTC"):
-        from evidencekit.cli.common import display_zone
-
         self.fmt, self.zone_name = fmt, zone_name
-        self._zone = display_zone(zone_name)
+        self._zone = zone(zone_name)
         self._locator_json = _LocatorJson()
 
     def __getstate__(self) -> dict:

@@ -3,68 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from typing import Any
+
+from evidencekit.times import iso_utc, parse_iso_utc  # noqa: E402,F401 - re-exported
 
 TIME_FIELDS = ("mtime", "atime", "ctime", "crtime", "dtime", "fn_mtime", "fn_atime", "fn_ctime", "fn_crtime")
 HASH_ALGORITHMS = ("md5", "sha1", "sha256")
-
-
-_SECOND_TEXT: dict[int, str] = {}  # whole seconds -> "YYYY-MM-DDTHH:MM:SS"; listings repeat seconds a lot
-
-
-def _second_text(secs: int) -> str:
-    text = _SECOND_TEXT.get(secs)
-    if text is None:
-        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) if 0 <= secs < 32503680000 else \
-            datetime.fromtimestamp(secs, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        if len(_SECOND_TEXT) < 200_000:
-            _SECOND_TEXT[secs] = text
-    return text
-
-
-def iso_utc(ns: int | None, digits: int = 9) -> str | None:
-    """Render nanoseconds since the epoch as ISO-8601 UTC with ``digits`` fractional digits.
-
-    ``digits`` is the source's precision (ext4 9, NTFS 7, FAT 0 or 2, ...); no digit is invented
-    and none is dropped.
-    """
-    if ns is None:
-        return None
-    secs, frac = divmod(ns, 1_000_000_000)
-    try:
-        base = _second_text(secs)
-    except (OverflowError, OSError, ValueError):  # outside what datetime can show: say so, do not guess
-        return f"@{ns}ns"
-    if digits <= 0:
-        return base + "Z"
-    return f"{base}.{frac:09d}"[: len(base) + 1 + digits] + "Z"
-
-
-def parse_iso_utc(text: str) -> int:
-    """Inverse of :func:`iso_utc` (accepts ``Z`` or an explicit offset); returns nanoseconds."""
-    text = text.strip()
-    frac = "0"
-    main, _, rest = text.partition(".")
-    zone = ""
-    if rest:
-        digits = ""
-        for i, ch in enumerate(rest):
-            if not ch.isdigit():
-                zone = rest[i:]
-                break
-            digits += ch
-        frac = digits or "0"
-    else:
-        for sep in ("Z", "+", "-"):
-            idx = main.find(sep, 10)
-            if idx > 0:
-                main, zone = main[:idx], main[idx:]
-                break
-    dt = datetime.fromisoformat(main + (zone.replace("Z", "+00:00") or "+00:00"))
-    return int(dt.timestamp()) * 1_000_000_000 + int(frac.ljust(9, "0")[:9])
 
 
 @dataclass(frozen=True)

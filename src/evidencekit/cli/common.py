@@ -5,13 +5,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
-from evidencekit.errors import ValidationError
 from evidencekit.sources import Credentials, Evidence, open_evidence
 
 
@@ -31,31 +28,6 @@ def open_from_cli(path: str, password: str | None, recovery_key: str | None) -> 
 def tz_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--tz", "tz", default="UTC", show_default=True, metavar="ZONE",
                         help="Display time zone (IANA name, e.g. Asia/Almaty). Storage is always UTC.")(func)
-
-
-def display_zone(name: str) -> ZoneInfo | None:
-    """None for UTC (times rendered with Z), else the zone; a bad name is a clear error."""
-    if name.upper() in ("UTC", "Z"):
-        return None
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as err:
-        raise ValidationError(f"unknown time zone {name!r}: use an IANA name such as Asia/Almaty") from err
-
-
-def render_time(ns: int | None, digits: int, zone: ZoneInfo | None) -> str | None:
-    """ISO-8601 at the source precision, in UTC (Z) or in the display zone (with its offset)."""
-    from evidencekit.models import iso_utc
-
-    if ns is None or zone is None:
-        return iso_utc(ns, digits)
-    secs, frac = divmod(ns, 1_000_000_000)
-    local = datetime.fromtimestamp(secs, tz=UTC).astimezone(zone)
-    text = local.strftime("%Y-%m-%dT%H:%M:%S")
-    if digits > 0:
-        text += f".{frac:09d}"[: digits + 1]
-    offset = local.strftime("%z")
-    return f"{text}{offset[:3]}:{offset[3:]}"
 
 
 def is_terminal() -> bool:

@@ -14,13 +14,13 @@ import hashlib
 import io
 import json
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime, tzinfo
+from datetime import tzinfo
 from pathlib import Path
 from typing import IO, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from evidencekit.errors import ValidationError
 from evidencekit.timeline.events import FN, SOURCE_FS, MacbRow, TimelineEvent, group_macb
+from evidencekit.times import render, zone  # noqa: F401 - the exporters' zone helpers
 
 FORMATS = ("csv", "jsonl", "bodyfile", "timesketch")
 NS = 1_000_000_000
@@ -31,27 +31,6 @@ CSV_COLUMNS = (
 )
 TYPE_LETTERS = {"file": "r", "dir": "d", "symlink": "l", "socket": "s", "fifo": "p", "chardev": "c",
                 "blockdev": "b", "virtual": "V", "virtual_dir": "V"}
-
-
-def zone(name: str) -> tzinfo:
-    """An IANA zone (``UTC``, ``Asia/Almaty``, ...); ValidationError when unknown."""
-    if name.upper() in ("UTC", "Z"):
-        return UTC
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as err:
-        raise ValidationError(f"--tz {name!r}: not an IANA time zone ({err})") from None
-
-
-def render(ns: int, digits: int, tz: tzinfo) -> str:
-    """ISO-8601 in ``tz`` with the source's precision and an explicit offset (``Z`` for UTC)."""
-    secs, frac = divmod(ns, NS)
-    dt = datetime.fromtimestamp(secs, tz=tz)
-    text = dt.strftime("%Y-%m-%dT%H:%M:%S")
-    if digits > 0:
-        text += "." + f"{frac:09d}"[:digits]
-    offset = dt.strftime("%z")
-    return text + ("Z" if offset in ("+0000", "") and tz is UTC else f"{offset[:3]}:{offset[3:]}")
 
 
 class _HashingFile(io.RawIOBase):
