@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from ektools import CORPUS, ROOT
-from images import ext4_image
 
+from ektools import CORPUS, ROOT
 from evidencekit import open_evidence
 from evidencekit.export import Renderer
 from evidencekit.sources import parallel
+from images import ext4_image
 
 
 @pytest.fixture(autouse=True)

@@ -6,8 +6,8 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from ektools import need_tool
 
+from ektools import need_tool
 from evidencekit.errors import ToolMissingError
 from evidencekit.training import build, catalog
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 from finders import tsk, tsk_bytes
-from ektools import need_tool
 
+from ektools import need_tool
 from evidencekit import open_evidence
 
 
