@@ -224,3 +224,19 @@ def test_export_refuses_altered_file_and_missing_evidence(processed_case: Case, 
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "moved.raw" in proc.stderr
     assert processed_case.db.execute("SELECT count(*) FROM files WHERE exhibit = 'E2'").fetchone()[0] == 0
     assert processed_case.db.execute("SELECT count(*) FROM runs WHERE done = 0").fetchone()[0] == 0
+
+
+def test_scan_results_verified_and_superseded_by_reprocessing(processed_case: Case, examiner: examiners.Examiner) -> None:
+    root = str(processed_case.root)
+    env = {"EVIDENCEKIT_EXAMINER": examiner.id}
+    assert _cli("scan", "types", root, env=env)[0] == 0
+    assert custody.verify_case(processed_case).ok
+    db = sqlite3.connect(processed_case.root / "case.db")
+    db.execute("UPDATE file_types SET mime = 'application/x-dosexec' WHERE file_id = (SELECT min(file_id) FROM file_types)")
+    db.commit()
+    found = [f.message for f in custody.verify_case(processed_case).findings]
+    assert len(found) == 1 and found[0].startswith("stored results db:scan_runs/1 (entry 5) altered"), found
+    assert _cli("case", "process", root, "--reprocess", env=env)[0] == 0
+    report = custody.verify_case(processed_case)
+    assert report.ok, report.findings
+    assert processed_case.db.execute("SELECT count(*) FROM file_types").fetchone()[0] == 0  # cascaded

@@ -155,7 +155,7 @@ def test_altered_export_is_named(busy_case: Case) -> None:
 def test_altered_inventory_is_named(busy_case: Case) -> None:
     _sql(busy_case, "UPDATE files SET sha256 = 'feedface' WHERE id = (SELECT max(id) FROM files)")
     found = _findings(busy_case)
-    assert len(found) == 1 and found[0].startswith("output: results in table files for exhibit E1 (entry 4) altered")
+    assert len(found) == 1 and found[0].startswith("output: stored results db:files/E1 (entry 4) altered")
 
 
 def test_altered_exhibit_hash_and_case_metadata(busy_case: Case) -> None:
@@ -164,7 +164,7 @@ def test_altered_exhibit_hash_and_case_metadata(busy_case: Case) -> None:
          "UPDATE volumes SET filesystem = 'ntfs'")
     found = _findings(busy_case)
     assert "exhibit: exhibit E1 seal altered: entry 2 says None, the case says 'S-2'" in found, found
-    assert any(f.startswith("output: results in table volumes for exhibit E1 (entry 4) altered") for f in found)
+    assert any(f.startswith("output: stored results db:volumes/E1 (entry 4) altered") for f in found)
     assert "case: case authority altered: entry 1 says 'Warrant W-77', the case says 'Warrant W-78'" in found
     assert any(f.startswith("exhibit: exhibit E1 registered sha256 altered: entry 2 says") for f in found), found
 

@@ -142,7 +142,8 @@ def bundle_view(path: str | Path) -> verifier.LedgerView:
     head_doc = reader.doc("head.json")
     head = verifier.Head(head_doc["seq"], head_doc["entry_hash"], head_doc["examiner"], head_doc["signature"])
     extra = custody._key_store_findings(keys)
-    return verifier.LedgerView(case["id"], rows, keys, head, _bundle_outputs(reader), extra)
+    notes = ["results stored in the case database (db:… outputs) are not part of a bundle and are not re-checked"]
+    return verifier.LedgerView(case["id"], rows, keys, head, _bundle_outputs(reader), extra, notes)
 
 
 def _bundle_outputs(reader: BundleReader) -> Any:

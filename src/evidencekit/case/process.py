@@ -230,10 +230,19 @@ def _record(
                "volumes": len(ev.volumes), "integrity": {"before": before.result, "after": after.result}}
     inputs = {**before.as_inputs(), **after.as_inputs()}
     digest = encoder.hexdigest()
-    outputs = {f"db:files/{exhibit.id}": digest, f"db:volumes/{exhibit.id}": volumes_digest(db, exhibit.id)}
+    outputs: dict[str, str | None] = dict.fromkeys(_derived_outputs(db, exhibit.id))  # superseded: None
+    outputs.update({f"db:files/{exhibit.id}": digest, f"db:volumes/{exhibit.id}": volumes_digest(db, exhibit.id)})
     _append(case, examiner, "processed", exhibit.id, details, inputs, outputs)
     return {"exhibit": exhibit.id, "status": "processed", "files": encoder.count, "inventory_sha256": digest,
             "integrity_before": before.result, "integrity_after": after.result}
+
+
+def _derived_outputs(db: sqlite3.Connection, exhibit_id: str) -> list[str]:
+    """Stored results earlier entries derived from the exhibit's previous inventory (now replaced)."""
+    keys: set[str] = set()
+    for (body,) in db.execute("SELECT body FROM ledger WHERE exhibit = ?", (exhibit_id,)):
+        keys.update(k for k in json.loads(body).get("outputs", {}) if k.startswith("db:"))
+    return sorted(keys - {f"db:files/{exhibit_id}", f"db:volumes/{exhibit_id}"})
 
 
 def volumes_digest(db: sqlite3.Connection, exhibit_id: str) -> str:

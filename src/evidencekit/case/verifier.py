@@ -43,6 +43,7 @@ class LedgerView:
     head: Head | None
     check_outputs: Callable[[list[Entry]], list[Finding]] | None = None
     extra: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what could not be checked, and why
 
 
 @dataclass
@@ -50,13 +51,14 @@ class Report:
     entries: int
     findings: list[Finding]
     examiners: dict[str, str]  # id -> fingerprint of the keys that signed
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.findings
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "entries": self.entries, "examiners": self.examiners,
+        return {"ok": self.ok, "entries": self.entries, "examiners": self.examiners, "notes": self.notes,
                 "findings": [{"kind": f.kind, "message": f.message} for f in self.findings]}
 
 
@@ -76,7 +78,7 @@ def verify(view: LedgerView) -> Report:
     findings += view.extra
     used = {e.examiner for e in rows} | {c for e in rows for c in e.body.get("cosigners", [])}
     return Report(len(rows), findings, {x: signing.fingerprint(signing.unb64(view.keys[x]))
-                                        for x in sorted(used) if x in view.keys})
+                                        for x in sorted(used) if x in view.keys}, view.notes)
 
 
 def _load_keys(raw: dict[str, str]) -> tuple[dict[str, Ed25519PublicKey], list[Finding]]:

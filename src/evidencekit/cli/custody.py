@@ -68,6 +68,8 @@ def verify_case_or_bundle(path: Path) -> Report:
 def _print_report(path: Path, report: Report) -> None:
     for examiner, fingerprint in report.examiners.items():
         click.echo(f"signer {examiner}: SHA256:{fingerprint}")
+    for note in report.notes:
+        click.echo(f"note: {note}")
     for finding in report.findings:
         click.echo(f"FAIL {finding.kind}: {finding.message}")
     verdict = "intact" if report.ok else f"{len(report.findings)} problem(s) found"
