@@ -206,3 +206,20 @@ def test_long_ledger_checked_in_parallel(case: Case, examiner: examiners.Examine
     other = case.db.execute("SELECT signature FROM ledger WHERE seq = 5").fetchone()[0]
     _sql(case, f"UPDATE ledger SET signature = '{other}' WHERE seq = 1200")
     assert _findings(case) == ["signature: entry 1200: bad signature by examiner alice"]
+
+
+def test_damaged_json_is_an_edit(busy_case: Case) -> None:
+    _sql(busy_case, "UPDATE ledger SET body = '{not json' WHERE seq = 3",
+         "UPDATE ledger SET cosignatures = '[' WHERE seq = 5")
+    found = _findings(busy_case)
+    assert any(f.startswith("edited: entry 3 edited") for f in found), found
+    assert len(found) == 1, found  # entry 5 has no co-signers: its damaged (unsigned) column changes nothing
+
+
+def test_duplicated_bundle_line(busy_case: Case, examiner: examiners.Examiner, tmp_path: Path) -> None:
+    out = tmp_path / "b"
+    bundle.export_bundle(busy_case, out, examiner)
+    lines = (out / "ledger.jsonl").read_text().splitlines()
+    (out / "ledger.jsonl").write_text("\n".join([*lines[:4], lines[3], *lines[4:]]) + "\n")
+    found = [f.message for f in bundle.verify_bundle(out).findings]
+    assert found == ["entry 4 appears twice in the ledger; the second is ignored"]

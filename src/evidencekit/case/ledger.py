@@ -73,8 +73,17 @@ class Entry:
     @classmethod
     def from_row(cls, row: sqlite3.Row | tuple[Any, ...]) -> Entry:
         seq, time_ns, examiner, action, exhibit, body, prev_hash, entry_hash, signature, cosig = row
-        return cls(seq, time_ns, examiner, action, exhibit, prev_hash, json.loads(body), entry_hash,
-                   signature, json.loads(cosig or "{}"))
+        return cls(seq, time_ns, examiner, action, exhibit, prev_hash, _json_object(body), entry_hash,
+                   signature, _json_object(cosig or "{}"))
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    """A stored JSON object; damaged text is kept (under ``__unreadable__``) so verify reports the entry."""
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        return {"__unreadable__": str(text)}
+    return value if isinstance(value, dict) else {"__unreadable__": str(text)}
 
 
 SELECT_ENTRIES = (

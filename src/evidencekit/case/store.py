@@ -143,6 +143,9 @@ class Case:
             raise CaseError(f"{db_path}: not a case database ({err})") from err
         if not fmt or fmt[0] != FORMAT:
             raise CaseError(f"{db_path}: not an evidencekit case database")
+        missing = {"id", *META_FIELDS} - {r[0] for r in db.execute("SELECT key FROM case_meta")}
+        if missing:
+            raise CaseError(f"{db_path}: case metadata incomplete (missing {', '.join(sorted(missing))})")
         schema.migrate(db, db_path)
         return cls(root, db)
 

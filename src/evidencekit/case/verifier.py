@@ -65,7 +65,8 @@ class Report:
 def verify(view: LedgerView) -> Report:
     """Check everything; return every finding (an empty list means the ledger is intact)."""
     keys, findings = _load_keys(view.keys)
-    rows = sorted(view.entries, key=lambda e: e.seq)
+    rows, duplicates = _unique(view.entries)
+    findings += duplicates
     pending = signatures.start(rows, view.keys)  # Ed25519 checks run in worker processes meanwhile
     origin = {e.seq: _original_seq(e) for e in rows}
     head_seq = view.head.seq if view.head else None
@@ -79,6 +80,18 @@ def verify(view: LedgerView) -> Report:
     used = {e.examiner for e in rows} | {c for e in rows for c in e.body.get("cosigners", [])}
     return Report(len(rows), findings, {x: signing.fingerprint(signing.unb64(view.keys[x]))
                                         for x in sorted(used) if x in view.keys}, view.notes)
+
+
+def _unique(entries: list[Entry]) -> tuple[list[Entry], list[Finding]]:
+    """Entries in sequence order; a sequence number seen twice (only possible in a bundle) is reported."""
+    by_seq: dict[int, Entry] = {}
+    found = []
+    for e in entries:
+        if e.seq in by_seq:
+            found.append(Finding("inserted", f"entry {e.seq} appears twice in the ledger; the second is ignored"))
+            continue
+        by_seq[e.seq] = e
+    return [by_seq[k] for k in sorted(by_seq)], found
 
 
 def _load_keys(raw: dict[str, str]) -> tuple[dict[str, Ed25519PublicKey], list[Finding]]:
