@@ -16,6 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGES = ROOT / "training_images"
+PAUSES = "<exit 3 expected>"  # marks a step whose exit code 3 (paused for review) is the expected outcome
 
 
 def steps(out: Path) -> list[list[str]]:
@@ -23,8 +24,11 @@ def steps(out: Path) -> list[list[str]]:
     office = str(IMAGES / "office-workstation" / "workstation.E01")
     usb = str(IMAGES / "usb-data-theft" / "usb.img.gz")
     android = str(IMAGES / "mobile" / "android-extraction.zip")
+    server = str(IMAGES / "linux-server" / "server.img.gz")
+    intake, review = _answers(out)
     return [
         ["examiner", "init", "--name", "Demo Examiner", "--id", "demo"],
+        ["examiner", "init", "--name", "Demo Reviewer", "--id", "reviewer"],
         ["info", office],
         ["verify", office],
         ["files", usb, "--hash", "md5,sha256", "--format", "csv", "-o", str(out / "usb-files.csv")],
@@ -34,14 +38,38 @@ def steps(out: Path) -> list[list[str]]:
          "--seal", "SEAL-0001"],
         ["case", "add", case, usb, "--exhibit", "E2", "--description", "USB stick image", "--seal", "SEAL-0002"],
         ["case", "add", case, android, "--exhibit", "E3", "--description", "Android logical extraction"],
+        ["case", "add", case, server, "--exhibit", "E4", "--description", "Web server root file system"],
         ["case", "process", case],
+        ["scan", "yara", case, "--rules", str(IMAGES / "linux-server" / "webshell.yar"), "--exhibit", "E4"],
+        ["case", "files", case, "--exhibit", "E4", "--yara", "php_webshell_request_exec"],
         ["case", "status", case],
         ["timeline", "build", case, "--artifacts", "none"],
         ["timeline", "export", case, "--format", "csv", "--out", str(out / "case" / "exports" / "timeline.csv")],
+        # exit 3: paused until a second examiner reviews (four-eyes)
+        ["sop", "run", case, "disk-image-intake", "--exhibit", "E1", "--answers", str(intake), PAUSES],
+        ["sop", "run", case, "disk-image-intake", "--exhibit", "E1", "--answers", str(review),
+         "--examiner", "reviewer"],
+        ["sop", "status", case, "--exhibit", "E1", "--format", "html", "-o", str(out / "checklist-E1.html")],
         ["custody", "verify", case],
         ["custody", "export", case, "--out", str(out / "custody-bundle")],
         ["custody", "verify", str(out / "custody-bundle")],
     ]
+
+
+def _answers(out: Path) -> tuple[Path, Path]:
+    """Scripted answers for the intake SOP's manual steps, and the second examiner's review."""
+    intake, review = out / "intake-answers.yaml", out / "intake-review.yaml"
+    intake.write_text(
+        "steps:\n"
+        "  receipt: {seal_intact: true, seal_number: SEAL-0001, received_from: 'DC Ivanova',"
+        " photographs_taken: true, media: hard_disk}\n"
+        "  documentation: {acquisition_log_present: true, acquisition_tool: 'ewfacquire 20140816',"
+        " write_blocker: 'Tableau T35u', acquired_on: 2021-06-20}\n"
+        "  storage: {new_seal_number: SEAL-0001-B, store_location: 'Evidence store B, shelf 4'}\n",
+        encoding="utf-8")
+    review.write_text("steps:\n  intake_review: {decision: approve, comment: 'Seal, log and hashes checked'}\n",
+                      encoding="utf-8")
+    return intake, review
 
 
 def main(argv: list[str]) -> int:
@@ -49,9 +77,11 @@ def main(argv: list[str]) -> int:
     out.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, EVIDENCEKIT_HOME=str(out / "home"), EVIDENCEKIT_EXAMINER="demo")
     for args in steps(out):
+        expected = {0, 3} if PAUSES in args else {0}
+        args = [a for a in args if a != PAUSES]
         print(f"\n$ evidencekit {shlex.join(args)}", flush=True)
         result = subprocess.run([sys.executable, "-m", "evidencekit", *args], env=env)
-        if result.returncode != 0:
+        if result.returncode not in expected:
             print(f"demo: step failed with exit code {result.returncode}", file=sys.stderr)
             return result.returncode
     print(f"""
@@ -59,6 +89,7 @@ Demo complete. Results are in {out}:
   case/                 the case: case.db (inventory, timeline, custody ledger), exports/, reports/
   case/exports/         timeline.csv and its .sha256, recorded in the custody ledger
   usb-files.csv         every entry of the USB image with hashes and MACB times
+  checklist-E1.html     the intake SOP checklist of exhibit E1 (open it in a browser)
   custody-bundle/       the signed custody ledger for exchange; check it with
                         evidencekit custody verify {out / 'custody-bundle'}
 Examiner keys for the demo live in {out / 'home'} (not in your home directory).""")
