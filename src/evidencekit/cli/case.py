@@ -15,6 +15,7 @@ from evidencekit.case.intake import Seizure, add_exhibit
 from evidencekit.case.process import DEFAULT_HASHES, process_exhibit
 from evidencekit.cli.common import is_terminal
 from evidencekit.cli.examiner import acting_examiner, examiner_option
+from evidencekit.errors import CaseError
 from evidencekit.inventory import parse_hash_list
 from evidencekit.scan.filters import file_filter_options, file_filter_sql
 
@@ -86,6 +87,8 @@ def process_cmd(case_dir: str, exhibits: tuple[str, ...], hash_list: str, deviat
     examiner = acting_examiner(examiner_id)
     hashes = parse_hash_list(hash_list)
     targets = list(exhibits) or [e.id for e in case.exhibits()]
+    if not targets:
+        raise CaseError(f"{case.root}: the case has no exhibits yet; register one with 'evidencekit case add'")
     for exhibit_id in targets:
         with _progress(exhibit_id) as progress:
             summary = process_exhibit(case, exhibit_id, examiner, hashes=hashes, deviation=deviation,
