@@ -190,7 +190,10 @@ def test_bundle_tampering_is_named(busy_case: Case, examiner: examiners.Examiner
     lines[5] = json.dumps(entry)
     del lines[2]
     (out / "ledger.jsonl").write_text("\n".join(lines) + "\n")
+    doc = json.loads((out / "case.json").read_text())
+    (out / "case.json").write_text(json.dumps({**doc, "number": "2026/9999"}))
     found = [f"{f.kind}: {f.message}" for f in bundle.verify_bundle(out).findings]
+    assert "case: case.json number altered: entry 1 says '2026/0142', case.json says '2026/9999'" in found
     assert any(f.startswith("edited: entry 6 edited") for f in found), found
     assert "deleted: entries deleted: sequence gap between 2 and 4 (missing 3)" in found, found
     assert any(f.startswith("output: exported file exports/listing.csv (entry 8) altered") for f in found), found

@@ -141,9 +141,19 @@ def bundle_view(path: str | Path) -> verifier.LedgerView:
     keys = {k: v["public_key"] for k, v in reader.doc("keys.json").items()}
     head_doc = reader.doc("head.json")
     head = verifier.Head(head_doc["seq"], head_doc["entry_hash"], head_doc["examiner"], head_doc["signature"])
-    extra = custody._key_store_findings(keys)
+    extra = custody._key_store_findings(keys) + _case_doc_findings(case, rows)
     notes = ["results stored in the case database (db:… outputs) are not part of a bundle and are not re-checked"]
     return verifier.LedgerView(case["id"], rows, keys, head, _bundle_outputs(reader), extra, notes)
+
+
+def _case_doc_findings(case: dict[str, Any], rows: list[Entry]) -> list[verifier.Finding]:
+    """case.json must say what the signed 'created' entry says."""
+    created = next((e for e in rows if e.action == "created"), None)
+    if created is None:
+        return []
+    return [verifier.Finding("case", f"case.json {key} altered: entry {created.seq} says {signed!r}, "
+                             f"case.json says {case.get(key, '')!r}")
+            for key in META_FIELDS if (signed := created.body.get("details", {}).get(key, "")) != case.get(key, "")]
 
 
 def _bundle_outputs(reader: BundleReader) -> Any:
