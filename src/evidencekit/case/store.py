@@ -200,6 +200,8 @@ class Case:
             raise
 
     def _begin(self, wait: bool) -> None:
+        if self.db.in_transaction:
+            raise CaseError(f"{self.root}: a case action or transaction was started inside another one")
         if wait:  # first a short try, so that the notice comes early
             self.db.execute("PRAGMA busy_timeout = 2000")
         try:
