@@ -229,7 +229,7 @@ def test_real_ewfacquire_log(tmp_path: Path) -> None:
     """The log ewfacquire itself writes (-l) parses to the hashes of the acquired data."""
     import subprocess
 
-    from conftest import need_tool
+    from ektools import need_tool
 
     ewfacquire = need_tool("ewfacquire")
     data = random.Random(6).randbytes(300_000)
