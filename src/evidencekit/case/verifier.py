@@ -52,13 +52,16 @@ class Report:
     findings: list[Finding]
     examiners: dict[str, str]  # id -> fingerprint of the keys that signed
     notes: list[str] = field(default_factory=list)
+    head: Head | None = None  # the signed head as found (quote it in reports: it anchors the ledger)
 
     @property
     def ok(self) -> bool:
         return not self.findings
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "entries": self.entries, "examiners": self.examiners, "notes": self.notes,
+        head = {"seq": self.head.seq, "entry_hash": self.head.entry_hash, "examiner": self.head.examiner} \
+            if self.head else None
+        return {"ok": self.ok, "entries": self.entries, "examiners": self.examiners, "notes": self.notes, "head": head,
                 "findings": [{"kind": f.kind, "message": f.message} for f in self.findings]}
 
 
@@ -79,7 +82,7 @@ def verify(view: LedgerView) -> Report:
     findings += view.extra
     used = {e.examiner for e in rows} | {c for e in rows for c in e.body.get("cosigners", [])}
     return Report(len(rows), findings, {x: signing.fingerprint(signing.unb64(view.keys[x]))
-                                        for x in sorted(used) if x in view.keys}, view.notes)
+                                        for x in sorted(used) if x in view.keys}, view.notes, view.head)
 
 
 def _unique(entries: list[Entry]) -> tuple[list[Entry], list[Finding]]:

@@ -72,6 +72,8 @@ def _print_report(path: Path, report: Report) -> None:
         click.echo(f"note: {note}")
     for finding in report.findings:
         click.echo(f"FAIL {finding.kind}: {finding.message}")
+    if report.head is not None:
+        click.echo(f"head: entry {report.head.seq} {report.head.entry_hash} signed by {report.head.examiner}")
     verdict = "intact" if report.ok else f"{len(report.findings)} problem(s) found"
     click.echo(f"{path}: {report.entries} entries, {verdict}")
 
