@@ -60,6 +60,10 @@ def test_full_workflow(tmp_path: Path, small_image: Path) -> None:
         assert code == 0, (step, out)
     code, out = _cli("custody", "verify", case_dir)
     assert code == 0 and "7 entries, intact" in out, out
+    with Case.open(case_dir) as case:
+        head = case.db.execute("SELECT entry_hash FROM ledger WHERE seq = 7").fetchone()[0]
+    assert f"head: entry 7 {head} signed by alice" in out
+    assert "signer bob: SHA256:" in out  # the co-signer of the transfer
     code, out = _cli("custody", "log", case_dir)
     assert [line.split()[3] for line in out.splitlines()] == [
         "created", "received", "verified", "processed", "sealed", "transferred", "exported"]
