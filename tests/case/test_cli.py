@@ -72,6 +72,9 @@ def test_full_workflow(tmp_path: Path, small_image: Path) -> None:
         assert set(transfer.cosignatures) == {"bob"} and transfer.body["cosigners"] == ["bob"]
         status = json.loads(_cli("case", "status", case_dir, "--format", "json")[1])
         assert status["exhibits"][0]["files"] == case.db.execute("SELECT count(*) FROM files").fetchone()[0]
+        custody_state = status["exhibits"][0]["custody"]
+        assert (custody_state["action"], custody_state["to"], custody_state["entry"]) == (
+            "transferred", "Bob Receiver, lab B", 6)
 
 
 def test_case_uco_export_validates(processed_case: Case, examiner: examiners.Examiner, tmp_path: Path) -> None:

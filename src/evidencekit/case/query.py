@@ -107,12 +107,27 @@ def status(case: Case) -> dict[str, Any]:
     for ex in case.exhibits():
         exhibits.append({"id": ex.id, "path": ex.path, "kind": ex.kind, "status": ex.status,
                          "description": ex.description, "media_size": ex.media_size, "hashes": ex.hashes,
-                         "files": counts.get(ex.id, 0), "runs_in_progress": unfinished.get(ex.id, 0)})
+                         "files": counts.get(ex.id, 0), "runs_in_progress": unfinished.get(ex.id, 0),
+                         "custody": _custody_state(case, ex.id)})
     last = case.db.execute("SELECT count(*), max(time_ns) FROM ledger").fetchone()
     meta = {k: v for k, v in case.meta.items() if k not in ("format",)}
     meta["created"] = iso_utc(int(meta.pop("created_ns", 0)))
     return {"case": meta, "path": str(case.root), "exhibits": exhibits,
             "ledger": {"entries": last[0], "last": iso_utc(last[1]) if last[1] else None}}
+
+
+CUSTODY_ACTIONS = ("received", "sealed", "transferred", "returned", "disposed")
+
+
+def _custody_state(case: Case, exhibit: str) -> dict[str, Any] | None:
+    """The exhibit's last custody movement (received, sealed, transferred, returned, disposed)."""
+    marks = ", ".join("?" * len(CUSTODY_ACTIONS))
+    row = case.db.execute(f"SELECT seq, time_ns, examiner, action, body FROM ledger WHERE exhibit = ? AND action IN "
+                          f"({marks}) ORDER BY seq DESC LIMIT 1", (exhibit, *CUSTODY_ACTIONS)).fetchone()
+    if row is None:
+        return None
+    details = json.loads(row[4]).get("details", {})
+    return {"entry": row[0], "time": iso_utc(row[1]), "examiner": row[2], "action": row[3], "to": details.get("to")}
 
 
 def status_lines(data: dict[str, Any]) -> list[str]:
@@ -124,4 +139,8 @@ def status_lines(data: dict[str, Any]) -> list[str]:
         unfinished = " (a run is in progress or was interrupted)" if ex["runs_in_progress"] else ""
         lines.append(f"  {ex['id']:<8} {ex['status']:<11} {ex['files']:>8} files{unfinished}  {ex['path']}")
         lines += [f"           {alg:<7}{value}" for alg, value in ex["hashes"].items()]
+        if ex["custody"]:
+            c = ex["custody"]
+            where = f" to {c['to']}" if c["to"] else ""
+            lines.append(f"           custody: {c['action']}{where} by {c['examiner']} {c['time']} (entry {c['entry']})")
     return lines
