@@ -22,7 +22,7 @@ TOOL_PACKAGES = {
     "mmls": "sleuthkit", "hashdeep": "hashdeep", "yara": "yara", "ewfacquire": "ewf-tools",
     "mkfs.fat": "dosfstools", "mcopy": "mtools", "mke2fs": "e2fsprogs", "debugfs": "e2fsprogs",
     "mkntfs": "ntfs-3g", "sfdisk": "fdisk", "sgdisk": "gdisk", "qemu-img": "qemu-utils",
-    "faketime": "faketime", "cryptsetup": "cryptsetup-bin",
+    "faketime": "faketime", "cryptsetup": "cryptsetup-bin", "ewfverify": "ewf-tools",
 }
 
 

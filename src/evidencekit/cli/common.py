@@ -59,6 +59,9 @@ def progress_bar(description: str, total: int | None = None, unit: str = "items"
         columns += [MofNCompleteColumn() if unit != "bytes" else DownloadColumn(), TimeElapsedColumn()]
     if unit == "bytes":
         columns.append(TransferSpeedColumn())
-    with Progress(*columns, transient=True, redirect_stdout=False) as progress:
+    from rich.console import Console
+
+    # On stderr: stdout carries the command's output, which may be redirected to a file.
+    with Progress(*columns, console=Console(stderr=True), transient=True, redirect_stdout=False) as progress:
         task = progress.add_task(description, total=total)
         yield lambda n: progress.advance(task, n)
