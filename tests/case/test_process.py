@@ -89,12 +89,13 @@ def test_acquisition_hash_mismatch_is_recorded(case: Case, examiner: examiners.E
 HOOKS = {
     "claimed": "",
     "mid-inventory": """
-orig = p.RowEncoder.__call__
-def hooked(self, rec):
-    if self.count == 1500:
+orig = p.RowEncoder.number
+def hooked(self, tails):
+    rows = orig(self, tails)
+    if self.count >= 1500:
         print("POINT", flush=True); time.sleep(60)
-    return orig(self, rec)
-p.RowEncoder.__call__ = hooked
+    return rows
+p.RowEncoder.number = hooked
 """,
     "entry-appended": """
 import evidencekit.case.ledger as lg
@@ -110,7 +111,7 @@ p.ledger.append = hooked
 
 
 def _cli_process(case_dir: Path, hook: str = "claimed") -> subprocess.Popen[str]:
-    code = ("import time\nimport evidencekit.case.process as p\np.BATCH = 100\n" + HOOKS[hook] +
+    code = ("import time\nimport evidencekit.case.process as p\n" + HOOKS[hook] +
             "\nfrom evidencekit.cli import main\nmain()")
     return subprocess.Popen([sys.executable, "-c", code, "case", "process", str(case_dir)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -189,3 +190,18 @@ def test_writer_waits_for_the_case_lock(case: Case, examiner: examiners.Examiner
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0 and "status=processed" in out
     assert custody.verify_case(case).ok
+
+
+def test_parallel_walk_stores_the_same_rows(tmp_path: Path, examiner: examiners.Examiner, medium_image: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Worker processes (evidencekit.sources.parallel) render the same rows, in the same order."""
+    from evidencekit.sources import parallel
+
+    monkeypatch.setattr(parallel, "MIN_INODES", 0)
+    digests = []
+    for jobs in (1, 2):
+        with Case.init(tmp_path / f"c{jobs}", number="N", title="T", authority="A", examiner=examiner) as case:
+            add_exhibit(case, medium_image, "E1", examiner)
+            digests.append(process_exhibit(case, "E1", examiner, jobs=jobs)["inventory_sha256"])
+            assert custody.verify_case(case).ok
+    assert digests[0] == digests[1]

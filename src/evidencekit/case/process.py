@@ -21,22 +21,20 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from evidencekit.case import intake, ledger
 from evidencekit.case.examiners import Examiner
-from evidencekit.case.rows import FILE_COLUMNS, RowEncoder, inventory_digest
+from evidencekit.case.rows import FILE_COLUMNS, RowEncoder, RowTails, inventory_digest
 from evidencekit.case.store import Case, Exhibit
 from evidencekit.errors import CaseError
-from evidencekit.models import FileRecord
 
 __all__ = ["FILE_COLUMNS", "inventory_digest", "process_exhibit"]
 
-BATCH = 5000
-QUEUED_BATCHES = 20  # rows waiting for the writer thread: at most QUEUED_BATCHES * BATCH
+QUEUED_BATCHES = 4  # batches (walk segments) waiting for the writer thread
 DEFAULT_HASHES = ("md5", "sha256")
 POLL_S = 0.5
 
@@ -84,6 +82,7 @@ def process_exhibit(
     deviation: str | None = None,
     reprocess: bool = False,
     progress: Callable[[str, int], None] | None = None,
+    jobs: int = 0,
 ) -> dict[str, Any]:
     """Verify, inventory and record one exhibit; returns a summary. CaseError when the gate stops it.
 
@@ -97,11 +96,15 @@ def process_exhibit(
     if run_id is None:
         return {"exhibit": exhibit_id, "status": "already processed"}
     hashes, algorithms = tuple(hashes), gate_algorithms(exhibit)
+    if jobs <= 0:
+        from evidencekit.sources.parallel import default_jobs
+
+        jobs = default_jobs()
     try:
         with open_evidence(exhibit.path) as ev, ThreadPoolExecutor(max_workers=2) as pool:
             before_job = pool.submit(intake.media_digests, ev, algorithms, _bytes(progress, "verify"))
             with case.transaction(wait=True) as db:
-                encoder, writer = _insert_inventory(db, exhibit_id, ev.files(hashes=hashes), progress)
+                encoder, writer = _insert_inventory(db, exhibit_id, ev, hashes, jobs, progress)
                 after_job = pool.submit(intake.media_digests, ev, algorithms, _bytes(progress, "re-verify"))
                 writer.close()
                 before = _gate_before(case, exhibit, examiner, before_job.result(), deviation)
@@ -129,29 +132,27 @@ def _bytes(progress: Callable[[str, int], None] | None, phase: str) -> Callable[
 
 
 def _insert_inventory(
-    db: sqlite3.Connection, exhibit_id: str, records: Iterator[FileRecord], progress: Any
+    db: sqlite3.Connection, exhibit_id: str, ev: Any, hashes: tuple[str, ...], jobs: int, progress: Any
 ) -> tuple[RowEncoder, _Writer]:
-    """Replace the exhibit's rows (dependent scan rows cascade) with the new walk, in batches.
+    """Replace the exhibit's rows (dependent scan rows cascade) with the new walk.
 
-    A writer thread runs the inserts (SQLite works without the GIL) while this thread walks
-    and hashes; only the writer touches the connection until the caller closes it.
+    Large file systems are walked, hashed and rendered into rows by ``jobs`` worker processes
+    (``evidencekit.sources.parallel``, same rows in the same order as one process); a writer
+    thread runs the inserts (SQLite works without the GIL) while this thread numbers and digests;
+    only the writer touches the connection until the caller closes it.
     """
+    from evidencekit.sources.parallel import segments
+
     db.execute("DELETE FROM files WHERE exhibit = ?", (exhibit_id,))
     encoder = RowEncoder(exhibit_id)
     writer = _Writer(db, f"INSERT INTO files ({', '.join(FILE_COLUMNS)}) VALUES "
                          f"({', '.join('?' * len(FILE_COLUMNS))})")
-    batch: list[tuple[Any, ...]] = []
     try:
-        for rec in records:
-            batch.append(encoder(rec))
-            if len(batch) >= BATCH:
-                writer.put(batch)
-                if progress:
-                    progress("inventory", len(batch))
-                batch = []
-        writer.put(batch)
-        if progress:
-            progress("inventory", len(batch))
+        # segments' renderer type says text; any picklable payload passes through (rows here)
+        for tails, count in segments(ev, hashes, jobs, None, RowTails()):  # type: ignore[arg-type]
+            writer.put(encoder.number(tails))
+            if progress:
+                progress("inventory", count)
     except BaseException:
         writer.close(raise_error=False)
         raise

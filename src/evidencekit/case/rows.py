@@ -19,8 +19,42 @@ FILE_COLUMNS = (
 DIGEST_CHUNK = 1024
 
 
+class RowTails:
+    """Renders a batch of records as ``files`` rows without their first two columns (exhibit, seq).
+
+    Picklable, so that the walk's worker processes (``evidencekit.sources.parallel``) can render
+    their segments; returns ``(rows, count)`` as a renderer of ``segments`` does.
+    """
+
+    def __init__(self) -> None:
+        self._locator: LocatorText | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._locator = None
+
+    def __call__(self, records: list[FileRecord]) -> tuple[list[tuple[Any, ...]], int]:
+        if self._locator is None:
+            self._locator = LocatorText()
+        return [self.tail(rec) for rec in records], len(records)
+
+    def tail(self, rec: FileRecord) -> tuple[Any, ...]:
+        assert self._locator is not None
+        name = rec.path.rsplit("/", 1)[-1]
+        ext = name.rsplit(".", 1)[-1].lower() if rec.type == "file" and "." in name.lstrip(".") else ""
+        return (
+            rec.volume, rec.path, rec.inode, rec.stream or "", rec.type, int(rec.deleted),
+            int(rec.orphan), rec.size, rec.filesystem, rec.mode, rec.uid, rec.gid, rec.link_target, rec.mtime,
+            rec.atime, rec.ctime, rec.crtime, rec.dtime, rec.fn_mtime, rec.fn_atime, rec.fn_ctime, rec.fn_crtime,
+            rec.time_digits, rec.assumed_zone, rec.md5, rec.sha1, rec.sha256, self._locator(rec.locator),
+            json.dumps(list(rec.warnings)) if rec.warnings else "[]", ext,
+        )
+
+
 class RowEncoder:
-    """Turns inventory records into ``files`` rows (FILE_COLUMNS order) and digests them as it goes.
+    """Numbers rendered rows in walk order (``seq``) and digests them as it goes.
 
     The digest is the one :func:`inventory_digest` recomputes from the stored rows.
     """
@@ -30,31 +64,32 @@ class RowEncoder:
         self.count = 0
         self._digest = hashlib.sha256()
         self._pending: list[tuple[Any, ...]] = []
-        self._locator = LocatorText()
+        self._tails = RowTails()
 
     def __call__(self, rec: FileRecord) -> tuple[Any, ...]:
-        self.count += 1
-        name = rec.path.rsplit("/", 1)[-1]
-        ext = name.rsplit(".", 1)[-1].lower() if rec.type == "file" and "." in name.lstrip(".") else ""
-        row = (
-            self.exhibit, self.count, rec.volume, rec.path, rec.inode, rec.stream or "", rec.type, int(rec.deleted),
-            int(rec.orphan), rec.size, rec.filesystem, rec.mode, rec.uid, rec.gid, rec.link_target, rec.mtime,
-            rec.atime, rec.ctime, rec.crtime, rec.dtime, rec.fn_mtime, rec.fn_atime, rec.fn_ctime, rec.fn_crtime,
-            rec.time_digits, rec.assumed_zone, rec.md5, rec.sha1, rec.sha256, self._locator(rec.locator),
-            json.dumps(list(rec.warnings)) if rec.warnings else "[]", ext,
-        )
-        self._pending.append(row)
+        """The full row of one record (in-process rendering)."""
+        return self.number([self._tails([rec])[0][0]])[0]
+
+    def number(self, tails: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """Full rows from rendered tails, numbered after the rows seen so far."""
+        start = self.count + 1
+        rows = [(self.exhibit, seq, *tail) for seq, tail in enumerate(tails, start)]
+        self.count += len(rows)
+        self._pending += rows
         if len(self._pending) >= DIGEST_CHUNK:
             self._flush()
-        return row
+        return rows
 
     def _flush(self) -> None:
-        if self._pending:
-            self._digest.update(_digest_chunk(self._pending))
-            self._pending = []
+        for i in range(0, len(self._pending) - len(self._pending) % DIGEST_CHUNK, DIGEST_CHUNK):
+            self._digest.update(_digest_chunk(self._pending[i:i + DIGEST_CHUNK]))
+        self._pending = self._pending[len(self._pending) - len(self._pending) % DIGEST_CHUNK:]
 
     def hexdigest(self) -> str:
         self._flush()
+        if self._pending:
+            self._digest.update(_digest_chunk(self._pending))
+            self._pending = []
         return self._digest.hexdigest()
 
 

@@ -79,9 +79,11 @@ def add_cmd(case_dir: str, evidence: str, exhibit_id: str, acquisition_hash: str
 @click.option("--deviation", metavar="JUSTIFICATION",
               help="Proceed despite an integrity mismatch; the justification is recorded as a ledger entry.")
 @click.option("--reprocess", is_flag=True, help="Process again exhibits already processed (rows replaced).")
+@click.option("--jobs", "-j", type=click.IntRange(0, 64), default=0, show_default="0: one per core, up to 4",
+              help="Worker processes listing large file systems (same rows, same order as one process).")
 @examiner_option
 def process_cmd(case_dir: str, exhibits: tuple[str, ...], hash_list: str, deviation: str | None,
-                reprocess: bool, examiner_id: str | None) -> None:
+                reprocess: bool, jobs: int, examiner_id: str | None) -> None:
     """Verify each exhibit (integrity gate) and inventory it with hashes into the case. Resumable."""
     case = Case.open(case_dir)
     examiner = acting_examiner(examiner_id)
@@ -92,7 +94,7 @@ def process_cmd(case_dir: str, exhibits: tuple[str, ...], hash_list: str, deviat
     for exhibit_id in targets:
         with _progress(exhibit_id) as progress:
             summary = process_exhibit(case, exhibit_id, examiner, hashes=hashes, deviation=deviation,
-                                      reprocess=reprocess, progress=progress)
+                                      reprocess=reprocess, progress=progress, jobs=jobs)
         click.echo(" ".join(f"{k}={v}" for k, v in summary.items()))
 
 
