@@ -97,6 +97,17 @@ def hooked(self, tails):
     return rows
 p.RowEncoder.number = hooked
 """,
+    "mid-inventory-workers": """
+import evidencekit.sources.parallel as par
+par.MIN_INODES = 0
+orig = p.RowEncoder.number
+def hooked(self, tails):
+    rows = orig(self, tails)
+    if self.count >= 1000:
+        print("POINT", flush=True); time.sleep(60)
+    return rows
+p.RowEncoder.number = hooked
+""",
     "entry-appended": """
 import evidencekit.case.ledger as lg
 orig = lg.append
