@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import mmap
+import os
 import queue
 import re
 import threading
@@ -176,6 +177,11 @@ def hash_file(path: str, algorithms: Iterable[str], progress: Progress | None = 
     """Hash a regular file's bytes, opened read-only and unbuffered (``readinto`` straight into the ring)."""
     with open(path, "rb", buffering=0) as fh:
         return hash_stream(fh, algorithms, progress)  # type: ignore[arg-type]
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a regular file: exports, bundles, rule files, hash lists, built images."""
+    return hash_file(os.fspath(path), ("sha256",))["sha256"]
 
 
 # --- acquisition-hash sidecars -------------------------------------------------------------

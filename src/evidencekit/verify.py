@@ -190,16 +190,22 @@ class _BytesReader:
 # --- references ---------------------------------------------------------------------------------
 
 
+def parse_hash_value(text: str, option: str = "--expect") -> tuple[str, str]:
+    """``ALG:HEX`` (or a bare HEX whose length names the algorithm) -> (alg, lower-case hex)."""
+    alg_text, sep, hex_text = text.strip().rpartition(":")
+    value = hex_text.strip().lower()
+    by_length = HEX_ALGORITHMS.get(len(value))
+    alg = normalise_algorithm(alg_text) if sep else by_length
+    if not alg or by_length != alg or any(c not in "0123456789abcdef" for c in value):
+        raise ValidationError(f"{option} {text!r}: give ALG:HEX with ALG md5, sha1 or sha256 and a hex value of its length")
+    return alg, value
+
+
 def parse_expect(values: Iterable[str]) -> list[Reference]:
-    """``ALG:HEX`` (or a bare HEX whose length names the algorithm) -> references from --expect."""
+    """--expect values -> references."""
     refs = []
     for raw in values:
-        alg_text, sep, hex_text = raw.strip().rpartition(":")
-        value = hex_text.strip().lower()
-        by_length = HEX_ALGORITHMS.get(len(value))
-        alg = normalise_algorithm(alg_text) if sep else by_length
-        if not alg or by_length != alg or any(c not in "0123456789abcdef" for c in value):
-            raise ValidationError(f"--expect {raw!r}: give ALG:HEX with ALG md5, sha1 or sha256 and a hex value of its length")
+        alg, value = parse_hash_value(raw)
         refs.append(Reference(alg, value, "expect", "--expect", f"--expect {alg}"))
     return refs
 
@@ -328,7 +334,7 @@ def verify_evidence(
     return VerifyResult(
         evidence=ev.path, kind=ev.kind, format_chain=tuple(ev.format_chain), subject=_subject(ev),
         size=size, digests=digests, checks=tuple(checks), status=status, notes=tuple(notes),
-        file_digests={k: v for k, v in file_digests.items() if k != ev.path or not _media_is_file(ev)},
+        file_digests={k: v for k, v in file_digests.items() if k != ev.path or not media_is_file(ev)},
         started=started, finished=time.time_ns(),
     )
 
@@ -346,14 +352,14 @@ def _file_digests(ev: Any, refs: list[Reference], media: dict[str, str]) -> dict
     """Digests of the evidence files that references name (the media digests when they are the same bytes)."""
     out: dict[str, dict[str, str]] = {}
     for subject in sorted({r.subject for r in refs if r.subject}):
-        if subject == ev.path and _media_is_file(ev):
+        if subject == ev.path and media_is_file(ev):
             out[subject] = media
         else:
             out[subject] = _read_guarded(subject, lambda p, s=subject: hash_file(s, HASH_ALGORITHMS, p), None, None)
     return out
 
 
-def _media_is_file(ev: Any) -> bool:
+def media_is_file(ev: Any) -> bool:
     """True when the hashed bytes are the evidence file itself (raw single file, zip, tar)."""
     if ev.kind in ("zip", "tar"):
         return True

@@ -129,7 +129,7 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path: Path, processed_case
          "exists and is not an empty directory"),
         (("case", "status", str(tmp_path)), "not a case (no case.db)"),
         (("case", "add", str(root), str(root / "case.db"), "--exhibit", "E2", "--acquisition-hash", "crc:12"),
-         "expected ALG:HEX"),
+         "give ALG:HEX"),
         (("case", "process", str(root), "--examiner", "nobody"), "key of examiner nobody not found"),
         (("custody", "record", str(root), "note", "--text", "x", "--exhibit", "E9"), "no exhibit 'E9'"),
         (("custody", "verify", str(tmp_path / "busy")), "not a custody bundle"),

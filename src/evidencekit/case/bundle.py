@@ -27,6 +27,7 @@ from evidencekit.case.examiners import Examiner
 from evidencekit.case.ledger import Entry
 from evidencekit.case.store import META_FIELDS, Case
 from evidencekit.errors import CustodyError
+from evidencekit.hashing import sha256_file
 
 NAMES = ("case.json", "ledger.jsonl", "keys.json", "head.json", "manifest.json")
 
@@ -41,7 +42,7 @@ def export_bundle(case: Case, out: str | Path, examiner: Examiner) -> dict[str, 
     rows = custody.require_entries(case)
     files = {k: v for k, (_, v) in custody.latest_outputs(rows).items() if custody.is_file_output(k, v)}
     for key, expected in files.items():  # refuse to ship a file that no longer matches its entry
-        if not (case.root / key).is_file() or custody.sha256_file(case.root / key) != expected:
+        if not (case.root / key).is_file() or sha256_file(case.root / key) != expected:
             raise CustodyError(f"{case.root / key}: does not match the hash the ledger recorded; run custody verify")
     details = {"bundle": out.name, "format": "zip" if out.suffix == ".zip" else "directory", "files": sorted(files)}
     with case.action("exported", examiner=examiner, details=details) as act:

@@ -8,7 +8,6 @@ each, using the latest entry that names it.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import json
 import sqlite3
@@ -21,6 +20,7 @@ from evidencekit.case.examiners import Examiner
 from evidencekit.case.ledger import Entry
 from evidencekit.case.store import META_FIELDS, Case
 from evidencekit.errors import CustodyError, ValidationError
+from evidencekit.hashing import sha256_file
 
 EXHIBIT_FIELDS = ("path", "description", "seal", "seized_from", "seized_at", "seized_on", "received_from")
 MANUAL_ACTIONS = ("sealed", "imaged", "returned", "disposed", "note", "reported", "analysed")
@@ -60,12 +60,6 @@ register_db_digest("files", _files_digest)
 register_db_digest("volumes", _volumes_digest)
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def latest_outputs(rows: list[Entry]) -> dict[str, tuple[int, Any]]:

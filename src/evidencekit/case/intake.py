@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evidencekit import hashing
 from evidencekit.case.examiners import Examiner
 from evidencekit.case.store import Case
 from evidencekit.errors import CaseError, ValidationError
@@ -38,12 +37,9 @@ class Seizure:
 
 def parse_acquisition_hash(text: str) -> tuple[str, str]:
     """``ALG:HEX`` -> (alg, lowercase hex); ValidationError when malformed."""
-    alg, sep, hexval = text.partition(":")
-    alg = (hashing.normalise_algorithm(alg.strip()) or "") if sep else ""
-    hexval = hexval.strip().lower()
-    if alg not in HEX_LENGTHS or len(hexval) != HEX_LENGTHS[alg] or not re.fullmatch(r"[0-9a-f]+", hexval):
-        raise ValidationError(f"acquisition hash {text!r}: expected ALG:HEX with ALG md5, sha1 or sha256")
-    return alg, hexval
+    from evidencekit.verify import parse_hash_value
+
+    return parse_hash_value(text, "acquisition hash")
 
 
 def media_digests(ev: Any, algorithms: Iterable[str], progress: Callable[[int], None] | None = None) -> dict[str, str]:
@@ -176,12 +172,12 @@ def _copy_hashed(src: Path, dst: Path) -> str:
 
 def sidecar_hashes(ev: Any) -> tuple[dict[str, tuple[str, str]], list[str]]:
     """Hashes of the whole evidence stated in sidecar files ({alg: (hex, source)}) and notes."""
-    from evidencekit.verify import _media_is_file, sidecar_references
+    from evidencekit.verify import media_is_file, sidecar_references
 
     notes: list[str] = []
     found: dict[str, tuple[str, str]] = {}
     for ref in sidecar_references(ev, notes):
-        if ref.subject is not None and not (ref.subject == ev.path and _media_is_file(ev)):
+        if ref.subject is not None and not (ref.subject == ev.path and media_is_file(ev)):
             continue  # a hash of one segment file: not the media
         if ref.algorithm in found and found[ref.algorithm][0] != ref.value:
             notes.append(f"{ref.source}: {ref.algorithm} differs from {found[ref.algorithm][1]}; the first is kept")

@@ -16,7 +16,7 @@ from evidencekit.case import Case
 from evidencekit.case.examiners import Examiner
 from evidencekit.errors import CaseError
 from evidencekit.scan.hashsets import HashSet
-from evidencekit.scan.results import inventory_reference, run_digest
+from evidencekit.scan.results import earlier_digests, inventory_reference, restate_replaced, run_digest
 
 ALGORITHMS = ("sha256", "sha1", "md5")  # strongest first: the one recorded for a hit
 COLUMN = {"md5": 1, "sha1": 2, "sha256": 3}  # of the rows _hashes returns
@@ -63,6 +63,7 @@ def check_exhibit(case: Case, exhibit: str, examiner: Examiner, sets: list[HashS
     inputs.update(inventory_reference(case.db, exhibit))
     rows = sorted((fid, s.name, s.kind, alg) for s in sets for fid, alg in per_set[s.name].items())
     with case.action("analysed", examiner=examiner, exhibit=exhibit, details=details, inputs=inputs) as act:
+        before = earlier_digests(act.db, exhibit)
         run_id = act.db.execute(
             "INSERT INTO scan_runs (kind, exhibit, time_ns, parameters) VALUES ('hashsets', ?, ?, ?)",
             (exhibit, started, json.dumps({"hashsets": [s.name for s in sets]}))).lastrowid
@@ -74,4 +75,5 @@ def check_exhibit(case: Case, exhibit: str, examiner: Examiner, sets: list[HashS
                            [(*row, run_id) for row in rows])
         act.details["run_id"] = run_id
         act.outputs[f"db:scan_runs/{run_id}"] = run_digest(act.db, run_id)
+        restate_replaced(act.db, before, act.outputs)
     return {"exhibit": exhibit, "run_id": run_id, "files_checked": len(files), "results": summary}

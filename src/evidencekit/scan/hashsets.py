@@ -27,6 +27,7 @@ import numpy as np
 
 from evidencekit import __version__
 from evidencekit.errors import ValidationError
+from evidencekit.hashing import sha256_file
 from evidencekit.scan.hashlists import DIGEST_SIZES, Malformed, detect_format, read_hash_list
 
 KINDS = ("known-good", "known-bad")
@@ -126,12 +127,6 @@ class ImportReport:
     malformed: Malformed
 
 
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def check_name(name: str) -> None:
@@ -153,7 +148,7 @@ def _manifest(name: str, kind: str, description: str, fmt: str, path: Path, coun
               bad: Malformed, started: int) -> dict[str, Any]:
     return {
         "name": name, "kind": kind, "description": description, "format": fmt,
-        "source": str(path.resolve()), "source_sha256": _file_sha256(path), "source_size": path.stat().st_size,
+        "source": str(path.resolve()), "source_sha256": sha256_file(path), "source_size": path.stat().st_size,
         "counts": counts, "malformed_lines": bad.count, "malformed_first": bad.lines,
         "imported_ns": started, "import_seconds": round((time.time_ns() - started) / 1e9, 3),
         "evidencekit_version": __version__, "store_format": STORE_FORMAT,

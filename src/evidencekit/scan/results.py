@@ -127,6 +127,21 @@ def run_digest(db: sqlite3.Connection, run_id: int) -> str:
     return h.hexdigest()
 
 
+def earlier_digests(db: sqlite3.Connection, exhibit: str) -> dict[int, str]:
+    """Digests of the exhibit's earlier scan runs, taken before a re-scan replaces some of their rows."""
+    runs = db.execute("SELECT id FROM scan_runs WHERE exhibit = ?", (exhibit,)).fetchall()
+    return {run: run_digest(db, run) for (run,) in runs}
+
+
+def restate_replaced(db: sqlite3.Connection, before: dict[int, str], outputs: dict[str, Any]) -> None:
+    """A re-scan replaces rows of earlier runs: the new entry states what those runs' rows hash to
+    now, so that the verifier, which checks each output's latest statement, finds them intact."""
+    for run, digest in before.items():
+        now = run_digest(db, run)
+        if now != digest:
+            outputs[f"db:scan_runs/{run}"] = now
+
+
 def _store(db: sqlite3.Connection, exhibit: str, kind: str, ruleset_sha256: str | None,
            params: dict[str, Any], got: Collected) -> int:
     run_id = db.execute(
@@ -169,7 +184,9 @@ def scan_exhibit(case: Case, exhibit: str, examiner: Examiner, content: ContentP
     details["analysis"] = "yara" if scanner is not None else "types"
     inputs.update(inventory_reference(case.db, exhibit))
     with case.action("analysed", examiner=examiner, exhibit=exhibit, details=details, inputs=inputs) as act:
+        before = earlier_digests(act.db, exhibit)
         run_id = _store(act.db, exhibit, kind, scanner.ruleset.sha256 if scanner else None, params, got)
         act.details["run_id"] = run_id
         act.outputs[f"db:scan_runs/{run_id}"] = run_digest(act.db, run_id)
+        restate_replaced(act.db, before, act.outputs)
     return {"exhibit": exhibit, "run_id": run_id, **{k: v for k, v in details.items() if k != "rules"}}

@@ -20,7 +20,7 @@ from evidencekit.sources.base import Credentials, Evidence
 MIN_INODES = 20_000
 SEGMENTS_PER_JOB = 8
 
-Renderer = Callable[[list[FileRecord]], tuple[str, int]]
+Renderer = Callable[[list[FileRecord]], tuple[Any, int]]
 _WORKER: dict[str, Any] = {}
 
 

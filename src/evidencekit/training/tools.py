@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import hashlib
 import os
 import shutil
 import subprocess
@@ -12,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from evidencekit.errors import EvidenceKitError, ToolMissingError
+from evidencekit.hashing import sha256_file  # noqa: F401 - re-exported for the builders
 
 # Debian package that provides each program a scenario builder runs.
 TOOL_PACKAGES = {
@@ -73,12 +73,6 @@ def gzip_file(src: Path, dest: Path) -> None:
         shutil.copyfileobj(fin, gz, 1 << 20)
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def patch(path: Path, offset: int, data: bytes) -> None:

@@ -6,7 +6,7 @@ import time
 
 from pydantic import BaseModel, ConfigDict
 
-from evidencekit.sop.actions.common import sha256_file
+from evidencekit.hashing import sha256_file
 from evidencekit.sop.registry import StepContext, StepResult, action
 
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from evidencekit.sop.actions.common import sha256_file
+from evidencekit.hashing import sha256_file
 from evidencekit.sop.registry import StepContext, StepResult, action
 
 
