@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,27 +53,11 @@ def eicar_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def android_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The training Android extraction, repacked with explicit directory entries.
-
-    Extraction tools write them; without them dfvfs cannot open the folders and plaso parses nothing.
-    """
+def android_zip() -> Path:
+    """The training Android extraction (it stores folder entries, which dfvfs and plaso need)."""
     if not ANDROID_ZIP.is_file():
         pytest.skip(f"{ANDROID_ZIP} not built ('evidencekit training build mobile')")
-    out = tmp_path_factory.mktemp("mobile") / "android-extraction.zip"
-    with zipfile.ZipFile(ANDROID_ZIP) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        seen: set[str] = set()
-        for info in src.infolist():
-            parts = info.filename.split("/")[:-1]
-            for i in range(1, len(parts) + 1):
-                folder = "/".join(parts[:i]) + "/"
-                if folder not in seen:
-                    seen.add(folder)
-                    entry = zipfile.ZipInfo(folder, date_time=info.date_time)
-                    entry.external_attr = (0o40755 << 16) | 0x10
-                    dst.writestr(entry, b"")
-            dst.writestr(info, src.read(info))
-    return out
+    return ANDROID_ZIP
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from evidencekit.errors import CustodyError
 ACTIONS = (
     "created", "received", "sealed", "imaged", "verified", "deviation", "processed", "analysed",
     "exported", "reported", "transferred", "returned", "disposed", "note",
+    "procedure", "attested", "reviewed",  # SOP runs: steps and results, manual attestations, four-eyes reviews
 )
 # Columns of the ledger table that are part of the canonical form; the rest lives in ``body``.
 COLUMN_FIELDS = ("seq", "time_ns", "examiner", "action", "exhibit", "prev_hash")

@@ -149,7 +149,7 @@ def _insert_inventory(
                          f"({', '.join('?' * len(FILE_COLUMNS))})")
     try:
         # segments' renderer type says text; any picklable payload passes through (rows here)
-        for tails, count in segments(ev, hashes, jobs, None, RowTails()):  # type: ignore[arg-type]
+        for tails, count in segments(ev, hashes, jobs, None, RowTails()):
             writer.put(encoder.number(tails))
             if progress:
                 progress("inventory", count)

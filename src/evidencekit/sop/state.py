@@ -13,8 +13,8 @@ from typing import Any
 
 # Ledger action of each SOP event (the case layer's fixed vocabulary); readers go by ``sop_event``.
 EVENT_ACTIONS = {
-    "run_started": "note", "step_started": "note", "step_result": "note", "attestation": "note",
-    "review": "note", "deviation": "deviation", "run_finished": "note",
+    "run_started": "procedure", "step_started": "procedure", "step_result": "procedure", "attestation": "attested",
+    "review": "reviewed", "deviation": "deviation", "run_finished": "procedure",
 }
 RESULT_EVENTS = ("step_result", "attestation", "review")
 DONE = ("passed", "skipped", "deviated")
