@@ -11,7 +11,7 @@ from evidencekit.cli import main
 from evidencekit.cli.reference import render, walk
 
 ROOT = Path(__file__).resolve().parent.parent
-COMMANDS = list(walk(main))
+COMMANDS = [(path, command) for path, command, _ctx in walk(main)]
 
 
 @pytest.mark.parametrize("path,command", COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])

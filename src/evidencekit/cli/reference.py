@@ -9,22 +9,27 @@ import click
 from evidencekit.cli import main
 
 
-def walk(command: click.Command, path: tuple[str, ...] = ("evidencekit",)) -> Iterator[tuple[tuple[str, ...], click.Command]]:
-    """Every command and subcommand, depth first, in the order `--help` lists them."""
-    yield path, command
+def walk(command: click.Command, path: tuple[str, ...] = ("evidencekit",),
+         parent: click.Context | None = None) -> Iterator[tuple[tuple[str, ...], click.Command, click.Context]]:
+    """Every command and subcommand with its context, depth first, in the order `--help` lists them.
+
+    Contexts are chained as when the command runs, so settings such as ``-h`` for help reach
+    every subcommand, whatever else ran in this process before.
+    """
+    settings = command.context_settings if parent is None else {}
+    ctx = click.Context(command, info_name=path[-1], parent=parent, **settings)
+    yield path, command, ctx
     if isinstance(command, click.Group):
-        ctx = click.Context(command, info_name=path[-1])
         for name in command.list_commands(ctx):
             sub = command.get_command(ctx, name)
             if sub is not None and not sub.hidden:
-                yield from walk(sub, (*path, name))
+                yield from walk(sub, (*path, name), ctx)
 
 
 def render() -> str:
     parts = ["# evidencekit command reference", "",
              "Generated from `--help` by `make docs`; do not edit by hand.", ""]
-    for path, command in walk(main):
-        ctx = click.Context(command, info_name=" ".join(path))
+    for path, command, ctx in walk(main):
         parts += [f"{'#' * min(len(path) + 1, 4)} `{' '.join(path)}`", "", "```", command.get_help(ctx).rstrip(), "```", ""]
     return "\n".join(parts)
 
