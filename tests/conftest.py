@@ -27,5 +27,9 @@ def answers(corpus: Path) -> dict:
 
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep examiner keys and settings of tests out of the real home directory."""
+    """Keep examiner keys and settings of tests out of the real home directory, and the caller's
+    examiner, passphrase and passwords out of the tests."""
     monkeypatch.setenv("EVIDENCEKIT_HOME", str(tmp_path_factory.mktemp("ekhome")))
+    for name in ("EVIDENCEKIT_EXAMINER", "EVIDENCEKIT_PASSPHRASE", "EVIDENCEKIT_PASSWORD", "EVIDENCEKIT_RECOVERY_KEY",
+                 "EVIDENCEKIT_SOP_PATH", "EVIDENCEKIT_BUSY_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)

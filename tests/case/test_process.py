@@ -144,9 +144,10 @@ def _wait_for(case_dir: Path, sql: str, timeout: float = 30) -> None:
 
 
 @pytest.mark.parametrize("hook", list(HOOKS))
-def test_kill_9_then_resume(case: Case, examiner: examiners.Examiner, medium_image: Path, hook: str) -> None:
+def test_kill_9_then_resume(case: Case, examiner: examiners.Examiner, medium_image: Path, hook: str,
+                            monkeypatch: pytest.MonkeyPatch) -> None:
     add_exhibit(case, medium_image, "E1", examiner)
-    os.environ["EVIDENCEKIT_EXAMINER"] = examiner.id
+    monkeypatch.setenv("EVIDENCEKIT_EXAMINER", examiner.id)
     proc = _cli_process(case.root, hook)
     if hook == "claimed":
         _wait_for(case.root, "SELECT count(*) FROM runs")
@@ -167,9 +168,9 @@ def test_kill_9_then_resume(case: Case, examiner: examiners.Examiner, medium_ima
 
 
 def test_two_processes_are_serialised(case: Case, examiner: examiners.Examiner, medium_image: Path,
-                                      small_image: Path) -> None:
+                                      small_image: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     add_exhibit(case, medium_image, "E1", examiner)
-    os.environ["EVIDENCEKIT_EXAMINER"] = examiner.id
+    monkeypatch.setenv("EVIDENCEKIT_EXAMINER", examiner.id)
     first, second = _cli_process(case.root), _cli_process(case.root)
     notes = [run_cli("custody", "record", str(case.root), "note", "--text", f"note {i}") for i in range(5)]
     added = run_cli("case", "add", str(case.root), str(small_image), "--exhibit", "E2")
