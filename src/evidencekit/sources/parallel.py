@@ -1,9 +1,10 @@
 """Listing a large file system on several cores, with exactly the output of one core.
 
 The walk is cut into segments (``TskFileSystem.plan``) whose outputs, concatenated in plan
-order, equal the serial walk. Worker processes (started with ``spawn``: no file descriptor is
-shared, so no read offset is raced) each open the evidence themselves, list and hash their
-segments, and send back records or rendered text; the parent yields them in plan order.
+order, equal the serial walk. Worker processes each open the evidence themselves, list and hash
+their segments, and send back records or rendered text; the parent yields them in plan order.
+Workers are forked (cheap) with dfvfs's shared resolver cache replaced, so that no worker reads
+through a file object, and so a file offset, that another process also uses.
 """
 
 from __future__ import annotations
@@ -29,9 +30,19 @@ def default_jobs() -> int:
 
 
 def _init_worker(path: str, credentials: Credentials) -> None:
+    from dfvfs.resolver import context, resolver
+
     from evidencekit.sources import open_evidence
 
+    resolver.Resolver._resolver_context = context.Context()  # the parent's cached file objects stay the parent's
     _WORKER["evidence"] = open_evidence(path, credentials)
+
+
+def _start_method() -> str:
+    from dfvfs.resolver import resolver
+
+    # fork needs the resolver cache reset above; should dfvfs ever move it, fall back to a clean spawn
+    return "fork" if hasattr(resolver.Resolver, "_resolver_context") else "spawn"
 
 
 def _run_segment(task: tuple[str, Any, tuple[str, ...], Renderer | None]) -> tuple[Any, int, list[str]]:
@@ -59,7 +70,7 @@ def segments(evidence: Evidence, hashes: tuple[str, ...], jobs: int, volume: str
                 if jobs > 1 and hasattr(reader, "plan") and reader.size_hint() >= MIN_INODES}
     pool = None
     if parallel:  # start the workers first: they import and open the evidence while we plan
-        pool = multiprocessing.get_context("spawn").Pool(
+        pool = multiprocessing.get_context(_start_method()).Pool(
             jobs, initializer=_init_worker, initargs=(evidence.path, evidence.credentials))
     try:
         for name, reader in readers:
