@@ -12,7 +12,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from evidencekit.errors import ValidationError
 
-_SECOND_TEXT: dict[int, str] = {}  # whole seconds -> "YYYY-MM-DDTHH:MM:SS"; listings repeat seconds a lot
+# whole seconds -> "YYYY-MM-DDTHH:MM:SS": listings repeat seconds a lot. Bounded, so that memory
+# does not grow with the number of files listed.
+_SECOND_TEXT: dict[int, str] = {}
+_SECOND_TEXT_MAX = 8192
 
 
 def _second_text(secs: int) -> str:
@@ -20,8 +23,9 @@ def _second_text(secs: int) -> str:
     if text is None:
         text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) if 0 <= secs < 32503680000 else \
             datetime.fromtimestamp(secs, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        if len(_SECOND_TEXT) < 200_000:
-            _SECOND_TEXT[secs] = text
+        if len(_SECOND_TEXT) >= _SECOND_TEXT_MAX:
+            _SECOND_TEXT.clear()
+        _SECOND_TEXT[secs] = text
     return text
 
 
