@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import re
 import subprocess
 import tarfile
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ektools import need_tool
+from ektools import ROOT, need_tool
 from evidencekit import open_evidence
 from evidencekit.errors import EvidenceError
 from evidencekit.models import Locator
@@ -87,6 +88,19 @@ def test_fat_times_are_local_and_say_so(fat16):
                           check=True).stdout
     tsk_mtime = next(int(line.split("|")[8]) for line in body.splitlines() if line.split("|")[1] == "/Work/plan.txt")
     assert plan.mtime == tsk_mtime * 10**9
+
+
+def test_fat_attributes_agree_with_mattrib(fat16):
+    with open_evidence(fat16) as ev:
+        records = {r.path: r for r in ev.files(hashes=())}
+    env = dict(os.environ, MTOOLS_SKIP_CHECK="1")
+    for name in ("hidden.txt", "plan.txt"):
+        listing = subprocess.run([need_tool("mattrib"), "-i", str(fat16), f"::/Work/{name}"], capture_output=True,
+                                 text=True, check=True, env=env).stdout
+        flags = listing.split("::")[0]
+        assert ("hidden" in records[f"/Work/{name}"].attributes) == ("H" in flags), listing
+        assert ("archive" in records[f"/Work/{name}"].attributes) == ("A" in flags), listing
+    assert "hidden" in records["/Work/hidden.txt"].attributes
 
 
 def test_split_and_gzip_images_list_the_same(ext4, tmp_path):
@@ -190,3 +204,12 @@ def test_truncated_raw_image_lists_what_it_can_and_warns(ext4, tmp_path):
         records = list(ev.files(("md5",)))
         assert any("image truncated" in w for w in ev.warnings)
     assert any(r.path == "/docs" for r in records)
+
+
+def test_ntfs_attributes_from_standard_information():
+    image = ROOT / "training_images" / "office-workstation" / "workstation.E01"
+    with open_evidence(image) as ev:
+        records = {(r.path, r.stream): r for r in ev.files(hashes=())}
+    assert {"hidden", "system"} <= set(records[("/$MFT", None)].attributes)  # NTFS marks its metadata files so
+    assert "hidden" in records[("/Users/m.ivanova/Desktop/desktop.ini", None)].attributes
+    assert "hidden" not in records[("/Users/m.ivanova/Downloads/Invoice_7731.zip", None)].attributes

@@ -20,7 +20,7 @@ from evidencekit.times import iso_utc, render, zone
 
 FILE_FORMATS = ("jsonl", "csv", "bodyfile")
 COLUMNS = ("volume", "path", "stream", "inode", "type", "deleted", "orphan", "size", "md5", "sha1", "sha256",
-           *TIME_FIELDS, "filesystem", "assumed_zone", "mode", "uid", "gid", "link_target", "display_zone",
+           *TIME_FIELDS, "filesystem", "assumed_zone", "mode", "uid", "gid", "link_target", "attributes", "display_zone",
            "locator", "warnings")
 _TYPE_LETTER = {"file": "r", "dir": "d", "symlink": "l", "fifo": "p", "chardev": "c", "blockdev": "b",
                 "socket": "s", "virtual": "v", "virtual_dir": "V", "hardlink": "h"}
@@ -52,7 +52,8 @@ def _flat(record: FileRecord, zone: tzinfo, zone_name: str) -> dict:
         "fn_ctime": None if r.fn_ctime is None else fmt(r.fn_ctime, digits),
         "fn_crtime": None if r.fn_crtime is None else fmt(r.fn_crtime, digits),
         "filesystem": r.filesystem, "assumed_zone": r.assumed_zone, "mode": r.mode,
-        "uid": r.uid, "gid": r.gid, "link_target": r.link_target, "display_zone": zone_name,
+        "uid": r.uid, "gid": r.gid, "link_target": r.link_target, "attributes": list(r.attributes),
+        "display_zone": zone_name,
         "warnings": list(r.warnings),
     }
 
@@ -121,6 +122,7 @@ class Renderer:
             if writer:
                 row["locator"] = locator_json(record.locator)
                 row["warnings"] = "; ".join(record.warnings)
+                row["attributes"] = " ".join(record.attributes)
                 writer.writerow(row)
             else:
                 text = _ROW(row)

@@ -93,6 +93,7 @@ class FileRecord:
     uid: int | None = None
     gid: int | None = None
     link_target: str | None = None
+    attributes: tuple[str, ...] = ()  # hidden, system, read_only, ... (FAT attribute byte, NTFS $SI flags)
     md5: str | None = None
     sha1: str | None = None
     sha256: str | None = None
@@ -113,4 +114,5 @@ class FileRecord:
             out[key] = iso_utc(out[key], self.time_digits)
         out["locator"] = json.loads(self.locator.to_json())
         out["warnings"] = list(self.warnings)
+        out["attributes"] = list(self.attributes)
         return out

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import need_tool
+from ektools import need_tool
 from evidencekit.case import Case, custody, examiners
 from evidencekit.case.intake import add_exhibit
 from evidencekit.case.process import process_exhibit

@@ -42,6 +42,12 @@ META_UNALLOC = int(pytsk3.TSK_FS_META_FLAG_UNALLOC)
 ATTR_FNAME = int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_FNAME)
 ATTR_DATA = int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_DATA)
 ATTR_IDXROOT = int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_IDXROOT)
+ATTR_SI = int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_SI)
+# File attribute bits: NTFS $STANDARD_INFORMATION flags and the FAT directory-entry attribute byte.
+NTFS_FLAGS = ((0x1, "read_only"), (0x2, "hidden"), (0x4, "system"), (0x20, "archive"), (0x40, "device"),
+              (0x100, "temporary"), (0x200, "sparse"), (0x400, "reparse_point"), (0x800, "compressed"),
+              (0x1000, "offline"), (0x2000, "not_content_indexed"), (0x4000, "encrypted"))
+FAT_FLAGS = ((0x1, "read_only"), (0x2, "hidden"), (0x4, "system"), (0x8, "volume_label"), (0x20, "archive"))
 FILETIME_EPOCH = 116444736000000000  # 100 ns intervals from 1601-01-01 to 1970-01-01
 WHOLE_READ = 8 << 20
 Segment = tuple[str, int, str, tuple[int, ...]]  # ("dir" | "tree", inode, path, inode chain)
@@ -86,6 +92,7 @@ class TskFileSystem:
         self.assumed_zone = "UTC" if self.fs_type in LOCAL_TIME_FS else None
         self._parent_spec = parent_spec
         self._ext = _ExtInodeTable(img, offset) if self.fs_type.startswith("ext") else None
+        self._fat = _FatDentries(img, offset) if self.fs_type in ("fat12", "fat16", "fat32") else None
         self.warnings: list[str] = []
         expected = int(fs.info.block_count) * int(fs.info.block_size)
         available = int(img.get_size()) - offset
@@ -225,9 +232,11 @@ class TskFileSystem:
             times["dtime"] = self._ext.dtime(inode)
         streams: list[tuple[str, int, int, int]] = []
         has_default = True
-        if self.fs_type == "ntfs":
-            has_default = self._ntfs_attributes(f, times, streams, warnings)
         extra: dict[str, Any] = {"mode": int(meta.mode), "uid": int(meta.uid), "gid": int(meta.gid)}
+        if self.fs_type == "ntfs":
+            has_default = self._ntfs_attributes(f, times, streams, warnings, extra)
+        elif self._fat is not None:
+            extra["attributes"] = self._fat.attributes(inode)
         if kind == "symlink" and meta.link:
             extra["link_target"] = meta.link.decode("utf-8", "backslashreplace") if isinstance(meta.link, bytes) else meta.link
         size = int(meta.size)
@@ -241,7 +250,7 @@ class TskFileSystem:
             yield Entry(srec, self._opener(f, stream_size, attr_type, attr_id))
 
     def _ntfs_attributes(self, f: Any, times: dict[str, int | None], streams: list[tuple[str, int, int, int]],
-                         warnings: list[str]) -> bool:
+                         warnings: list[str], extra: dict[str, Any]) -> bool:
         """Fill $FILE_NAME times and named streams; True when the entry has a default $DATA or $I30.
 
         Like fls, every named $DATA and every named index other than $I30 is its own entry, and an
@@ -253,7 +262,11 @@ class TskFileSystem:
                 info = attr.info
                 atype = int(info.type)
                 name = info.name.decode("utf-8", "backslashreplace") if isinstance(info.name, bytes) else (info.name or "")
-                if atype == ATTR_FNAME and not fn_seen:
+                if atype == ATTR_SI:
+                    data = f.read_random(0, int(info.size), info.type, info.id)
+                    if len(data) >= 36:
+                        extra["attributes"] = flag_names(struct.unpack_from("<I", data, 32)[0], NTFS_FLAGS)
+                elif atype == ATTR_FNAME and not fn_seen:
                     data = f.read_random(0, int(info.size), info.type, info.id)
                     if len(data) >= 40:
                         cr, mo, ch, ac = struct.unpack_from("<4Q", data, 8)
@@ -355,6 +368,38 @@ def _direct_image(evidence_path: str, volume_spec: Any, media_spec: Any) -> tupl
     if len(segment_files(evidence_path, spec)) != 1:
         return None, 0
     return pytsk3.Img_Info(evidence_path), offset
+
+
+def flag_names(value: int, table: tuple[tuple[int, str], ...]) -> tuple[str, ...]:
+    return tuple(name for bit, name in table if value & bit)
+
+
+class _FatDentries:
+    """Reads a FAT entry's attribute byte (hidden, system, ...), which pytsk3 does not expose.
+
+    TSK numbers FAT inodes by directory-entry slot: inode 3 is the first 32-byte entry of the
+    first sector that can hold one (the root directory of FAT12/16, the data area of FAT32),
+    both at reserved + FATs x FAT size sectors.
+    """
+
+    def __init__(self, img: Any, offset: int):
+        self._img, self._offset = img, offset
+        boot = img.read(offset, 512)
+        self._sector = struct.unpack_from("<H", boot, 0x0B)[0] or 512
+        reserved, fats = struct.unpack_from("<H", boot, 0x0E)[0], boot[0x10]
+        fat_size = struct.unpack_from("<H", boot, 0x16)[0] or struct.unpack_from("<I", boot, 0x24)[0]
+        self._first = reserved + fats * fat_size
+
+    def attributes(self, inode: int) -> tuple[str, ...]:
+        per_sector = self._sector // 32
+        if inode < 3:
+            return ()
+        sector, slot = divmod(inode - 3, per_sector)
+        try:
+            raw = self._img.read(self._offset + (self._first + sector) * self._sector + slot * 32 + 11, 1)
+        except (OSError, RuntimeError):
+            return ()
+        return flag_names(raw[0], FAT_FLAGS) if raw else ()
 
 
 class _ExtInodeTable:
