@@ -44,6 +44,9 @@ def steps(out: Path) -> list[list[str]]:
         ["case", "files", case, "--exhibit", "E4", "--yara", "php_webshell_request_exec"],
         ["case", "status", case],
         ["timeline", "build", case, "--artifacts", "none"],
+        # plaso on the Android extraction: SMS and call log as events (a few seconds)
+        ["timeline", "build", case, "--exhibit", "E3", "--artifacts", "android"],
+        ["timeline", "show", case, "--exhibit", "E3", "--source", "plaso"],
         ["timeline", "export", case, "--format", "csv", "--out", str(out / "case" / "exports" / "timeline.csv")],
         # exit 3: paused until a second examiner reviews (four-eyes)
         ["sop", "run", case, "disk-image-intake", "--exhibit", "E1", "--answers", str(intake), PAUSES],
