@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import resource
 import statistics
 import subprocess
 import time
@@ -16,14 +15,11 @@ def evidencekit() -> str:
     return os.path.join(VENV_BIN, "evidencekit")
 
 
-def run_timed(cmd: Sequence[str] | str, shell: bool = False) -> tuple[float, int]:
-    """Wall seconds and the peak RSS (KiB) of the command's process tree, output discarded."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def run_timed(cmd: Sequence[str] | str, shell: bool = False) -> float:
+    """Wall seconds of one run of the command, output discarded."""
     start = time.perf_counter()
     subprocess.run(cmd, shell=shell, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    elapsed = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return elapsed, max(peak, before)
+    return time.perf_counter() - start
 
 
 def peak_rss_kib(cmd: Sequence[str]) -> int:
@@ -45,6 +41,6 @@ def alternate(commands: dict[str, Sequence[str] | str], rounds: int = 5) -> dict
     times: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(rounds):
         for name, cmd in commands.items():
-            elapsed, _ = run_timed(cmd, shell=isinstance(cmd, str))
+            elapsed = run_timed(cmd, shell=isinstance(cmd, str))
             times[name].append(elapsed)
     return {name: statistics.median(values) for name, values in times.items()}
