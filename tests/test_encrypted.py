@@ -78,3 +78,21 @@ def test_cli_password_option(luks):
     bad = subprocess.run([sys.executable, "-m", "evidencekit", "info", str(luks), "--password", "nope"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "wrong password" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_info_and_verify_work_without_the_key(luks):
+    import hashlib
+    import json
+    import sys
+
+    info = subprocess.run([sys.executable, "-m", "evidencekit", "info", str(luks), "--json"], capture_output=True,
+                          text=True)
+    assert info.returncode == 0, info.stderr
+    volume = json.loads(info.stdout)["volumes"][0]
+    assert volume["encryption"] == "luks" and volume["locked"] is True
+    digest = hashlib.sha256(luks.read_bytes()).hexdigest()
+    verify = subprocess.run([sys.executable, "-m", "evidencekit", "verify", str(luks), "--expect", f"sha256:{digest}"],
+                            capture_output=True, text=True)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    files = subprocess.run([sys.executable, "-m", "evidencekit", "files", str(luks)], capture_output=True, text=True)
+    assert files.returncode == 2 and "give --password or --recovery-key" in files.stderr

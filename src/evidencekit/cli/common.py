@@ -21,8 +21,8 @@ def credential_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def open_from_cli(path: str, password: str | None, recovery_key: str | None) -> Evidence:
-    return open_evidence(path, Credentials(password=password, recovery_key=recovery_key))
+def open_from_cli(path: str, password: str | None, recovery_key: str | None, locked_ok: bool = False) -> Evidence:
+    return open_evidence(path, Credentials(password=password, recovery_key=recovery_key), locked_ok=locked_ok)
 
 
 def tz_option(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -24,7 +24,7 @@ def info(evidence: str, as_json: bool, password: str | None, recovery_key: str |
     EVIDENCE is a disk image (raw, split, E01, VMDK, VHD, QCOW2, DMG, .gz), a zip or tar
     extraction, or an extraction folder. Nothing is written to it.
     """
-    with open_from_cli(evidence, password, recovery_key) as ev:
+    with open_from_cli(evidence, password, recovery_key, locked_ok=True) as ev:
         data = {
             "path": ev.path, "kind": ev.kind, "format_chain": ev.format_chain, "media_size": ev.media_size,
             "segment_files": ev.segment_files, "volumes": [asdict(v) for v in ev.volumes],
@@ -34,7 +34,12 @@ def info(evidence: str, as_json: bool, password: str | None, recovery_key: str |
             click.echo(json.dumps(data, indent=2))
         else:
             _print_info(data)
-        ev.require_filesystems()
+        locked = [v.name or "(whole media)" for v in ev.volumes if v.locked]
+        if locked:
+            click.echo(f"evidencekit: note: encrypted and locked: {', '.join(locked)}; give --password or "
+                       "--recovery-key to see inside", err=True)
+        else:
+            ev.require_filesystems()
 
 
 def _print_info(data: dict) -> None:

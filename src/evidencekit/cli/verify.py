@@ -31,7 +31,7 @@ def verify_command(
     tar by its file bytes (see docs/verify.md). The evidence is opened read-only.
     """
     parse_expect(expect)  # a malformed --expect fails before the long read
-    with open_from_cli(evidence, password, recovery_key) as ev, progress_bar("verify", ev.media_size, "bytes") as progress:
+    with open_from_cli(evidence, password, recovery_key, locked_ok=True) as ev, progress_bar("verify", ev.media_size, "bytes") as progress:
         result = verify_evidence(ev, expect=expect, progress=progress, sidecars=not no_sidecars)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, sort_keys=True))

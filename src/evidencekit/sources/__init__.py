@@ -32,34 +32,38 @@ def _is_tar(path: str, head: bytes) -> bool:
     return len(head) >= 263 and head[257:262] == b"ustar"
 
 
-def _zip(path: str, credentials: Credentials) -> Evidence:
+def _zip(path: str, credentials: Credentials, locked_ok: bool) -> Evidence:
     from evidencekit.sources.extraction import ZipExtraction
 
     return ZipExtraction(path, credentials)
 
 
-def _tar(path: str, credentials: Credentials) -> Evidence:
+def _tar(path: str, credentials: Credentials, locked_ok: bool) -> Evidence:
     from evidencekit.sources.extraction import TarExtraction
 
     return TarExtraction(path)
 
 
-def _disk(path: str, credentials: Credentials) -> Evidence:
+def _disk(path: str, credentials: Credentials, locked_ok: bool) -> Evidence:
     from evidencekit.sources.disk import DiskImage
 
-    return DiskImage(path, credentials)
+    return DiskImage(path, credentials, locked_ok)
 
 
-# (name, detect(path, first 512 bytes) -> bool, open(path, credentials) -> Evidence). Order matters.
-DETECTORS: list[tuple[str, Callable[[str, bytes], bool], Callable[[str, Credentials], Evidence]]] = [
+# (name, detect(path, first 512 bytes) -> bool, open(path, credentials, locked_ok) -> Evidence). Order matters.
+DETECTORS: list[tuple[str, Callable[[str, bytes], bool], Callable[[str, Credentials, bool], Evidence]]] = [
     ("zip", _is_zip, _zip),
     ("tar", _is_tar, _tar),
     ("disk_image", lambda path, head: True, _disk),
 ]
 
 
-def open_evidence(path: str | os.PathLike[str], credentials: Credentials | None = None) -> Evidence:
+def open_evidence(path: str | os.PathLike[str], credentials: Credentials | None = None,
+                  locked_ok: bool = False) -> Evidence:
     """Open evidence read-only, detecting its whole format chain.
+
+    With ``locked_ok``, an encrypted volume with no key given is listed as locked (its media can
+    still be hashed) instead of being an error; a wrong key is an error either way.
 
     Raises:
         EvidenceError: missing, unreadable, empty, or not decodable; CredentialError for a wrong
@@ -82,5 +86,5 @@ def open_evidence(path: str | os.PathLike[str], credentials: Credentials | None 
         raise EvidenceError(f"{text}: empty file")
     for _name, detect, opener in DETECTORS:
         if detect(text, head):
-            return opener(text, credentials)
+            return opener(text, credentials, locked_ok)
     raise EvidenceError(f"{text}: unrecognised evidence")  # unreachable: the disk scanner is the catch-all

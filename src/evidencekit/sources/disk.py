@@ -71,9 +71,10 @@ def from_spec_dict(data: dict[str, Any]) -> Any:
 class DiskImage(Evidence):
     """A disk image or device in any container dfvfs decodes, optionally gzip-compressed."""
 
-    def __init__(self, path: str, credentials: Credentials | None = None):
+    def __init__(self, path: str, credentials: Credentials | None = None, locked_ok: bool = False):
         super().__init__(path=path, kind="disk_image")
         self._credentials = credentials or Credentials()
+        self._locked_ok = locked_ok  # without a key, list encrypted volumes as locked instead of failing
         _forget_credentials(path)
         # A resolver context of its own, so that nothing unlocked by an earlier open is reused.
         self._scanner = source_scanner.SourceScanner(resolver_context=dfvfs_context.Context())
@@ -170,8 +171,14 @@ class DiskImage(Evidence):
         spec = node.path_spec
         if self._ctx.IsLockedScanNode(spec):
             pairs = self._credentials.pairs()
+            if not pairs and self._locked_ok:
+                self.format_chain.append(kind)
+                self.volumes.append(VolumeInfo(name=prefix, index=len(self.volumes), offset=None, length=None,
+                                               type=kind, encryption=kind, locked=True))
+                return None
             if not pairs:
-                raise CredentialError(f"{self.path}: {kind} volume {prefix or ''} is encrypted: give --password or --recovery-key")
+                raise CredentialError(f"{self.path}: the {kind} volume {prefix or '(whole media)'} is encrypted: "
+                                      "give --password or --recovery-key")
             if not any(self._try_unlock(spec, ctype, value) for ctype, value in pairs):
                 raise CredentialError(f"{self.path}: wrong password or recovery key for the {kind} volume {prefix}".rstrip())
             self._scanner.Scan(self._ctx, scan_path_spec=spec)
