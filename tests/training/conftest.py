@@ -42,18 +42,20 @@ def keys() -> dict[str, dict[str, Any]]:
     return {name: build.load_key(name, IMAGES) for name in catalog.names()}
 
 
-@pytest.fixture(scope="session")
-def raw_usb(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("tsk") / "usb.img"
-    with gzip.open(IMAGES / "usb-data-theft" / "usb.img.gz", "rb") as src, out.open("wb") as dst:
+def _gunzip(tmp_path_factory: pytest.TempPathFactory, image: Path) -> Path:
+    """A decompressed copy of a shipped .gz image, for the TSK command-line tools."""
+    out = tmp_path_factory.mktemp("tsk") / image.name.removesuffix(".gz")
+    with gzip.open(image, "rb") as src, out.open("wb") as dst:
         shutil.copyfileobj(src, dst)
     return out
+
+
+@pytest.fixture(scope="session")
+def raw_usb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _gunzip(tmp_path_factory, IMAGES / "usb-data-theft" / "usb.img.gz")
 
 
 @pytest.fixture(scope="session")
 def raw_server(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("tsk") / "server.img"
-    with gzip.open(IMAGES / "linux-server" / "server.img.gz", "rb") as src, out.open("wb") as dst:
-        shutil.copyfileobj(src, dst)
-    return out
+    return _gunzip(tmp_path_factory, IMAGES / "linux-server" / "server.img.gz")
 
