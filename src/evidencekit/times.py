@@ -6,26 +6,32 @@ that zone had at that instant.
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from evidencekit.errors import ValidationError
 
-# whole seconds -> "YYYY-MM-DDTHH:MM:SS": listings repeat seconds a lot. Bounded, so that memory
-# does not grow with the number of files listed.
-_SECOND_TEXT: dict[int, str] = {}
-_SECOND_TEXT_MAX = 8192
+# Listings repeat whole seconds (a copy, an install) and days a lot: both texts are cached.
+# Bounded, so that memory does not grow with the number of files listed.
+_SECOND_TEXT: dict[int, str] = {}  # seconds since the epoch -> "YYYY-MM-DDTHH:MM:SS"
+_DAY_TEXT: dict[int, str] = {}  # days since the epoch -> "YYYY-MM-DDT"
+_CACHE_MAX = 32768
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
 def _second_text(secs: int) -> str:
-    text = _SECOND_TEXT.get(secs)
-    if text is None:
-        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) if 0 <= secs < 32503680000 else \
-            datetime.fromtimestamp(secs, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        if len(_SECOND_TEXT) >= _SECOND_TEXT_MAX:
-            _SECOND_TEXT.clear()
-        _SECOND_TEXT[secs] = text
+    day, second = divmod(secs, 86400)
+    day_text = _DAY_TEXT.get(day)
+    if day_text is None:
+        day_text = date.fromordinal(_EPOCH_ORDINAL + day).isoformat() + "T"
+        if len(_DAY_TEXT) >= _CACHE_MAX:
+            _DAY_TEXT.clear()
+        _DAY_TEXT[day] = day_text
+    hour, rest = divmod(second, 3600)
+    text = f"{day_text}{hour:02d}:{rest // 60:02d}:{rest % 60:02d}"
+    if len(_SECOND_TEXT) >= _CACHE_MAX:
+        _SECOND_TEXT.clear()
+    _SECOND_TEXT[secs] = text
     return text
 
 
@@ -38,13 +44,17 @@ def iso_utc(ns: int | None, digits: int = 9) -> str | None:
     if ns is None:
         return None
     secs, frac = divmod(ns, 1_000_000_000)
-    try:
-        base = _second_text(secs)
-    except (OverflowError, OSError, ValueError):  # outside what datetime can show: say so, do not guess
-        return f"@{ns}ns"
+    base = _SECOND_TEXT.get(secs)
+    if base is None:
+        try:
+            base = _second_text(secs)
+        except (OverflowError, ValueError):  # outside years 1-9999: say so, do not guess
+            return f"@{ns}ns"
+    if digits >= 9:
+        return f"{base}.{frac:09d}Z"
     if digits <= 0:
         return base + "Z"
-    return f"{base}.{frac:09d}"[: len(base) + 1 + digits] + "Z"
+    return f"{base}.{frac:09d}"[: 20 + digits] + "Z"
 
 
 def parse_iso_utc(text: str) -> int:
