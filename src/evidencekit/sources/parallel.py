@@ -82,7 +82,9 @@ def segments(evidence: Evidence, hashes: tuple[str, ...], jobs: int, volume: str
                 continue
             tasks = [(name, segment, hashes, renderer) for segment in reader.plan(jobs * SEGMENTS_PER_JOB)]
             evidence.warnings.extend(reader.warnings[seen:])
-            for payload, count, warnings in pool.imap(_run_segment, tasks):
+            # Tasks go out in chunks: one message per small directory would cost more than listing it.
+            chunk = max(1, len(tasks) // (jobs * SEGMENTS_PER_JOB))
+            for payload, count, warnings in pool.imap(_run_segment, tasks, chunksize=chunk):
                 evidence.warnings.extend(warnings)
                 yield payload, count
     finally:
