@@ -213,3 +213,20 @@ def test_ntfs_attributes_from_standard_information():
     assert {"hidden", "system"} <= set(records[("/$MFT", None)].attributes)  # NTFS marks its metadata files so
     assert "hidden" in records[("/Users/m.ivanova/Desktop/desktop.ini", None)].attributes
     assert "hidden" not in records[("/Users/m.ivanova/Downloads/Invoice_7731.zip", None)].attributes
+
+
+@pytest.mark.parametrize("image", ["ext4", "fat16", "ntfs"])
+def test_walkers_fill_exactly_the_record_fields(image, request):
+    """The TSK walker builds records without the dataclass __init__: no field missing, none extra."""
+    from dataclasses import fields
+
+    from evidencekit.models import FileRecord
+
+    path = (ROOT / "training_images" / "office-workstation" / "workstation.E01" if image == "ntfs"
+            else request.getfixturevalue(image))
+    names = {f.name for f in fields(FileRecord)}
+    with open_evidence(path) as ev:
+        records = list(ev.files(("md5",)))
+    assert records
+    for record in records:
+        assert set(vars(record)) == names, record.path

@@ -62,7 +62,7 @@ def hash_entries(entries: Iterable[Entry], hashes: tuple[str, ...]) -> Iterator[
     """Each entry's record, with its content hashed when it has content and hashes are asked for."""
     for entry in entries:
         if hashes and entry.has_content:
-            yield _hashed(entry.record, entry.open, hashes)
+            yield _hashed(entry, hashes)
         else:
             yield entry.record
 
@@ -79,26 +79,33 @@ def batches(items: Iterable[FileRecord], size: int) -> Iterator[list[FileRecord]
         yield batch
 
 
-def _hashed(record: FileRecord, opener: Callable, hashes: tuple[str, ...]) -> FileRecord:
-    counted = [0]
-
-    def count(n: int) -> None:
-        counted[0] += n
-
+def _hashed(entry: Entry, hashes: tuple[str, ...]) -> FileRecord:
+    record, size = entry.record, entry.record.size
     try:
-        with opener() as stream:
-            if record.size is not None and record.size <= WHOLE_READ:
-                # Most files are small: one read, one call per algorithm, no streaming machinery.
-                data = stream.read(record.size + 1)
-                count(len(data))
-                digests = {name: CONSTRUCTORS[name](data).hexdigest() for name in hashes}
-            else:
+        if entry.read_at is not None and size is not None and size <= WHOLE_READ:
+            # Most files are small: one read, one call per algorithm, no stream.
+            data = entry.read_at(0, size) if size > 0 else b""
+            read = len(data)
+            digests = {name: CONSTRUCTORS[name](data).hexdigest() for name in hashes}
+        elif size is not None and size <= WHOLE_READ:
+            with entry.open() as stream:
+                data = stream.read(size + 1)  # one byte more: a source longer than its size shows
+            read = len(data)
+            digests = {name: CONSTRUCTORS[name](data).hexdigest() for name in hashes}
+        else:
+            counted = [0]
+
+            def count(n: int) -> None:
+                counted[0] += n
+
+            with entry.open() as stream:
                 digests = hash_stream(stream, hashes, progress=count)
+            read = counted[0]
     except (EvidenceError, OSError, RuntimeError, EOFError) as err:
         return record.with_changes(warnings=(*record.warnings, f"content unreadable: {_one_line(err)}"))
-    if record.size is not None and counted[0] != record.size:
+    if size is not None and read != size:
         # A hash of part of the content must not pass for the file's hash: none is recorded.
-        note = f"read {counted[0]} of {record.size} bytes: content incomplete, not hashed"
+        note = f"read {read} of {size} bytes: content incomplete, not hashed"
         return record.with_changes(warnings=(*record.warnings, note))
     return record.with_changes(**digests)
 

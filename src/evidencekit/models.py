@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field
+from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from evidencekit.times import iso_utc, parse_iso_utc  # noqa: E402,F401 - re-exported
@@ -99,6 +100,16 @@ class FileRecord:
     sha256: str | None = None
     warnings: tuple[str, ...] = ()
 
+    @classmethod
+    def from_fields(cls, fields: dict[str, Any]) -> FileRecord:
+        """A record from a dict of field values, defaults filled in: what ``FileRecord(**fields)``
+        makes, at a fifth of the cost of the frozen dataclass __init__ (a walk makes one per entry).
+        The caller passes field names only; a test holds walkers to that."""
+        new = object.__new__(cls)
+        new.__dict__.update(_RECORD_DEFAULTS)
+        new.__dict__.update(fields)
+        return new
+
     def with_changes(self, **changes: Any) -> FileRecord:
         """A copy with some fields changed (what ``dataclasses.replace`` does, without its cost
         on the hot path of a listing: no re-validation, the record has no __post_init__)."""
@@ -116,3 +127,6 @@ class FileRecord:
         out["warnings"] = list(self.warnings)
         out["attributes"] = list(self.attributes)
         return out
+
+
+_RECORD_DEFAULTS = {f.name: f.default for f in dataclass_fields(FileRecord) if f.default is not MISSING}

@@ -47,23 +47,31 @@ class Credentials:
 
 
 class Entry:
-    """One listed entry: its record (hashes not yet filled) and a way to read its content."""
+    """One listed entry: its record (hashes not yet filled) and a way to read its content.
 
-    __slots__ = ("record", "_opener")
+    A source gives either ``opener`` (returns a stream) or ``read_at(offset, size) -> bytes`` over
+    the record's ``size`` bytes: the latter lets the inventory read a small file in one call.
+    """
 
-    def __init__(self, record: FileRecord, opener: Callable[[], BinaryIO] | None):
+    __slots__ = ("record", "_opener", "read_at")
+
+    def __init__(self, record: FileRecord, opener: Callable[[], BinaryIO] | None = None,
+                 read_at: Callable[[int, int], bytes] | None = None):
         self.record = record
         self._opener = opener
+        self.read_at = read_at
 
     @property
     def has_content(self) -> bool:
-        return self._opener is not None
+        return self._opener is not None or self.read_at is not None
 
     def open(self) -> BinaryIO:
         """A read-only stream of the entry's content (for NTFS streams, that stream)."""
-        if self._opener is None:
-            raise EvidenceError(f"{self.record.path}: has no content to read ({self.record.type})")
-        return self._opener()
+        if self._opener is not None:
+            return self._opener()
+        if self.read_at is not None:
+            return ReadCallback(self.read_at, self.record.size or 0)  # type: ignore[return-value]
+        raise EvidenceError(f"{self.record.path}: has no content to read ({self.record.type})")
 
 
 class ReadCallback(io.RawIOBase):

@@ -38,6 +38,7 @@ NAME_TYPES = {
     int(pytsk3.TSK_FS_NAME_TYPE_SOCK): "socket", int(pytsk3.TSK_FS_NAME_TYPE_VIRT): "virtual",
 }
 NAME_ALLOC = int(pytsk3.TSK_FS_NAME_FLAG_ALLOC)
+DIR_TYPES = (int(pytsk3.TSK_FS_META_TYPE_DIR), int(pytsk3.TSK_FS_META_TYPE_VIRT_DIR))
 META_UNALLOC = int(pytsk3.TSK_FS_META_FLAG_UNALLOC)
 ATTR_FNAME = int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_FNAME)
 ATTR_DATA = int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_DATA)
@@ -149,15 +150,18 @@ class TskFileSystem:
         """Entries of one directory (none when evidence_path is None); its subdirectories into subdirs."""
         try:
             for f in self._fs.open_dir(inode=inode):
-                raw = f.info.name.name
+                info = f.info  # each attribute access of pytsk3 builds a new object: once per entry
+                name, meta = info.name, info.meta
+                raw = name.name
                 if raw in (b".", b".."):
                     continue
                 path = f"{parent_path}/{raw.decode('utf-8', 'backslashreplace')}"
                 if evidence_path is not None:
-                    yield from self._entries_of(evidence_path, f, path, chain)
-                sub = self._descend(f, path, chain)
-                if sub is not None:
-                    subdirs.append(sub)
+                    yield from self._entries_of(evidence_path, f, name, meta, path)
+                if meta is not None and int(meta.type) in DIR_TYPES:
+                    sub = self._descend(name, meta, path, chain)
+                    if sub is not None:
+                        subdirs.append(sub)
         except (OSError, RuntimeError) as err:
             self.warnings.append(f"directory {parent_path or '/'} on volume {self.volume or '(whole)'}: "
                                  f"listing stopped early: {explain(err)}")
@@ -191,20 +195,17 @@ class TskFileSystem:
 
         return expand((inode, path, chain))
 
-    def _descend(self, f: Any, path: str, chain: tuple[int, ...]) -> tuple[int, str, tuple[int, ...]] | None:
-        """The subdirectory to walk into, as (inode, path, chain); None for files, reallocated names, loops."""
-        meta = f.info.meta
-        if meta is None or int(meta.type) not in (int(pytsk3.TSK_FS_META_TYPE_DIR), int(pytsk3.TSK_FS_META_TYPE_VIRT_DIR)):
-            return None
-        name_alloc = int(f.info.name.flags) & NAME_ALLOC
+    @staticmethod
+    def _descend(name: Any, meta: Any, path: str, chain: tuple[int, ...]) -> tuple[int, str, tuple[int, ...]] | None:
+        """The directory to walk into, as (inode, path, chain); None for reallocated names and loops."""
+        name_alloc = int(name.flags) & NAME_ALLOC
         if not name_alloc and not int(meta.flags) & META_UNALLOC:
             return None  # a deleted name whose inode now belongs to another (allocated) directory
         if int(meta.addr) in chain:
             return None
         return int(meta.addr), path, (*chain, int(meta.addr))
 
-    def _entries_of(self, evidence_path: str, f: Any, path: str, chain: tuple[int, ...]) -> Iterator[Entry]:
-        meta, name = f.info.meta, f.info.name
+    def _entries_of(self, evidence_path: str, f: Any, name: Any, meta: Any, path: str) -> Iterator[Entry]:
         warnings: list[str] = []
         deleted = not int(name.flags) & NAME_ALLOC
         orphan = path.startswith("/$OrphanFiles/")
@@ -221,36 +222,38 @@ class TskFileSystem:
             inode = int(name.meta_addr) or None
             yield Entry(self._record(evidence_path, path, inode, kind, True, None, {}, tuple(warnings), orphan), None)
             return
-        deleted = deleted or bool(int(meta.flags) & META_UNALLOC)
+        unallocated = int(meta.flags) & META_UNALLOC
+        deleted = deleted or bool(unallocated)
         kind = META_TYPES.get(int(meta.type), "unknown")
         inode = int(meta.addr)
-        times = {
+        # One dict of every field but the name's: this runs once per entry.
+        fields: dict[str, Any] = {
             "mtime": _ns(meta.mtime, meta.mtime_nano), "atime": _ns(meta.atime, meta.atime_nano),
             "ctime": _ns(meta.ctime, meta.ctime_nano), "crtime": _ns(meta.crtime, meta.crtime_nano),
+            "mode": int(meta.mode), "uid": int(meta.uid), "gid": int(meta.gid),
         }
-        if self._ext is not None and int(meta.flags) & META_UNALLOC:
-            times["dtime"] = self._ext.dtime(inode)
+        if self._ext is not None and unallocated:
+            fields["dtime"] = self._ext.dtime(inode)
         streams: list[tuple[str, int, int, int]] = []
         has_default = True
-        extra: dict[str, Any] = {"mode": int(meta.mode), "uid": int(meta.uid), "gid": int(meta.gid)}
         if self.fs_type == "ntfs":
-            has_default = self._ntfs_attributes(f, times, streams, warnings, extra)
+            has_default = self._ntfs_attributes(f, fields, streams, warnings)
         elif self._fat is not None:
-            extra["attributes"] = self._fat.attributes(inode)
+            fields["attributes"] = self._fat.attributes(inode)
         if kind == "symlink" and meta.link:
-            extra["link_target"] = meta.link.decode("utf-8", "backslashreplace") if isinstance(meta.link, bytes) else meta.link
+            link = meta.link
+            fields["link_target"] = link.decode("utf-8", "backslashreplace") if isinstance(link, bytes) else link
         size = int(meta.size)
         if has_default:
-            record = self._record(evidence_path, path, inode, kind, deleted, size, {**times, **extra},
-                                  tuple(warnings), orphan)
-            yield Entry(record, self._opener(f, size, None, 0) if kind == "file" else None)
+            record = self._record(evidence_path, path, inode, kind, deleted, size, fields, tuple(warnings), orphan)
+            yield Entry(record, read_at=f.read_random if kind == "file" else None)
         for stream, attr_type, attr_id, stream_size in streams:
-            srec = self._record(evidence_path, path, inode, kind, deleted, stream_size, {**times, **extra},
+            srec = self._record(evidence_path, path, inode, kind, deleted, stream_size, fields,
                                 tuple(warnings), orphan, stream=stream)
-            yield Entry(srec, self._opener(f, stream_size, attr_type, attr_id))
+            yield Entry(srec, read_at=_stream_reader(f, attr_type, attr_id))
 
-    def _ntfs_attributes(self, f: Any, times: dict[str, int | None], streams: list[tuple[str, int, int, int]],
-                         warnings: list[str], extra: dict[str, Any]) -> bool:
+    def _ntfs_attributes(self, f: Any, fields: dict[str, Any], streams: list[tuple[str, int, int, int]],
+                         warnings: list[str]) -> bool:
         """Fill $FILE_NAME times and named streams; True when the entry has a default $DATA or $I30.
 
         Like fls, every named $DATA and every named index other than $I30 is its own entry, and an
@@ -265,12 +268,12 @@ class TskFileSystem:
                 if atype == ATTR_SI:
                     data = f.read_random(0, int(info.size), info.type, info.id)
                     if len(data) >= 36:
-                        extra["attributes"] = flag_names(struct.unpack_from("<I", data, 32)[0], NTFS_FLAGS)
+                        fields["attributes"] = flag_names(struct.unpack_from("<I", data, 32)[0], NTFS_FLAGS)
                 elif atype == ATTR_FNAME and not fn_seen:
                     data = f.read_random(0, int(info.size), info.type, info.id)
                     if len(data) >= 40:
                         cr, mo, ch, ac = struct.unpack_from("<4Q", data, 8)
-                        times.update(fn_crtime=_filetime_ns(cr), fn_mtime=_filetime_ns(mo),
+                        fields.update(fn_crtime=_filetime_ns(cr), fn_mtime=_filetime_ns(mo),
                                      fn_ctime=_filetime_ns(ch), fn_atime=_filetime_ns(ac))
                         fn_seen = True
                 elif atype in (ATTR_DATA, ATTR_IDXROOT):
@@ -292,19 +295,17 @@ class TskFileSystem:
             spec["inode"] = inode
         if stream:
             spec["data_stream"] = stream
-        return FileRecord(volume=self.volume, path=path, inode=inode, type=kind, deleted=deleted, size=size,
-                          locator=Locator(evidence_path, spec), time_digits=self.time_digits,
-                          assumed_zone=self.assumed_zone, stream=stream, orphan=orphan, filesystem=self.fs_type,
-                          warnings=warnings, **fields)
+        values = {"volume": self.volume, "path": path, "inode": inode, "type": kind, "deleted": deleted, "size": size,
+                  "locator": Locator(evidence_path, spec), "time_digits": self.time_digits,
+                  "assumed_zone": self.assumed_zone, "stream": stream, "orphan": orphan, "filesystem": self.fs_type,
+                  "warnings": warnings}
+        values.update(fields)
+        return FileRecord.from_fields(values)
 
     # -- content -----------------------------------------------------------------------------
-    def _opener(self, f: Any, size: int, attr_type: int | None, attr_id: int) -> Callable[[], BinaryIO]:
-        if attr_type is None:
-            def read_at(offset: int, n: int) -> bytes:
-                return f.read_random(offset, n)
-        else:
-            def read_at(offset: int, n: int) -> bytes:
-                return f.read_random(offset, n, attr_type, attr_id)
+    @staticmethod
+    def _opener(f: Any, size: int, attr_type: int | None, attr_id: int) -> Callable[[], BinaryIO]:
+        read_at = f.read_random if attr_type is None else _stream_reader(f, attr_type, attr_id)
         return lambda: ReadCallback(read_at, size)  # type: ignore[return-value]
 
     def owns(self, spec: dict[str, Any]) -> bool:
@@ -324,6 +325,13 @@ class TskFileSystem:
             if int(attr.info.type) in (ATTR_DATA, ATTR_IDXROOT) and name == stream:
                 return self._opener(f, int(attr.info.size), int(attr.info.type), int(attr.info.id))()
         raise EvidenceError(f"{spec.get('location')}: no data stream named {stream!r}")
+
+
+def _stream_reader(f: Any, attr_type: int, attr_id: int) -> Callable[[int, int], bytes]:
+    """``read_at`` for one NTFS attribute (a named $DATA stream or index) of an open file."""
+    def read_at(offset: int, n: int) -> bytes:
+        return f.read_random(offset, n, attr_type, attr_id)
+    return read_at
 
 
 def _volume_label(fs_type: str, img: Any, offset: int, fs: Any) -> str | None:
