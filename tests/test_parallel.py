@@ -44,6 +44,6 @@ def test_rendered_segments_concatenate_to_the_serial_text(tmp_path):
     path = ext4_image(tmp_path)
     renderer = Renderer("jsonl")
     with open_evidence(path) as ev:
-        serial = "".join(text for text, _ in parallel.segments(ev, ("sha256",), 1, renderer=renderer))
-        both = "".join(text for text, _ in parallel.segments(ev, ("sha256",), 2, renderer=renderer))
-    assert both == serial and serial.count("\n") >= 10
+        serial = b"".join(data for data, _ in parallel.segments(ev, ("sha256",), 1, renderer=renderer))
+        both = b"".join(data for data, _ in parallel.segments(ev, ("sha256",), 2, renderer=renderer))
+    assert both == serial and serial.count(b"\n") >= 10

@@ -99,13 +99,13 @@ def files(evidence: str, hash_names: str, fmt: str, volume: str | None, output: 
     renderer = Renderer(fmt, tz)
     with open_from_cli(evidence, password, recovery_key) as ev:
         ev.require_filesystems()
-        out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout  # noqa: SIM115
+        out = open(output, "wb") if output else sys.stdout.buffer  # noqa: SIM115 - the renderer gives UTF-8 bytes
         count = 0
         try:
             out.write(renderer.header())
             with progress_bar("Listing", unit="entries") as advance:
-                for text, n in segments(ev, hashes, jobs or default_jobs(), volume, renderer):
-                    out.write(text)
+                for data, n in segments(ev, hashes, jobs or default_jobs(), volume, renderer):
+                    out.write(data)
                     count += n
                     advance(n)
         finally:
