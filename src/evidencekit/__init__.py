@@ -6,21 +6,23 @@ and ``__version__``. Everything the CLI does is reachable from here.
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("evidencekit")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0+unknown"
-
-from evidencekit.sources import open_evidence  # noqa: E402
+from evidencekit.sources import open_evidence
 
 __all__ = ["open_evidence", "__version__"]
 
 
-def __getattr__(name: str):  # lazy: the case store pulls in cryptography and SQLite set-up
-    if name == "Case":
+def __getattr__(name: str):  # lazy: each costs start-up time a short command need not pay
+    if name == "Case":  # the case store pulls in cryptography and SQLite set-up
         from evidencekit.case import Case
 
         return Case
+    if name == "__version__":  # importlib.metadata costs about 25 ms
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            value = version("evidencekit")
+        except PackageNotFoundError:  # running from a source tree without installation
+            value = "0.0.0+unknown"
+        globals()["__version__"] = value
+        return value
     raise AttributeError(name)

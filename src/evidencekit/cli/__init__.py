@@ -11,7 +11,6 @@ import sys
 
 import click
 
-from evidencekit import __version__
 from evidencekit.errors import EvidenceKitError
 
 # One line per command module. Order is the order of `evidencekit --help`.
@@ -71,7 +70,7 @@ class _Main(click.Group):
 
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, prog_name="evidencekit")
+@click.version_option(package_name="evidencekit", prog_name="evidencekit")
 def main() -> None:
     """evidencekit: forensic ingest, inventory, timelines, custody and SOP checklists.
 
