@@ -69,21 +69,11 @@ _ROW = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 def _json_bytes(value: object, sort_keys: bool = False) -> bytes:
     """Compact UTF-8 JSON. orjson is several times faster than json on the listing's hot path;
     it refuses strings Python itself cannot encode (a lone surrogate from an undecodable file
-    name), which then go through json, escaped."""
+    name), which then go through json and come out as a ``\\udcff`` escape."""
     try:
         return orjson.dumps(value, option=orjson.OPT_SORT_KEYS if sort_keys else 0)
     except TypeError:  # orjson.JSONEncodeError
-        text = (_COMPACT if sort_keys else _ROW)(_plain(value))
-        return text.encode("utf-8", "backslashreplace")
-
-
-def _plain(value: object) -> object:
-    """``value`` with orjson fragments parsed back (for the json fallback)."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, orjson.Fragment):
-        return json.loads(value.contents)
-    return value
+        return _utf8((_COMPACT if sort_keys else _ROW)(value))
 
 
 class _LocatorJson:
@@ -102,7 +92,11 @@ class _LocatorJson:
         if cached is None or cached[0] is not parent:
             cached = (parent, orjson.Fragment(_json_bytes(parent, sort_keys=True)))
             self._parents[id(parent)] = cached
-        return _json_bytes({"evidence": locator.evidence, "spec": {**spec, "parent": cached[1]}}, sort_keys=True)
+        try:
+            return orjson.dumps({"evidence": locator.evidence, "spec": {**spec, "parent": cached[1]}},
+                                option=orjson.OPT_SORT_KEYS)
+        except TypeError:  # see _json_bytes
+            return _json_bytes({"evidence": locator.evidence, "spec": spec}, sort_keys=True)
 
 
 class Renderer:
@@ -136,8 +130,13 @@ class Renderer:
             lines = []
             for record in records:
                 row = _flat(record, zone, zone_name)
-                row["locator"] = orjson.Fragment(locator_json(record.locator))
-                lines.append(_json_bytes(row))
+                locator = locator_json(record.locator)
+                row["locator"] = orjson.Fragment(locator)
+                try:
+                    lines.append(orjson.dumps(row))
+                except TypeError:  # see _json_bytes
+                    row["locator"] = json.loads(locator)
+                    lines.append(_json_bytes(row))
             lines.append(b"")
             return b"\n".join(lines), len(lines) - 1
         buf, count = io.StringIO(), 0
