@@ -60,9 +60,10 @@ def hashed_records(
 
 def hash_entries(entries: Iterable[Entry], hashes: tuple[str, ...]) -> Iterator[FileRecord]:
     """Each entry's record, with its content hashed when it has content and hashes are asked for."""
+    makers = tuple((name, CONSTRUCTORS[name]) for name in hashes)
     for entry in entries:
-        if hashes and entry.has_content:
-            yield _hashed(entry, hashes)
+        if makers and entry.has_content:
+            yield _hashed(entry, makers)
         else:
             yield entry.record
 
@@ -79,19 +80,19 @@ def batches(items: Iterable[FileRecord], size: int) -> Iterator[list[FileRecord]
         yield batch
 
 
-def _hashed(entry: Entry, hashes: tuple[str, ...]) -> FileRecord:
+def _hashed(entry: Entry, makers: tuple[tuple[str, Callable], ...]) -> FileRecord:
     record, size = entry.record, entry.record.size
     try:
         if entry.read_at is not None and size is not None and size <= WHOLE_READ:
             # Most files are small: one read, one call per algorithm, no stream.
             data = entry.read_at(0, size) if size > 0 else b""
             read = len(data)
-            digests = {name: CONSTRUCTORS[name](data).hexdigest() for name in hashes}
+            digests = {name: make(data).hexdigest() for name, make in makers}
         elif size is not None and size <= WHOLE_READ:
             with entry.open() as stream:
                 data = stream.read(size + 1)  # one byte more: a source longer than its size shows
             read = len(data)
-            digests = {name: CONSTRUCTORS[name](data).hexdigest() for name in hashes}
+            digests = {name: make(data).hexdigest() for name, make in makers}
         else:
             counted = [0]
 
@@ -99,7 +100,7 @@ def _hashed(entry: Entry, hashes: tuple[str, ...]) -> FileRecord:
                 counted[0] += n
 
             with entry.open() as stream:
-                digests = hash_stream(stream, hashes, progress=count)
+                digests = hash_stream(stream, tuple(name for name, _ in makers), progress=count)
             read = counted[0]
     except (EvidenceError, OSError, RuntimeError, EOFError) as err:
         return record.with_changes(warnings=(*record.warnings, f"content unreadable: {_one_line(err)}"))

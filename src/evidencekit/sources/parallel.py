@@ -20,6 +20,7 @@ from evidencekit.sources.base import Credentials, Evidence
 # Below this many inodes, starting workers costs more than listing on one core.
 MIN_INODES = 20_000
 SEGMENTS_PER_JOB = 8
+MAX_CHUNK = 16  # segments per message to a worker
 
 Renderer = Callable[[list[FileRecord]], tuple[Any, int]]
 _WORKER: dict[str, Any] = {}
@@ -83,7 +84,8 @@ def segments(evidence: Evidence, hashes: tuple[str, ...], jobs: int, volume: str
             tasks = [(name, segment, hashes, renderer) for segment in reader.plan(jobs * SEGMENTS_PER_JOB)]
             evidence.warnings.extend(reader.warnings[seen:])
             # Tasks go out in chunks: one message per small directory would cost more than listing it.
-            chunk = max(1, len(tasks) // (jobs * SEGMENTS_PER_JOB))
+            # Capped, because a chunk's output is held whole in memory on both sides of the pipe.
+            chunk = max(1, min(MAX_CHUNK, len(tasks) // (jobs * SEGMENTS_PER_JOB)))
             for payload, count, warnings in pool.imap(_run_segment, tasks, chunksize=chunk):
                 evidence.warnings.extend(warnings)
                 yield payload, count
