@@ -157,7 +157,7 @@ class TskFileSystem:
                     continue
                 path = f"{parent_path}/{raw.decode('utf-8', 'backslashreplace')}"
                 if evidence_path is not None:
-                    yield from self._entries_of(evidence_path, f, name, meta, path)
+                    yield from self._entries_of(evidence_path, f, name, meta, path)  # a list: cheaper than a generator
                 if meta is not None and int(meta.type) in DIR_TYPES:
                     sub = self._descend(name, meta, path, chain)
                     if sub is not None:
@@ -205,7 +205,8 @@ class TskFileSystem:
             return None
         return int(meta.addr), path, (*chain, int(meta.addr))
 
-    def _entries_of(self, evidence_path: str, f: Any, name: Any, meta: Any, path: str) -> Iterator[Entry]:
+    def _entries_of(self, evidence_path: str, f: Any, name: Any, meta: Any, path: str) -> list[Entry]:
+        """The entry of one directory entry, and one more per named NTFS stream."""
         warnings: list[str] = []
         deleted = not int(name.flags) & NAME_ALLOC
         orphan = path.startswith("/$OrphanFiles/")
@@ -220,8 +221,7 @@ class TskFileSystem:
             kind = NAME_TYPES.get(int(name.type), "unknown")
             warnings.append("name without metadata (inode unrecoverable)")
             inode = int(name.meta_addr) or None
-            yield Entry(self._record(evidence_path, path, inode, kind, True, None, {}, tuple(warnings), orphan), None)
-            return
+            return [Entry(self._record(evidence_path, path, inode, kind, True, None, {}, tuple(warnings), orphan))]
         unallocated = int(meta.flags) & META_UNALLOC
         deleted = deleted or bool(unallocated)
         kind = META_TYPES.get(int(meta.type), "unknown")
@@ -243,14 +243,16 @@ class TskFileSystem:
         if kind == "symlink" and meta.link:
             link = meta.link
             fields["link_target"] = link.decode("utf-8", "backslashreplace") if isinstance(link, bytes) else link
-        size = int(meta.size)
+        notes = tuple(warnings)
+        out = []
         if has_default:
-            record = self._record(evidence_path, path, inode, kind, deleted, size, fields, tuple(warnings), orphan)
-            yield Entry(record, read_at=f.read_random if kind == "file" else None)
+            record = self._record(evidence_path, path, inode, kind, deleted, int(meta.size), fields, notes, orphan)
+            out.append(Entry(record, None, f.read_random if kind == "file" else None))
         for stream, attr_type, attr_id, stream_size in streams:
-            srec = self._record(evidence_path, path, inode, kind, deleted, stream_size, fields,
-                                tuple(warnings), orphan, stream=stream)
-            yield Entry(srec, read_at=_stream_reader(f, attr_type, attr_id))
+            srec = self._record(evidence_path, path, inode, kind, deleted, stream_size, fields, notes, orphan,
+                                stream=stream)
+            out.append(Entry(srec, None, _stream_reader(f, attr_type, attr_id)))
+        return out
 
     def _ntfs_attributes(self, f: Any, fields: dict[str, Any], streams: list[tuple[str, int, int, int]],
                          warnings: list[str]) -> bool:
