@@ -217,3 +217,37 @@ def test_parallel_walk_stores_the_same_rows(tmp_path: Path, examiner: examiners.
             digests.append(process_exhibit(case, "E1", examiner, jobs=jobs)["inventory_sha256"])
             assert custody.verify_case(case).ok
     assert digests[0] == digests[1]
+
+
+def test_attributes_are_stored_signed_and_read_back(case: Case, examiner: examiners.Examiner) -> None:
+    """NTFS $SI flags reach the case, come back from queries as from `files`, and the digest covers them."""
+    from ektools import ROOT
+    from evidencekit.case import query
+
+    image = ROOT / "training_images" / "office-workstation" / "workstation.E01"
+    add_exhibit(case, image, "E1", examiner)
+    process_exhibit(case, "E1", examiner)
+    with open_evidence(str(image)) as ev:
+        expected = {(r.path, r.stream): r.attributes for r in (e.record for e in ev.entries())}
+    stored = {(r.path, r.stream): r.attributes for _, r in query.select_files(case, query.FileFilter())}
+    assert stored == expected and any("hidden" in a for a in stored.values())
+    assert custody.verify_case(case).ok
+    case.db.execute("UPDATE files SET attributes = '' WHERE path = '/$MFT'")
+    case.db.commit()
+    assert not custody.verify_case(case).ok
+
+
+def test_digest_without_attributes_is_the_digest_cases_were_signed_with(processed_case: Case) -> None:
+    """ext4 has no attribute flags: the rows digest as they did before the column existed (32 columns)."""
+    import hashlib
+    import json
+
+    from evidencekit.case.rows import DIGEST_CHUNK, FILE_COLUMNS, inventory_digest
+
+    assert FILE_COLUMNS[-1] == "attributes"
+    cols = ", ".join(FILE_COLUMNS[:-1])
+    rows = processed_case.db.execute(f"SELECT {cols} FROM files WHERE exhibit = 'E1' ORDER BY seq").fetchall()
+    old = hashlib.sha256()
+    for i in range(0, len(rows), DIGEST_CHUNK):
+        old.update(json.dumps(rows[i:i + DIGEST_CHUNK]).encode("ascii"))
+    assert rows and inventory_digest(processed_case.db, "E1") == (len(rows), old.hexdigest())

@@ -15,6 +15,7 @@ FILE_COLUMNS = (
     "exhibit", "seq", "volume", "path", "inode", "stream", "type", "deleted", "orphan", "size", "filesystem",
     "mode", "uid", "gid", "link_target", "mtime", "atime", "ctime", "crtime", "dtime", "fn_mtime", "fn_atime",
     "fn_ctime", "fn_crtime", "time_digits", "assumed_zone", "md5", "sha1", "sha256", "locator", "warnings", "ext",
+    "attributes",  # last, and left out of the digest when empty: see _digest_chunk
 )
 DIGEST_CHUNK = 1024
 
@@ -49,7 +50,7 @@ class RowTails:
             int(rec.orphan), rec.size, rec.filesystem, rec.mode, rec.uid, rec.gid, rec.link_target, rec.mtime,
             rec.atime, rec.ctime, rec.crtime, rec.dtime, rec.fn_mtime, rec.fn_atime, rec.fn_ctime, rec.fn_crtime,
             rec.time_digits, rec.assumed_zone, rec.md5, rec.sha1, rec.sha256, self._locator(rec.locator),
-            json.dumps(list(rec.warnings)) if rec.warnings else "[]", ext,
+            json.dumps(list(rec.warnings)) if rec.warnings else "[]", ext, " ".join(rec.attributes),
         )
 
 
@@ -135,13 +136,16 @@ def _scalar(value: Any) -> str:
 
 
 def _digest_chunk(rows: list[tuple[Any, ...]]) -> bytes:
-    return json.dumps(rows).encode("ascii")
+    # The attributes column came after the first cases were signed: an empty one is left out, so
+    # those digests still verify; a non-empty one lengthens the row, so any change to it shows.
+    return json.dumps([row if row[-1] else row[:-1] for row in rows]).encode("ascii")
 
 
 def inventory_digest(db: sqlite3.Connection, exhibit: str, table: str = "files") -> tuple[int, str]:
     """(row count, sha256) over an exhibit's inventory rows in walk order: what the ledger signs.
 
-    sha256 over the compact JSON of consecutive chunks of DIGEST_CHUNK rows (FILE_COLUMNS order).
+    sha256 over the JSON of consecutive chunks of DIGEST_CHUNK rows (FILE_COLUMNS order, an empty
+    ``attributes`` left out).
     """
     digest = hashlib.sha256()
     count = 0

@@ -140,6 +140,8 @@ MIGRATIONS: list[Migration] = [
               "ALTER TABLE exhibits ADD COLUMN sidecar_hashes TEXT NOT NULL DEFAULT '{}';"),
     Migration("case: drop the files index on sha256 (a quarter of the insert cost; no layer looks files up by hash)",
               "DROP INDEX files_sha256;"),
+    Migration("case: file attributes (hidden, system, read_only, ...: FAT attribute byte, NTFS $SI flags)",
+              "ALTER TABLE files ADD COLUMN attributes TEXT NOT NULL DEFAULT '';"),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
