@@ -158,3 +158,25 @@ def test_events_carry_scan_results(ext4_case: Case, examiner, tmp_path: Path) ->
     export(ext4_case, examiner, "jsonl", out, group=False)
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert {r["path"] for r in rows if "file_seven" in r["extra"].get("scan", {}).get("yara_rules", [])} == hit
+
+
+def test_custody_verify_rechecks_stored_events(ext4_case: Case, examiner) -> None:
+    """Each build signs a digest of its rows; a rebuild or reprocess supersedes it; an edit is found."""
+    from evidencekit.case import custody
+    from evidencekit.case.process import process_exhibit
+
+    build(ext4_case, examiner, artifacts="none")
+    entry = ext4_case.entries()[-1]
+    assert {k for k, v in entry.body["outputs"].items() if v} == {f"db:timeline_runs/{entry.body['details']['run']}"}
+    assert custody.verify_case(ext4_case).ok
+    build(ext4_case, examiner, artifacts="none")  # replaces the first build's rows
+    assert custody.verify_case(ext4_case).ok
+    process_exhibit(ext4_case, "E1", examiner, hashes=("sha256",), reprocess=True)  # drops fs events
+    assert custody.verify_case(ext4_case).ok
+    build(ext4_case, examiner, artifacts="none")
+    run = ext4_case.entries()[-1].body["details"]["run"]
+    ext4_case.db.execute("UPDATE timeline_events SET time = time + 1 WHERE id = "
+                         "(SELECT max(id) FROM timeline_events WHERE run = ?)", (run,))
+    ext4_case.db.commit()
+    findings = [f.message for f in custody.verify_case(ext4_case).findings]
+    assert len(findings) == 1 and findings[0].startswith(f"stored results db:timeline_runs/{run} (entry ")

@@ -87,7 +87,8 @@ def test_every_exhibit_gets_fs_and_plaso_parts_in_the_ledger(plaso_case: Case) -
     assert len(entries) == len(exhibits)
     for entry in entries:
         details = entry.body["details"]
-        storage = plaso_case.root / next(iter(entry.body["outputs"]))
+        storage = plaso_case.root / next(k for k in entry.body["outputs"] if not k.startswith("db:"))
+        assert entry.body["outputs"][f"db:timeline_runs/{details['run']}"]  # the imported rows are signed too
         assert hashlib.sha256(storage.read_bytes()).hexdigest() == details["storage_sha256"]
         assert entry.body["inputs"]["plaso_storage_sha256"] == details["storage_sha256"]
         assert details["plaso_version"] and details["parsers"] == PARSERS and details["ok"]
@@ -191,3 +192,11 @@ def test_artefact_exports(plaso_case: Case, examiner_for_exports: examiners.Exam
     objs = [json.loads(line) for line in sketch.read_text().splitlines()]
     assert {o["data_type"] for o in objs} >= {"android:messaging:sms", "android:event:call"}
     assert all(o["message"] and o["timestamp_desc"] and o["datetime"].endswith("Z") for o in objs)
+
+
+def test_custody_verify_rechecks_plaso_and_native_rows(plaso_case: Case) -> None:
+    from evidencekit.case import custody
+
+    report = custody.verify_case(plaso_case)
+    assert report.ok, report.findings
+    assert not [n for n in report.notes if "timeline_runs" in n]  # every run digest was recomputed

@@ -26,7 +26,8 @@ EXHIBIT_FIELDS = ("path", "description", "seal", "seized_from", "seized_at", "se
 MANUAL_ACTIONS = ("sealed", "imaged", "returned", "disposed", "note", "reported", "analysed")
 DB_DIGESTS: dict[str, Callable[[sqlite3.Connection, str], str]] = {}
 # Digest functions of other layers, imported only when a ledger names their table.
-DB_DIGEST_PATHS = {"scan_runs": "evidencekit.scan.results:run_digest"}
+DB_DIGEST_PATHS = {"scan_runs": "evidencekit.scan.results:run_digest",
+                   "timeline_runs": "evidencekit.timeline.store:run_digest"}
 
 
 def register_db_digest(table: str, func: Callable[[sqlite3.Connection, str], str]) -> None:

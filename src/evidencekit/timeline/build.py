@@ -138,7 +138,8 @@ def build_fs(case: Any, exhibit_id: str, examiner: Any, now_ns: int | None = Non
     names = backup_names(Path(exhibit.path)) if exhibit.kind in ("directory", "zip", "tar") else {}
     result = PartResult(SOURCE_FS)
     with case.action("analysed", examiner=examiner, exhibit=exhibit_id) as act:
-        replaced = store.delete_events(act.db, exhibit_id, SOURCE_FS)
+        replaced, superseded = store.replace_source(act.db, exhibit_id, SOURCE_FS)
+        act.outputs.update(superseded)
         run = store.start_run(act.db, exhibit_id, SOURCE_FS, now_ns)
         result.events = _with_cache(act.db, lambda: insert_fs_events(act.db, run, exhibit_id, ctx))
         renamed = rename_ios(act.db, run, names) if names else 0
@@ -154,6 +155,7 @@ def build_fs(case: Any, exhibit_id: str, examiner: Any, now_ns: int | None = Non
                           "warnings": result.warnings}
         store.finish_run(act.db, run, result.events, result.details)
         act.details.update(result.details)
+        act.outputs[store.run_output(run)] = store.run_digest(act.db, run)
     return result
 
 
@@ -185,7 +187,8 @@ def build_plaso(case: Any, exhibit_id: str, examiner: Any, artifacts: str = "def
     result = PartResult(SOURCE_PLASO)
     inputs = {"plaso_storage_sha256": run.storage_sha256} if run.storage_sha256 else {}
     with case.action("analysed", examiner=examiner, exhibit=exhibit_id, inputs=inputs) as act:
-        replaced = store.delete_events(act.db, exhibit_id, SOURCE_PLASO)
+        replaced, superseded = store.replace_source(act.db, exhibit_id, SOURCE_PLASO)
+        act.outputs.update(superseded)
         rid = store.start_run(act.db, exhibit_id, SOURCE_PLASO, now_ns)
         result.events, result.warnings = _import_events(act.db, rid, run, exhibit_id, str(source), root, ctx,
                                                         names)
@@ -197,6 +200,7 @@ def build_plaso(case: Any, exhibit_id: str, examiner: Any, artifacts: str = "def
         result.details["seconds"] = {**run.seconds, "part_total": round(time.monotonic() - started, 3)}
         store.finish_run(act.db, rid, result.events, result.details)
         act.details.update(result.details)
+        act.outputs[store.run_output(rid)] = store.run_digest(act.db, rid)
         if run.storage_sha256:
             act.outputs[str(run.storage.relative_to(case.root))] = run.storage_sha256
     if run.jsonl.is_file():
@@ -223,7 +227,8 @@ def build_native(case: Any, exhibit_id: str, examiner: Any, now_ns: int | None =
                                                                                   source=SOURCE_NATIVE)):
         return None
     with case.action("analysed", examiner=examiner, exhibit=exhibit_id) as act:
-        replaced = store.delete_events(act.db, exhibit_id, SOURCE_NATIVE)
+        replaced, superseded = store.replace_source(act.db, exhibit_id, SOURCE_NATIVE)
+        act.outputs.update(superseded)
         rid = store.start_run(act.db, exhibit_id, SOURCE_NATIVE, now_ns)
         result.events = store.insert_events(act.db, rid, found)
         for msg in result.warnings:
@@ -234,6 +239,7 @@ def build_native(case: Any, exhibit_id: str, examiner: Any, now_ns: int | None =
                           "anomaly_reference": ctx.to_details(), "warnings": result.warnings}
         store.finish_run(act.db, rid, result.events, result.details)
         act.details.update(result.details)
+        act.outputs[store.run_output(rid)] = store.run_digest(act.db, rid)
     return result
 
 

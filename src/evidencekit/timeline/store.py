@@ -10,6 +10,7 @@ sort; ``(source, entry)`` serves bodyfile exports, which group the events of one
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -134,6 +135,37 @@ def delete_events(db: sqlite3.Connection, exhibit: str | None, source: str) -> i
     """Remove the events of an earlier build of the same exhibit and source (a rebuild replaces)."""
     cur = db.execute("DELETE FROM timeline_events WHERE exhibit IS ? AND source = ?", (exhibit, source))
     return cur.rowcount
+
+
+def replace_source(db: sqlite3.Connection, exhibit: str | None, source: str) -> tuple[int, dict[str, None]]:
+    """Delete the events of earlier builds of this exhibit and source (a rebuild replaces them).
+
+    Returns how many were deleted and the ledger outputs that mark those builds' run digests
+    superseded (``{"db:timeline_runs/<id>": None}``), for the rebuilding action to record.
+    """
+    runs = [r for (r,) in db.execute("SELECT id FROM timeline_runs WHERE exhibit IS ? AND kind = ?", (exhibit, source))]
+    return delete_events(db, exhibit, source), {run_output(r): None for r in runs}
+
+
+def run_output(run: int) -> str:
+    """The ledger output key of a build's stored rows (custody verify recomputes run_digest)."""
+    return f"db:timeline_runs/{run}"
+
+
+def run_digest(db: sqlite3.Connection, run: str | int) -> str:
+    """sha256 of one build's stored rows: its events (COLUMNS, id order), then its warnings.
+
+    File system events store only their own columns and name their inventory row; the file's
+    columns are covered by the inventory digest (``db:files/<exhibit>``).
+    """
+    digest = hashlib.sha256()
+    cur = db.execute(f"SELECT id, {', '.join(COLUMNS)} FROM timeline_events WHERE run = ? ORDER BY id", (int(run),))
+    while rows := cur.fetchmany(1024):
+        digest.update(json.dumps(rows).encode("ascii"))
+    warnings = db.execute("SELECT exhibit, source, path, message FROM timeline_warnings WHERE run = ? ORDER BY id",
+                          (int(run),)).fetchall()
+    digest.update(json.dumps(["warnings", warnings]).encode("ascii"))
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
