@@ -159,7 +159,12 @@ def run_digest(db: sqlite3.Connection, run: str | int) -> str:
     columns are covered by the inventory digest (``db:files/<exhibit>``).
     """
     digest = hashlib.sha256()
-    cur = db.execute(f"SELECT id, {', '.join(COLUMNS)} FROM timeline_events WHERE run = ? ORDER BY id", (int(run),))
+    found = db.execute("SELECT exhibit, kind FROM timeline_runs WHERE id = ?", (int(run),)).fetchone()
+    exhibit, source = found if found else (None, None)
+    # A build's events are those of its exhibit and source (a rebuild deletes the earlier ones):
+    # that index finds them, in id order, without reading the rest of the timeline.
+    cur = db.execute(f"SELECT id, {', '.join(COLUMNS)} FROM timeline_events "
+                     "WHERE exhibit = ? AND source = ? AND run = ? ORDER BY id", (exhibit, source, int(run)))
     while rows := cur.fetchmany(1024):
         digest.update(json.dumps(rows).encode("ascii"))
     warnings = db.execute("SELECT exhibit, source, path, message FROM timeline_warnings WHERE run = ? ORDER BY id",
