@@ -23,8 +23,10 @@ COLUMN = {"md5": 1, "sha1": 2, "sha256": 3}  # of the rows _hashes returns
 Rows = list[tuple[int, str | None, str | None, str | None]]
 
 
-def _hashes(case: Case, exhibit: str) -> Rows:
-    rows = case.db.execute("SELECT id, md5, sha1, sha256 FROM files WHERE exhibit = ? AND type = 'file'",
+def _hashes(case: Case, exhibit: str, sets: list[HashSet]) -> Rows:
+    """(id, md5, sha1, sha256) of the exhibit's files; NULL for an algorithm no set holds."""
+    cols = [alg if any(s.counts.get(alg) for s in sets) else "NULL" for alg in ("md5", "sha1", "sha256")]
+    rows = case.db.execute(f"SELECT id, {', '.join(cols)} FROM files WHERE exhibit = ? AND type = 'file'",
                            (exhibit,)).fetchall()
     if not rows:
         raise CaseError(f"{case.root}: exhibit {exhibit} has no inventory yet; run 'evidencekit case process' first")
@@ -38,8 +40,8 @@ def hits_of(hashset: HashSet, files: Rows) -> dict[int, str]:
         if not hashset.counts.get(alg):
             continue
         col = COLUMN[alg]
-        have = sorted((row[col], row[0]) for row in files if row[col])  # sorted: nearby pages per probe
-        flags = hashset.contains(alg, [bytes.fromhex(d) for d, _ in have])  # type: ignore[arg-type]
+        have = [(row[col], row[0]) for row in files if row[col]]  # contains() probes in key order itself
+        flags = hashset.contains_hex(alg, [d for d, _ in have])  # type: ignore[misc]
         for index in flags.nonzero()[0]:
             found[have[index][1]] = alg
     return found
@@ -52,7 +54,7 @@ def _unhashed(hashset: HashSet, files: Rows) -> int:
 
 def check_exhibit(case: Case, exhibit: str, examiner: Examiner, sets: list[HashSet]) -> dict[str, Any]:
     """Look up one exhibit's files in ``sets`` and record the hits with their ledger entry."""
-    files = _hashes(case, exhibit)
+    files = _hashes(case, exhibit, sets)
     started = time.time_ns()
     per_set = {s.name: hits_of(s, files) for s in sets}
     summary = {s.name: {"kind": s.kind, "hits": len(per_set[s.name]), "files_without_usable_hash": _unhashed(s, files)}

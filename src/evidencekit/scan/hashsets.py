@@ -18,7 +18,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -229,10 +229,20 @@ class HashSet:
 
     def contains(self, algorithm: str, digests: Sequence[bytes]) -> np.ndarray:
         """Boolean array: which of ``digests`` (raw bytes of ``algorithm``) are in the set."""
-        if not digests or not self.counts.get(algorithm):
-            return np.zeros(len(digests), dtype=bool)
+        return self._contains_raw(algorithm, b"".join(digests), len(digests))
+
+    def contains_hex(self, algorithm: str, digests: Sequence[str]) -> np.ndarray:
+        """:meth:`contains` for hex digests (decoded in one call: the inventory holds hex)."""
+        raw = bytes.fromhex("".join(digests))
+        if len(raw) != len(digests) * DIGEST_SIZES[algorithm]:
+            raise ValueError(f"not every digest is a {algorithm} digest")
+        return self._contains_raw(algorithm, raw, len(digests))
+
+    def _contains_raw(self, algorithm: str, raw: bytes, count: int) -> np.ndarray:
+        if not count or not self.counts.get(algorithm):
+            return np.zeros(count, dtype=bool)
         keys, rest = self._maps(algorithm)
-        query = _to_rows(b"".join(digests), DIGEST_SIZES[algorithm])
+        query = _to_rows(raw, DIGEST_SIZES[algorithm])
         qkeys = _keys_of(query)
         order = np.argsort(qkeys, kind="stable")  # probes in key order: neighbouring pages, warm cache
         idx = np.empty(len(qkeys), dtype=np.int64)
@@ -247,8 +257,6 @@ class HashSet:
                 j += 1
         return hit
 
-    def contains_hex(self, algorithm: str, digests: Iterable[str]) -> np.ndarray:
-        return self.contains(algorithm, [bytes.fromhex(d) for d in digests])
 
 
 def open_hash_set(name: str, root: Path | None = None) -> HashSet:
