@@ -237,3 +237,67 @@ def test_altered_pinned_copy_is_shown_and_caught_by_custody_verify(case_e1: Case
     assert checklist.sop["pinned_copy_intact"] is False and checklist.rows[0].title == "receipt"
     report = verify_case(case_e1)
     assert not report.ok and any(out.run.snapshot in f.message for f in report.findings)
+
+
+def test_a_step_running_in_another_live_process_is_not_started_again(case_e1: Case, alice, tmp_path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The custody step is left 'running' as if by another process; while that process lives, a
+    second run of the SOP refuses (and records nothing); once it is gone, the step is redone."""
+    import subprocess
+
+    from evidencekit.sop import runner
+    from evidencekit.sop.loader import load_sop
+    from evidencekit.sop.runner import SopBusyError
+
+    other = subprocess.Popen(["sleep", "60"])
+    try:
+        _interrupt["armed"] = True
+        loaded = load_sop(_sop_with_interruptible(tmp_path))
+        with monkeypatch.context() as m:
+            m.setattr(runner.os, "getpid", lambda: other.pid)
+            with pytest.raises(KeyboardInterrupt):
+                run_sop(case_e1, "E1", loaded, alice, answers=_answers())
+        before = len(case_e1.entries())
+        with pytest.raises(SopBusyError, match=f"step custody .* is running in process {other.pid}"):
+            run_sop(case_e1, "E1", loaded, alice, answers=_answers())
+        assert len(case_e1.entries()) == before
+    finally:
+        other.kill()
+        other.wait()
+    out = run_sop(case_e1, "E1", loaded, alice, answers=_answers())
+    assert out.run.steps["custody"].status == "passed"
+
+
+_nested: dict = {}
+
+
+@action("test_advanced_elsewhere")
+def _advanced_elsewhere(ctx, params) -> StepResult:
+    """Test action: while it runs, another session of the case runs the same SOP to its next pause."""
+    if _nested.get("inside"):
+        return StepResult(True, "done by the other session")
+    _nested["inside"] = True
+    try:
+        other = Case.open(ctx.case.root)
+        _nested["other"] = run_sop(other, "E1", _nested["loaded"], _nested["examiner"], answers=_answers())
+        other.close()
+    finally:
+        _nested["inside"] = False
+    return StepResult(True, "done by the first session")
+
+
+def test_a_run_advanced_by_another_session_is_not_overwritten(case_e1: Case, alice, tmp_path) -> None:
+    from evidencekit.sop.loader import load_sop
+    from evidencekit.sop.runner import SopBusyError
+
+    text = (SHIPPED / "disk-image-intake.yaml").read_text().replace("    action: custody_export\n",
+                                                                   "    action: test_advanced_elsewhere\n")
+    path = tmp_path / "disk-image-intake.yaml"
+    path.write_text(text)
+    _nested.update(loaded=load_sop(path), examiner=alice)
+    with pytest.raises(SopBusyError, match="was advanced by another process meanwhile"):
+        run_sop(case_e1, "E1", _nested["loaded"], alice, answers=_answers())
+    results = [e.body["details"] for e in _sop_events(case_e1) if e.body["details"].get("step") == "custody"
+               and e.body["details"]["sop_event"] == "step_result"]
+    assert [r["summary"] for r in results] == ["done by the other session"]  # the first session recorded nothing
+    assert _nested["other"].status == "paused" and verify_case(case_e1).ok

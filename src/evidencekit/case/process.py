@@ -270,7 +270,7 @@ def _claim(case: Case, exhibit_id: str, reprocess: bool) -> int | None:
         with case.transaction(wait=True) as db:
             status = db.execute("SELECT status FROM exhibits WHERE id = ?", (exhibit_id,)).fetchone()[0]
             live = [r for r in db.execute("SELECT id, pid, host FROM runs WHERE exhibit = ? AND done = 0",
-                                          (exhibit_id,)) if _alive(r[1], r[2])]
+                                          (exhibit_id,)) if process_alive(r[1], r[2])]
             if not live:
                 if status == "processed" and not reprocess:
                     return None
@@ -286,7 +286,8 @@ def _claim(case: Case, exhibit_id: str, reprocess: bool) -> int | None:
         time.sleep(POLL_S)
 
 
-def _alive(pid: int, host: str) -> bool:
+def process_alive(pid: int, host: str) -> bool:
+    """Whether the process that recorded (pid, host) may still be running (another host: assume so)."""
     if host != socket.gethostname():
         return True  # cannot tell: treat as alive
     if pid == os.getpid():

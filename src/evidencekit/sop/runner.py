@@ -9,12 +9,16 @@ before the step: nothing is recorded for it, and running again continues there.
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import shutil
+import socket
 import uuid
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from evidencekit.errors import EvidenceKitError, ValidationError
+from evidencekit.case.process import process_alive
+from evidencekit.errors import CaseError, EvidenceKitError, ValidationError
 from evidencekit.sop import answers as ans
 from evidencekit.sop.expr import Expression
 from evidencekit.sop.loader import LoadedSop
@@ -30,6 +34,10 @@ SNAPSHOT_DIR = "sops"
 
 class SopChangedError(ValidationError):
     """The SOP file differs from the one the open run started with."""
+
+
+class SopBusyError(CaseError):
+    """Another process is running, or has just advanced, the same SOP run."""
 
 
 class Prompter(Protocol):
@@ -86,6 +94,7 @@ class _Runner:
         self.exhibit = case.exhibit(exhibit_id)
         self.answers, self.prompter = answers, prompter
         self.state: RunState | None = None
+        self.known_seq = 0  # the ledger as far as this process has read it
 
     @property
     def run_state(self) -> RunState:
@@ -94,7 +103,9 @@ class _Runner:
 
     def run(self, declared_kind: str | None, restart: bool) -> RunOutcome:
         self._check_answers()
-        runs = load_runs(self.case.entries(), self.exhibit.id, self.sop.id)
+        entries = self.case.entries()
+        self.known_seq = max((e.seq for e in entries), default=0)
+        runs = load_runs(entries, self.exhibit.id, self.sop.id)
         last = runs[-1] if runs else None
         if last is not None and not restart:
             if last.status != "open":
@@ -178,6 +189,11 @@ class _Runner:
         if st is not None and st.status == "failed":
             self._after_failure(step, st.summary)
             return
+        if st is not None and st.status == "running" and st.started_in and process_alive(*st.started_in):
+            pid, host = st.started_in
+            raise SopBusyError(f"step {step.id} of {self.sop.id} run {self.run_state.run} on {self.exhibit.id} "
+                               f"is running in process {pid} on {host} (started by {st.started_by}); "
+                               "run again when it has finished")
         self._check_same_sop(self.run_state)
         if step.when and not Expression(step.when).evaluate(self._env()):
             self._record("step_result", step.id, result="skipped", summary=f"condition false: {step.when}")
@@ -213,7 +229,9 @@ class _Runner:
     def _automated(self, step: AutomatedStep) -> tuple[bool, str]:
         spec = get_action(step.action)
         params = spec.params.model_validate(step.params)
-        self._record("step_started", step.id, kind="automated", action=step.action, params=step.params)
+        # pid and host: a second process finding the step running can tell whether it still is
+        self._record("step_started", step.id, kind="automated", action=step.action, params=step.params,
+                     pid=os.getpid(), host=socket.gethostname())
         if self.prompter is not None and hasattr(self.prompter, "starting"):
             self.prompter.starting(step)
         ctx = StepContext(self.case, self._env()["exhibit"], self.examiner, self.sop, step,
@@ -280,8 +298,25 @@ class _Runner:
         inputs = {"sop_sha256": self.loaded.sha256}
         with self.case.action(EVENT_ACTIONS[event], examiner=examiner, exhibit=self.exhibit.id,
                               details=details, inputs=inputs) as act:
+            self._refuse_if_advanced(act.db, details["run"])
             act.outputs.update(outputs)
+        assert act.entry is not None
+        self.known_seq = act.entry.seq
         return act.entry
+
+    def _refuse_if_advanced(self, db: Any, run: str) -> None:
+        """Inside the append's write transaction: no other process may have recorded an event of
+        this run, or started another run of this SOP on this exhibit, since this one read the ledger."""
+        for seq, examiner, body in db.execute("SELECT seq, examiner, body FROM ledger WHERE seq > ? AND exhibit = ?",
+                                              (self.known_seq, self.exhibit.id)):
+            details = json.loads(body).get("details") or {}
+            event = details.get("sop_event")
+            if event is None:
+                continue
+            if details.get("run") == run or (event == "run_started" and details.get("sop", {}).get("id") == self.sop.id):
+                raise SopBusyError(f"{self.sop.id} run {details.get('run')} on {self.exhibit.id} was advanced by "
+                                   f"another process meanwhile (entry {seq}: {event} by {examiner}); nothing "
+                                   "recorded here: run again to continue from the ledger")
 
 
 def _call(func: Any, ctx: StepContext, params: Any, name: str) -> StepResult:

@@ -30,6 +30,7 @@ class StepState:
     at: int | None = None
     started_by: str | None = None
     started_at: int | None = None
+    started_in: tuple[int, str] | None = None  # (pid, host) running an automated step
     summary: str = ""
     values: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
@@ -125,6 +126,7 @@ def apply_event(run: RunState, event: str, e: Any, d: dict[str, Any]) -> None:
     st.entries.append(e.seq)
     if event == "step_started":
         st.status, st.started_by, st.started_at = "running", e.examiner, e.time_ns
+        st.started_in = (int(d["pid"]), str(d["host"])) if "pid" in d and "host" in d else None
     elif event in RESULT_EVENTS:
         st.status, st.by, st.at = d["result"], e.examiner, e.time_ns
         st.summary, st.values = d.get("summary", ""), d.get("values", {})
