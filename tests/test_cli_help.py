@@ -25,3 +25,14 @@ def test_command_and_options_have_help(path, command):
 def test_cli_reference_is_up_to_date():
     committed = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
     assert committed == render(), "docs/cli.md is stale: run 'make docs'"
+
+
+def test_command_index_names_each_module_s_commands():
+    """The lazy loader finds a command through COMMAND_MODULES: it must agree with the modules."""
+    import importlib
+
+    from evidencekit.cli import COMMAND_MODULES
+
+    defined = {command.name: name for name in set(COMMAND_MODULES.values())
+               for command in importlib.import_module(name).COMMANDS}
+    assert defined == COMMAND_MODULES

@@ -13,48 +13,42 @@ import click
 
 from evidencekit.errors import EvidenceKitError
 
-# One line per command module. Order is the order of `evidencekit --help`.
-COMMAND_MODULES = [
-    "evidencekit.cli.evidence",
-    "evidencekit.cli.training",
-    "evidencekit.cli.verify",
-    "evidencekit.cli.examiner",
-    "evidencekit.cli.case",
-    "evidencekit.cli.custody",
-    "evidencekit.cli.timeline",
-    "evidencekit.cli.scan",
-    "evidencekit.cli.hashset",
-    "evidencekit.cli.sop",
-]
+# Each top-level command and the module that defines it (a module exposes ``COMMANDS``, a list of
+# click commands or groups). Order is the order of `evidencekit --help`; tests/test_cli_help.py
+# checks that this index and the modules agree.
+COMMAND_MODULES = {
+    "info": "evidencekit.cli.evidence",
+    "files": "evidencekit.cli.evidence",
+    "training": "evidencekit.cli.training",
+    "verify": "evidencekit.cli.verify",
+    "examiner": "evidencekit.cli.examiner",
+    "case": "evidencekit.cli.case",
+    "custody": "evidencekit.cli.custody",
+    "timeline": "evidencekit.cli.timeline",
+    "scan": "evidencekit.cli.scan",
+    "hashset": "evidencekit.cli.hashset",
+    "sop": "evidencekit.cli.sop",
+}
 
 
 class _Main(click.Group):
     """Turns every EvidenceKitError into one line on stderr and its exit code: no tracebacks.
 
-    Command modules are imported lazily, in order, until the asked-for command is found, so
-    `evidencekit files` does not pay for importing the case store, plaso glue or numpy.
+    A command's module is imported only when that command is asked for, so `evidencekit files`
+    does not pay for importing the case store, plaso glue or numpy.
     """
 
-    _loaded = 0
-
-    def _load_next(self) -> bool:
-        if self._loaded >= len(COMMAND_MODULES):
-            return False
-        module = importlib.import_module(COMMAND_MODULES[self._loaded])
-        self._loaded += 1
-        for command in module.COMMANDS:
+    def _load(self, module_name: str) -> None:
+        for command in importlib.import_module(module_name).COMMANDS:
             self.add_command(command)
-        return True
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        while cmd_name not in self.commands and self._load_next():
-            pass
+        if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
+            self._load(COMMAND_MODULES[cmd_name])
         return self.commands.get(cmd_name)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        while self._load_next():
-            pass
-        return list(self.commands)
+        return list(COMMAND_MODULES)
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]
         try:
