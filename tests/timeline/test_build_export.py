@@ -180,3 +180,14 @@ def test_custody_verify_rechecks_stored_events(ext4_case: Case, examiner) -> Non
     ext4_case.db.commit()
     findings = [f.message for f in custody.verify_case(ext4_case).findings]
     assert len(findings) == 1 and findings[0].startswith(f"stored results db:timeline_runs/{run} (entry ")
+
+
+def test_canonical_json_is_json_dumps_byte_for_byte() -> None:
+    """Run digests are defined as compact json.dumps; the orjson fast path must give the same bytes."""
+    from evidencekit.timeline.store import canonical_json
+
+    rows = [(1, None, "plain", "ünïcødé 日本", "".join(chr(i) for i in range(0x30)), "\x7f\u2028\u2029\ufeff",
+             'quo"te\\back/slash', -5, 2**62, ""), ("lone \udcff surrogate",)]
+    for value in (rows[:1], ["warnings", rows[:1]], rows):
+        assert canonical_json(value) == json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode(
+            "utf-8", "surrogatepass")
