@@ -200,3 +200,26 @@ def test_custody_verify_rechecks_plaso_and_native_rows(plaso_case: Case) -> None
     report = custody.verify_case(plaso_case)
     assert report.ok, report.findings
     assert not [n for n in report.notes if "timeline_runs" in n]  # every run digest was recomputed
+
+
+def test_year_for_syslog_lines_is_passed_to_plaso_and_recorded(corpus: Path, tmp_path: Path) -> None:
+    """syslog lines carry no year: --year sets it (plaso would infer one), and the ledger says so."""
+    from evidencekit.timeline.build import build_plaso
+
+    files = tmp_path / "logs"
+    files.mkdir()
+    shutil.copyfile(corpus / ARTIFACTS["syslog"], files / "syslog")
+    examiner = examiners.init_examiner("Sam Syslog", "sam")
+    case = new_case(tmp_path / "case", examiner)
+    add_processed(case, examiner, files, "LOG")
+    part = build_plaso(case, "LOG", examiner, artifacts="text/syslog_traditional", year=2019)
+    events = list(timeline(case, exhibit="LOG", source="plaso"))
+    # The log spans three years (plaso moves on at each December->January wrap); its Feb 29 line
+    # falls in 2019, not a leap year: kept, flagged, at time 0.
+    invalid = [e for e in events if "no_valid_time" in e.flags]
+    assert part.events == 16 and len(invalid) == 1 and invalid[0].time == 0 and "leap year" in invalid[0].message
+    assert sorted({iso_utc(e.time, 0)[:4] for e in events if e not in invalid}) == ["2019", "2020", "2021"]
+    entry = case.entries()[-1]
+    assert entry.body["details"]["preferred_year"] == 2019
+    assert "--preferred_year" in entry.body["details"]["commands"][0]
+    case.close()

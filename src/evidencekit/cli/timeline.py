@@ -88,13 +88,16 @@ def timeline() -> None:
               help="plaso worker processes (1 runs plaso in a single process).")
 @click.option("--timeout", type=float, default=None, metavar="SECONDS",
               help="Give up on plaso after this long (recorded as a warning).")
+@click.option("--year", type=click.IntRange(1970, 9999), default=None, metavar="YYYY",
+              help="Year of timestamps that carry none, e.g. syslog lines (default: plaso infers it "
+                   "from the file). Recorded in the ledger entry.")
 @EXAMINER
 def build_cmd(case_dir: Path, exhibits: tuple[str, ...], artifacts: str, workers: int, timeout: float | None,
-              examiner: str | None) -> None:
+              year: int | None, examiner: str | None) -> None:
     """Build the timeline of DIR's exhibits from their inventory and, with plaso, their artefacts."""
     case = _open_case(case_dir)
     try:
-        results = api.build(case, _examiner(examiner), list(exhibits) or None, artifacts, workers, timeout)
+        results = api.build(case, _examiner(examiner), list(exhibits) or None, artifacts, workers, timeout, year)
     finally:
         case.close()
     for exhibit_id, part in results:

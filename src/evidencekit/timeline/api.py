@@ -25,8 +25,10 @@ def timeline(case: Any, *, start: int | None = None, end: int | None = None, exh
 
 
 def build(case: Any, examiner: Any, exhibits: list[str] | None = None, artifacts: str = "default",
-          workers: int = 1, timeout: float | None = None) -> list[tuple[str, PartResult]]:
-    """File system timeline of each exhibit, then plaso and native artefacts unless ``artifacts`` is "none"."""
+          workers: int = 1, timeout: float | None = None, year: int | None = None) -> list[tuple[str, PartResult]]:
+    """File system timeline of each exhibit, then plaso and native artefacts unless ``artifacts`` is "none".
+
+    ``year``: the year plaso gives timestamps that carry none (syslog); recorded in the ledger."""
     ids = exhibits or [ex.id for ex in case.exhibits()]
     if not ids:
         raise ValidationError(f"{case.root}: the case has no exhibits to build a timeline of")
@@ -35,7 +37,8 @@ def build(case: Any, examiner: Any, exhibits: list[str] | None = None, artifacts
     for exhibit_id in ids:
         results.append((exhibit_id, build_fs(case, exhibit_id, examiner, now)))
         if artifacts.lower() != "none":
-            results.append((exhibit_id, build_plaso(case, exhibit_id, examiner, artifacts, workers, timeout, now)))
+            results.append((exhibit_id, build_plaso(case, exhibit_id, examiner, artifacts, workers, timeout, now,
+                                                    year)))
             native = build_native(case, exhibit_id, examiner, now)
             if native is not None:
                 results.append((exhibit_id, native))

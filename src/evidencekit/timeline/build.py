@@ -170,7 +170,7 @@ def _with_cache(db: sqlite3.Connection, work: Callable[[], int], kib: int = 65_5
 
 
 def build_plaso(case: Any, exhibit_id: str, examiner: Any, artifacts: str = "default", workers: int = 1,
-                timeout: float | None = None, now_ns: int | None = None) -> PartResult:
+                timeout: float | None = None, now_ns: int | None = None, year: int | None = None) -> PartResult:
     """Run plaso over the exhibit and import its events, in one custody action."""
     started = time.monotonic()
     exhibit = case.exhibit(exhibit_id)
@@ -180,7 +180,7 @@ def build_plaso(case: Any, exhibit_id: str, examiner: Any, artifacts: str = "def
     source = Path(exhibit.path)
     archives = "zip,tar" if exhibit.kind in ("zip", "tar") else None
     run = run_plaso(source, case.root / "timeline" / "plaso" / exhibit_id, artifacts, archives, workers, timeout,
-                    image=exhibit.kind == "disk_image")
+                    image=exhibit.kind == "disk_image", year=year)
     names = backup_names(source) if exhibit.kind in ("directory", "zip", "tar") else {}
     root = str(source) if exhibit.kind == "directory" else None
     store.ensure_schema(case.db)
@@ -195,7 +195,7 @@ def build_plaso(case: Any, exhibit_id: str, examiner: Any, artifacts: str = "def
         plaso_warnings = _import_storage_warnings(act.db, rid, exhibit_id, run.storage)
         result.details = {**run.details(), "analysis": "timeline:plaso", "source": SOURCE_PLASO, "run": rid,
                           "events": result.events, "replaced_events": replaced, "plaso_warnings": plaso_warnings,
-                          "ios_backup_names": len(names), "warnings": result.warnings}
+                          "ios_backup_names": len(names), "preferred_year": year, "warnings": result.warnings}
         # The whole part (plaso, import, warnings) against plaso's own time: our overhead.
         result.details["seconds"] = {**run.seconds, "part_total": round(time.monotonic() - started, 3)}
         store.finish_run(act.db, rid, result.events, result.details)

@@ -113,21 +113,25 @@ def _run(cmd: list[str], timeout: float | None) -> str | None:
 
 
 def log2timeline_command(tool: str, source: Path, storage: Path, parsers: str, archives: str | None,
-                         workers: int, image: bool = False) -> list[str]:
+                         workers: int, image: bool = False, year: int | None = None) -> list[str]:
     """The log2timeline command line. A disk image has every partition, volume and VSS store
-    processed (unattended plaso refuses to choose otherwise), like the inventory."""
+    processed (unattended plaso refuses to choose otherwise), like the inventory. ``year`` is the
+    year of timestamps that carry none (syslog); without it plaso infers it from the file."""
     cmd = [tool, "--status_view", "none", "-q", "-u", "--parsers", parsers, "-z", "UTC",
            "--storage_file", str(storage), "--logfile", str(storage.with_suffix(".log.gz"))]
     if image:
         cmd += ["--partitions", "all", "--volumes", "all", "--vss_stores", "all"]
     if archives:
         cmd += ["--archives", archives]
+    if year is not None:
+        cmd += ["--preferred_year", str(year)]
     cmd += ["--single_process"] if workers <= 1 else ["--workers", str(workers)]
     return [*cmd, str(source)]
 
 
 def run_plaso(source: Path, workdir: Path, artifacts: str = "default", archives: str | None = None,
-              workers: int = 1, timeout: float | None = None, image: bool = False) -> PlasoRun:
+              workers: int = 1, timeout: float | None = None, image: bool = False,
+              year: int | None = None) -> PlasoRun:
     """log2timeline over ``source`` into ``workdir``/<stamp>.plaso, then psort to JSON lines."""
     workdir.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + f"-{time.time_ns() % 1_000_000:06d}"
@@ -139,7 +143,7 @@ def run_plaso(source: Path, workdir: Path, artifacts: str = "default", archives:
         return run
     run.version = plaso_version()
     steps = [
-        log2timeline_command(l2t, source, run.storage, run.parsers, archives, workers, image),
+        log2timeline_command(l2t, source, run.storage, run.parsers, archives, workers, image, year),
         [psort, "--status_view", "none", "-q", "-u", "-o", "json_line", "--output_time_zone", "UTC",
          "--logfile", str(run.storage.with_suffix(".psort.log.gz")), "-w", str(run.jsonl), str(run.storage)],
     ]

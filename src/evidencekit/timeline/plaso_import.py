@@ -31,6 +31,10 @@ SKIP = {"__container_type__", "__type__", "date_time", "pathspec", "message", "t
         "parser", "sha256_hash"}
 VOLUME_TYPES = {"TSK_PARTITION", "GPT", "APFS_CONTAINER", "LVM", "VSHADOW", "CS"}
 HEX = set("0123456789abcdef")
+# dfdatetime's classes for "no date could be formed" (e.g. Feb 29 given a non-leap --year): plaso
+# writes timestamp 0 for them. The event is kept, flagged, at 0 (the epoch) so nothing is lost.
+NO_TIME_CLASSES = {"InvalidTime", "NotSet"}
+NO_VALID_TIME = "no_valid_time"
 
 
 def event_time(record: Mapping[str, Any]) -> tuple[int, int]:
@@ -83,12 +87,13 @@ def to_event(record: Mapping[str, Any], exhibit: str | None, evidence: str, root
         path = real
     desc = str(record.get("timestamp_desc") or "")
     dt = record.get("date_time") or {}
+    flags = (NO_VALID_TIME,) if dt.get("__class_name__") in NO_TIME_CLASSES else event_future(time_ns, ctx)
     return TimelineEvent(
         time=time_ns, timestamp_desc=desc, source=SOURCE_PLASO, path=path, exhibit=exhibit, volume=volume,
         macb=MACB.get(desc, ""), time_digits=digits, parser=str(record.get("parser") or "unknown"),
         inode=inode, message=str(record.get("message") or ""), sha256=record.get("sha256_hash"),
         locator=json.dumps({"evidence": evidence, "spec": spec}, sort_keys=True, separators=(",", ":")),
-        assumed_zone="UTC" if dt.get("is_local_time") else None, flags=event_future(time_ns, ctx), extra=extra,
+        assumed_zone="UTC" if dt.get("is_local_time") else None, flags=flags, extra=extra,
     )
 
 
