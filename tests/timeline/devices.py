@@ -115,3 +115,34 @@ def mbr_disk_with_logs(work: Path, syslog: Path) -> Path:
         fh.seek(2048 << 9)
         fh.write(part.read_bytes())
     return disk
+
+
+def _mbdb_string(value: bytes | None) -> bytes:
+    return b"\xff\xff" if value is None else len(value).to_bytes(2, "big") + value
+
+
+def mbdb_record(domain: str, path: str, mode: int, size: int, properties: dict[bytes, bytes] | None = None) -> bytes:
+    """One Manifest.mbdb record (iOS 5-9): strings as 16-bit big-endian length + bytes, 0xFFFF for none."""
+    out = _mbdb_string(domain.encode()) + _mbdb_string(path.encode()) + _mbdb_string(None)
+    out += _mbdb_string(hashlib.sha1(path.encode()).digest() if mode & 0o100000 else None) + _mbdb_string(None)
+    out += mode.to_bytes(2, "big") + (1234).to_bytes(8, "big") + (501).to_bytes(4, "big") * 2
+    out += (1_450_000_000).to_bytes(4, "big") * 3 + size.to_bytes(8, "big") + bytes([3])
+    props = properties or {}
+    out += bytes([len(props)]) + b"".join(_mbdb_string(k) + _mbdb_string(v) for k, v in props.items())
+    return out
+
+
+def ios_legacy_backup(work: Path) -> Path:
+    """An iTunes backup folder of iOS 5-9: Manifest.mbdb and files stored flat under SHA1 names."""
+    root = work / "ios9-backup" / "0123456789abcdef0123456789abcdef01234567"
+    root.mkdir(parents=True)
+    sms = b"SQLite format 3\x00 (not a real database: only its name matters here)"
+    (root / file_id(*SMS_DB)).write_bytes(sms)
+    photo = ("CameraRollDomain", "Media/DCIM/100APPLE/IMG_0001.JPG")
+    (root / file_id(*photo)).write_bytes(b"\xff\xd8\xff\xe0 jpeg")
+    records = [mbdb_record("HomeDomain", "Library", 0o40755, 0),
+               mbdb_record(*SMS_DB, 0o100644, len(sms), {b"com.apple.backup.extended": b"\x01"}),
+               mbdb_record(*photo, 0o100644, 10)]
+    (root / "Manifest.mbdb").write_bytes(b"mbdb\x05\x00" + b"".join(records))
+    (root / "Info.plist").write_text("<?xml version=\"1.0\"?><plist version=\"1.0\"><dict></dict></plist>\n")
+    return root

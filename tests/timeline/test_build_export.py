@@ -191,3 +191,27 @@ def test_canonical_json_is_json_dumps_byte_for_byte() -> None:
     for value in (rows[:1], ["warnings", rows[:1]], rows):
         assert canonical_json(value) == json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode(
             "utf-8", "surrogatepass")
+
+
+def test_ios_5_to_9_backup_names_from_manifest_mbdb(tmp_path: Path, examiner) -> None:
+    """Legacy backups name files in Manifest.mbdb and store them flat: events show the real names."""
+    from tests.timeline import devices
+
+    from evidencekit.timeline.plaso_import import MBDB_MAGIC, mbdb_names
+
+    backup = devices.ios_legacy_backup(tmp_path)
+    data = (backup / "Manifest.mbdb").read_bytes()
+    sms, photo = devices.file_id(*devices.SMS_DB), devices.file_id("CameraRollDomain", "Media/DCIM/100APPLE/IMG_0001.JPG")
+    names = mbdb_names(data)
+    assert names[sms] == "HomeDomain/Library/SMS/sms.db" and names[devices.file_id("HomeDomain", "Library")] == \
+        "HomeDomain/Library" and len(names) == 3
+    assert len(mbdb_names(data[:-5])) == 2  # truncated: the names read before the damage
+    with pytest.raises(ValueError):
+        mbdb_names(b"not" + MBDB_MAGIC)
+    case = new_case(tmp_path / "case", examiner)
+    add_processed(case, examiner, backup.parent, "IOS9")
+    build(case, examiner, artifacts="none")
+    paths = {e.path for e in timeline(case, exhibit="IOS9")}
+    assert "HomeDomain/Library/SMS/sms.db" in paths and "CameraRollDomain/Media/DCIM/100APPLE/IMG_0001.JPG" in paths
+    assert not any(sms in p or photo in p for p in paths)
+    case.close()

@@ -58,7 +58,7 @@ class DirectoryExtraction(Evidence):
     def __init__(self, path: str):
         super().__init__(path=path, kind="directory", format_chain=["directory"])
         self.volumes = [VolumeInfo(name="", index=0, offset=None, length=None, type="directory", filesystem="directory")]
-        if os.path.isfile(os.path.join(path, "Manifest.db")):
+        if any(os.path.isfile(os.path.join(path, name)) for name in ("Manifest.db", "Manifest.mbdb")):
             self.format_chain.append("ios_backup")
 
     def open_media(self) -> BinaryIO | None:

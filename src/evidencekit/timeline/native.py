@@ -73,15 +73,16 @@ def locate(evidence: Path, kind: str, domain: str, relative: str, tmp: Path) -> 
     fid = file_id(domain, relative)
     real = f"{domain}/{relative}"
     if kind == "directory":
-        hits = [p for pattern in (f"{fid[:2]}/{fid}", f"*/{fid[:2]}/{fid}", f"*/*/{fid[:2]}/{fid}")
-                for p in sorted(evidence.glob(pattern)) if p.is_file()]
+        # iOS 10+ keeps fid under a folder named by its first two digits; iOS 5-9 keeps it flat
+        hits = [p for name in (f"{fid[:2]}/{fid}", fid) for prefix in ("", "*/", "*/*/")
+                for p in sorted(evidence.glob(prefix + name)) if p.is_file()]
         if not hits:
             return None
         data = hits[0].read_bytes()
         stored = "/" + hits[0].relative_to(evidence).as_posix()
         os_spec: dict[str, Any] = {"type_indicator": "OS", "location": str(hits[0])}
         return Located(real, stored, hits[0], hashlib.sha256(data).hexdigest(), _locator(evidence, os_spec))
-    member = archive_member(evidence, lambda name: name.endswith(f"{fid[:2]}/{fid}"))
+    member = archive_member(evidence, lambda name: name.rsplit("/", 1)[-1] == fid)
     if member is None:
         return None
     name, data = member

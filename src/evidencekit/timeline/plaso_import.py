@@ -3,7 +3,7 @@
 Each plaso event keeps its parser, its ``timestamp_desc``, the source path (innermost path
 spec location, relative to a directory exhibit), plaso's own fields in ``extra`` and its path
 spec as the locator. iOS backups store files under hashed names; a map read from the backup's
-``Manifest.db`` (fileID -> domain/relativePath) restores the real names.
+``Manifest.db`` (iOS 10 and later) or ``Manifest.mbdb`` (iOS 5 to 9) restores the real names.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import json
 import sqlite3
+import struct
 import tarfile
 import tempfile
 import zipfile
@@ -136,34 +137,84 @@ def manifest_names(db_path: Path) -> dict[str, str]:
     return {str(fid).lower(): f"{domain}/{rel}" if rel else str(domain) for fid, domain, rel in rows}
 
 
-def backup_names(evidence: Path) -> dict[str, str]:
-    """The Manifest.db map of an iOS backup given as a folder, zip or tar; {} when there is none.
+MBDB_MAGIC = b"mbdb\x05\x00"
+_MBDB_FIXED = struct.Struct(">HQIIIIIQBB")  # mode, inode, uid, gid, mtime, atime, ctime, size, class, properties
 
-    A Manifest.db inside an archive is copied to a temporary file (the evidence is only read).
+
+def mbdb_names(data: bytes) -> dict[str, str]:
+    """fileID -> "domain/relativePath" from an iOS 5-9 backup's Manifest.mbdb.
+
+    Each record: domain, path, link target, data hash and encryption key as (big-endian 16-bit
+    length, bytes; 0xFFFF for none), then the fixed fields above and that many (name, value)
+    property strings. A damaged file gives the names read before the damage.
+    """
+    if not data.startswith(MBDB_MAGIC):
+        raise ValueError("not a Manifest.mbdb (no mbdb 5.0 signature)")
+    pos, names = len(MBDB_MAGIC), {}
+
+    def string() -> bytes:
+        nonlocal pos
+        (length,) = struct.unpack_from(">H", data, pos)
+        pos += 2
+        if length == 0xFFFF:
+            return b""
+        if pos + length > len(data):
+            raise struct.error("string runs past the end")
+        pos += length
+        return data[pos - length:pos]
+
+    try:
+        while pos < len(data):
+            domain, path = string(), string()
+            for _ in range(3):
+                string()
+            fixed = _MBDB_FIXED.unpack_from(data, pos)
+            pos += _MBDB_FIXED.size
+            for _ in range(2 * fixed[-1]):
+                string()
+            fid = hashlib.sha1(domain + b"-" + path).hexdigest()
+            text_domain, text_path = domain.decode("utf-8", "replace"), path.decode("utf-8", "replace")
+            names[fid] = f"{text_domain}/{text_path}" if text_path else text_domain
+    except struct.error:
+        pass  # truncated: keep what was read
+    return names
+
+
+MANIFESTS = ("Manifest.db", "Manifest.mbdb")
+
+
+def backup_names(evidence: Path) -> dict[str, str]:
+    """The fileID map of an iOS backup given as a folder, zip or tar; {} when there is none.
+
+    Reads Manifest.db (iOS 10+) or Manifest.mbdb (iOS 5-9). A Manifest.db inside an archive is
+    copied to a temporary file (the evidence is only read).
     """
     try:
         if evidence.is_dir():
             # A backup folder, or a folder holding backups (MobileSync/Backup/<UDID>/): not deeper.
-            found = [p for pattern in ("Manifest.db", "*/Manifest.db", "*/*/Manifest.db")
+            found = [p for name in MANIFESTS for pattern in (name, f"*/{name}", f"*/*/{name}")
                      for p in sorted(evidence.glob(pattern))]
             names: dict[str, str] = {}
             for manifest in found:  # fileIDs hash domain-path, so several backups merge safely
-                with contextlib.suppress(sqlite3.Error):
-                    names.update(manifest_names(manifest))
+                with contextlib.suppress(sqlite3.Error, ValueError):
+                    names.update(mbdb_names(manifest.read_bytes()) if manifest.name == "Manifest.mbdb"
+                                 else manifest_names(manifest))
             return names
-        member = archive_member(evidence, lambda name: name.rsplit("/", 1)[-1] == "Manifest.db")
+        member = archive_member(evidence, lambda name: name.rsplit("/", 1)[-1] in MANIFESTS)
     except (OSError, sqlite3.Error, zipfile.BadZipFile, tarfile.TarError):
         return {}
     if member is None:
         return {}
-    data = member[1]
-    with tempfile.TemporaryDirectory() as tmp:
-        copy = Path(tmp) / "Manifest.db"
-        copy.write_bytes(data)
-        try:
+    name, data = member[0].rsplit("/", 1)[-1], member[1]
+    try:
+        if name == "Manifest.mbdb":
+            return mbdb_names(data)
+        with tempfile.TemporaryDirectory() as tmp:
+            copy = Path(tmp) / "Manifest.db"
+            copy.write_bytes(data)
             return manifest_names(copy)
-        except sqlite3.Error:
-            return {}
+    except (sqlite3.Error, ValueError):
+        return {}
 
 
 def archive_member(evidence: Path, wanted: Callable[[str], bool]) -> tuple[str, bytes] | None:
