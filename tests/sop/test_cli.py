@@ -97,6 +97,12 @@ def test_run_pause_review_and_status(case_e1: Case, alice, bob, tmp_path: Path) 
     assert checklist["rows"][-1]["by"] == "bob" and checklist["sop"]["pinned_copy_intact"] is True
     code, out, _ = _ek("sop", "status", root, "--format", "md", "--lang", "ru")
     assert "| 6 | Проверка приёмки вторым экспертом | выполнено | bob |" in out
+    # step summaries in Russian too (the ledger keeps the English one and the message it came from)
+    assert "проверено: эталонных хешей совпало: 1 (sha256); без изменений с момента приёма" in out
+    assert "журнал из " in out and "записей проверен; пакет exports/custody-E1-" in out
+    assert "утверждено, проверяющий bob" in out and "verified: 1 reference hash(es) match" not in out
+    assert [r["summary"] for r in checklist["rows"]][2] == "verified: 1 reference hash(es) match (sha256); " \
+        "unchanged since intake"
     html = tmp_path / "checklist.html"
     code, _, _ = _ek("sop", "status", root, "--format", "html", "-o", str(html))
     text = html.read_text()

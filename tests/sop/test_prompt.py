@@ -5,6 +5,7 @@ from __future__ import annotations
 from click.testing import CliRunner
 
 from evidencekit.sop.answers import attestation_outcome, attestation_values
+from evidencekit.sop.messages import render
 from evidencekit.sop.library import SHIPPED, find_sop
 from evidencekit.sop.prompt import TerminalPrompter
 
@@ -33,8 +34,9 @@ def test_choice_field_refuses_values_outside_the_list() -> None:
     typed = "n\nS-1\nDC Ivanova\ny\nfloppy\nusb_flash\n"
     given, shown = _with_input(typed, TerminalPrompter().attest, step)
     assert given["media"] == "usb_flash" and "floppy" in shown
-    passed, summary = attestation_outcome(step, attestation_values(step, given))
-    assert not passed and "seal_intact = False, expected True" in summary
+    passed, message = attestation_outcome(step, attestation_values(step, given))
+    assert not passed and "seal_intact = False, expected True" in render(message["key"], message["args"])
+    assert "seal_intact = False, ожидалось True" in render(message["key"], message["args"], "ru")
 
 
 def test_review_and_justification() -> None:

@@ -86,13 +86,14 @@ def attestation_values(step: AttestationStep, given: dict[str, Any]) -> dict[str
     return out
 
 
-def attestation_outcome(step: AttestationStep, values: dict[str, Any]) -> tuple[bool, str]:
-    """(passed, summary): a field with ``expect`` fails the step when its value differs."""
-    wrong = [f"{f.id} = {values.get(f.id)!r}, expected {f.expect!r}" for f in step.fields
+def attestation_outcome(step: AttestationStep, values: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
+    """(passed, message): a field with ``expect`` fails the step when its value differs. The
+    message is an :mod:`evidencekit.sop.messages` ``{"key", "args"}``."""
+    wrong = [{"field": f.id, "value": values.get(f.id), "expected": f.expect} for f in step.fields
              if f.expect is not None and f.id in values and values[f.id] != f.expect]
     if wrong:
-        return False, "attested facts fail the check: " + "; ".join(wrong)
-    return True, f"attested ({len(values)} of {len(step.fields)} fields given)"
+        return False, {"key": "attested_wrong", "args": {"wrong": wrong}}
+    return True, {"key": "attested", "args": {"given": len(values), "fields": len(step.fields)}}
 
 
 def review_values(step: ReviewStep, given: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from evidencekit.models import iso_utc
+from evidencekit.sop import messages
 from evidencekit.sop.loader import load_sop
 from evidencekit.sop.model import AttestationStep, Sop
 from evidencekit.sop.state import RunState, StepState, load_runs
@@ -112,11 +113,11 @@ def verdict(status: str, counts: dict[str, int]) -> str:
 
 def _rows(run: RunState, sop: Sop | None, lang: str) -> list[Row]:
     if sop is None:
-        return [_row(i, sid, "?", sid, [], st) for i, (sid, st) in enumerate(run.steps.items(), 1)]
+        return [_row(i, sid, "?", sid, [], st, lang) for i, (sid, st) in enumerate(run.steps.items(), 1)]
     rows = []
     for i, step in enumerate(sop.steps, 1):
         st = run.steps.get(step.id, StepState(step.id))
-        row = _row(i, step.id, step.kind, step.title.get(lang), step.references, st)
+        row = _row(i, step.id, step.kind, step.title.get(lang), step.references, st, lang)
         if isinstance(step, AttestationStep):
             row.facts = [(f.label.get(lang), _show(st.values[f.id], lang)) for f in step.fields if f.id in st.values]
         rows.append(row)
@@ -129,7 +130,8 @@ def _show(value: Any, lang: str) -> str:
     return str(value)
 
 
-def _row(n: int, sid: str, kind: str, title: str, refs: list[str], st: StepState) -> Row:
+def _row(n: int, sid: str, kind: str, title: str, refs: list[str], st: StepState, lang: str) -> Row:
+    summary = messages.text(st.message, lang) or st.summary  # the recorded English where no translation
     return Row(n, sid, kind, title, st.status, st.by or st.started_by, iso_utc(st.at or st.started_at, 0),
-               st.summary, st.values, st.justification, st.deviation_by, iso_utc(st.deviation_at, 0),
+               summary, st.values, st.justification, st.deviation_by, iso_utc(st.deviation_at, 0),
                list(refs), dict(st.outputs), list(st.entries))

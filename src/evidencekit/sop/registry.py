@@ -71,10 +71,20 @@ class StepResult:
     values: dict[str, Any] = field(default_factory=dict)  # JSON-ready; readable by later `when:`
     outputs: dict[str, str] = field(default_factory=dict)  # case-relative path -> sha256
     entries: list[Any] = field(default_factory=list)  # ledger entry ids the action itself wrote
+    # {"key", "args"} of evidencekit.sop.messages: the summary in the checklist's other languages
+    message: dict[str, Any] | None = None
+
+    @classmethod
+    def said(cls, passed: bool, key: str, *, values: dict[str, Any] | None = None,
+             outputs: dict[str, str] | None = None, entries: list[Any] | None = None, **args: Any) -> StepResult:
+        """A result whose summary is the catalogue message ``key`` with ``args`` (JSON-ready facts)."""
+        from evidencekit.sop.messages import render
+
+        return cls(passed, render(key, args), values or {}, outputs or {}, entries or [], {"key": key, "args": args})
 
     def to_dict(self) -> dict[str, Any]:
         return {"passed": self.passed, "summary": self.summary, "values": self.values,
-                "outputs": self.outputs, "entries": self.entries}
+                "outputs": self.outputs, "entries": self.entries, "message": self.message}
 
 
 ActionFunc = Callable[[StepContext, Any], StepResult]

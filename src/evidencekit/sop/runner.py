@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from evidencekit.case.process import process_alive
 from evidencekit.errors import CaseError, EvidenceKitError, ValidationError
 from evidencekit.sop import answers as ans
+from evidencekit.sop import messages
 from evidencekit.sop.expr import Expression
 from evidencekit.sop.loader import LoadedSop
 from evidencekit.sop.model import AttestationStep, AutomatedStep, ExhibitKind, OnFail, ReviewStep
@@ -196,7 +197,8 @@ class _Runner:
                                "run again when it has finished")
         self._check_same_sop(self.run_state)
         if step.when and not Expression(step.when).evaluate(self._env()):
-            self._record("step_result", step.id, result="skipped", summary=f"condition false: {step.when}")
+            self._record("step_result", step.id, result="skipped",
+                         **_said({"key": "condition_false", "args": {"condition": step.when}}))
             return
         if isinstance(step, AutomatedStep):
             passed, summary = self._automated(step)
@@ -237,8 +239,9 @@ class _Runner:
         ctx = StepContext(self.case, self._env()["exhibit"], self.examiner, self.sop, step,
                           self.run_state.run, self.loaded.path.parent, self.run_state.env())
         result = _call(spec.func, ctx, params, step.action)
+        said = {"summary": result.summary, "message": result.message} if result.message else {"summary": result.summary}
         self._record("step_result", step.id, outputs=result.outputs, result="passed" if result.passed else "failed",
-                     summary=result.summary, values=result.values, action=step.action, entries=result.entries)
+                     values=result.values, action=step.action, entries=result.entries, **said)
         return result.passed, result.summary
 
     def _attest(self, step: AttestationStep) -> tuple[bool, str]:
@@ -251,10 +254,11 @@ class _Runner:
             values = ans.attestation_values(step, given)
         except ValueError as err:
             raise ValidationError(f"attestation for step {step.id}: {err}") from None
-        passed, summary = ans.attestation_outcome(step, values)
+        passed, message = ans.attestation_outcome(step, values)
+        said = _said(message)
         self._record("step_started", step.id, kind="attestation")
-        self._record("attestation", step.id, result="passed" if passed else "failed", summary=summary, values=values)
-        return passed, summary
+        self._record("attestation", step.id, result="passed" if passed else "failed", values=values, **said)
+        return passed, said["summary"]
 
     def _review(self, step: ReviewStep) -> tuple[bool, str]:
         covered = step.covers or [s.id for s in self.sop.steps[: self.sop.steps.index(step)]]
@@ -277,11 +281,11 @@ class _Runner:
             raise ValidationError(str(err)) from None
         passed = values["decision"] == "approve"
         values.update(covers=covered, performers=sorted(performers))
-        summary = f"{'approved' if passed else 'rejected'} by {self.examiner.id}" + (
-            f": {values['comment']}" if values["comment"] else "")
+        said = _said({"key": "review", "args": {"approved": passed, "reviewer": self.examiner.id,
+                                                 "comment": values["comment"]}})
         self._record("step_started", step.id, kind="review")
-        self._record("review", step.id, result="passed" if passed else "failed", summary=summary, values=values)
-        return passed, summary
+        self._record("review", step.id, result="passed" if passed else "failed", values=values, **said)
+        return passed, said["summary"]
 
     # -- recording ---------------------------------------------------------------------------------
     def _record(self, event: str, step: str | None = None, outputs: dict[str, Any] | None = None,
@@ -319,16 +323,22 @@ class _Runner:
                                    "recorded here: run again to continue from the ledger")
 
 
+def _said(message: dict[str, Any]) -> dict[str, Any]:
+    """The ledger fields of a catalogue message: its English summary and the message itself."""
+    return {"summary": messages.render(message["key"], message["args"]), "message": message}
+
+
 def _call(func: Any, ctx: StepContext, params: Any, name: str) -> StepResult:
     """Run an action; an error it raises is a failed result with the message, not a crash."""
     try:
         result = func(ctx, params)
     except EvidenceKitError as err:
-        return StepResult(False, f"error: {err}")
+        return StepResult.said(False, "action_error", error=str(err))
     except (KeyboardInterrupt, SystemExit):
         raise
     except Exception as err:  # a defect in an action must not leave the step unrecorded
-        return StepResult(False, f"internal error in action {name}: {type(err).__name__}: {err}")
+        return StepResult.said(False, "action_internal_error", action=name, error=f"{type(err).__name__}: {err}")
     if not isinstance(result, StepResult):
-        return StepResult(False, f"internal error: action {name} returned {type(result).__name__}")
+        return StepResult.said(False, "action_internal_error", action=name,
+                               error=f"returned {type(result).__name__}, not a StepResult")
     return result

@@ -32,6 +32,7 @@ class StepState:
     started_at: int | None = None
     started_in: tuple[int, str] | None = None  # (pid, host) running an automated step
     summary: str = ""
+    message: dict[str, Any] | None = None  # the summary's catalogue key and arguments (sop/messages.py)
     values: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
     justification: str | None = None
@@ -129,7 +130,7 @@ def apply_event(run: RunState, event: str, e: Any, d: dict[str, Any]) -> None:
         st.started_in = (int(d["pid"]), str(d["host"])) if "pid" in d and "host" in d else None
     elif event in RESULT_EVENTS:
         st.status, st.by, st.at = d["result"], e.examiner, e.time_ns
-        st.summary, st.values = d.get("summary", ""), d.get("values", {})
+        st.summary, st.values, st.message = d.get("summary", ""), d.get("values", {}), d.get("message")
         st.outputs = e.body.get("outputs", {})
     elif event == "deviation":
         st.status, st.justification = "deviated", d["justification"]

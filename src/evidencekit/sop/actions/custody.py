@@ -23,8 +23,8 @@ def custody_export(ctx: StepContext, params: CustodyExportParams) -> StepResult:
     report = verify_case(ctx.case)
     if not report.ok:
         first = report.findings[0]
-        return StepResult(False, f"custody ledger does not verify: {len(report.findings)} finding(s), "
-                          f"first: {first.kind}: {first.message}", values={"ok": False})
+        return StepResult.said(False, "custody_failed", values={"ok": False}, count=len(report.findings),
+                               kind=first.kind, message=first.message)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     base = f"custody-{ctx.exhibit['id'].replace('/', '_')}-{ctx.run_id}-{stamp}"
     name, n = f"{base}.zip", 1
@@ -36,5 +36,5 @@ def custody_export(ctx: StepContext, params: CustodyExportParams) -> StepResult:
     rel = f"exports/{name}"
     digest = sha256_file(out)
     values = {"ok": True, "entries_verified": report.entries, "bundle": rel, "sha256": digest}
-    return StepResult(True, f"ledger of {report.entries} entries verified; bundle {rel}", values=values,
-                      outputs={rel: digest}, entries=[got["entries"]])
+    return StepResult.said(True, "custody_exported", values=values, outputs={rel: digest}, entries=[got["entries"]],
+                           entries_verified=report.entries, bundle=rel)

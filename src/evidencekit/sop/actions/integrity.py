@@ -35,21 +35,25 @@ def verify_hash(ctx: StepContext, params: VerifyParams) -> StepResult:
                          inputs=inputs) as act:
         pass
     values = {"status": result.status, "references": len(checks), **result.digests}
-    return StepResult(*_judge(result.status, checks, intake, params.require_reference), values=values,
-                      entries=[act.entry.seq])
+    return _judge(checks, intake, params.require_reference, values, [act.entry.seq])
 
 
 def _source(ref: Any) -> str:
     """Where a reference hash came from, in the words of the case (``--expect`` is how we pass it)."""
-    return "the acquisition hash registered with the exhibit" if ref.origin == "expect" else ref.source
+    return ACQUISITION if ref.origin == "expect" else ref.source
 
 
-def _judge(status: str, checks: list[dict[str, Any]], intake: dict[str, str], need_ref: bool) -> tuple[bool, str]:
-    bad = [f"{c['algorithm']} from {c['source']}" for c in checks if c["status"] == "mismatch"]
-    bad += [f"{alg} registered at intake" for alg, s in intake.items() if s == "mismatch"]
+ACQUISITION = "the acquisition hash registered with the exhibit"
+
+
+def _judge(checks: list[dict[str, Any]], intake: dict[str, str], need_ref: bool, values: dict[str, Any],
+           entries: list[Any]) -> StepResult:
+    bad = [{"algorithm": c["algorithm"], "kind": "acquisition" if c["source"] == ACQUISITION else "other",
+            "source": c["source"]} for c in checks if c["status"] == "mismatch"]
+    bad += [{"algorithm": alg, "kind": "intake"} for alg, s in intake.items() if s == "mismatch"]
     if bad:
-        return False, "MISMATCH: " + ", ".join(bad)
+        return StepResult.said(False, "verify_mismatch", values=values, entries=entries, items=bad)
     if not checks and need_ref:
-        return False, "no acquisition hash to verify against (container, --acquisition-hash or sidecar)"
+        return StepResult.said(False, "verify_no_reference", values=values, entries=entries)
     done = ", ".join(sorted({c["algorithm"] for c in checks})) or "none"
-    return True, f"verified: {len(checks)} reference hash(es) match ({done}); unchanged since intake"
+    return StepResult.said(True, "verify_ok", values=values, entries=entries, count=len(checks), algorithms=done)

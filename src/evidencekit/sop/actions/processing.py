@@ -40,14 +40,14 @@ def inventory(ctx: StepContext, params: InventoryParams) -> StepResult:
     try:
         summary = process_exhibit(ctx.case, exhibit, ctx.examiner, hashes=tuple(params.hashes))
     except CaseError as err:
-        return StepResult(False, f"inventory refused: {err}")
+        return StepResult.said(False, "inventory_refused", error=str(err))
     files = ctx.case.db.execute("SELECT count(*), sum(deleted) FROM files WHERE exhibit = ?", (exhibit,)).fetchone()
     values = {"files": files[0], "deleted": files[1] or 0, "status": str(summary.get("status", "processed"))}
     last = ctx.case.db.execute("SELECT max(seq) FROM ledger WHERE action = 'processed' AND exhibit = ?",
                                (exhibit,)).fetchone()[0]
-    note = " (already processed)" if summary.get("status") == "already processed" else ""
-    return StepResult(True, f"{values['files']} entries inventoried, {values['deleted']} deleted{note}",
-                      values=values, entries=[last] if last else [])
+    return StepResult.said(True, "inventory_done", values=values, entries=[last] if last else [],
+                           files=values["files"], deleted=values["deleted"],
+                           already=summary.get("status") == "already processed")
 
 
 @action("timeline", params=TimelineParams)
@@ -59,10 +59,10 @@ def timeline(ctx: StepContext, params: TimelineParams) -> StepResult:
     events = {part.source: part.events for _, part in parts}
     warnings = [w for _, part in parts for w in part.warnings]
     total = sum(events.values())
-    summary = f"{total} events ({', '.join(f'{k}: {v}' for k, v in events.items())})"
-    if warnings:
-        summary += f"; {len(warnings)} warning(s), first: {warnings[0]}"
-    return StepResult(True, summary, values={"events": total, "by_source": events, "warnings": len(warnings)})
+    return StepResult.said(True, "timeline_done", values={"events": total, "by_source": events,
+                                                          "warnings": len(warnings)},
+                           total=total, parts=", ".join(f"{k}: {v}" for k, v in events.items()),
+                           warnings=len(warnings), first_warning=warnings[0] if warnings else "")
 
 
 @action("export_timeline", params=ExportTimelineParams)
@@ -76,5 +76,5 @@ def export_timeline(ctx: StepContext, params: ExportTimelineParams) -> StepResul
     out = ctx.case_dir / "exports" / name
     sha, count = export(ctx.case, ctx.examiner, params.format, out, tz=params.zone, query=Query(exhibit=exhibit))
     rel = f"exports/{name}"
-    return StepResult(True, f"{count} events exported to {rel} ({params.format}, {params.zone})",
-                      values={"events": count, "file": rel, "sha256": sha}, outputs={rel: sha})
+    return StepResult.said(True, "timeline_exported", values={"events": count, "file": rel, "sha256": sha},
+                           outputs={rel: sha}, count=count, file=rel, format=params.format, zone=params.zone)

@@ -44,8 +44,8 @@ def yara_scan(ctx: StepContext, params: YaraParams) -> StepResult:
     matches, files = int(got.get("matches", 0)), int(got.get("files_matched", 0))
     values = {"matches": matches, "files_matched": files, "files_scanned": got.get("files_scanned", 0),
               "rules_sha256": ruleset.sha256, "warnings": got.get("warnings", 0)}
-    summary = f"{matches} YARA match(es) in {files} of {values['files_scanned']} files"
-    return StepResult(not (params.fail_on_match and matches), summary, values=values)
+    return StepResult.said(not (params.fail_on_match and matches), "yara_done", values=values, matches=matches,
+                           files=files, scanned=values["files_scanned"])
 
 
 @action("hashset_match", params=HashsetParams)
@@ -66,5 +66,5 @@ def hashset_match(ctx: StepContext, params: HashsetParams) -> StepResult:
     hits = int(got["results"][hashset.name]["hits"])
     values = {"matches": hits, "hashset": hashset.name, "kind": hashset.kind,
               "files_checked": got["files_checked"], "manifest_sha256": hashset.manifest_sha256}
-    summary = f"{hits} file(s) in {hashset.kind} set {hashset.name} (of {got['files_checked']} checked)"
-    return StepResult(not (params.fail_on_match and hits), summary, values=values)
+    return StepResult.said(not (params.fail_on_match and hits), "hashset_done", values=values, hits=hits,
+                           kind=hashset.kind, name=hashset.name, checked=got["files_checked"])
