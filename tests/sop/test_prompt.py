@@ -5,8 +5,8 @@ from __future__ import annotations
 from click.testing import CliRunner
 
 from evidencekit.sop.answers import attestation_outcome, attestation_values
-from evidencekit.sop.messages import render
 from evidencekit.sop.library import SHIPPED, find_sop
+from evidencekit.sop.messages import render
 from evidencekit.sop.prompt import TerminalPrompter
 
 
