@@ -194,7 +194,8 @@ class _Runner:
             pid, host = st.started_in
             raise SopBusyError(f"step {step.id} of {self.sop.id} run {self.run_state.run} on {self.exhibit.id} "
                                f"is running in process {pid} on {host} (started by {st.started_by}); "
-                               "run again when it has finished")
+                               "run again when it has finished (a process on another host cannot be checked: "
+                               "if it is gone, continue on that host or start a new run with --restart)")
         self._check_same_sop(self.run_state)
         if step.when and not Expression(step.when).evaluate(self._env()):
             self._record("step_result", step.id, result="skipped",
