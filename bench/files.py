@@ -9,7 +9,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from bench.images import ext4_image, source_tree
+from bench.images import ewf_image, ext4_image, source_tree
 from bench.util import alternate, evidencekit, peak_rss_kib
 
 
@@ -33,6 +33,14 @@ def run(work: Path) -> list[str]:
     lines.append(f"  ratio files(md5+sha256) / hashdeep       = {ours / medians['hashdeep -c md5,sha256 -r tree']:.2f}")
     lines.append(f"  ratio files(no hash) / (fls|mactime)     = "
                  f"{medians['evidencekit files --hash none'] / medians['fls -r -m / | mactime -d']:.2f}")
+    e01 = ewf_image(work, 50_000)
+    ewf = alternate({
+        "evidencekit files --hash md5,sha256 (E01)": f"{ek} files --hash md5,sha256 {e01} > /dev/null",
+        "fls -r -m / | mactime -d (E01)": f"fls -r -m / {e01} | mactime -d -b /dev/stdin > /dev/null",
+    }, rounds=3)
+    lines += [f"  {name:<40} median {secs:7.2f} s" for name, secs in ewf.items()]
+    lines.append(f"  ratio on the E01 = {ewf['evidencekit files --hash md5,sha256 (E01)'] / ewf['fls -r -m / | mactime -d (E01)']:.2f}"
+                 "  (E01 media read through the system libewf)")
     small = peak_rss_kib([ek, "files", "--hash", "md5,sha256", str(image)])
     big_image = ext4_image(work, 200_000)
     big = peak_rss_kib([ek, "files", "--hash", "md5,sha256", str(big_image)])

@@ -81,6 +81,23 @@ def ext4_image(work: Path, n_files: int = 50_000) -> Path:
     return image
 
 
+def ewf_image(work: Path, n_files: int = 50_000) -> Path:
+    """``ext4_image`` as an E01 (ewfacquirestream, deflate "fast"), the form most evidence arrives in."""
+    _need("ewfacquirestream", "ewf-tools")
+    raw = ext4_image(work, n_files)
+    target = work / f"ext4-{n_files}"
+    image = target.with_suffix(".E01")
+    if image.exists():
+        return image
+    tmp = work / f"ext4-{n_files}.tmp-{os.getpid()}"
+    with open(raw, "rb") as source:
+        subprocess.run(["ewfacquirestream", "-q", "-c", "fast", "-C", "bench", "-D", "benchmark image", "-E", "1",
+                        "-e", "bench", "-N", "synthetic", "-m", "fixed", "-t", str(tmp)],
+                       stdin=source, stdout=subprocess.DEVNULL, check=True)
+    Path(f"{tmp}.E01").rename(image)  # ewfacquirestream adds the extension
+    return image
+
+
 def exclude_marker(tree: Path) -> Path:
     """The build marker file inside the tree (benchmarks that walk the tree may skip it)."""
     return tree / ".complete"

@@ -115,6 +115,8 @@ def _native_versions() -> dict[str, str]:
     probes = {
         "libtsk": lambda: __import__("pytsk3").TSK_VERSION_STR,
         "libewf": lambda: __import__("pyewf").get_version(),
+        # E01 media are read through the system libewf when it is installed (sources/libewf.py)
+        "libewf_system": lambda: __import__("evidencekit.sources.libewf", fromlist=["version"]).version() or "not used",
         "libyara": lambda: __import__("yara").YARA_VERSION,
         "libmagic": lambda: str(__import__("magic").version()),
     }

@@ -24,7 +24,7 @@ from dfvfs.volume import factory as volume_factory
 
 from evidencekit.errors import CredentialError, EvidenceError
 from evidencekit.models import Locator, VolumeInfo
-from evidencekit.sources import dfvfs_fs, tsk_fs
+from evidencekit.sources import dfvfs_fs, libewf, tsk_fs
 from evidencekit.sources.base import Credentials, Entry, Evidence, explain
 from evidencekit.sources.containers import acquisition_info, segment_files
 
@@ -230,6 +230,10 @@ class DiskImage(Evidence):
             return open(self.path, "rb")  # noqa: SIM115 - the caller closes it
         if self.format_chain[:2] == ["gzip", "raw"]:
             return gzip.open(self.path, "rb")  # type: ignore[return-value]
+        if self.format_chain[:1] == ["ewf"]:
+            handle = libewf.open_handle(self.segment_files)  # the system libewf, much faster than pyewf
+            if handle is not None:
+                return libewf.EwfMedia(handle)  # type: ignore[return-value]
         # A resolver context of its own: dfvfs caches file objects, and the walk shares the cached one.
         fo = resolver.Resolver.OpenFileObject(self._media_spec, resolver_context=dfvfs_context.Context())
         fo.seek(0)
