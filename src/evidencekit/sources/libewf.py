@@ -29,11 +29,16 @@ def _library() -> Any:
     """The system libewf with its read function bound, or None."""
     if os.environ.get("EVIDENCEKIT_SYSTEM_LIBEWF", "1") == "0":
         return None
-    name = ctypes.util.find_library("ewf") or "libewf.so.2"
     try:
-        lib = ctypes.CDLL(name)
+        lib = ctypes.CDLL("libewf.so.2")  # Debian's soname: no search (find_library may run gcc)
     except OSError:
-        return None
+        name = ctypes.util.find_library("ewf")
+        if name is None:
+            return None
+        try:
+            lib = ctypes.CDLL(name)
+        except OSError:
+            return None
     # read_random is the 2014 name (Debian bookworm); newer releases call it read_buffer_at_offset.
     read = getattr(lib, "libewf_handle_read_buffer_at_offset", None) or getattr(lib, "libewf_handle_read_random", None)
     if read is None:
