@@ -95,3 +95,10 @@ def test_unreadable_segments_are_refused_not_raised(tmp_path) -> None:
     fake = tmp_path / "fake.E01"
     fake.write_bytes(b"EVF\x09\x0d\x0a\xff\x00" + b"\x00" * 100)
     assert libewf.open_handle([str(fake)]) is None
+
+
+def test_a_media_size_other_than_pyewf_s_falls_back() -> None:
+    image = ROOT / "training_images" / "office-workstation" / "workstation.E01"
+    with open_evidence(image) as ev:
+        assert libewf.open_handle(ev.segment_files, ev.media_size) is not None
+        assert libewf.open_handle(ev.segment_files, (ev.media_size or 0) + 512) is None

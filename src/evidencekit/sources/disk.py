@@ -231,7 +231,7 @@ class DiskImage(Evidence):
         if self.format_chain[:2] == ["gzip", "raw"]:
             return gzip.open(self.path, "rb")  # type: ignore[return-value]
         if self.format_chain[:1] == ["ewf"]:
-            handle = libewf.open_handle(self.segment_files)  # the system libewf, much faster than pyewf
+            handle = libewf.open_handle(self.segment_files, self.media_size)  # the system libewf: faster
             if handle is not None:
                 return libewf.EwfMedia(handle)  # type: ignore[return-value]
         # A resolver context of its own: dfvfs caches file objects, and the walk shares the cached one.

@@ -119,16 +119,21 @@ class _Handle:
             self._lib.libewf_error_free(ctypes.byref(err))
 
 
-def open_handle(segments: list[str]) -> _Handle | None:
+def open_handle(segments: list[str], expected_size: int | None = None) -> _Handle | None:
     """A handle on the media of ``segments`` (all segment files, in order); None when the system
-    library is not there or cannot open them (the caller then reads through pyewf)."""
+    library is not there, cannot open them, or sees another media size than pyewf did
+    (``expected_size``): the caller then reads through pyewf."""
     lib = _library()
     if lib is None or not segments:
         return None
     try:
-        return _Handle(lib, segments)
+        handle = _Handle(lib, segments)
     except OSError:
         return None
+    if expected_size is not None and handle.size != expected_size:
+        handle.close()
+        return None
+    return handle
 
 
 class EwfMedia(io.RawIOBase):

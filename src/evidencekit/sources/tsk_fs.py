@@ -379,7 +379,7 @@ def _direct_image(evidence_path: str, volume_spec: Any, media_spec: Any) -> tupl
 
     segments = segment_files(evidence_path, spec)
     if spec.type_indicator == dd.TYPE_INDICATOR_EWF:
-        handle = libewf.open_handle(segments)
+        handle = libewf.open_handle(segments, int(resolver.Resolver.OpenFileObject(spec).get_size()))
         return (libewf.EwfImage(handle), offset) if handle is not None else (None, 0)
     if len(segments) != 1:
         return None, 0
