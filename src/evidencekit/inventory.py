@@ -83,14 +83,13 @@ def batches(items: Iterable[FileRecord], size: int) -> Iterator[list[FileRecord]
 def _hashed(entry: Entry, makers: tuple[tuple[str, Callable], ...]) -> FileRecord:
     record, size = entry.record, entry.record.size
     try:
-        if entry.read_at is not None and size is not None and size <= WHOLE_READ:
-            # Most files are small: one read, one call per algorithm, no stream.
-            data = entry.read_at(0, size) if size > 0 else b""
-            read = len(data)
-            digests = {name: make(data).hexdigest() for name, make in makers}
-        elif size is not None and size <= WHOLE_READ:
-            with entry.open() as stream:
-                data = stream.read(size + 1)  # one byte more: a source longer than its size shows
+        if size is not None and size <= WHOLE_READ:
+            # Most files are small: one read, one call per algorithm, no streaming machinery.
+            if entry.read_at is not None:
+                data = entry.read_at(0, size) if size > 0 else b""
+            else:
+                with entry.open() as stream:
+                    data = stream.read(size + 1)  # one byte more: a source longer than its size shows
             read = len(data)
             digests = {name: make(data).hexdigest() for name, make in makers}
         else:
