@@ -104,7 +104,7 @@ def files(evidence: str, hash_names: str, fmt: str, volume: str | None, output: 
         try:
             out.write(renderer.header())
             with progress_bar("Listing", unit="entries") as advance:
-                for data, n in segments(ev, hashes, jobs or default_jobs(), volume, renderer):
+                for data, n in segments(ev, hashes, jobs or default_jobs(), volume, renderer, direct_to=out):
                     out.write(data)
                     count += n
                     advance(n)
