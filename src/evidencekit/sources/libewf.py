@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import io
 import os
 from functools import lru_cache
 from typing import Any
 
 import pytsk3
+
+from evidencekit.sources.base import ReadCallback
 
 LIBEWF_OPEN_READ = 0x01
 _ERROR_TEXT = 512
@@ -69,6 +70,7 @@ class _Handle:
     def __init__(self, lib: Any, segments: list[str]):
         self._lib = lib
         self._handle = ctypes.c_void_p()
+        self._buffer = ctypes.create_string_buffer(1 << 16)  # read_bytes' scratch space (TSK reads 64 KiB)
         err = ctypes.c_void_p()
         self._check(lib.libewf_handle_initialize(ctypes.byref(self._handle), ctypes.byref(err)), err,
                     "initialise a handle")
@@ -84,6 +86,13 @@ class _Handle:
             self.close()
             raise
         self.size = int(size.value)
+
+    def read_bytes(self, offset: int, length: int) -> bytes:
+        """``length`` bytes at ``offset`` (fewer at the end of the media)."""
+        if length > len(self._buffer):
+            self._buffer = ctypes.create_string_buffer(length)
+        got = self.read_into(ctypes.addressof(self._buffer), length, offset)
+        return ctypes.string_at(self._buffer, got)
 
     def read_into(self, address: int, length: int, offset: int) -> int:
         err = ctypes.c_void_p()
@@ -136,32 +145,17 @@ def open_handle(segments: list[str], expected_size: int | None = None) -> _Handl
     return handle
 
 
-class EwfMedia(io.RawIOBase):
+class EwfMedia(ReadCallback):
     """The decoded media as a read-only binary stream; ``readinto`` fills the caller's buffer
     directly (the whole-media hashing reads into page-aligned buffers)."""
 
     def __init__(self, handle: _Handle):
-        super().__init__()
+        super().__init__(handle.read_bytes, handle.size)
         self._handle = handle
-        self._pos = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._handle.size}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
-
-    def tell(self) -> int:
-        return self._pos
 
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")
-        length = min(len(view), max(0, self._handle.size - self._pos))
+        length = min(len(view), max(0, self._size - self._pos))
         if length == 0:
             return 0
         if view.readonly:
@@ -182,14 +176,10 @@ class EwfImage(pytsk3.Img_Info):
 
     def __init__(self, handle: _Handle):
         self._handle = handle
-        self._buffer = ctypes.create_string_buffer(1 << 16)
         super().__init__(url="", type=pytsk3.TSK_IMG_TYPE_EXTERNAL)
 
     def read(self, offset: int, size: int) -> bytes:
-        if size > len(self._buffer):
-            self._buffer = ctypes.create_string_buffer(size)
-        got = self._handle.read_into(ctypes.addressof(self._buffer), size, offset)
-        return ctypes.string_at(self._buffer, got)
+        return self._handle.read_bytes(offset, size)
 
     def get_size(self) -> int:
         return self._handle.size
