@@ -79,12 +79,15 @@ def test_listing_equals_the_pyewf_listing(image) -> None:
 
 
 def test_without_the_library_pyewf_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    image = ROOT / "training_images" / "office-workstation" / "workstation.E01"
+    with open_evidence(image) as ev:
+        assert ev.media_reader.startswith("system libewf ")
     monkeypatch.setenv("EVIDENCEKIT_SYSTEM_LIBEWF", "0")
     libewf._library.cache_clear()
     try:
-        image = ROOT / "training_images" / "office-workstation" / "workstation.E01"
         with open_evidence(image) as ev, ev.open_media() as media:
             assert not isinstance(media, libewf.EwfMedia) and media.read(512)[510:] == b"\x55\xaa"
+            assert ev.media_reader.startswith("pyewf ") and "libewf2" in ev.media_reader  # says how to speed up
         assert libewf.version() is None
     finally:
         monkeypatch.delenv("EVIDENCEKIT_SYSTEM_LIBEWF")

@@ -29,6 +29,7 @@ def info(evidence: str, as_json: bool, password: str | None, recovery_key: str |
             "path": ev.path, "kind": ev.kind, "format_chain": ev.format_chain, "media_size": ev.media_size,
             "segment_files": ev.segment_files, "volumes": [asdict(v) for v in ev.volumes],
             "acquisition": asdict(ev.acquisition) if ev.acquisition else None, "warnings": ev.warnings,
+            "media_reader": getattr(ev, "media_reader", None),
         }
         if as_json:
             click.echo(json.dumps(data, indent=2))
@@ -48,6 +49,8 @@ def _print_info(data: dict) -> None:
     click.echo(f"Format chain:  {' -> '.join(data['format_chain'])}")
     if data["media_size"] is not None:
         click.echo(f"Media size:    {data['media_size']:,} bytes")
+    if data["media_reader"]:
+        click.echo(f"Media reader:  {data['media_reader']}")
     if len(data["segment_files"]) > 1:
         click.echo(f"Segments:      {len(data['segment_files'])}")
         for seg in data["segment_files"]:
