@@ -17,7 +17,7 @@ from typing import BinaryIO
 import orjson
 
 from evidencekit.inventory import batches
-from evidencekit.models import TIME_FIELDS, FileRecord, Locator
+from evidencekit.models import TIME_FIELDS, FileRecord, LocatorText
 from evidencekit.times import iso_utc, render, zone
 
 FILE_FORMATS = ("jsonl", "csv", "bodyfile")
@@ -61,42 +61,10 @@ def _flat(record: FileRecord, zone: tzinfo, zone_name: str) -> dict:
     }
 
 
-# The fallback encoders, built once (json.dumps with options builds a new encoder on every call).
-_COMPACT = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+# For what orjson refuses: strings Python itself cannot encode (a lone surrogate from an
+# undecodable file name), which json writes as a ``\\udcff`` escape. Built once (json.dumps with
+# options builds a new encoder on every call).
 _ROW = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-
-
-def _json_bytes(value: object, sort_keys: bool = False) -> bytes:
-    """Compact UTF-8 JSON. orjson is several times faster than json on the listing's hot path;
-    it refuses strings Python itself cannot encode (a lone surrogate from an undecodable file
-    name), which then go through json and come out as a ``\\udcff`` escape."""
-    try:
-        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS if sort_keys else 0)
-    except TypeError:  # orjson.JSONEncodeError
-        return _utf8((_COMPACT if sort_keys else _ROW)(value))
-
-
-class _LocatorJson:
-    """JSON of locators (UTF-8 bytes, keys sorted as in ``Locator.to_json``); the long parent
-    chain a volume's locators share is encoded once."""
-
-    def __init__(self) -> None:
-        self._parents: dict[int, tuple[object, orjson.Fragment]] = {}
-
-    def __call__(self, locator: Locator) -> bytes:
-        spec = locator.spec
-        parent = spec.get("parent")
-        if parent is None:
-            return _json_bytes({"evidence": locator.evidence, "spec": spec}, sort_keys=True)
-        cached = self._parents.get(id(parent))
-        if cached is None or cached[0] is not parent:
-            cached = (parent, orjson.Fragment(_json_bytes(parent, sort_keys=True)))
-            self._parents[id(parent)] = cached
-        try:
-            return orjson.dumps({"evidence": locator.evidence, "spec": {**spec, "parent": cached[1]}},
-                                option=orjson.OPT_SORT_KEYS)
-        except TypeError:  # see _json_bytes
-            return _json_bytes({"evidence": locator.evidence, "spec": spec}, sort_keys=True)
 
 
 class Renderer:
@@ -105,7 +73,7 @@ class Renderer:
     def __init__(self, fmt: str, zone_name: str = "UTC"):
         self.fmt, self.zone_name = fmt, zone_name
         self._zone = zone(zone_name)
-        self._locator_json = _LocatorJson()
+        self._locator_json = LocatorText()
 
     def __getstate__(self) -> dict:
         return {"fmt": self.fmt, "zone_name": self.zone_name}
@@ -123,7 +91,7 @@ class Renderer:
     def __call__(self, records: Iterable[FileRecord]) -> tuple[bytes, int]:
         """The UTF-8 text of ``records`` (no header) and how many there were.
 
-        Bytes, not str: worker processes render, and the parent only copies them to the output.
+        Bytes, not str: worker processes render, and write them to the output or pass them on as they are.
         """
         zone, zone_name, locator_json = self._zone, self.zone_name, self._locator_json
         if self.fmt == "jsonl":
@@ -133,10 +101,10 @@ class Renderer:
                 locator = locator_json(record.locator)
                 row["locator"] = orjson.Fragment(locator)
                 try:
-                    lines.append(orjson.dumps(row))
-                except TypeError:  # see _json_bytes
+                    lines.append(orjson.dumps(row))  # several times faster than json on this hot path
+                except TypeError:  # orjson.JSONEncodeError: see _ROW
                     row["locator"] = json.loads(locator)
-                    lines.append(_json_bytes(row))
+                    lines.append(_utf8(_ROW(row)))
             lines.append(b"")
             return b"\n".join(lines), len(lines) - 1
         buf, count = io.StringIO(), 0
@@ -148,7 +116,7 @@ class Renderer:
         writer = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="ignore")
         for record in records:
             row = _flat(record, zone, zone_name)
-            row["locator"] = locator_json(record.locator).decode()
+            row["locator"] = locator_json(record.locator)
             row["warnings"] = "; ".join(record.warnings)
             row["attributes"] = " ".join(record.attributes)
             writer.writerow(row)

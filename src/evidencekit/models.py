@@ -33,6 +33,50 @@ class Locator:
         return cls(evidence=data["evidence"], spec=data["spec"])
 
 
+_json_str = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
+
+
+class LocatorText:
+    """``Locator.to_json()``, byte for byte, with each volume's shared parent chain encoded once.
+
+    The case finds ``files`` rows by this exact text (e.g. scan results) and listings print it, so it
+    must equal ``to_json()``; a test checks that on every record of real images.
+    """
+
+    def __init__(self) -> None:
+        self._parents: dict[int, tuple[object, str]] = {}
+        self._plans: dict[tuple[str, ...], list[tuple[str, str]]] = {}
+        self._evidence: dict[str, str] = {}
+
+    def __call__(self, locator: Any) -> str:
+        spec = locator.spec
+        keys = tuple(spec)
+        plan = self._plans.get(keys)
+        if plan is None:
+            plan = self._plans[keys] = [(k, f"{_json_str(k)}:") for k in sorted(keys)]
+        parts = [prefix + (self._parent(spec[k]) if k == "parent" else _scalar(spec[k])) for k, prefix in plan]
+        evidence = self._evidence.get(locator.evidence)
+        if evidence is None:
+            evidence = self._evidence[locator.evidence] = f'{{"evidence":{_json_str(locator.evidence)},"spec":{{'
+        return f'{evidence}{",".join(parts)}}}}}'
+
+    def _parent(self, value: Any) -> str:
+        if not isinstance(value, dict):
+            return _scalar(value)
+        cached = self._parents.get(id(value))
+        if cached is None or cached[0] is not value:
+            cached = self._parents[id(value)] = (value, json.dumps(value, sort_keys=True, separators=(",", ":")))
+        return cached[1]
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, str):
+        return _json_str(value)  # type: ignore[no-any-return]
+    if type(value) is int:
+        return str(value)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
 @dataclass(frozen=True)
 class VolumeInfo:
     """One volume of a piece of evidence: a partition, a VSS store, an LVM volume, or the whole media."""
@@ -130,3 +174,4 @@ class FileRecord:
 
 
 _RECORD_DEFAULTS = {f.name: f.default for f in dataclass_fields(FileRecord) if f.default is not MISSING}
+

@@ -7,10 +7,8 @@ import json
 import sqlite3
 from typing import Any
 
-from evidencekit.models import FileRecord
+from evidencekit.models import FileRecord, LocatorText
 
-_json_str = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
-_COMPACT = {"sort_keys": True, "separators": (",", ":")}
 FILE_COLUMNS = (
     "exhibit", "seq", "volume", "path", "inode", "stream", "type", "deleted", "orphan", "size", "filesystem",
     "mode", "uid", "gid", "link_target", "mtime", "atime", "ctime", "crtime", "dtime", "fn_mtime", "fn_atime",
@@ -92,47 +90,6 @@ class RowEncoder:
             self._digest.update(_digest_chunk(self._pending))
             self._pending = []
         return self._digest.hexdigest()
-
-
-class LocatorText:
-    """``Locator.to_json()``, byte for byte, with each volume's shared parent chain encoded once.
-
-    Other layers find ``files`` rows by this exact text (e.g. scan results), so it must equal
-    ``to_json()``; a test checks that on every record of real images.
-    """
-
-    def __init__(self) -> None:
-        self._parents: dict[int, tuple[object, str]] = {}
-        self._plans: dict[tuple[str, ...], list[tuple[str, str]]] = {}
-        self._evidence: dict[str, str] = {}
-
-    def __call__(self, locator: Any) -> str:
-        spec = locator.spec
-        keys = tuple(spec)
-        plan = self._plans.get(keys)
-        if plan is None:
-            plan = self._plans[keys] = [(k, f"{_json_str(k)}:") for k in sorted(keys)]
-        parts = [prefix + (self._parent(spec[k]) if k == "parent" else _scalar(spec[k])) for k, prefix in plan]
-        evidence = self._evidence.get(locator.evidence)
-        if evidence is None:
-            evidence = self._evidence[locator.evidence] = f'{{"evidence":{_json_str(locator.evidence)},"spec":{{'
-        return f'{evidence}{",".join(parts)}}}}}'
-
-    def _parent(self, value: Any) -> str:
-        if not isinstance(value, dict):
-            return _scalar(value)
-        cached = self._parents.get(id(value))
-        if cached is None or cached[0] is not value:
-            cached = self._parents[id(value)] = (value, json.dumps(value, **_COMPACT))  # type: ignore[arg-type]
-        return cached[1]
-
-
-def _scalar(value: Any) -> str:
-    if isinstance(value, str):
-        return _json_str(value)  # type: ignore[no-any-return]
-    if type(value) is int:
-        return str(value)
-    return json.dumps(value, **_COMPACT)  # type: ignore[arg-type]
 
 
 def _digest_chunk(rows: list[tuple[Any, ...]]) -> bytes:
