@@ -125,7 +125,7 @@ def segments(evidence: Evidence, hashes: tuple[str, ...], jobs: int, volume: str
             # Tasks go out in chunks: one message per small directory would cost more than listing it.
             # Capped, because a chunk's output is held whole in memory on both sides of the pipe.
             chunk = max(1, min(MAX_CHUNK, len(tasks) // (jobs * SEGMENTS_PER_JOB)))
-            if fd is not None and direct_to is not None and turn is not None and turn_changed is not None:
+            if turn is not None and turn_changed is not None and direct_to is not None:  # workers write
                 direct_to.flush()  # what the caller wrote so far comes first
                 with turn_changed:
                     turn.value = 0

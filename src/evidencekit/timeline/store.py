@@ -134,12 +134,6 @@ def add_warning(db: sqlite3.Connection, run: int | None, exhibit: str | None, so
                (run, exhibit, source, path, message))
 
 
-def delete_events(db: sqlite3.Connection, exhibit: str | None, source: str) -> int:
-    """Remove the events of an earlier build of the same exhibit and source (a rebuild replaces)."""
-    cur = db.execute("DELETE FROM timeline_events WHERE exhibit IS ? AND source = ?", (exhibit, source))
-    return cur.rowcount
-
-
 def replace_source(db: sqlite3.Connection, exhibit: str | None, source: str) -> tuple[int, dict[str, None]]:
     """Delete the events of earlier builds of this exhibit and source (a rebuild replaces them).
 
@@ -147,7 +141,8 @@ def replace_source(db: sqlite3.Connection, exhibit: str | None, source: str) -> 
     superseded (``{"db:timeline_runs/<id>": None}``), for the rebuilding action to record.
     """
     runs = [r for (r,) in db.execute("SELECT id FROM timeline_runs WHERE exhibit IS ? AND kind = ?", (exhibit, source))]
-    return delete_events(db, exhibit, source), {run_output(r): None for r in runs}
+    cur = db.execute("DELETE FROM timeline_events WHERE exhibit IS ? AND source = ?", (exhibit, source))
+    return cur.rowcount, {run_output(r): None for r in runs}
 
 
 def run_output(run: int) -> str:
