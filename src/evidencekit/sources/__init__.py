@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
+import stat
 import zipfile
 from collections.abc import Callable
 
@@ -19,7 +21,12 @@ __all__ = ["Credentials", "Entry", "Evidence", "open_evidence", "DETECTORS"]
 
 
 def _is_zip(path: str, head: bytes) -> bool:
-    return head[:4] in (b"PK\x03\x04", b"PK\x05\x06") and zipfile.is_zipfile(path)
+    if head[:4] not in (b"PK\x03\x04", b"PK\x05\x06"):
+        return False
+    if not zipfile.is_zipfile(path):  # a zip without its central directory is no raw disk image either
+        raise EvidenceError(f"{path}: starts like a zip archive but cannot be read as one "
+                            "(no central directory: truncated or damaged)")
+    return True
 
 
 def _is_tar(path: str, head: bytes) -> bool:
@@ -71,9 +78,7 @@ def open_evidence(path: str | os.PathLike[str], credentials: Credentials | None 
     """
     text = os.path.abspath(os.fspath(path))
     credentials = credentials or Credentials()
-    if not os.path.exists(text):
-        raise EvidenceError(f"{text}: no such file or directory")
-    if os.path.isdir(text):
+    if require_evidence_file(text) == "directory":
         from evidencekit.sources.extraction import DirectoryExtraction
 
         return DirectoryExtraction(text)
@@ -86,5 +91,62 @@ def open_evidence(path: str | os.PathLike[str], credentials: Credentials | None 
         raise EvidenceError(f"{text}: empty file")
     for _name, detect, opener in DETECTORS:
         if detect(text, head):
-            return opener(text, credentials, locked_ok)
+            evidence = opener(text, credentials, locked_ok)
+            try:
+                _check_claim(evidence)
+                for segment in evidence.segment_files:
+                    require_evidence_file(segment)
+            except BaseException:
+                evidence.close()
+                raise
+            return evidence
     raise EvidenceError(f"{text}: unrecognised evidence")  # unreachable: the disk scanner is the catch-all
+
+
+def require_evidence_file(path: str) -> str:
+    """"file", "block device" or "directory"; EvidenceError for anything else.
+
+    A FIFO, character device or socket never ends (``/dev/zero``) or blocks for ever (a FIFO
+    nobody writes): neither is a piece of evidence, and neither is a name that points nowhere.
+    """
+    target = os.path.realpath(path)
+    shown = path if target == path else f"{path} (a link to {target})"
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        if os.path.islink(path):
+            raise EvidenceError(f"{path}: dangling symbolic link (to {os.readlink(path)}): no evidence there") from None
+        raise EvidenceError(f"{path}: no such file or directory") from None
+    except OSError as err:
+        raise EvidenceError(f"{path}: cannot be read: {err.strerror}") from err
+    if stat.S_ISDIR(mode):
+        return "directory"
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISBLK(mode):
+        return "block device"
+    what = ("a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a character device" if stat.S_ISCHR(mode)
+            else "a socket" if stat.S_ISSOCK(mode) else "a special file")
+    raise EvidenceError(f"{shown}: is {what}, not evidence: only regular files, block devices and "
+                        "directories are read")
+
+
+# A name that says which container the file is: a file so named that does not open as one is
+# damaged or misnamed, and is refused rather than read as a raw disk image.
+CLAIMED_FORMATS = [
+    (re.compile(r"\.(e|ex|s)\d\d$", re.IGNORECASE), "ewf", "an E01 (EWF) image"),
+    (re.compile(r"\.qcow2?$", re.IGNORECASE), "qcow", "a QCOW image"),
+    (re.compile(r"\.vmdk$", re.IGNORECASE), "vmdk", "a VMDK image"),
+    (re.compile(r"\.vhdx?$", re.IGNORECASE), "vhd", "a VHD image"),
+    (re.compile(r"\.zip$", re.IGNORECASE), "zip", "a zip archive"),
+    (re.compile(r"\.(tar|tgz|tar\.gz)$", re.IGNORECASE), "tar", "a tar archive"),
+]
+
+
+def _check_claim(evidence: Evidence) -> None:
+    found = {evidence.kind, *evidence.format_chain}
+    for pattern, fmt, name in CLAIMED_FORMATS:
+        if pattern.search(evidence.path) and fmt not in found:
+            raise EvidenceError(f"{evidence.path}: named as {name} but cannot be read as one (damaged, or a "
+                                f"misnamed {' -> '.join(evidence.format_chain) or evidence.kind} file: rename it "
+                                "to open it as such)")
