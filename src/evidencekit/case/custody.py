@@ -19,7 +19,7 @@ from evidencekit.case import examiners, verifier
 from evidencekit.case.examiners import Examiner
 from evidencekit.case.ledger import Entry
 from evidencekit.case.store import META_FIELDS, Case
-from evidencekit.errors import CustodyError, ValidationError
+from evidencekit.errors import CaseError, CustodyError, ValidationError
 from evidencekit.hashing import sha256_file
 
 EXHIBIT_FIELDS = ("path", "description", "seal", "seized_from", "seized_at", "seized_on", "received_from")
@@ -158,8 +158,21 @@ def case_view(case: Case) -> verifier.LedgerView:
 
 
 def verify_case(case: Case) -> verifier.Report:
-    """Recompute the chain and signatures and re-hash every output the ledger names."""
-    return verifier.verify(case_view(case))
+    """Recompute the chain and signatures and re-hash every output the ledger names.
+
+    CaseError (not a finding) when the database itself cannot be read: a damaged page says
+    nothing about tampering either way, and must not pass for "intact" or for "tampered".
+    """
+    where = case.root / "case.db"
+    try:
+        problems = [row[0] for row in case.db.execute("PRAGMA quick_check(1)")]
+        if problems != ["ok"]:
+            raise sqlite3.DatabaseError("; ".join(problems))
+        return verifier.verify(case_view(case))
+    except sqlite3.DatabaseError as err:
+        cause = " ".join(str(err).replace("*** in database main ***", "").split())
+        raise CaseError(f"{where}: cannot be read, the database is damaged ({cause[:120]}): "
+                        "nothing was verified; restore it from a copy") from err
 
 
 def transfer(

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from evidencekit.errors import ValidationError
+from evidencekit.errors import OutputError, ValidationError
 from evidencekit.timeline import store
 from evidencekit.timeline.build import PartResult, build_fs, build_native, build_plaso
 from evidencekit.timeline.events import TimelineEvent
@@ -58,17 +58,24 @@ def export(case: Any, examiner: Any, fmt: str, out: Path, *, tz: str = "UTC", gr
     store.ensure_schema(case.db)
     q = query or store.Query()
     out = out.absolute()
-    tmp = out.with_name(f".{out.name}.partial")
-    sha, count = write_export(fmt, tmp, lambda order: store.query(case.db, q, order), tz, group)
-    details = {"export": "timeline", "format": fmt, "zone": tz, "events": count, "macb_grouped": group and fmt != "bodyfile",
-               "filters": {k: v for k, v in vars(q).items() if v not in (None, False)}, "file": out.name}
+    tmp, sidecar = out.with_name(f".{out.name}.partial"), out.with_name(f".{out.name}.sha256.partial")
     try:
+        try:  # both files are written before anything is recorded
+            sha, count = write_export(fmt, tmp, lambda order: store.query(case.db, q, order), tz, group)
+            sidecar.write_text(f"{sha}  {out.name}\n")
+        except OSError as err:  # disk full (ENOSPC), file too large (EFBIG), ...
+            raise OutputError(f"{out}: cannot be written: {err.strerror or err}; nothing exported, "
+                              "nothing recorded") from err
+        details = {"export": "timeline", "format": fmt, "zone": tz, "events": count,
+                   "macb_grouped": group and fmt != "bodyfile",
+                   "filters": {k: v for k, v in vars(q).items() if v not in (None, False)}, "file": out.name}
         with case.action("exported", examiner=examiner, details=details) as act:
             act.outputs[_display(out, case.root)] = sha
         os.replace(tmp, out)
-        out.with_name(out.name + ".sha256").write_text(f"{sha}  {out.name}\n")
+        os.replace(sidecar, out.with_name(out.name + ".sha256"))
     finally:
         tmp.unlink(missing_ok=True)
+        sidecar.unlink(missing_ok=True)
     return sha, count
 
 
