@@ -1,5 +1,6 @@
 """`custody verify` on a case whose database has a damaged page: one line, exit 2 ("cannot be
-read"), never exit 1, which means tampering was found. Real SQLite pages overwritten on disk."""
+read"), never exit 1, which means tampering was found (real SQLite pages overwritten on disk); and
+an unreadable record in the local key store, which the case does not need."""
 
 from __future__ import annotations
 
@@ -46,3 +47,20 @@ def test_tampering_still_exits_1(processed_case: Case) -> None:
     processed_case.db.commit()
     proc = run_cli("custody", "verify", str(processed_case.root))
     assert proc.returncode == 1 and "FAIL" in proc.stdout and not proc.stderr
+
+
+def test_corrupt_key_store_record_is_skipped_with_a_note(processed_case: Case) -> None:
+    """The case holds its signers' keys: an unreadable record in ~/.evidencekit/examiners is noted
+    and skipped, not a reason to refuse the case."""
+    from evidencekit.case.examiners import store_dir
+
+    broken = store_dir() / "zz-broken.json"
+    broken.write_text('{"id": "zz", "name": ')
+    proc = run_cli("custody", "verify", str(processed_case.root))
+    assert proc.returncode == 0, proc.stderr
+    assert f"note: {broken}: unreadable examiner record" in proc.stdout and ": skipped" in proc.stdout
+    assert proc.stdout.rstrip().endswith("intact")
+    own = store_dir() / "alice.json"  # even the signer's own record: the key in the case suffices
+    own.write_bytes(b"\xff\xfe not json")
+    proc = run_cli("custody", "verify", str(processed_case.root))
+    assert proc.returncode == 0 and f"note: {own}: unreadable examiner record" in proc.stdout, proc.stderr

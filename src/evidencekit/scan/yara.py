@@ -160,6 +160,8 @@ def compile_rules(path: str | Path) -> RuleSet:
         rules = yara.compile(filepaths=filepaths, externals=EXTERNALS)
     except yara.Error as err:
         raise ValidationError(f"YARA rules do not compile, nothing scanned: {_error_line(err, root)}") from err
+    if next(iter(rules), None) is None:  # scanning with no rule would report "no match" for everything
+        raise ValidationError(f"{root}: holds no YARA rule (empty, or only comments and imports): nothing scanned")
     digests = []
     for f in files:
         rel = f.name if root.is_file() else f.relative_to(root).as_posix()
