@@ -31,7 +31,7 @@ def test_killed_worker_writing_to_a_file(many_files_image: Path, serial: bytes, 
     proc = subprocess.Popen([*CLI, *LIST, str(many_files_image), "-o", str(out)], stderr=subprocess.PIPE, text=True)
     # mid-run: the workers have written part of the listing (they write the file themselves)
     kill_a_worker_when(proc, lambda: out.exists() and 0 < out.stat().st_size < len(serial) // 2)
-    _, err = proc.communicate(timeout=120)  # a hang fails here
+    _, err = proc.communicate(timeout=300)  # a hang fails here
     assert proc.returncode == 0, err
     assert DIED in err and "(fresh workers, 1 of 2)" in err
     assert out.read_bytes() == serial and serial.count(b"\n") > 24_000
@@ -52,7 +52,7 @@ def test_killed_worker_writing_to_a_pipe(many_files_image: Path, serial: bytes) 
     reader = threading.Thread(target=read_all, daemon=True)
     reader.start()
     kill_a_worker_when(proc, lambda: 0 < len(got) < len(serial) // 2)
-    proc.wait(timeout=120)
+    proc.wait(timeout=300)
     reader.join(timeout=30)
     assert proc.stderr is not None
     err = proc.stderr.read().decode()
@@ -67,7 +67,7 @@ def test_workers_that_keep_dying_stop_the_listing(many_files_image: Path, tmp_pa
     out = tmp_path / "j2.jsonl"
     proc = subprocess.Popen([*CLI, *LIST, str(many_files_image), "-o", str(out)], stderr=subprocess.PIPE, text=True)
     killed = kill_every_worker(proc)
-    _, err = proc.communicate(timeout=120)
+    _, err = proc.communicate(timeout=300)
     assert proc.returncode == 2 and killed >= 3, err
     errors = [line for line in err.splitlines() if line.startswith("evidencekit: error:")]
     assert errors == [f"evidencekit: error: {many_files_image}: volume (whole): a worker process died "

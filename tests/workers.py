@@ -26,7 +26,7 @@ def workers_of(proc: subprocess.Popen) -> list[psutil.Process]:
     return found
 
 
-def kill_a_worker_when(proc: subprocess.Popen, ready: Callable[[], bool], timeout: float = 60) -> int:
+def kill_a_worker_when(proc: subprocess.Popen, ready: Callable[[], bool], timeout: float = 180) -> int:
     """SIGKILL one worker of ``proc`` as soon as ``ready()``; returns its pid."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
@@ -38,7 +38,7 @@ def kill_a_worker_when(proc: subprocess.Popen, ready: Callable[[], bool], timeou
     raise AssertionError("the run ended (or never started workers) before a worker could be killed")
 
 
-def kill_every_worker(proc: subprocess.Popen, timeout: float = 90) -> int:
+def kill_every_worker(proc: subprocess.Popen, timeout: float = 300) -> int:
     """SIGKILL each worker ``proc`` starts, until it exits; returns how many were killed."""
     killed: set[int] = set()
     deadline = time.monotonic() + timeout

@@ -60,7 +60,7 @@ def test_killed_worker_is_replaced_and_rows_match_one_process(tmp_path: Path, ex
     kill_a_worker_when(proc, lambda: True)
     proc.stdin.write("go\n")
     proc.stdin.flush()
-    out, err = proc.communicate(timeout=180)  # a hang fails here
+    out, err = proc.communicate(timeout=300)  # a hang fails here
     assert proc.returncode == 0, err
     assert "a worker process died (killed by signal 9); listing its part again" in err
     got = _summary(out)
@@ -76,7 +76,7 @@ def test_workers_that_keep_dying_leave_a_case_that_resumes(tmp_path: Path, exami
     proc = subprocess.Popen([sys.executable, "-c", "from evidencekit.cli import main; main()", "case", "process",
                              str(case.root), "-j", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     kill_every_worker(proc)
-    _, err = proc.communicate(timeout=180)
+    _, err = proc.communicate(timeout=300)
     assert proc.returncode == 2, err
     errors = [line for line in err.splitlines() if line.startswith("evidencekit: error:")]
     assert errors == [f"evidencekit: error: {many_files_image}: volume (whole): a worker process died "

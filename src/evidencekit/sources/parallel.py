@@ -193,8 +193,11 @@ class _Workers:
         self.pool = ProcessPoolExecutor(self.jobs, mp_context=self.context, initializer=_init_worker,
                                         initargs=(self.evidence.path, self.evidence.credentials, self.board,
                                                   os.getpid()))
-        for _ in range(self.jobs):
-            self.pool.submit(_ready)  # they import and open the evidence while the parent plans
+        try:
+            for _ in range(self.jobs):
+                self.pool.submit(_ready)  # they import and open the evidence while the parent plans
+        except BrokenProcessPool:
+            pass  # a worker died already: the next submit or result says so, where it is handled
         return self.pool
 
     def submit(self, number: int, tasks: list[Task]) -> Future:
