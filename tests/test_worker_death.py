@@ -73,3 +73,34 @@ def test_workers_that_keep_dying_stop_the_listing(many_files_image: Path, tmp_pa
     assert errors == [f"evidencekit: error: {many_files_image}: volume (whole): a worker process died "
                       "(killed by signal 9) 3 times; listing stopped"], err
     assert "Traceback" not in err and not out.exists()  # no half listing left behind
+
+
+FAILING_RENDERER = """
+import sys
+from evidencekit import open_evidence
+from evidencekit.export import Renderer
+from evidencekit.sources import parallel
+
+class FailsOnDir07(Renderer):
+    def __call__(self, records):
+        if any(r.path.startswith("/dir07/") for r in records):
+            raise RuntimeError("renderer failed on /dir07")
+        return super().__call__(records)
+
+if __name__ == "__main__":
+    with open_evidence(sys.argv[1]) as ev, open(sys.argv[2], "wb") as out:
+        try:
+            for data, _ in parallel.segments(ev, ("md5",), 2, renderer=FailsOnDir07("jsonl"), direct_to=out):
+                out.write(data)
+        except RuntimeError as err:
+            print("raised:", err)
+"""
+
+
+def test_an_error_in_a_worker_ends_the_listing_without_a_hang(many_files_image: Path, tmp_path: Path) -> None:
+    """Workers waiting for the turn of a chunk that failed are ended, not waited for."""
+    script = tmp_path / "fails.py"
+    script.write_text(FAILING_RENDERER)
+    proc = subprocess.run([sys.executable, str(script), str(many_files_image), str(tmp_path / "out.jsonl")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout == "raised: renderer failed on /dir07\n", proc.stderr

@@ -160,7 +160,8 @@ def compile_rules(path: str | Path) -> RuleSet:
         rules = yara.compile(filepaths=filepaths, externals=EXTERNALS)
     except yara.Error as err:
         raise ValidationError(f"YARA rules do not compile, nothing scanned: {_error_line(err, root)}") from err
-    if next(iter(rules), None) is None:  # scanning with no rule would report "no match" for everything
+    rule_count = sum(1 for _ in rules)  # once: a yara.Rules is its own iterator
+    if not rule_count:  # scanning with no rule would report "no match" for everything
         raise ValidationError(f"{root}: holds no YARA rule (empty, or only comments and imports): nothing scanned")
     digests = []
     for f in files:
@@ -170,7 +171,7 @@ def compile_rules(path: str | Path) -> RuleSet:
     sources = [f.read_text(errors="replace") for f in files]
     longest = longest_string(sources)
     return RuleSet(rules, str(root), tuple(digests), hashlib.sha256(manifest.encode()).hexdigest(),
-                   sum(1 for _ in rules), max(MIN_OVERLAP, 2 * longest), longest)
+                   rule_count, max(MIN_OVERLAP, 2 * longest), longest)
 
 
 def externals_for(path: str, filetype: str = "") -> dict[str, str]:

@@ -226,10 +226,14 @@ class _Workers:
                     "(fresh workers, %d of %d)", where, cause, self.restarts, RESTARTS)
         return self.board.written(numbers, start) if self.board is not None else {}
 
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-            self.pool = None
+    def close(self, abort: bool = False) -> None:
+        if self.pool is None:
+            return
+        if abort:  # after an error here or in a worker, the others may wait for a turn that never comes
+            for process in list((getattr(self.pool, "_processes", None) or {}).values()):
+                process.terminate()
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.pool = None
 
 
 def _deliver(workers: _Workers, volume: str, chunks: list[list[Task]], first: int,
@@ -294,5 +298,7 @@ def segments(evidence: Evidence, hashes: tuple[str, ...], jobs: int, volume: str
                 evidence.warnings.extend(warnings)
                 yield payload, count
             number += len(chunks)
-    finally:
-        workers.close()
+    except BaseException:  # GeneratorExit too: the caller stopped reading
+        workers.close(abort=True)
+        raise
+    workers.close()
