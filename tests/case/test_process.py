@@ -16,9 +16,10 @@ import pytest
 from case.util import run_cli
 from evidencekit import open_evidence
 from evidencekit.case import Case, custody, examiners
-from evidencekit.case.intake import add_exhibit
-from evidencekit.case.process import process_exhibit
 from evidencekit.errors import CaseError
+from evidencekit.inventory import files
+from evidencekit.pipeline.intake import add_exhibit
+from evidencekit.pipeline.processing import process_exhibit
 
 
 def _walk_keys(image: Path) -> list[tuple[str, str, int | None, str]]:
@@ -37,7 +38,7 @@ def test_process_records_inventory_and_hashes(processed_case: Case, small_image:
     keys = _case_keys(processed_case.root)
     assert keys == _walk_keys(small_image)
     with open_evidence(str(small_image)) as ev:
-        expected = {r.path: (r.md5, r.sha256) for r in ev.files(hashes=("md5", "sha256")) if r.type == "file"}
+        expected = {r.path: (r.md5, r.sha256) for r in files(ev, hashes=("md5", "sha256")) if r.type == "file"}
     got = {p: (m, s) for p, m, s in processed_case.db.execute("SELECT path, md5, sha256 FROM files WHERE type = 'file'")}
     assert got == expected
     actions = [e.action for e in processed_case.entries()]
@@ -98,7 +99,7 @@ def hooked(self, tails):
 p.RowEncoder.number = hooked
 """,
     "mid-inventory-workers": """
-import evidencekit.sources.parallel as par
+import evidencekit.inventory.parallel as par
 par.MIN_INODES = 0
 orig = p.RowEncoder.number
 def hooked(self, tails):
@@ -122,7 +123,7 @@ p.ledger.append = hooked
 
 
 def _cli_process(case_dir: Path, hook: str = "claimed") -> subprocess.Popen[str]:
-    code = ("import time\nimport evidencekit.case.process as p\n" + HOOKS[hook] +
+    code = ("import time\nimport evidencekit.pipeline.processing as p\n" + HOOKS[hook] +
             "\nfrom evidencekit.cli import main\nmain()")
     return subprocess.Popen([sys.executable, "-c", code, "case", "process", str(case_dir)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -206,8 +207,8 @@ def test_writer_waits_for_the_case_lock(case: Case, examiner: examiners.Examiner
 
 def test_parallel_walk_stores_the_same_rows(tmp_path: Path, examiner: examiners.Examiner, medium_image: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    """Worker processes (evidencekit.sources.parallel) render the same rows, in the same order."""
-    from evidencekit.sources import parallel
+    """Worker processes (evidencekit.inventory.parallel) render the same rows, in the same order."""
+    from evidencekit.inventory import parallel
 
     monkeypatch.setattr(parallel, "MIN_INODES", 0)
     digests = []

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from evidencekit.case import Case, bundle, custody, examiners
+from evidencekit.case import Case, custody, examiners
+from evidencekit.exporters import bundle
 
 
 def _export(case: Case, examiner: examiners.Examiner, name: str, text: str) -> None:
     """A derived file written and recorded the way every exporter does it."""
     path = case.root / "exports" / name
-    with case.action("exported", examiner=examiner, exhibit="E1", details={"what": name}) as act:
+    with case.run("exported", examiner=examiner, exhibit="E1", details={"what": name}) as act:
         path.write_text(text)
         act.outputs[f"exports/{name}"] = hashlib.sha256(text.encode()).hexdigest()
 

@@ -10,7 +10,8 @@ import pytest
 from tests.timeline.conftest import WORKSTATION, add_processed, mactime_events, new_case
 
 from evidencekit.case import Case, examiners
-from evidencekit.timeline import build, export, timeline
+from evidencekit.exporters.timeline import export
+from evidencekit.pipeline.timeline import build, timeline
 from evidencekit.timeline.anomalies import AnomalyContext
 from evidencekit.timeline.build import fs_created, records_from_case
 from evidencekit.timeline.events import TimelineEvent, derive_all

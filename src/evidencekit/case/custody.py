@@ -2,13 +2,12 @@
 
 Output conventions (``act.outputs``): a key that is a path relative to the case directory
 (``exports/…``, ``reports/…``) maps to the file's sha256; a key ``db:files/<exhibit>`` maps to the
-inventory digest (:func:`evidencekit.case.process.inventory_digest`). ``custody verify`` re-hashes
+inventory digest (:func:`evidencekit.case.rows.inventory_digest`). ``custody verify`` re-hashes
 each, using the latest entry that names it.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import sqlite3
 from collections.abc import Callable
@@ -17,53 +16,25 @@ from typing import Any
 
 from evidencekit.case import examiners, verifier
 from evidencekit.case.examiners import Examiner
-from evidencekit.case.ledger import Entry
+from evidencekit.case.ledger import LedgerEntry
 from evidencekit.case.store import META_FIELDS, Case
 from evidencekit.errors import CustodyError, ValidationError
 from evidencekit.hashing import sha256_file
 
 EXHIBIT_FIELDS = ("path", "description", "seal", "seized_from", "seized_at", "seized_on", "received_from")
 MANUAL_ACTIONS = ("sealed", "imaged", "returned", "disposed", "note", "reported", "analysed")
-DB_DIGESTS: dict[str, Callable[[sqlite3.Connection, str], str]] = {}
-# Digest functions of other layers, imported only when a ledger names their table.
-DB_DIGEST_PATHS = {"scan_runs": "evidencekit.scan.results:run_digest",
-                   "timeline_runs": "evidencekit.timeline.store:run_digest"}
-
-
-def register_db_digest(table: str, func: Callable[[sqlite3.Connection, str], str]) -> None:
-    """Let another layer sign a digest of its own rows: outputs key ``db:<table>/<id>`` -> func(db, id)."""
-    DB_DIGESTS[table] = func
 
 
 def digest_function(table: str) -> Callable[[sqlite3.Connection, str], str] | None:
-    if table not in DB_DIGESTS and table in DB_DIGEST_PATHS:
-        module, _, name = DB_DIGEST_PATHS[table].partition(":")
-        try:
-            DB_DIGESTS[table] = getattr(importlib.import_module(module), name)
-        except (ImportError, AttributeError):
-            return None
-    return DB_DIGESTS.get(table)
+    """The digest of a layer's stored rows named ``db:<table>/<id>`` (plugin registry kind ``digest``)."""
+    from evidencekit.registry import registry
+
+    plugins = registry()
+    item = plugins.find("digest", table)
+    return plugins.resolve(item) if item is not None else None
 
 
-def _files_digest(db: sqlite3.Connection, exhibit: str) -> str:
-    from evidencekit.case.process import inventory_digest
-
-    return inventory_digest(db, exhibit)[1]
-
-
-def _volumes_digest(db: sqlite3.Connection, exhibit: str) -> str:
-    from evidencekit.case.process import volumes_digest
-
-    return volumes_digest(db, exhibit)
-
-
-register_db_digest("files", _files_digest)
-register_db_digest("volumes", _volumes_digest)
-
-
-
-
-def latest_outputs(rows: list[Entry]) -> dict[str, tuple[int, Any]]:
+def latest_outputs(rows: list[LedgerEntry]) -> dict[str, tuple[int, Any]]:
     """{output key: (seq of the latest entry naming it, value)}."""
     out: dict[str, tuple[int, Any]] = {}
     for e in rows:
@@ -86,8 +57,8 @@ def check_file(root: Path, key: str, seq: int, expected: str, label: str = "expo
     return []
 
 
-def _case_outputs(case: Case, notes: list[str]) -> Callable[[list[Entry]], list[verifier.Finding]]:
-    def check(rows: list[Entry]) -> list[verifier.Finding]:
+def _case_outputs(case: Case, notes: list[str]) -> Callable[[list[LedgerEntry]], list[verifier.Finding]]:
+    def check(rows: list[LedgerEntry]) -> list[verifier.Finding]:
         found: list[verifier.Finding] = []
         for key, (seq, value) in latest_outputs(rows).items():
             if value is None:
@@ -107,7 +78,7 @@ def _case_outputs(case: Case, notes: list[str]) -> Callable[[list[Entry]], list[
     return check
 
 
-def _records_findings(case: Case, rows: list[Entry]) -> list[verifier.Finding]:
+def _records_findings(case: Case, rows: list[LedgerEntry]) -> list[verifier.Finding]:
     """Case metadata and exhibit hashes must agree with the entries that recorded them."""
     out: list[verifier.Finding] = []
     created = next((e for e in rows if e.action == "created"), None)
@@ -164,30 +135,30 @@ def verify_case(case: Case) -> verifier.Report:
 
 def transfer(
     case: Case, exhibit: str, examiner: Examiner, to: str, reason: str, receiver: Examiner | None = None
-) -> Entry:
+) -> LedgerEntry:
     """A hand-over, signed by the one handing over and co-signed by the receiver when present."""
     if not to.strip() or not reason.strip():
         raise ValidationError("a transfer needs --to and --reason")
     details = {"from": examiner.id, "to": to.strip(), "reason": reason.strip(),
                "receiver": receiver.id if receiver else None, "receiver_present": receiver is not None}
     cosigners = (receiver,) if receiver else ()
-    with case.action("transferred", examiner=examiner, exhibit=exhibit, details=details, cosigners=cosigners) as act:
+    with case.run("transferred", examiner=examiner, exhibit=exhibit, details=details, cosigners=cosigners) as act:
         pass
     assert act.entry is not None
     return act.entry
 
 
-def record(case: Case, action: str, examiner: Examiner, text: str, exhibit: str | None = None) -> Entry:
+def record(case: Case, action: str, examiner: Examiner, text: str, exhibit: str | None = None) -> LedgerEntry:
     """A manual custody record (sealed, returned, disposed, note, ...) with free text."""
     if action not in MANUAL_ACTIONS:
         raise ValidationError(f"action {action!r}: record one of {', '.join(MANUAL_ACTIONS)}")
-    with case.action(action, examiner=examiner, exhibit=exhibit, details={"text": text}) as act:
+    with case.run(action, examiner=examiner, exhibit=exhibit, details={"text": text}) as act:
         pass
     assert act.entry is not None
     return act.entry
 
 
-def entry_line(e: Entry) -> str:
+def entry_line(e: LedgerEntry) -> str:
     """One human-readable line per entry for ``custody log``."""
     from evidencekit.models import iso_utc
 
@@ -197,7 +168,7 @@ def entry_line(e: Entry) -> str:
     return f"{e.seq:>5} {iso_utc(e.time_ns)} {e.examiner:<12} {e.action:<11} {e.exhibit or '-':<8} {details}"
 
 
-def require_entries(case: Case) -> list[Entry]:
+def require_entries(case: Case) -> list[LedgerEntry]:
     rows = case.entries()
     if not rows:
         raise CustodyError(f"{case.root}: the custody ledger is empty")

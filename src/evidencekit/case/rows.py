@@ -21,7 +21,7 @@ DIGEST_CHUNK = 1024
 class RowTails:
     """Renders a batch of records as ``files`` rows without their first two columns (exhibit, seq).
 
-    Picklable, so that the walk's worker processes (``evidencekit.sources.parallel``) can render
+    Picklable, so that the walk's worker processes (``evidencekit.inventory.parallel``) can render
     their segments; returns ``(rows, count)`` as a renderer of ``segments`` does.
     """
 
@@ -112,3 +112,15 @@ def inventory_digest(db: sqlite3.Connection, exhibit: str, table: str = "files")
         digest.update(_digest_chunk(rows))
         count += len(rows)
     return count, digest.hexdigest()
+
+
+def volumes_digest(db: sqlite3.Connection, exhibit_id: str) -> str:
+    """sha256 of the exhibit's volume rows (name order), as the 'processed' entry signs them."""
+    rows = db.execute("SELECT name, idx, offset, length, type, label, filesystem, fs_label, encryption, locked "
+                      "FROM volumes WHERE exhibit = ? ORDER BY idx, name", (exhibit_id,)).fetchall()
+    return hashlib.sha256(json.dumps(rows).encode("ascii")).hexdigest()
+
+
+def files_digest(db: sqlite3.Connection, exhibit: str) -> str:
+    """The digest a 'processed' entry signs over the exhibit's inventory (``db:files/<exhibit>``)."""
+    return inventory_digest(db, exhibit)[1]

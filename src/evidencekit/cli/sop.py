@@ -150,8 +150,8 @@ def status_cmd(case_dir: str, exhibit_id: str | None, fmt: str, output: str | No
                lang: str) -> None:
     """The checklist: each step done, pending, failed, deviated or skipped, by whom and when (UTC)."""
     from evidencekit.case import Case
+    from evidencekit.exporters.checklist import render
     from evidencekit.sop.checklist import checklists
-    from evidencekit.sop.views import render
 
     case = Case.open(case_dir)
     lists = checklists(case, exhibit_id, lang, every_run=all_runs)
@@ -170,7 +170,7 @@ def _table(lists: list, lang: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from evidencekit.sop.views import labels
+    from evidencekit.exporters.checklist import labels
 
     t = labels(lang)
     console = Console()

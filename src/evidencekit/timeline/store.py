@@ -1,10 +1,5 @@
-"""Timeline tables in the case database: write events, replace a build, query by time.
-
-``MIGRATION_SQL`` is shipped as a case schema migration (``case/schema.py``): never edit it;
-add a new migration there for any change.
-
-The schema is the migration ``MIGRATION_SQL`` appended to ``case/schema.py``'s list. Times are
-int nanoseconds UTC; the ``time`` index serves range queries and time-ordered exports without a
+"""Timeline tables in the case database (schema: ``timeline/schema.py``): write events, replace a
+build, query by time. Times are int nanoseconds UTC; the ``time`` index serves range queries and time-ordered exports without a
 sort; ``(source, entry)`` serves bodyfile exports, which group the events of one entry.
 """
 
@@ -20,42 +15,6 @@ from typing import Any
 import orjson
 
 from evidencekit.timeline.events import SOURCE_FS, TimelineEvent
-
-MIGRATION_DESCRIPTION = "timeline: events, runs and warnings"
-MIGRATION_SQL = """
-CREATE TABLE IF NOT EXISTS timeline_runs (
-    id INTEGER PRIMARY KEY, exhibit TEXT, kind TEXT NOT NULL, started_ns INTEGER NOT NULL,
-    events INTEGER NOT NULL DEFAULT 0, details TEXT NOT NULL DEFAULT '{}'
-);
-CREATE TABLE IF NOT EXISTS timeline_events (
-    id INTEGER PRIMARY KEY, run INTEGER REFERENCES timeline_runs(id),
-    time INTEGER NOT NULL, digits INTEGER NOT NULL DEFAULT 9,
-    exhibit TEXT, volume TEXT NOT NULL DEFAULT '', path TEXT NOT NULL, stream TEXT, inode INTEGER,
-    source TEXT NOT NULL, parser TEXT NOT NULL, timestamp_desc TEXT NOT NULL,
-    macb TEXT NOT NULL DEFAULT '', attribute TEXT, message TEXT NOT NULL DEFAULT '',
-    sha256 TEXT, locator TEXT, deleted INTEGER NOT NULL DEFAULT 0, orphan INTEGER NOT NULL DEFAULT 0,
-    type TEXT, size INTEGER, mode INTEGER, uid INTEGER, gid INTEGER, link_target TEXT,
-    assumed_zone TEXT, flags TEXT NOT NULL DEFAULT '', entry INTEGER, extra TEXT
-);
-CREATE INDEX IF NOT EXISTS timeline_events_time ON timeline_events(time);
-CREATE INDEX IF NOT EXISTS timeline_events_exhibit ON timeline_events(exhibit, source);
-CREATE INDEX IF NOT EXISTS timeline_events_entry ON timeline_events(source, entry);
-CREATE TABLE IF NOT EXISTS timeline_warnings (
-    id INTEGER PRIMARY KEY, run INTEGER REFERENCES timeline_runs(id), exhibit TEXT,
-    source TEXT NOT NULL, path TEXT, message TEXT NOT NULL
-);
-"""
-
-# Migration 2 of the timeline: file system events are derived from inventory rows and read their
-# file columns from them, so they go when their row goes (an exhibit processed again): a stale
-# event must never borrow the hash or locator of another file.
-FOLLOW_FILES_DESCRIPTION = "timeline: file system events are deleted with the inventory rows they derive from"
-FOLLOW_FILES_SQL = """
-CREATE TRIGGER IF NOT EXISTS timeline_events_follow_files AFTER DELETE ON files
-BEGIN
-    DELETE FROM timeline_events WHERE source = 'fs' AND entry = OLD.id AND locator IS NULL;
-END;
-"""
 
 COLUMNS = (
     "run", "time", "digits", "exhibit", "volume", "path", "stream", "inode", "source", "parser",
@@ -84,13 +43,6 @@ _SELECT = f"SELECT e.id, {', '.join(_column(c) for c in COLUMNS)}, NULL" + _FROM
 _SELECT_SCAN = (f"SELECT e.id, {', '.join(_column(c) for c in COLUMNS)}, CASE WHEN f.id IS NOT NULL THEN "
                 "(SELECT json_array(s.mime, s.mismatch, s.yara_rules, s.known_bad, s.known_good)"
                 " FROM file_scan s WHERE s.file_id = f.id) END" + _FROM)
-
-
-def ensure_schema(db: sqlite3.Connection) -> None:
-    """Create the timeline tables when the case schema does not carry them (older case code)."""
-    row = db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='timeline_events'").fetchone()
-    if row is None:
-        db.executescript(MIGRATION_SQL + FOLLOW_FILES_SQL)
 
 
 def _row(run: int | None, ev: TimelineEvent) -> tuple[object, ...]:

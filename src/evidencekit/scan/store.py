@@ -1,11 +1,6 @@
-"""Content scans of a case's exhibits: results stored with the inventory, one ledger entry each.
-
-For each exhibit the pass reads every inventoried file once (type and YARA), outside any write
-transaction; then the results, a ``scan_runs`` row and the signed ledger entry are committed
-together. The entry names the rules' hash, the settings, the inventory it applies to (its digest)
-and the digest of the rows written. Re-running replaces the earlier results of the same rule set
-(types: the earlier type of each file); the ledger keeps the history.
-"""
+"""The scan layer's rows in the case database: what a pass collected, how it is stored, and the
+digest a ledger entry signs over it. Given a connection inside a run context by the pipeline;
+never opens a case itself. Tables: ``scan/schema.py``."""
 
 from __future__ import annotations
 
@@ -13,50 +8,14 @@ import hashlib
 import json
 import sqlite3
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import yara as libyara
-
-from evidencekit.case import Case
-from evidencekit.case.examiners import Examiner
-from evidencekit.errors import CaseError
-from evidencekit.models import FileRecord
-from evidencekit.scan.engine import ContentPass, FileResult
-from evidencekit.scan.magic import libmagic_version
-from evidencekit.sources import Credentials, open_evidence
+from evidencekit.scan.engine import FileResult
 
 
 def locator_key(locator_json: str) -> bytes:
     return hashlib.blake2b(locator_json.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-
-
-def inventory_ids(db: sqlite3.Connection, exhibit: str) -> dict[bytes, int]:
-    """Locator -> ``files.id`` of an exhibit's regular files (what a scan attaches results to)."""
-    rows = db.execute("SELECT id, locator FROM files WHERE exhibit = ? AND type = 'file'", (exhibit,))
-    return {locator_key(loc): fid for fid, loc in rows}
-
-
-def inventory_reference(db: sqlite3.Connection, exhibit: str) -> dict[str, Any]:
-    """The inventory a scan applies to, as its 'processed' ledger entry recorded it (seq, digest)."""
-    row = db.execute("SELECT seq, body FROM ledger WHERE action = 'processed' AND exhibit = ? "
-                     "ORDER BY seq DESC LIMIT 1", (exhibit,)).fetchone()
-    key = f"db:files/{exhibit}"
-    digest = json.loads(row[1]).get("outputs", {}).get(key) if row else None
-    if digest is None:
-        raise CaseError(f"exhibit {exhibit} has no inventory yet; run 'evidencekit case process' first")
-    return {key: digest, f"ledger:processed/{exhibit}": row[0]}
-
-
-def exhibit_ids(case: Case, wanted: tuple[str, ...]) -> list[str]:
-    """The exhibits to scan: those named (each must exist) or every exhibit of the case."""
-    if wanted:
-        return [case.exhibit(e).id for e in wanted]
-    found = [e.id for e in case.exhibits()]
-    if not found:
-        raise CaseError(f"{case.root}: the case has no exhibits to scan")
-    return found
 
 
 @dataclass
@@ -87,19 +46,6 @@ class Collected:
                 self.matches.append((fid, m.rule, m.namespace, json.dumps(list(m.tags)),
                                      json.dumps(m.meta, sort_keys=True, default=str),
                                      json.dumps([s.to_dict() for s in m.strings])))
-
-
-def collect(case: Case, exhibit: str, content: ContentPass, credentials: Credentials,
-            progress: Callable[[FileRecord], None] | None = None) -> Collected:
-    """Run the pass over one exhibit's evidence and map results to its inventory rows."""
-    ids = inventory_ids(case.db, exhibit)
-    if not ids:
-        raise CaseError(f"{case.root}: exhibit {exhibit} has no inventory yet; run 'evidencekit case process' first")
-    out = Collected()
-    with open_evidence(case.exhibit(exhibit).path, credentials) as ev:
-        for res in content.run(ev.entries(), progress):
-            out.add(ids.get(locator_key(res.record.locator.to_json())), res)
-    return out
 
 
 _DIGEST_QUERIES = (
@@ -142,7 +88,7 @@ def restate_replaced(db: sqlite3.Connection, before: dict[int, str], outputs: di
             outputs[f"db:scan_runs/{run}"] = now
 
 
-def _store(db: sqlite3.Connection, exhibit: str, kind: str, ruleset_sha256: str | None,
+def store_rows(db: sqlite3.Connection, exhibit: str, kind: str, ruleset_sha256: str | None,
            params: dict[str, Any], got: Collected) -> int:
     run_id = db.execute(
         "INSERT INTO scan_runs (kind, exhibit, time_ns, ruleset_sha256, parameters) VALUES (?, ?, ?, ?, ?)",
@@ -162,31 +108,3 @@ def _store(db: sqlite3.Connection, exhibit: str, kind: str, ruleset_sha256: str 
     return run_id
 
 
-def scan_exhibit(case: Case, exhibit: str, examiner: Examiner, content: ContentPass, *,
-                 credentials: Credentials | None = None,
-                 progress: Callable[[FileRecord], None] | None = None) -> dict[str, Any]:
-    """Type and/or YARA-scan one exhibit and record it: one ledger entry, same transaction."""
-    started = time.time_ns()
-    got = collect(case, exhibit, content, credentials or Credentials(), progress)
-    scanner = content.scanner
-    kind = "yara" if scanner is not None else "types"
-    params: dict[str, Any] = {"types": content.types, "head_bytes": content.head_bytes}
-    details: dict[str, Any] = {"files_scanned": got.files, "warnings": len(got.warnings), "started_ns": started}
-    inputs: dict[str, Any] = {}
-    if content.types:
-        details.update(libmagic=libmagic_version(), mismatches=got.mismatches)
-    if scanner is not None:
-        params.update(scanner.parameters())
-        details.update(rules=scanner.ruleset.describe(), yara_python=libyara.__version__,
-                       matches=len(got.matches), files_matched=got.matched_files)
-        inputs["rules_sha256"] = scanner.ruleset.sha256
-    details["parameters"] = params
-    details["analysis"] = "yara" if scanner is not None else "types"
-    inputs.update(inventory_reference(case.db, exhibit))
-    with case.action("analysed", examiner=examiner, exhibit=exhibit, details=details, inputs=inputs) as act:
-        before = earlier_digests(act.db, exhibit)
-        run_id = _store(act.db, exhibit, kind, scanner.ruleset.sha256 if scanner else None, params, got)
-        act.details["run_id"] = run_id
-        act.outputs[f"db:scan_runs/{run_id}"] = run_digest(act.db, run_id)
-        restate_replaced(act.db, before, act.outputs)
-    return {"exhibit": exhibit, "run_id": run_id, **{k: v for k, v in details.items() if k != "rules"}}

@@ -107,7 +107,7 @@ def _register(
     case: Case, evidence_path: str, exhibit_id: str, examiner: Examiner, seizure: Seizure,
     acq: tuple[str, str] | None, progress: Callable[[int], None] | None, extra: dict[str, Any],
 ) -> dict[str, Any]:
-    from evidencekit import open_evidence
+    from evidencekit.sources import open_evidence
 
     with open_evidence(evidence_path) as ev:
         digests = media_digests(ev, MEDIA_ALGORITHMS, progress)
@@ -129,7 +129,7 @@ def _register(
                    mismatches=mismatches, **extra)
     inputs = {"media_" + k: v for k, v in digests.items()}
     inputs.update({f"{src}_{alg}": h for src, vals in refs.items() for alg, h in vals.items()})
-    with case.action("received", examiner=examiner, exhibit=exhibit_id, details=details, inputs=inputs) as act:
+    with case.run("received", examiner=examiner, exhibit=exhibit_id, details=details, inputs=inputs) as act:
         cols = ", ".join(row)
         act.db.execute(f"INSERT INTO exhibits ({cols}) VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
     return {"exhibit": exhibit_id, "hashes": digests, "acquisition_check": details["acquisition_check"],
@@ -138,7 +138,7 @@ def _register(
 
 def copy_evidence(case: Case, path: str, exhibit_id: str) -> tuple[str, dict[str, str]]:
     """Copy every file of the evidence (all segments) into ``evidence/<exhibit>/``; sha256 of each."""
-    from evidencekit import open_evidence
+    from evidencekit.sources import open_evidence
 
     with open_evidence(path) as ev:
         if ev.kind == "directory":

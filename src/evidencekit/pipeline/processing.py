@@ -12,13 +12,12 @@ matches (or a justified deviation is recorded). Other writers wait for the trans
 
 from __future__ import annotations
 
-import hashlib
 import json
+import logging
 import os
 import queue
 import socket
 import sqlite3
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -26,14 +25,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from evidencekit.case import intake, ledger
+from evidencekit.case import ledger
 from evidencekit.case.examiners import Examiner
-from evidencekit.case.rows import FILE_COLUMNS, RowEncoder, RowTails, inventory_digest
+from evidencekit.case.rows import FILE_COLUMNS, RowEncoder, RowTails, inventory_digest, volumes_digest
 from evidencekit.case.store import Case, Exhibit
 from evidencekit.errors import CaseError
+from evidencekit.pipeline import intake
 
 __all__ = ["FILE_COLUMNS", "inventory_digest", "process_exhibit"]
 
+log = logging.getLogger(__name__)
 QUEUED_BATCHES = 4  # batches (walk segments) waiting for the writer thread
 DEFAULT_HASHES = ("md5", "sha256")
 POLL_S = 0.5
@@ -89,7 +90,7 @@ def process_exhibit(
     The media is hashed before (alongside the walk) and after the walk (alongside the last
     inserts); rows, checks and entries then commit together.
     """
-    from evidencekit import open_evidence
+    from evidencekit.sources import open_evidence
 
     exhibit = case.exhibit(exhibit_id)
     run_id = _claim(case, exhibit_id, reprocess)
@@ -97,7 +98,7 @@ def process_exhibit(
         return {"exhibit": exhibit_id, "status": "already processed"}
     hashes, algorithms = tuple(hashes), gate_algorithms(exhibit)
     if jobs <= 0:
-        from evidencekit.sources.parallel import default_jobs
+        from evidencekit.inventory.parallel import default_jobs
 
         jobs = default_jobs()
     try:
@@ -137,11 +138,11 @@ def _insert_inventory(
     """Replace the exhibit's rows (dependent scan rows cascade) with the new walk.
 
     Large file systems are walked, hashed and rendered into rows by ``jobs`` worker processes
-    (``evidencekit.sources.parallel``, same rows in the same order as one process); a writer
+    (``evidencekit.inventory.parallel``, same rows in the same order as one process); a writer
     thread runs the inserts (SQLite works without the GIL) while this thread numbers and digests;
     only the writer touches the connection until the caller closes it.
     """
-    from evidencekit.sources.parallel import segments
+    from evidencekit.inventory.parallel import segments
 
     db.execute("DELETE FROM files WHERE exhibit = ?", (exhibit_id,))
     encoder = RowEncoder(exhibit_id)
@@ -203,7 +204,7 @@ def _gate_before(case: Case, exhibit: Exhibit, examiner: Examiner, got: dict[str
 
 
 def _append(case: Case, examiner: Examiner, action: str, exhibit: str, details: dict[str, Any],
-            inputs: dict[str, Any], outputs: dict[str, Any] | None = None) -> ledger.Entry:
+            inputs: dict[str, Any], outputs: dict[str, Any] | None = None) -> ledger.LedgerEntry:
     return ledger.append(case.db, case.id, examiner, action, exhibit=exhibit, details=details, inputs=inputs,
                          outputs=outputs)
 
@@ -246,13 +247,6 @@ def _derived_outputs(db: sqlite3.Connection, exhibit_id: str) -> list[str]:
     return sorted(keys - {f"db:files/{exhibit_id}", f"db:volumes/{exhibit_id}"})
 
 
-def volumes_digest(db: sqlite3.Connection, exhibit_id: str) -> str:
-    """sha256 of the exhibit's volume rows (name order), as the 'processed' entry signs them."""
-    rows = db.execute("SELECT name, idx, offset, length, type, label, filesystem, fs_label, encryption, locked "
-                      "FROM volumes WHERE exhibit = ? ORDER BY idx, name", (exhibit_id,)).fetchall()
-    return hashlib.sha256(json.dumps(rows).encode("ascii")).hexdigest()
-
-
 def _store_volumes(db: sqlite3.Connection, exhibit_id: str, volumes: list[Any]) -> None:
     db.execute("DELETE FROM volumes WHERE exhibit = ?", (exhibit_id,))
     db.executemany(
@@ -279,8 +273,7 @@ def _claim(case: Case, exhibit_id: str, reprocess: bool) -> int | None:
                                  (exhibit_id, time.time_ns(), os.getpid(), socket.gethostname()))
                 return int(cur.lastrowid or 0)
         if not announced:
-            print(f"evidencekit: exhibit {exhibit_id} is being processed by pid {live[0][1]} on {live[0][2]};"
-                  " waiting", file=sys.stderr)
+            log.warning("exhibit %s is being processed by pid %s on %s; waiting", exhibit_id, live[0][1], live[0][2])
             announced = True
         reprocess = False  # the other run's result is what this request asked for
         time.sleep(POLL_S)

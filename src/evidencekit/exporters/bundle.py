@@ -4,7 +4,7 @@ manifest of output hashes and the output files themselves, verifiable without th
 Layout::
 
     case.json      case id, number, title, authority, export time, exporting examiner
-    ledger.jsonl   one entry per line (``Entry.to_dict``), in sequence order
+    ledger.jsonl   one entry per line (``LedgerEntry.to_dict``), in sequence order
     keys.json      {examiner id: {name, public_key (raw, base64), fingerprint}}
     head.json      the signed ledger head {seq, entry_hash, examiner, signature}
     manifest.json  {relative path: sha256} of every file under files/
@@ -24,7 +24,7 @@ from typing import Any
 
 from evidencekit.case import custody, verifier
 from evidencekit.case.examiners import Examiner
-from evidencekit.case.ledger import Entry
+from evidencekit.case.ledger import LedgerEntry
 from evidencekit.case.store import META_FIELDS, Case
 from evidencekit.errors import CustodyError
 from evidencekit.hashing import sha256_file
@@ -45,7 +45,7 @@ def export_bundle(case: Case, out: str | Path, examiner: Examiner) -> dict[str, 
         if not (case.root / key).is_file() or sha256_file(case.root / key) != expected:
             raise CustodyError(f"{case.root / key}: does not match the hash the ledger recorded; run custody verify")
     details = {"bundle": out.name, "format": "zip" if out.suffix == ".zip" else "directory", "files": sorted(files)}
-    with case.action("exported", examiner=examiner, details=details) as act:
+    with case.run("exported", examiner=examiner, details=details) as act:
         pass
     assert act.entry is not None
     _write(case, out, files)
@@ -136,7 +136,7 @@ def bundle_view(path: str | Path) -> verifier.LedgerView:
     case = reader.doc("case.json")
     data = reader.read("ledger.jsonl") or b""
     try:
-        rows = [Entry.from_dict(json.loads(line)) for line in io.StringIO(data.decode()) if line.strip()]
+        rows = [LedgerEntry.from_dict(json.loads(line)) for line in io.StringIO(data.decode()) if line.strip()]
     except (ValueError, KeyError, TypeError) as err:
         raise CustodyError(f"{path}: ledger.jsonl is malformed ({err})") from err
     keys = {k: v["public_key"] for k, v in reader.doc("keys.json").items()}
@@ -147,7 +147,7 @@ def bundle_view(path: str | Path) -> verifier.LedgerView:
     return verifier.LedgerView(case["id"], rows, keys, head, _bundle_outputs(reader), extra, notes)
 
 
-def _case_doc_findings(case: dict[str, Any], rows: list[Entry]) -> list[verifier.Finding]:
+def _case_doc_findings(case: dict[str, Any], rows: list[LedgerEntry]) -> list[verifier.Finding]:
     """case.json must say what the signed 'created' entry says."""
     created = next((e for e in rows if e.action == "created"), None)
     if created is None:
@@ -158,7 +158,7 @@ def _case_doc_findings(case: dict[str, Any], rows: list[Entry]) -> list[verifier
 
 
 def _bundle_outputs(reader: BundleReader) -> Any:
-    def check(rows: list[Entry]) -> list[verifier.Finding]:
+    def check(rows: list[LedgerEntry]) -> list[verifier.Finding]:
         found: list[verifier.Finding] = []
         manifest = reader.doc("manifest.json")
         present = reader.names()
@@ -181,7 +181,7 @@ def _bundle_outputs(reader: BundleReader) -> Any:
     return check
 
 
-def _exported_seq(rows: list[Entry]) -> int:
+def _exported_seq(rows: list[LedgerEntry]) -> int:
     return max((e.seq for e in rows if e.action == "exported"), default=0)
 
 
