@@ -2,7 +2,7 @@
 
 ``Case.init`` / ``Case.open`` give a case; ``case.run(...)`` records results and their signed
 ledger entry in one transaction; :mod:`evidencekit.case.examiners` holds examiner keys;
-:mod:`evidencekit.case.verifier` checks a case or a custody bundle.
+:mod:`evidencekit.case.chain_check` checks a case or a custody bundle.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from evidencekit.case import examiners, verifier
+from evidencekit.case import chain_check, examiners
 from evidencekit.case.examiners import Examiner
 from evidencekit.case.ledger import LedgerEntry
 from evidencekit.case.store import META_FIELDS, Case
@@ -47,19 +47,19 @@ def is_file_output(key: str, value: Any) -> bool:
     return "/" in key and not key.startswith("db:") and isinstance(value, str) and len(value) == 64
 
 
-def check_file(root: Path, key: str, seq: int, expected: str, label: str = "exported file") -> list[verifier.Finding]:
+def check_file(root: Path, key: str, seq: int, expected: str, label: str = "exported file") -> list[chain_check.Finding]:
     path = root / key
     if not path.is_file():
-        return [verifier.Finding("output", f"{label} {key} (entry {seq}) missing")]
+        return [chain_check.Finding("output", f"{label} {key} (entry {seq}) missing")]
     got = sha256_file(path)
     if got != expected:
-        return [verifier.Finding("output", f"{label} {key} (entry {seq}) altered: sha256 expected {expected} got {got}")]
+        return [chain_check.Finding("output", f"{label} {key} (entry {seq}) altered: sha256 expected {expected} got {got}")]
     return []
 
 
-def _case_outputs(case: Case, notes: list[str]) -> Callable[[list[LedgerEntry]], list[verifier.Finding]]:
-    def check(rows: list[LedgerEntry]) -> list[verifier.Finding]:
-        found: list[verifier.Finding] = []
+def _case_outputs(case: Case, notes: list[str]) -> Callable[[list[LedgerEntry]], list[chain_check.Finding]]:
+    def check(rows: list[LedgerEntry]) -> list[chain_check.Finding]:
+        found: list[chain_check.Finding] = []
         for key, (seq, value) in latest_outputs(rows).items():
             if value is None:
                 continue  # superseded: a later entry replaced these results
@@ -71,28 +71,28 @@ def _case_outputs(case: Case, notes: list[str]) -> Callable[[list[LedgerEntry]],
                 if func is None:
                     notes.append(f"{key} (entry {seq}): not re-checked, no digest function for table {table}")
                 elif (got := func(case.db, ident)) != value:
-                    found.append(verifier.Finding("output", f"stored results {key} (entry {seq}) altered: "
+                    found.append(chain_check.Finding("output", f"stored results {key} (entry {seq}) altered: "
                                                   f"sha256 expected {value} got {got}"))
         return found + _records_findings(case, rows)
 
     return check
 
 
-def _records_findings(case: Case, rows: list[LedgerEntry]) -> list[verifier.Finding]:
+def _records_findings(case: Case, rows: list[LedgerEntry]) -> list[chain_check.Finding]:
     """Case metadata and exhibit hashes must agree with the entries that recorded them."""
-    out: list[verifier.Finding] = []
+    out: list[chain_check.Finding] = []
     created = next((e for e in rows if e.action == "created"), None)
     if created is not None:
         for key in META_FIELDS:
             signed, stored = created.body["details"].get(key, ""), case.meta.get(key, "")
             if signed != stored:
-                out.append(verifier.Finding("case", f"case {key} altered: entry {created.seq} says {signed!r}, "
+                out.append(chain_check.Finding("case", f"case {key} altered: entry {created.seq} says {signed!r}, "
                                             f"the case says {stored!r}"))
     received = {e.exhibit: e for e in rows if e.action == "received" and e.exhibit}
     for ex in case.exhibits():
         entry = received.get(ex.id)
         if entry is None:
-            out.append(verifier.Finding("exhibit", f"exhibit {ex.id} has no 'received' entry"))
+            out.append(chain_check.Finding("exhibit", f"exhibit {ex.id} has no 'received' entry"))
             continue
         signed = {f"media_{alg}": entry.body["inputs"].get(f"media_{alg}") for alg in ex.hashes}
         stored = {f"media_{alg}": value for alg, value in ex.hashes.items()}
@@ -102,35 +102,35 @@ def _records_findings(case: Case, rows: list[LedgerEntry]) -> list[verifier.Find
         for name, value in stored.items():
             if signed[name] != value:
                 label = name.replace("media_", "registered ")
-                out.append(verifier.Finding("exhibit", f"exhibit {ex.id} {label} altered: entry {entry.seq} says "
+                out.append(chain_check.Finding("exhibit", f"exhibit {ex.id} {label} altered: entry {entry.seq} says "
                                             f"{signed[name]!r}, the case says {value!r}"))
     return out
 
 
-def _key_store_findings(keys: dict[str, str]) -> list[verifier.Finding]:
+def _key_store_findings(keys: dict[str, str]) -> list[chain_check.Finding]:
     """Examiners this machine knows must have the same key as the ledger says."""
     out = []
     local = {x.id: x for x in examiners.list_examiners()}
     for examiner_id, public in keys.items():
         mine = local.get(examiner_id)
         if mine is not None and mine.public_key != public:
-            out.append(verifier.Finding("key", f"examiner {examiner_id}: key in the ledger differs from this "
+            out.append(chain_check.Finding("key", f"examiner {examiner_id}: key in the ledger differs from this "
                                         f"machine's key store ({mine.fingerprint[:16]})"))
     return out
 
 
-def case_view(case: Case) -> verifier.LedgerView:
+def case_view(case: Case) -> chain_check.LedgerView:
     keys = dict(case.db.execute("SELECT id, public_key FROM examiners").fetchall())
     row = case.db.execute("SELECT seq, entry_hash, examiner, signature FROM ledger_head WHERE id = 1").fetchone()
-    head = verifier.Head(*row) if row else None
+    head = chain_check.Head(*row) if row else None
     notes: list[str] = []
-    return verifier.LedgerView(case.id, case.entries(), keys, head, _case_outputs(case, notes),
+    return chain_check.LedgerView(case.id, case.entries(), keys, head, _case_outputs(case, notes),
                                _key_store_findings(keys), notes)
 
 
-def verify_case(case: Case) -> verifier.Report:
+def verify_case(case: Case) -> chain_check.Report:
     """Recompute the chain and signatures and re-hash every output the ledger names."""
-    return verifier.verify(case_view(case))
+    return chain_check.verify(case_view(case))
 
 
 def transfer(

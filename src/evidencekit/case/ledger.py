@@ -10,6 +10,7 @@ appended it, so that a truncated tail is detected.
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 import platform
 import socket
@@ -113,12 +114,11 @@ def tool_versions() -> dict[str, str]:
 def _native_versions() -> dict[str, str]:
     out: dict[str, str] = {}
     probes = {
-        "libtsk": lambda: __import__("pytsk3").TSK_VERSION_STR,
-        "libewf": lambda: __import__("pyewf").get_version(),
-        # E01 media are read through the system libewf when it is installed (sources/libewf.py)
-        "libewf_system": lambda: __import__("evidencekit.sources.libewf", fromlist=["version"]).version() or "not used",
-        "libyara": lambda: __import__("yara").YARA_VERSION,
-        "libmagic": lambda: str(__import__("magic").version()),
+        "libtsk": lambda: importlib.import_module("pytsk3").TSK_VERSION_STR,
+        "libewf": lambda: importlib.import_module("pyewf").get_version(),
+        "libewf_system": _system_libewf_version,
+        "libyara": lambda: importlib.import_module("yara").YARA_VERSION,
+        "libmagic": lambda: str(importlib.import_module("magic").version()),
     }
     for name, probe in probes.items():
         try:
@@ -224,3 +224,10 @@ def register_examiner(db: sqlite3.Connection, examiner: Examiner) -> None:
 def entries(db: sqlite3.Connection) -> list[LedgerEntry]:
     """Every entry in sequence order."""
     return [LedgerEntry.from_row(r) for r in db.execute(SELECT_ENTRIES + " ORDER BY seq")]
+
+
+def _system_libewf_version() -> str:
+    """E01 media are read through the system libewf when it is installed (sources/libewf.py)."""
+    from evidencekit.sources import libewf
+
+    return libewf.version() or "not used"

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from evidencekit.case import Case, custody
-from evidencekit.case.verifier import Report
+from evidencekit.case.chain_check import Report
 from evidencekit.cli.examiner import acting_examiner, examiner_option
 from evidencekit.errors import CustodyError
 from evidencekit.exporters import bundle

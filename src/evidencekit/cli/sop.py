@@ -120,9 +120,9 @@ def run_cmd(case_dir: str, sop_ref: str, exhibit_id: str, answers_file: str | No
     or a different examiner for a review; run again to continue).
     """
     from evidencekit.case import Case
+    from evidencekit.cli.sop_prompt import TerminalPrompter
     from evidencekit.sop.answers import load_answers
     from evidencekit.sop.library import find_sop
-    from evidencekit.sop.prompt import TerminalPrompter
     from evidencekit.sop.runner import run_sop
 
     loaded = find_sop(sop_ref)

@@ -13,7 +13,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from evidencekit.case import signatures, signing
+from evidencekit.case import signature_pool, signing
 from evidencekit.case.ledger import LedgerEntry
 
 MOVE_WINDOW = 64  # how far from its stored position an entry is looked for when it does not hash
@@ -70,7 +70,7 @@ def verify(view: LedgerView) -> Report:
     keys, findings = _load_keys(view.keys)
     rows, duplicates = _unique(view.entries)
     findings += duplicates
-    pending = signatures.start(rows, view.keys)  # Ed25519 checks run in worker processes meanwhile
+    pending = signature_pool.start(rows, view.keys)  # Ed25519 checks run in worker processes meanwhile
     origin = {e.seq: _original_seq(e) for e in rows}
     head_seq = view.head.seq if view.head else None
     findings += _content_findings(rows, origin, keys, view.case_id, head_seq, pending.result())
