@@ -37,6 +37,58 @@ DEFAULT_FILE_HASHES = ("md5", "sha256")  # per-file hashes of a listing or inven
 CONSTRUCTORS: dict[str, Callable[..., Any]] = {"md5": hashlib.md5, "sha1": hashlib.sha1, "sha256": hashlib.sha256}
 
 
+# --- the one canonical digest of stored rows -------------------------------------------------------
+
+
+def canonical_json(value: object) -> bytes:
+    """``json.dumps(value, separators=(",", ":"), ensure_ascii=False)`` in UTF-8, the bytes a
+    digest is taken over. orjson writes the same bytes for ints, strings and nulls (a test checks
+    it on every escaping case) about five times faster; what it refuses goes through json."""
+    import orjson
+
+    try:
+        return orjson.dumps(value)
+    except TypeError:  # e.g. a lone surrogate
+        import json
+
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass")
+
+
+class RowDigest:
+    """sha256 of stored rows in the canonical form every layer signs: the canonical JSON of each
+    consecutive chunk of at most :data:`ROW_CHUNK` rows (a JSON array of row arrays), and of any
+    section marker or trailing value added with :meth:`value`. The rows' order and columns are
+    fixed by the table's owner; a verifier recomputes the same bytes from the stored rows."""
+
+    def __init__(self) -> None:
+        self._sha = hashlib.sha256()
+        self._pending: list[Any] = []
+
+    def rows(self, rows: Iterable[Any]) -> None:
+        pending = self._pending
+        for row in rows:
+            pending.append(row)
+            if len(pending) == ROW_CHUNK:
+                self._sha.update(canonical_json(pending))
+                pending.clear()
+
+    def value(self, value: object) -> None:
+        self._flush()
+        self._sha.update(canonical_json(value))
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._sha.update(canonical_json(self._pending))
+            self._pending = []
+
+    def hexdigest(self) -> str:
+        self._flush()
+        return self._sha.hexdigest()
+
+
+ROW_CHUNK = 4096
+
+
 def parse_hash_list(text: str) -> tuple[str, ...]:
     """``"md5,sha256"`` -> ("md5", "sha256"); ``"none"`` or ``""`` -> (). ValidationError when unknown."""
     from evidencekit.errors import ValidationError

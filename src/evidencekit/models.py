@@ -25,12 +25,20 @@ class Locator:
     spec: dict[str, Any]
 
     def to_json(self) -> str:
-        return json.dumps({"evidence": self.evidence, "spec": self.spec}, sort_keys=True, separators=(",", ":"))
+        """The one text form: compact JSON, keys sorted (what the case stores and listings print)."""
+        text = self.__dict__.get("_text")
+        if text is None:
+            text = json.dumps({"evidence": self.evidence, "spec": self.spec}, sort_keys=True, separators=(",", ":"))
+            object.__setattr__(self, "_text", text)
+        return text  # type: ignore[no-any-return]
 
     @classmethod
     def from_json(cls, text: str) -> Locator:
+        """The locator a :meth:`to_json` text describes (that text is kept: stored rows re-export as read)."""
         data = json.loads(text)
-        return cls(evidence=data["evidence"], spec=data["spec"])
+        locator = cls(evidence=data["evidence"], spec=data["spec"])
+        object.__setattr__(locator, "_text", text)
+        return locator
 
 
 _json_str = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]

@@ -17,6 +17,7 @@ EVIDENCEKIT_PLASO_BIN       folder of the plaso console scripts to use (only the
 EVIDENCEKIT_SYSTEM_LIBEWF   "0": read E01 media through pyewf, not the system libewf
 EVIDENCEKIT_PASSWORD        (CLI) password of an encrypted volume or archive
 EVIDENCEKIT_RECOVERY_KEY    (CLI) BitLocker/FileVault recovery key
+LC_ALL, LC_MESSAGES, LANG   the locale: the language of messages when no --lang is given
 ==========================  ===============================================================
 """
 
@@ -38,6 +39,7 @@ class Settings:
     training_images: Path | None
     plaso_bin: Path | None
     system_libewf: bool
+    locale: str  # the first of $LC_ALL, $LC_MESSAGES, $LANG that is set ("" when none)
 
 
 def _path(name: str) -> Path | None:
@@ -62,6 +64,7 @@ def get() -> Settings:
         training_images=_path("EVIDENCEKIT_TRAINING_IMAGES"),
         plaso_bin=_path("EVIDENCEKIT_PLASO_BIN"),
         system_libewf=env("EVIDENCEKIT_SYSTEM_LIBEWF", "1") != "0",
+        locale=next((v for v in (env("LC_ALL"), env("LC_MESSAGES"), env("LANG")) if v), ""),
     )
 
 

@@ -28,30 +28,12 @@ from evidencekit.hashing import (
     sidecar_tool,
 )
 from evidencekit.models import iso_utc
+from evidencekit.references import Check, IntegrityCheck, Reference, references_from  # noqa: F401 - re-exported
 
 SIDECAR_EXTENSIONS = ("md5", "sha1", "sha256", "md5sum", "sha1sum", "sha256sum", "txt", "info", "log")
 LIST_FILES = ("md5sums", "sha1sums", "sha256sums")  # folder lists: only lines naming our files count
 LIST_LEVELS = 2  # folders above the evidence searched for list files
 SIDECAR_MAX_BYTES = 4 << 20
-
-
-@dataclass(frozen=True)
-class Reference:
-    """One expected hash value and where it was stated."""
-
-    algorithm: str  # md5 | sha1 | sha256
-    value: str  # lower-case hex
-    origin: str  # "container" | "expect" | "sidecar"
-    source: str  # "container", "--expect", or "<sidecar path>:<line>"
-    description: str  # e.g. "EWF stored hash", "FTK Imager report: MD5 checksum (verified)"
-    subject: str | None = None  # None: the decoded media (tree/archive, see docs); else a file whose bytes it covers
-
-
-@dataclass(frozen=True)
-class Check:
-    reference: Reference
-    computed: str
-    status: str  # "match" | "mismatch"
 
 
 @dataclass(frozen=True)

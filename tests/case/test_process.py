@@ -238,17 +238,27 @@ def test_attributes_are_stored_signed_and_read_back(case: Case, examiner: examin
     assert not custody.verify_case(case).ok
 
 
-def test_digest_without_attributes_is_the_digest_cases_were_signed_with(processed_case: Case) -> None:
-    """ext4 has no attribute flags: the rows digest as they did before the column existed (32 columns)."""
+def test_entries_signed_with_the_legacy_digest_still_verify(processed_case: Case, examiner) -> None:
+    """Cases signed before the canonical row digest: the legacy form (32 columns when no file has
+    attribute flags, json.dumps of 1024-row chunks) is what they signed, and custody verify accepts
+    it; a changed row fails either form."""
     import hashlib
     import json
 
-    from evidencekit.case.rows import DIGEST_CHUNK, FILE_COLUMNS, inventory_digest
+    from evidencekit.case.custody import verify_case
+    from evidencekit.case.rows import FILE_COLUMNS, LEGACY_CHUNK, inventory_digest, legacy_files_digest
 
     assert FILE_COLUMNS[-1] == "attributes"
     cols = ", ".join(FILE_COLUMNS[:-1])
     rows = processed_case.db.execute(f"SELECT {cols} FROM files WHERE exhibit = 'E1' ORDER BY seq").fetchall()
     old = hashlib.sha256()
-    for i in range(0, len(rows), DIGEST_CHUNK):
-        old.update(json.dumps(rows[i:i + DIGEST_CHUNK]).encode("ascii"))
-    assert rows and inventory_digest(processed_case.db, "E1") == (len(rows), old.hexdigest())
+    for i in range(0, len(rows), LEGACY_CHUNK):
+        old.update(json.dumps(rows[i:i + LEGACY_CHUNK]).encode("ascii"))
+    legacy = legacy_files_digest(processed_case.db, "E1")
+    assert rows and legacy == old.hexdigest() != inventory_digest(processed_case.db, "E1")[1]
+    with processed_case.run("note", examiner=examiner, exhibit="E1", details={"text": "legacy"}) as act:
+        act.record("db:files/E1", legacy)  # what a 'processed' entry of an older evidencekit says
+    assert verify_case(processed_case).ok
+    with processed_case.transaction() as db:
+        db.execute("UPDATE files SET size = size + 1 WHERE exhibit = 'E1' AND seq = 2")
+    assert not verify_case(processed_case).ok

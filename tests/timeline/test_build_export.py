@@ -37,7 +37,7 @@ def test_build_from_inventory_equals_fls_mactime(ext4_case: Case, examiner, ext4
     assert [e.time for e in events] == sorted(e.time for e in events)
     sample = next(e for e in events if e.path.endswith("file0003.txt") and e.macb == "m")
     assert sample.sha256 == hashlib.sha256(b"content of file 3\n" * 4).hexdigest()
-    assert json.loads(sample.locator)["spec"] and sample.exhibit == "E1" and sample.inode
+    assert sample.locator is not None and sample.locator.spec and sample.exhibit == "E1" and sample.inode
     entry = ext4_case.entries()[-1]
     assert entry.action == "analysed" and entry.body["details"]["analysis"] == "timeline:fs"
     assert entry.body["details"]["events"] == len(events)

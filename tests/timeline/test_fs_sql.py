@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 
@@ -22,7 +21,7 @@ FIELDS = ("time", "time_digits", "exhibit", "volume", "path", "stream", "inode",
 
 
 def _key(ev: TimelineEvent) -> tuple:
-    return (*(getattr(ev, name) for name in FIELDS), json.dumps(json.loads(ev.locator or "null"), sort_keys=True))
+    return (*(getattr(ev, name) for name in FIELDS), ev.locator.to_json() if ev.locator else "null")
 
 
 def _compare(tmp_path: Path, examiner: examiners.Examiner, image: Path) -> int:

@@ -164,7 +164,7 @@ def test_ios_backup_events_use_real_names(plaso_case: Case) -> None:
     assert not any(fid in e.path for e in fs_events)
     renamed = [e for e in fs_events if e.path == real]
     assert renamed and all(e.extra["backup_path"] == f"/{fid[:2]}/{fid}" for e in renamed)
-    assert renamed[0].sha256 == messages[0].sha256 and fid in (renamed[0].locator or "")
+    assert renamed[0].sha256 == messages[0].sha256 and renamed[0].locator is not None and fid in renamed[0].locator.to_json()
 
 
 def test_ios_call_history_read_natively(plaso_case: Case) -> None:

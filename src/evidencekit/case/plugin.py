@@ -14,4 +14,5 @@ def register(registry: Registry) -> None:
     for migration in CASE_MIGRATIONS:
         registry.add("schema", f"case:{migration.number}", migration)
     registry.add("digest", "files", "evidencekit.case.rows:files_digest")
+    registry.add("digest", "files@legacy", "evidencekit.case.rows:legacy_files_digest")
     registry.add("digest", "volumes", "evidencekit.case.rows:volumes_digest")

@@ -122,7 +122,7 @@ def _common(ev: TimelineEvent, tz: tzinfo, zone_name: str) -> dict[str, Any]:
         "attribute": ev.attribute, "macb": ev.macb, "deleted": ev.deleted, "orphan": ev.orphan,
         "size": ev.size, "sha256": ev.sha256, "flags": list(ev.flags), "assumed_zone": ev.assumed_zone,
         "time_utc_ns": ev.time, "time_digits": ev.time_digits, "message": ev.message,
-        "locator": json.loads(ev.locator) if ev.locator else None, "extra": dict(ev.extra),
+        "locator": {"evidence": ev.locator.evidence, "spec": ev.locator.spec} if ev.locator else None, "extra": dict(ev.extra),
     }
 
 
@@ -168,7 +168,7 @@ def write_csv(rows: Iterable[MacbRow], out: IO[str], tz: tzinfo, zone_name: str)
             ev.attribute or ("File stat" if ev.source == SOURCE_FS else ev.extra.get("data_type", "")),
             "; ".join(row.descs), ev.display_path, ev.message, ev.display_path, ev.inode, ev.size,
             mode_string(ev.type, ev.mode), ev.uid, ev.gid, ev.exhibit, ev.volume, ev.attribute, int(ev.deleted), ev.sha256,
-            ",".join(ev.flags), ev.assumed_zone, ev.time, ev.time_digits, ev.locator,
+            ",".join(ev.flags), ev.assumed_zone, ev.time, ev.time_digits, ev.locator.to_json() if ev.locator else None,
             json.dumps(dict(ev.extra), ensure_ascii=False, default=str) if ev.extra else "",
         ])
         count += len(row.descs)

@@ -22,7 +22,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
 from evidencekit.case import ledger
@@ -31,6 +30,7 @@ from evidencekit.case.rows import FILE_COLUMNS, RowEncoder, RowTails, inventory_
 from evidencekit.case.store import Case, Exhibit
 from evidencekit.errors import CaseError
 from evidencekit.pipeline import intake
+from evidencekit.references import IntegrityCheck, Reference, references_from
 
 __all__ = ["FILE_COLUMNS", "inventory_digest", "process_exhibit"]
 
@@ -40,38 +40,14 @@ DEFAULT_HASHES = ("md5", "sha256")
 POLL_S = 0.5
 
 
-@dataclass
-class Gate:
-    """One integrity check of the decoded media against every reference hash."""
-
-    phase: str
-    references: dict[str, dict[str, str]]
-    got: dict[str, str]
-    mismatches: list[str]
-
-    @property
-    def result(self) -> str:
-        if not self.got:
-            return "not applicable (no single media)"
-        return "mismatch" if self.mismatches else "match"
-
-    def as_details(self) -> dict[str, Any]:
-        return {"phase": self.phase, "result": self.result, "mismatches": self.mismatches}
-
-    def as_inputs(self) -> dict[str, str]:
-        out = {f"{self.phase}_media_{alg}": h for alg, h in self.got.items()}
-        out.update({f"{src}_{alg}": h for src, vals in self.references.items() for alg, h in vals.items()})
-        return out
-
-
 def gate_algorithms(exhibit: Exhibit) -> list[str]:
     """sha256 (compared with the registered hash) plus each algorithm an acquisition or container hash uses."""
     refs = intake.reference_hashes(exhibit)
-    return sorted({"sha256"} | {alg for src, values in refs.items() if src != "registered" for alg in values})
+    return sorted({"sha256"} | {r.algorithm for r in refs if r.origin != "registered"})
 
 
-def gate(phase: str, refs: dict[str, dict[str, str]], got: dict[str, str]) -> Gate:
-    return Gate(phase, refs, got, intake.compare(refs, got))
+def gate(phase: str, refs: list[Reference], got: dict[str, str]) -> IntegrityCheck:
+    return IntegrityCheck(phase, tuple(refs), got)
 
 
 def process_exhibit(
@@ -109,7 +85,7 @@ def process_exhibit(
                 after_job = pool.submit(intake.media_digests, ev, algorithms, _bytes(progress, "re-verify"))
                 writer.close()
                 before = _gate_before(case, exhibit, examiner, before_job.result(), deviation)
-                after = gate("after", {"before": before.got}, after_job.result())
+                after = gate("after", references_from("before", before.got), after_job.result())
                 if after.result == "mismatch":
                     raise _Stop(after)
                 return _record(case, exhibit, examiner, run_id, ev, encoder, before, after, hashes)
@@ -123,7 +99,7 @@ def process_exhibit(
 
 
 class _Stop(Exception):
-    def __init__(self, gate: Gate):
+    def __init__(self, gate: IntegrityCheck):
         super().__init__(gate.phase)
         self.gate = gate
 
@@ -191,7 +167,7 @@ class _Writer:
             raise self._error
 
 
-def _gate_before(case: Case, exhibit: Exhibit, examiner: Examiner, got: dict[str, str], deviation: str | None) -> Gate:
+def _gate_before(case: Case, exhibit: Exhibit, examiner: Examiner, got: dict[str, str], deviation: str | None) -> IntegrityCheck:
     """Inside the processing transaction: record the check before; stop unless it matches or is justified."""
     checked = gate("before", intake.reference_hashes(exhibit), got)
     if checked.result == "mismatch" and not (deviation and deviation.strip()):
@@ -209,12 +185,12 @@ def _append(case: Case, examiner: Examiner, action: str, exhibit: str, details: 
                          outputs=outputs)
 
 
-def _record_failed(case: Case, exhibit: Exhibit, examiner: Examiner, gate: Gate) -> None:
+def _record_failed(case: Case, exhibit: Exhibit, examiner: Examiner, gate: IntegrityCheck) -> None:
     with case.transaction():
         _append(case, examiner, "verified", exhibit.id, gate.as_details(), gate.as_inputs())
 
 
-def _stop_message(exhibit: Exhibit, gate: Gate) -> str:
+def _stop_message(exhibit: Exhibit, gate: IntegrityCheck) -> str:
     when = "changed during processing" if gate.phase == "after" else "no longer hashes the same"
     return (f"{exhibit.path}: exhibit {exhibit.id} {when} ({gate.mismatches[0]}); processing stopped, "
             "nothing stored; to proceed anyway record a deviation with --deviation 'justification'")
@@ -222,7 +198,7 @@ def _stop_message(exhibit: Exhibit, gate: Gate) -> str:
 
 def _record(
     case: Case, exhibit: Exhibit, examiner: Examiner, run_id: int, ev: Any, encoder: RowEncoder,
-    before: Gate, after: Gate, hashes: tuple[str, ...],
+    before: IntegrityCheck, after: IntegrityCheck, hashes: tuple[str, ...],
 ) -> dict[str, Any]:
     db = case.db
     _store_volumes(db, exhibit.id, ev.volumes)

@@ -14,3 +14,4 @@ def register(registry: Registry) -> None:
     for migration in MIGRATIONS:
         registry.add("schema", f"scan:{migration.number}", migration)
     registry.add("digest", "scan_runs", "evidencekit.scan.store:run_digest")
+    registry.add("digest", "scan_runs@legacy", "evidencekit.scan.store:legacy_run_digest")

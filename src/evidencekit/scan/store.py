@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from evidencekit.hashing import RowDigest
 from evidencekit.scan.engine import FileResult
 
 
@@ -61,11 +62,22 @@ _DIGEST_QUERIES = (
 
 
 def run_digest(db: sqlite3.Connection, run_id: int) -> str:
-    """sha256 over the rows a scan run wrote, in a fixed order (files named by walk order ``seq``).
+    """The canonical digest (``hashing.RowDigest``) of the rows a scan run wrote, in a fixed order
+    (files named by walk order ``seq``), each kind of row after a ``[name]`` marker.
 
     This is the output hash of the run's ledger entry (``outputs["db:scan_runs/<id>"]``); a verifier
     recomputes it. Rows replaced by a later run of the same kind (re-scan) no longer count.
     """
+    digest = RowDigest()
+    for name, sql in _DIGEST_QUERIES:
+        digest.value([name])
+        digest.rows(db.execute(sql, (run_id,)))
+    return digest.hexdigest()
+
+
+def legacy_run_digest(db: sqlite3.Connection, run_id: int) -> str:
+    """The digest scan entries signed before the canonical form (one ``name<TAB>json`` line per
+    row): kept only so that those entries still verify."""
     h = hashlib.sha256()
     for name, sql in _DIGEST_QUERIES:
         for row in db.execute(sql, (run_id,)):

@@ -9,7 +9,6 @@ read-only and immutable where it lies (a folder exhibit) or from a temporary cop
 from __future__ import annotations
 
 import hashlib
-import json
 import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator
@@ -18,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from evidencekit.models import Locator
 from evidencekit.timeline.events import TimelineEvent
 from evidencekit.timeline.plaso_import import archive_member, file_id
 
@@ -33,7 +33,7 @@ class Located:
     stored: str  # path inside the exhibit ("/3d/3d0d...")
     db: Path  # a readable SQLite file (the original, or a temporary copy)
     sha256: str
-    locator: str
+    locator: Locator
 
 
 def _cocoa_ns(value: Any) -> int:
@@ -112,8 +112,8 @@ def locate(evidence: Path, kind: str, domain: str, relative: str, tmp: Path) -> 
     return Located(real, "/" + name.lstrip("/"), copy, hashlib.sha256(data).hexdigest(), _locator(evidence, spec))
 
 
-def _locator(evidence: Path, spec: dict[str, Any]) -> str:
-    return json.dumps({"evidence": str(evidence), "spec": spec}, sort_keys=True, separators=(",", ":"))
+def _locator(evidence: Path, spec: dict[str, Any]) -> Locator:
+    return Locator(str(evidence), spec)
 
 
 def read_native(evidence: Path, kind: str, exhibit: str, warnings: list[str]) -> Iterator[TimelineEvent]:

@@ -5,15 +5,14 @@ sort; ``(source, entry)`` serves bodyfile exports, which group the events of one
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
+from evidencekit.hashing import RowDigest, canonical_json  # noqa: F401 - canonical_json re-exported
+from evidencekit.models import Locator
 from evidencekit.timeline.events import SOURCE_FS, TimelineEvent
 
 COLUMNS = (
@@ -48,7 +47,7 @@ _SELECT_SCAN = (f"SELECT e.id, {', '.join(_column(c) for c in COLUMNS)}, CASE WH
 def _row(run: int | None, ev: TimelineEvent) -> tuple[object, ...]:
     return (
         run, ev.time, ev.time_digits, ev.exhibit, ev.volume, ev.path, ev.stream, ev.inode, ev.source,
-        ev.parser, ev.timestamp_desc, ev.macb, ev.attribute, ev.message, ev.sha256, ev.locator,
+        ev.parser, ev.timestamp_desc, ev.macb, ev.attribute, ev.message, ev.sha256, ev.locator.to_json() if ev.locator else None,
         int(ev.deleted), int(ev.orphan), ev.type, ev.size, ev.mode, ev.uid, ev.gid, ev.link_target,
         ev.assumed_zone, ",".join(ev.flags), ev.entry,
         json.dumps(dict(ev.extra), sort_keys=True, default=str) if ev.extra else None,
@@ -109,7 +108,7 @@ def run_digest(db: sqlite3.Connection, run: str | int) -> str:
     inode, hashes, locator, ...) are read from its inventory row, which ``db:files/<exhibit>``
     covers. Other events are digested by every column.
     """
-    digest = hashlib.sha256()
+    digest = RowDigest()
     found = db.execute("SELECT exhibit, kind FROM timeline_runs WHERE id = ?", (int(run),)).fetchone()
     exhibit, source = found if found else (None, None)
     # exhibit, source and run are fixed by the WHERE clause (a row whose value changed drops out
@@ -120,21 +119,11 @@ def run_digest(db: sqlite3.Connection, run: str | int) -> str:
     cur = db.execute(f"SELECT id, {', '.join(columns)} FROM timeline_events "
                      "WHERE exhibit = ? AND source = ? AND run = ? ORDER BY id", (exhibit, source, int(run)))
     while rows := cur.fetchmany(4096):
-        digest.update(canonical_json(rows))
+        digest.rows(rows)
     warnings = db.execute("SELECT exhibit, source, path, message FROM timeline_warnings WHERE run = ? ORDER BY id",
                           (int(run),)).fetchall()
-    digest.update(canonical_json(["warnings", warnings]))
+    digest.value(["warnings", warnings])
     return digest.hexdigest()
-
-
-def canonical_json(value: object) -> bytes:
-    """``json.dumps(value, separators=(",", ":"), ensure_ascii=False)`` in UTF-8, the bytes a
-    digest is taken over. orjson writes the same bytes for ints, strings and nulls (a test checks
-    it on every escaping case) about five times faster; what it refuses goes through json."""
-    try:
-        return orjson.dumps(value)
-    except TypeError:  # e.g. a lone surrogate
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass")
 
 
 @dataclass(frozen=True)
@@ -190,7 +179,7 @@ def from_row(row: tuple[Any, ...]) -> TimelineEvent:
         time=time, timestamp_desc=desc, source=source, path=path, exhibit=exhibit, volume=volume,
         macb=macb, time_digits=digits, parser=parser, attribute=attribute, inode=inode,
         stream=stream, message=message or (_fs_message(desc, attribute, path, deleted) if source == "fs" else ""),
-        sha256=sha256, locator=locator, deleted=bool(deleted),
+        sha256=sha256, locator=Locator.from_json(locator) if locator else None, deleted=bool(deleted),
         orphan=bool(orphan), type=typ, size=size, mode=mode, uid=uid, gid=gid, link_target=link,
         assumed_zone=zone, flags=tuple(str(flags).split(",")) if flags else (), entry=entry,
         extra=details, id=eid,
