@@ -169,8 +169,8 @@ def test_no_zero_byte_hash_is_signed_for_a_non_empty_file(tmp_path: Path) -> Non
     """The last guard of intake, whatever a container reader reports: a file holding bytes whose
     media hashed as nothing is not registered."""
     from evidencekit import open_evidence
-    from evidencekit.case import intake
     from evidencekit.errors import CaseError
+    from evidencekit.pipeline import intake
     from evidencekit.verify import media_digests
 
     path = tmp_path / "disk.raw"

@@ -78,8 +78,8 @@ def test_workers_that_keep_dying_stop_the_listing(many_files_image: Path, tmp_pa
 FAILING_RENDERER = """
 import sys
 from evidencekit import open_evidence
-from evidencekit.export import Renderer
-from evidencekit.sources import parallel
+from evidencekit.exporters.files import Renderer
+from evidencekit.inventory import parallel
 
 class FailsOnDir07(Renderer):
     def __call__(self, records):

@@ -12,14 +12,14 @@ import pytest
 
 from case.util import run_cli
 from evidencekit.case import Case, custody, examiners
-from evidencekit.case.intake import add_exhibit
+from evidencekit.pipeline.intake import add_exhibit
 from workers import kill_a_worker_when, kill_every_worker
 
 # Pauses `case process` once 3,000 rows are numbered (mid-walk, workers busy) until the test
 # says go; the product itself is not changed.
 PAUSED = """
 import sys
-import evidencekit.case.process as p
+import evidencekit.pipeline.processing as p
 orig = p.RowEncoder.number
 def hooked(self, tails):
     rows = orig(self, tails)

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from evidencekit import settings
 from evidencekit.case import Case, custody, examiners
-from evidencekit.timeline import api
+from evidencekit.pipeline.timeline import build
 from timeline.conftest import add_processed, build_ext4, new_case
 
 TMPFS_SIZE = 16 << 10
@@ -27,11 +28,13 @@ def big_case(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     work = tmp_path_factory.mktemp("tlfull")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("EVIDENCEKIT_HOME", str(work / "home"))  # the subprocesses use this home too
+        settings.reset()  # the library reads the environment once
         examiner = examiners.init_examiner("Tess Timeline", "tess")
         case = new_case(work / "case", examiner)
         add_processed(case, examiner, build_ext4(work, 1000), "E1")
-        api.build(case, examiner, artifacts="none")
+        build(case, examiner, artifacts="none")
         case.close()
+    settings.reset()
     yield work / "case"
 
 
