@@ -238,14 +238,15 @@ def test_attributes_are_stored_signed_and_read_back(case: Case, examiner: examin
 
 
 def test_digest_without_attributes_is_the_digest_cases_were_signed_with(processed_case: Case) -> None:
-    """ext4 has no attribute flags: the rows digest as they did before the column existed (32 columns)."""
+    """ext4 has no attribute flags and these names are UTF-8: the rows digest as they did before
+    the attributes and raw_name columns existed (32 columns)."""
     import hashlib
     import json
 
     from evidencekit.case.rows import DIGEST_CHUNK, FILE_COLUMNS, inventory_digest
 
-    assert FILE_COLUMNS[-1] == "attributes"
-    cols = ", ".join(FILE_COLUMNS[:-1])
+    assert FILE_COLUMNS[-2:] == ("attributes", "raw_name")
+    cols = ", ".join(FILE_COLUMNS[:-2])
     rows = processed_case.db.execute(f"SELECT {cols} FROM files WHERE exhibit = 'E1' ORDER BY seq").fetchall()
     old = hashlib.sha256()
     for i in range(0, len(rows), DIGEST_CHUNK):

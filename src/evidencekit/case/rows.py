@@ -13,7 +13,7 @@ FILE_COLUMNS = (
     "exhibit", "seq", "volume", "path", "inode", "stream", "type", "deleted", "orphan", "size", "filesystem",
     "mode", "uid", "gid", "link_target", "mtime", "atime", "ctime", "crtime", "dtime", "fn_mtime", "fn_atime",
     "fn_ctime", "fn_crtime", "time_digits", "assumed_zone", "md5", "sha1", "sha256", "locator", "warnings", "ext",
-    "attributes",  # last, and left out of the digest when empty: see _digest_chunk
+    "attributes", "raw_name",  # last, and left out of the digest when empty: see _digest_chunk
 )
 DIGEST_CHUNK = 1024
 
@@ -48,7 +48,7 @@ class RowTails:
             int(rec.orphan), rec.size, rec.filesystem, rec.mode, rec.uid, rec.gid, rec.link_target, rec.mtime,
             rec.atime, rec.ctime, rec.crtime, rec.dtime, rec.fn_mtime, rec.fn_atime, rec.fn_ctime, rec.fn_crtime,
             rec.time_digits, rec.assumed_zone, rec.md5, rec.sha1, rec.sha256, self._locator(rec.locator),
-            json.dumps(list(rec.warnings)) if rec.warnings else "[]", ext, " ".join(rec.attributes),
+            json.dumps(list(rec.warnings)) if rec.warnings else "[]", ext, " ".join(rec.attributes), rec.raw_name,
         )
 
 
@@ -93,9 +93,15 @@ class RowEncoder:
 
 
 def _digest_chunk(rows: list[tuple[Any, ...]]) -> bytes:
-    # The attributes column came after the first cases were signed: an empty one is left out, so
-    # those digests still verify; a non-empty one lengthens the row, so any change to it shows.
-    return json.dumps([row if row[-1] else row[:-1] for row in rows]).encode("ascii")
+    # The attributes and raw_name columns came after the first cases were signed: trailing empty
+    # ones are left out, so those digests still verify; a value lengthens the row, so any change shows.
+    return json.dumps([_signed_part(row) for row in rows]).encode("ascii")
+
+
+def _signed_part(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    if row[-1] is not None:  # raw_name
+        return row
+    return row[:-1] if row[-2] else row[:-2]  # attributes
 
 
 def inventory_digest(db: sqlite3.Connection, exhibit: str, table: str = "files") -> tuple[int, str]:

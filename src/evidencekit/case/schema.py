@@ -142,6 +142,8 @@ MIGRATIONS: list[Migration] = [
               "DROP INDEX files_sha256;"),
     Migration("case: file attributes (hidden, system, read_only, ...: FAT attribute byte, NTFS $SI flags)",
               "ALTER TABLE files ADD COLUMN attributes TEXT NOT NULL DEFAULT '';"),
+    Migration("case: raw bytes (hex) of names that are not UTF-8, and the code page an exhibit's names are read in",
+              "ALTER TABLE files ADD COLUMN raw_name TEXT; ALTER TABLE exhibits ADD COLUMN name_encoding TEXT;"),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
