@@ -8,7 +8,13 @@ from dataclasses import asdict
 
 import click
 
-from evidencekit.cli.common import credential_options, name_encoding_option, open_from_cli, progress_bar, tz_option
+from evidencekit.cli.common import (
+    credential_options,
+    name_encoding_option,
+    open_from_cli,
+    progress_bar,
+    tz_option,
+)
 from evidencekit.export import FILE_FORMATS, Renderer
 from evidencekit.inventory import parse_hash_list
 from evidencekit.sources.parallel import default_jobs, segments

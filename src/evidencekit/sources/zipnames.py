@@ -12,6 +12,7 @@ only read; the view changes bytes in memory, never on disk.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import io
 import struct
 import zipfile
@@ -73,10 +74,8 @@ def open_zip(path: str) -> tuple[zipfile.ZipFile, set[int], io.RawIOBase | None]
         pass
     view = _MaskedFile(path)
     try:
-        try:
-            zipfile.ZipFile(view).close()
-        except UnicodeDecodeError:
-            pass  # expected: zipfile read the whole central directory in its last read, then failed
+        with contextlib.suppress(UnicodeDecodeError):  # expected: zipfile failed after reading the
+            zipfile.ZipFile(view).close()               # whole central directory in its last read
         start, size = view.last_read
         view.seek(start)
         masked = _mask_central(view, view.read(size), start)
