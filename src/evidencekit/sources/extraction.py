@@ -8,11 +8,13 @@ given as ``name_encoding``) and its raw bytes are kept (``sources.names``).
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 import struct
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from functools import partial
@@ -217,9 +219,10 @@ class ZipExtraction(Evidence):
 
     def _open(self, info: zipfile.ZipInfo) -> BinaryIO:
         try:
-            return self._zip.open(info, pwd=self._password.encode() if self._password else None)  # type: ignore[return-value]
-        except (RuntimeError, zipfile.BadZipFile, NotImplementedError, OSError) as err:
+            inner = self._zip.open(info, pwd=self._password.encode() if self._password else None)
+        except (RuntimeError, zipfile.BadZipFile, NotImplementedError, OSError, EOFError, zlib.error) as err:
             raise EvidenceError(f"{info.filename}: cannot be read: {err}") from err
+        return _Checked(inner, info.filename)  # type: ignore[return-value]
 
     def open_locator(self, locator: Locator) -> BinaryIO:
         name = locator.spec.get("location", "").lstrip("/")
@@ -257,8 +260,8 @@ class TarExtraction(Evidence):
             # names as bytes through surrogateescape whatever the locale: sources.names recovers them
             self._tar = tarfile.open(path, "r:*", encoding="utf-8", errors="surrogateescape")  # noqa: SIM115
             self._members = self._tar.getmembers()
-        except (tarfile.TarError, OSError, EOFError) as err:
-            raise EvidenceError(f"{path}: damaged tar archive: {err}") from err
+        except (tarfile.TarError, OSError, EOFError, zlib.error) as err:
+            raise EvidenceError(f"{path}: damaged tar archive: {_tar_cause(err)}") from err
         with open(path, "rb") as fh:
             self._compressed = fh.read(2) == b"\x1f\x8b"
         if self._compressed:
@@ -295,10 +298,13 @@ class TarExtraction(Evidence):
             yield Entry(record, partial(self._open, member) if kind == "file" else None)
 
     def _open(self, member: tarfile.TarInfo) -> BinaryIO:
-        fh = self._tar.extractfile(member)
+        try:
+            fh = self._tar.extractfile(member)
+        except (tarfile.TarError, OSError, EOFError, zlib.error) as err:
+            raise EvidenceError(f"{member.name}: cannot be read: {_tar_cause(err)}") from err
         if fh is None:
             raise EvidenceError(f"{member.name}: has no content")
-        return fh  # type: ignore[return-value]
+        return _Checked(fh, member.name)  # type: ignore[return-value]
 
     def open_locator(self, locator: Locator) -> BinaryIO:
         name = locator.spec.get("location", "").lstrip("/")
@@ -306,3 +312,40 @@ class TarExtraction(Evidence):
             if member.name.lstrip("/") == name:
                 return self._open(member)
         raise EvidenceError(f"{name}: not in {self.path}")
+
+
+def _tar_cause(err: BaseException) -> str:
+    """One line: tarfile lists each decompressor it tried on lines of their own."""
+    text = str(err)
+    if "could not be opened successfully" in text:
+        return "not readable as a tar archive, plain or gzip, bzip2 or xz compressed"
+    return " ".join(text.split()) or type(err).__name__
+
+
+class _Checked(io.RawIOBase):
+    """A member's content stream on which damage found while reading (a bad CRC, broken deflate
+    data, a truncated archive) is an EvidenceError: a warning on that record, not a stop."""
+
+    _DAMAGE = (zipfile.BadZipFile, tarfile.TarError, zlib.error, EOFError, RuntimeError, ValueError)
+
+    def __init__(self, inner: Any, name: str):
+        super().__init__()
+        self._inner, self._name = inner, name
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        try:
+            return self._inner.read(-1 if size is None else size)  # type: ignore[no-any-return]
+        except self._DAMAGE as err:
+            raise EvidenceError(f"{self._name}: content damaged: {err}") from err
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._inner.close()
+        super().close()

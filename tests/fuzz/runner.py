@@ -1,0 +1,110 @@
+"""Runs evidencekit commands on many inputs, each in its own process under a time-out.
+
+Starting Python and importing dfvfs costs about half a second per command, which would be most
+of the fuzz stage's time; so this runner imports the CLI once and forks one child per command:
+the child runs ``evidencekit ARGS`` exactly as the console script does (same click entry point,
+its own process group, stdin from /dev/null, stdout and stderr to files) and exits with the
+command's exit code. A child still running at its time-out is killed with its whole process
+group (worker processes included) and reported as a hang.
+
+    python tests/fuzz/runner.py JOBS.jsonl RESULTS.jsonl
+
+A job is ``{"id": ..., "args": [...], "cwd": DIR, "timeout": SECONDS}``; a result adds ``rc``
+(None after a time-out), ``seconds``, ``stdout`` (path) and ``stderr`` (its text, cut at 4 KiB).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+
+
+def _preload() -> None:
+    """Import what the commands import, so that each child starts at once."""
+    import evidencekit.cli.evidence  # noqa: F401
+    import evidencekit.cli.verify  # noqa: F401
+    import evidencekit.inventory  # noqa: F401
+    import evidencekit.sources.disk  # noqa: F401
+    import evidencekit.sources.extraction  # noqa: F401
+    import evidencekit.verify  # noqa: F401
+
+
+def _child(job: dict, out: Path, err: Path) -> None:
+    """In the forked child: become the command and never return."""
+    code = 1
+    try:
+        os.setpgid(0, 0)
+        os.chdir(job["cwd"])
+        for fd, path, flags in ((0, os.devnull, os.O_RDONLY), (1, out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC),
+                                (2, err, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)):
+            os.dup2(os.open(path, flags, 0o644), fd)
+        from evidencekit.cli import main
+
+        sys.argv = ["evidencekit", *job["args"]]
+        try:
+            main(job["args"], prog_name="evidencekit")
+            code = 0
+        except SystemExit as done:
+            code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    except BaseException:  # what the interpreter would print for an uncaught exception
+        traceback.print_exc()
+        code = 1
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:
+                pass
+        os._exit(code)
+
+
+def run(job: dict, scratch: Path) -> dict:
+    out, err = scratch / f"{job['id']}.out", scratch / f"{job['id']}.err"
+    sys.stdout.flush()
+    sys.stderr.flush()
+    started = time.monotonic()
+    pid = os.fork()
+    if pid == 0:
+        _child(job, out, err)
+    rc = None
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            rc = os.waitstatus_to_exitcode(status)
+            break
+        if time.monotonic() - started > job["timeout"]:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            os.waitpid(pid, 0)
+            break
+        time.sleep(0.005)
+    seconds = time.monotonic() - started
+    try:  # workers the command left behind in its group
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    text = err.read_bytes()[:4096].decode("utf-8", "backslashreplace")
+    return {**job, "rc": rc, "seconds": round(seconds, 3), "stdout": str(out), "stderr": text}
+
+
+def main() -> None:
+    jobs_file, results_file = Path(sys.argv[1]), Path(sys.argv[2])
+    jobs = [json.loads(line) for line in jobs_file.read_text().splitlines() if line.strip()]
+    scratch = results_file.parent / (results_file.stem + ".streams")
+    scratch.mkdir(exist_ok=True)
+    _preload()
+    with open(results_file, "w") as results:
+        for job in jobs:
+            results.write(json.dumps(run(job, scratch)) + "\n")
+            results.flush()
+
+
+if __name__ == "__main__":
+    main()
