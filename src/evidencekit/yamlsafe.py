@@ -99,7 +99,13 @@ def compose_yaml(text: str, source_name: str, plain_strings: bool = False,
     it (call ``loader.dispose()`` after). ``plain_strings`` reads every scalar as text (PyYAML's
     BaseLoader), as answer sheets need; without ``check_duplicates`` the caller lists them itself.
     """
-    loader = (BaseBoundedLoader if plain_strings else SafeBoundedLoader)(text, source_name)
+    make = BaseBoundedLoader if plain_strings else SafeBoundedLoader
+    try:
+        loader = make(text, source_name)
+    except yaml.reader.ReaderError as err:  # a control character: PyYAML checks the text first
+        line = text.count("\n", 0, err.position) + 1
+        column = err.position - (text.rfind("\n", 0, err.position) + 1) + 1
+        raise YamlError(source_name, line, column, f"character {err.character:#x} is not allowed in YAML") from None
     try:
         root = _guarded(loader.get_single_node, source_name)
         if root is not None and check_duplicates:

@@ -15,6 +15,7 @@ A job is ``{"id": ..., "args": [...], "cwd": DIR, "timeout": SECONDS}``; a resul
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -56,10 +57,8 @@ def _child(job: dict, out: Path, err: Path) -> None:
         code = 1
     finally:
         for stream in (sys.stdout, sys.stderr):
-            try:
+            with contextlib.suppress(Exception):
                 stream.flush()
-            except Exception:
-                pass
         os._exit(code)
 
 
@@ -78,18 +77,14 @@ def run(job: dict, scratch: Path) -> dict:
             rc = os.waitstatus_to_exitcode(status)
             break
         if time.monotonic() - started > job["timeout"]:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             os.waitpid(pid, 0)
             break
         time.sleep(0.005)
     seconds = time.monotonic() - started
-    try:  # workers the command left behind in its group
+    with contextlib.suppress(ProcessLookupError, PermissionError):  # workers the command left in its group
         os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
     text = err.read_bytes()[:4096].decode("utf-8", "backslashreplace")
     return {**job, "rc": rc, "seconds": round(seconds, 3), "stdout": str(out), "stderr": text}
 
