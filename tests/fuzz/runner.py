@@ -7,7 +7,7 @@ its own process group, stdin from /dev/null, stdout and stderr to files) and exi
 command's exit code. A child still running at its time-out is killed with its whole process
 group (worker processes included) and reported as a hang.
 
-    python tests/fuzz/runner.py JOBS.jsonl RESULTS.jsonl
+    python tests/fuzz/runner.py JOBS.jsonl RESULTS.jsonl [INTACT_SEED ...]
 
 A job is ``{"id": ..., "args": [...], "cwd": DIR, "timeout": SECONDS}``; a result adds ``rc``
 (None after a time-out), ``seconds``, ``stdout`` (path) and ``stderr`` (its text, cut at 4 KiB).
@@ -25,14 +25,28 @@ import traceback
 from pathlib import Path
 
 
-def _preload() -> None:
-    """Import what the commands import, so that each child starts at once."""
-    import evidencekit.cli.evidence  # noqa: F401
-    import evidencekit.cli.verify  # noqa: F401
-    import evidencekit.inventory  # noqa: F401
-    import evidencekit.sources.disk  # noqa: F401
-    import evidencekit.sources.extraction  # noqa: F401
-    import evidencekit.verify  # noqa: F401
+def _preload(warm_up: list[str]) -> None:
+    """Import what the commands import, and run them once on each intact seed (the first run of a
+    command in a process costs 0.4 s of lazy imports and set-up; later ones 0.01 s), so that each
+    child starts warm. Only the seeds' own file objects are left in dfvfs's cache."""
+    from evidencekit.cli import main
+
+    saved = [os.dup(1), os.dup(2)]
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        for path in warm_up:
+            for args in (["info", path], ["verify", path], ["files", path, "--hash", "md5,sha256", "-j", "1"]):
+                with contextlib.suppress(SystemExit, Exception):
+                    main(args, prog_name="evidencekit")
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        for fd, copy in zip((1, 2), saved, strict=True):
+            os.dup2(copy, fd)
+            os.close(copy)
+        os.close(null)
 
 
 def _child(job: dict, out: Path, err: Path) -> None:
@@ -90,11 +104,11 @@ def run(job: dict, scratch: Path) -> dict:
 
 
 def main() -> None:
-    jobs_file, results_file = Path(sys.argv[1]), Path(sys.argv[2])
+    jobs_file, results_file, warm_up = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3:]
     jobs = [json.loads(line) for line in jobs_file.read_text().splitlines() if line.strip()]
     scratch = results_file.parent / (results_file.stem + ".streams")
     scratch.mkdir(exist_ok=True)
-    _preload()
+    _preload(warm_up)
     with open(results_file, "w") as results:
         for job in jobs:
             results.write(json.dumps(run(job, scratch)) + "\n")

@@ -102,7 +102,7 @@ def _jobs(inputs: dict[str, tuple[Path, str]], out: Path) -> list[dict]:
     return jobs
 
 
-def _run_all(jobs: list[dict], work: Path) -> list[dict]:
+def _run_all(jobs: list[dict], work: Path, seeds: list[Path]) -> list[dict]:
     """The jobs split over RUNNERS runner processes (the machine's cores), results in job order."""
     procs, files = [], []
     for i in range(RUNNERS):
@@ -110,7 +110,7 @@ def _run_all(jobs: list[dict], work: Path) -> list[dict]:
         jobs_file.write_text("".join(json.dumps(j) + "\n" for j in jobs[i::RUNNERS]))
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
         procs.append(subprocess.Popen([sys.executable, str(Path(__file__).with_name("runner.py")), str(jobs_file),
-                                       str(results_file)], env=env))
+                                       str(results_file), *map(str, seeds)], env=env))
         files.append(results_file)
     for proc in procs:
         assert proc.wait(timeout=TIMEOUT_S * len(jobs)) == 0
@@ -162,7 +162,7 @@ def test_mutated_images_give_a_result_or_one_clear_error(tmp_path: Path, corpus:
     before = _tree(inputs_dir)
     home = Path(os.environ["EVIDENCEKIT_HOME"])
     home_before = _tree(home) if home.exists() else {}
-    results = _run_all(_jobs(inputs, out), tmp_path)
+    results = _run_all(_jobs(inputs, out), tmp_path, seeds)
     assert _tree(inputs_dir) == before, "an input changed, or something was written beside the inputs"
     assert (_tree(home) if home.exists() else {}) == home_before, "something was written to the evidencekit home"
     for cwd in out.iterdir():
