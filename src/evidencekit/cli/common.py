@@ -29,10 +29,9 @@ def open_from_cli(path: str, password: str | None, recovery_key: str | None, loc
 
 def name_encoding_option(func: Callable[..., Any]) -> Callable[..., Any]:
     """--name-encoding: the code page of archive and folder names that are not UTF-8."""
-    return click.option("--name-encoding", type=click.Choice(NAME_ENCODINGS), default=None,
-                        help="Decode archive and folder names that are not UTF-8 (and a zip's names without "
-                             "its UTF-8 flag) in this code page, as Russian-locale systems write them; the raw "
-                             "bytes are kept (raw_name). Default: undecodable bytes shown as \\xNN.")(func)
+    return click.option("--name-encoding", type=click.Choice(NAME_ENCODINGS), default=None, metavar="CP",
+                        help="Code page (cp1251, cp866, koi8-r) of archive and folder names that are not UTF-8, "
+                             "and of zip names without the UTF-8 flag; raw bytes kept (raw_name).")(func)
 
 
 def tz_option(func: Callable[..., Any]) -> Callable[..., Any]:
