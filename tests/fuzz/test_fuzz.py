@@ -54,6 +54,11 @@ SEEDS = (
     TRAINING / "linux-server/server.img.gz",
     TRAINING / "mobile/android-extraction.zip",
 )
+# Inputs of the outside audit (issue 16) kept among the random ones: (seed, offset, bytes written there).
+AUDIT_CASES = {
+    "audit:qcow2-absurd-size": ("image.qcow2", 24, b"\xff" * 8),
+    "audit:zip-bad-utf8-name": ("with_directory.zip", None, b""),  # see _audit_case
+}
 # Defects the stage finds that belong to other work items of issue 16 (fixed on other branches):
 # reported, not failed, until those fixes land. Each: (pattern in stderr, the item).
 KNOWN = (
@@ -87,7 +92,25 @@ def _inputs(seeds: list[Path], folder: Path) -> dict[str, tuple[Path, str]]:
         path = folder / f"{number:04d}-{seed.name}"  # the seed's suffix kept: E01 segments are found by it
         path.write_bytes(case.data)
         made[key] = (path, case.description)
+    by_name = {seed.name: seed for seed in seeds}
+    for number, (key, (name, offset, patch)) in enumerate(AUDIT_CASES.items(), start=CASES):
+        if name in by_name:
+            path = folder / f"{number:04d}-{name}"
+            path.write_bytes(_audit_case(data[by_name[name]], offset, patch))
+            made[key] = (path, f"audit case: {patch.hex() or 'bad UTF-8 name'} at {offset}")
     return made
+
+
+def _audit_case(seed: bytes, offset: int | None, patch: bytes) -> bytes:
+    if offset is not None:
+        return seed[:offset] + patch + seed[offset + len(patch):]
+    # the zip's first member name, in both headers, made invalid UTF-8 with the UTF-8 flag set
+    data = bytearray(seed)
+    for sig, flag_at, name_at in ((b"PK\x03\x04", 6, 30), (b"PK\x01\x02", 8, 46)):
+        at = data.find(sig)
+        data[at + flag_at + 1] |= 0x08  # bit 11 of the little-endian flag bits
+        data[at + name_at] = 0xFF
+    return bytes(data)
 
 
 def _jobs(inputs: dict[str, tuple[Path, str]], out: Path) -> list[dict]:
