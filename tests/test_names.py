@@ -20,6 +20,7 @@ import pytest
 from case.util import run_cli
 from ektools import need_tool
 from evidencekit import open_evidence
+from evidencekit.inventory import files
 
 BAD = b"bad\xff\xfename.txt"
 BAD_SHOWN = "bad\\xff\\xfename.txt"
@@ -151,7 +152,7 @@ def test_hostile_member_name_is_shown_as_stored_and_zip_links_have_targets(tmp_p
         link.create_system, link.external_attr = 3, 0o120777 << 16  # S_IFLNK, as Info-ZIP stores links
         zf.writestr(link, b"../a/x")
     with open_evidence(archive) as ev:
-        records = {r.path: r for r in ev.files(("md5",))}
+        records = {r.path: r for r in files(ev, ("md5",))}
     assert set(records) == {"/a/x", "/a/../../x", "/C:/Windows/evil.dll", "/docs/link"}
     assert records["/a/x"].warnings == ()
     assert any("'..' climbs out" in w and "never resolved" in w for w in records["/a/../../x"].warnings)

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from ektools import ROOT
 from evidencekit.errors import ValidationError
-from evidencekit.export import COLUMNS, Renderer, bodyfile_lines
+from evidencekit.exporters.files import COLUMNS, Renderer, bodyfile_lines
 from evidencekit.models import FileRecord, Locator
 from evidencekit.scan.hashlists import DIGEST_SIZES, Malformed, read_hash_list
 from evidencekit.sop.answers import load_answers
