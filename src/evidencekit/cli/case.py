@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from evidencekit.case import Case, query
-from evidencekit.cli.common import is_terminal
+from evidencekit.cli.common import is_terminal, name_encoding_option
 from evidencekit.cli.examiner import acting_examiner, examiner_option
 from evidencekit.errors import CaseError
 from evidencekit.hashing import DEFAULT_FILE_HASHES as DEFAULT_HASHES
@@ -56,16 +56,18 @@ def init_cmd(case_dir: str, number: str, title: str, authority: str, authority_d
 @click.option("--received-from", help="Who handed the exhibit to the lab.")
 @click.option("--acquisition-hash", metavar="ALG:HEX", help="Hash stated at acquisition, e.g. sha256:ab12...")
 @click.option("--copy", is_flag=True, help="Copy the evidence files into the case (evidence/EXHIBIT/) and register the copy.")
+@name_encoding_option
 @examiner_option
 def add_cmd(case_dir: str, evidence: str, exhibit_id: str, acquisition_hash: str | None, copy: bool,
-            examiner_id: str | None, **label: Any) -> None:
+            name_encoding: str | None, examiner_id: str | None, **label: Any) -> None:
     """Register EVIDENCE as an exhibit: referenced by path and by the hash of its decoded media.
 
     The evidence is never copied or written unless --copy is given.
     """
     case = Case.open(case_dir)
     examiner = acting_examiner(examiner_id)
-    result = add_exhibit(case, evidence, exhibit_id, examiner, Seizure(**label), acquisition_hash, copy=copy)
+    result = add_exhibit(case, evidence, exhibit_id, examiner, Seizure(**label), acquisition_hash, copy=copy,
+                         name_encoding=name_encoding)
     click.echo(f"exhibit {exhibit_id} registered: " + " ".join(f"{k}:{v}" for k, v in result["hashes"].items()))
     click.echo(f"acquisition hash check: {result['acquisition_check']}")
     for line in result["mismatches"]:

@@ -9,7 +9,13 @@ from dataclasses import asdict
 
 import click
 
-from evidencekit.cli.common import credential_options, open_from_cli, progress_bar, tz_option
+from evidencekit.cli.common import (
+    credential_options,
+    name_encoding_option,
+    open_from_cli,
+    progress_bar,
+    tz_option,
+)
 from evidencekit.exporters.files import FILE_FORMATS, Renderer
 from evidencekit.hashing import parse_hash_list
 from evidencekit.inventory.parallel import default_jobs, segments
@@ -18,20 +24,24 @@ from evidencekit.inventory.parallel import default_jobs, segments
 @click.command()
 @click.argument("evidence", type=click.Path(exists=False))
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of text.")
+@name_encoding_option
 @credential_options
-def info(evidence: str, as_json: bool, password: str | None, recovery_key: str | None) -> None:
+def info(evidence: str, as_json: bool, name_encoding: str | None, password: str | None,
+         recovery_key: str | None) -> None:
     """Show the format chain, media size, volumes, file systems, encryption and acquisition metadata.
 
     EVIDENCE is a disk image (raw, split, E01, VMDK, VHD, QCOW2, DMG, .gz), a zip or tar
     extraction, or an extraction folder. Nothing is written to it.
     """
-    with open_from_cli(evidence, password, recovery_key, locked_ok=True) as ev:
+    with open_from_cli(evidence, password, recovery_key, locked_ok=True, name_encoding=name_encoding) as ev:
         data = {
             "path": ev.path, "kind": ev.kind, "format_chain": ev.format_chain, "media_size": ev.media_size,
             "segment_files": ev.segment_files, "volumes": [asdict(v) for v in ev.volumes],
             "acquisition": asdict(ev.acquisition) if ev.acquisition else None, "warnings": ev.warnings,
             "media_reader": getattr(ev, "media_reader", None),
         }
+        if ev.name_encoding:
+            data["name_encoding"] = ev.name_encoding
         if as_json:
             click.echo(json.dumps(data, indent=2))
         else:
@@ -50,6 +60,8 @@ def _print_info(data: dict) -> None:
     click.echo(f"Format chain:  {' -> '.join(data['format_chain'])}")
     if data["media_size"] is not None:
         click.echo(f"Media size:    {data['media_size']:,} bytes")
+    if data.get("name_encoding"):
+        click.echo(f"Name encoding: {data['name_encoding']} (for names that are not UTF-8)")
     if data["media_reader"]:
         click.echo(f"Media reader:  {data['media_reader']}")
     if len(data["segment_files"]) > 1:
@@ -90,9 +102,10 @@ def _num(value: int | None) -> str:
 @click.option("--jobs", "-j", type=click.IntRange(0, 64), default=0, show_default="0: one per core, up to 4",
               help="Worker processes for large file systems; the output is identical whatever the number.")
 @tz_option
+@name_encoding_option
 @credential_options
 def files(evidence: str, hash_names: str, fmt: str, volume: str | None, output: str | None, jobs: int, tz: str,
-          password: str | None, recovery_key: str | None) -> None:
+          name_encoding: str | None, password: str | None, recovery_key: str | None) -> None:
     """List every entry with hashes and MACB times: deleted, orphaned and NTFS streams included.
 
     Times are ISO-8601 in UTC with the file system's full precision (FAT stores local time: its
@@ -101,7 +114,7 @@ def files(evidence: str, hash_names: str, fmt: str, volume: str | None, output: 
     """
     hashes = parse_hash_list(hash_names)
     renderer = Renderer(fmt, tz)
-    with open_from_cli(evidence, password, recovery_key) as ev:
+    with open_from_cli(evidence, password, recovery_key, name_encoding=name_encoding) as ev:
         ev.require_filesystems()
         out = open(output, "wb") if output else sys.stdout.buffer  # noqa: SIM115 - the renderer gives UTF-8 bytes
         count = 0

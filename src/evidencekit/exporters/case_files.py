@@ -33,6 +33,7 @@ def write_files(case: Case, flt: FileFilter, fmt: str, out: TextIO) -> int:
             row["locator"] = rec.locator.to_json()
             row["warnings"] = "; ".join(rec.warnings)
             writer.writerow(row)
-        else:
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        else:  # the locator as stored (ASCII JSON): an undecodable name stays a \udcff escape in it
+            row.pop("locator")
+            out.write(json.dumps(row, ensure_ascii=False)[:-1] + f', "locator": {rec.locator.to_json()}}}\n')
     return count

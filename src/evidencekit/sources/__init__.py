@@ -17,8 +17,9 @@ from dataclasses import dataclass
 
 from evidencekit.errors import EvidenceError
 from evidencekit.sources.base import Credentials, Entry, Evidence
+from evidencekit.sources.names import NAME_ENCODINGS, check_name_encoding
 
-__all__ = ["Credentials", "Entry", "Evidence", "open_evidence", "fork_safe", "reset_after_fork"]
+__all__ = ["Credentials", "Entry", "Evidence", "open_evidence", "fork_safe", "reset_after_fork", "NAME_ENCODINGS"]
 
 
 def fork_safe() -> bool:
@@ -45,18 +46,27 @@ class Detector:
 
 
 def open_evidence(path: str | os.PathLike[str], credentials: Credentials | None = None,
-                  locked_ok: bool = False) -> Evidence:
+                  locked_ok: bool = False, name_encoding: str | None = None) -> Evidence:
     """Open evidence read-only, detecting its whole format chain.
 
     With ``locked_ok``, an encrypted volume with no key given is listed as locked (its media can
     still be hashed) instead of being an error; a wrong key is an error either way.
+    ``name_encoding`` (cp1251, cp866, koi8-r) decodes the archive and folder names that are not
+    UTF-8 (and a zip's names stored without its UTF-8 flag); their raw bytes are kept either way.
 
     Raises:
         EvidenceError: missing, unreadable, empty, or not decodable; CredentialError for a wrong
             or missing password of an encrypted volume.
     """
-    text = os.path.abspath(os.fspath(path))
-    credentials = credentials or Credentials()
+    encoding = check_name_encoding(name_encoding)
+    ev = _open(os.path.abspath(os.fspath(path)), credentials or Credentials(), locked_ok)
+    ev.name_encoding = encoding
+    if ev.name_encoding and ev.kind == "disk_image":
+        ev.warnings.append(f"--name-encoding {ev.name_encoding} applies to archive and folder names only")
+    return ev
+
+
+def _open(text: str, credentials: Credentials, locked_ok: bool) -> Evidence:
     if require_evidence_file(text) == "directory":
         from evidencekit.sources.extraction import DirectoryExtraction
 
