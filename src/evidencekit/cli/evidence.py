@@ -39,6 +39,8 @@ def info(evidence: str, as_json: bool, password: str | None, recovery_key: str |
         if locked:
             click.echo(f"evidencekit: note: encrypted and locked: {', '.join(locked)}; give --password or "
                        "--recovery-key to see inside", err=True)
+        elif ev.unlocked_without_filesystem():
+            click.echo(f"evidencekit: note: {ev.path}: {ev.unlocked_without_filesystem()}", err=True)
         else:
             ev.require_filesystems()
 
@@ -61,6 +63,9 @@ def _print_info(data: dict) -> None:
         enc = (v["encryption"] or "-") + (" (locked)" if v["locked"] else "")
         click.echo(f"  {v['name'] or '(whole)':<8} {_num(v['offset']):>12} {_num(v['length']):>14}  {v['type']:<28} "
                    f"{v['filesystem'] or '-':<12} {v['fs_label'] or '-':<16} {enc}")
+        for key, value in (v.get("encryption_details") or {}).items():
+            shown = ", ".join(value) if isinstance(value, list) else _num(value) if isinstance(value, int) else value
+            click.echo(f"    {key.replace('_', ' '):<20} {shown}")
     acq = data["acquisition"]
     if acq:
         click.echo("Acquisition metadata (stored in the container):")

@@ -193,6 +193,17 @@ class Evidence:
             locked = [v.name or "media" for v in self.volumes if v.locked]
             if locked:
                 raise EvidenceError(f"{self.path}: encrypted volume {', '.join(locked)} is locked")
+            empty = self.unlocked_without_filesystem()
+            if empty:
+                raise EvidenceError(f"{self.path}: {empty}")
             raise EvidenceError(
                 f"{self.path}: no file system recognised (not a disk image, or an unsupported or damaged file system)"
             )
+
+    def unlocked_without_filesystem(self) -> str | None:
+        """"the luks volume (whole media) is unlocked but holds no known file system", or None."""
+        empty = [v for v in self.volumes if v.encryption and not v.locked and not v.filesystem]
+        if not empty:
+            return None
+        names = ", ".join(v.name or "(whole media)" for v in empty)
+        return f"the {empty[0].encryption} volume {names} is unlocked but holds no known file system"

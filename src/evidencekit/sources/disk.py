@@ -24,7 +24,7 @@ from dfvfs.volume import factory as volume_factory
 
 from evidencekit.errors import CredentialError, EvidenceError
 from evidencekit.models import Locator, VolumeInfo
-from evidencekit.sources import dfvfs_fs, libewf, tsk_fs
+from evidencekit.sources import dfvfs_fs, libewf, luks_volume, tsk_fs
 from evidencekit.sources.base import Credentials, Entry, Evidence, explain
 from evidencekit.sources.containers import acquisition_info, segment_files
 
@@ -41,6 +41,7 @@ VOLUME_SYSTEMS = {
 }
 ENCRYPTED = {dd.TYPE_INDICATOR_BDE: "bitlocker", dd.TYPE_INDICATOR_LUKSDE: "luks", dd.TYPE_INDICATOR_FVDE: "filevault"} \
     if hasattr(dd, "TYPE_INDICATOR_FVDE") else {dd.TYPE_INDICATOR_BDE: "bitlocker", dd.TYPE_INDICATOR_LUKSDE: "luks"}
+luks_volume.install()  # LUKS2 through our own reader where libluksde cannot open it
 VOLUME_PREFIX = {"mbr": "p", "gpt": "p", "apm": "p", "lvm": "lvm", "apfs_container": "apfs", "vss": "vss",
                  "corestorage": "cs"}
 
@@ -82,6 +83,7 @@ class DiskImage(Evidence):
         self._filesystems: list[FileSystemRef] = []
         self._media_spec: Any = None
         self._encrypted: dict[str, str] = {}
+        self._encryption_details: dict[str, dict[str, Any]] = {}  # volume -> what info shows of its encryption
         self._scan()
 
     # -- scanning ---------------------------------------------------------------------------
@@ -184,7 +186,13 @@ class DiskImage(Evidence):
             self._scanner.Scan(self._ctx, scan_path_spec=spec)
         self.format_chain.append(kind)
         self._encrypted[prefix] = kind
-        return self._ctx.GetScanNode(spec)
+        self._encryption_details[prefix] = _encryption_details(kind, spec)
+        node = self._ctx.GetScanNode(spec)
+        if not node.sub_nodes:  # unlocked, but nothing known inside: still a volume to describe and hash
+            self.volumes.append(VolumeInfo(name=prefix, index=len(self.volumes), offset=None,
+                                           length=self._encryption_details[prefix].get("decrypted_size"),
+                                           type=kind, encryption=kind))
+        return node
 
     def _try_unlock(self, spec: Any, ctype: str, value: str) -> bool:
         try:
@@ -221,7 +229,8 @@ class DiskImage(Evidence):
 
         self._filesystems.sort(key=lambda r: key(r.volume))
         ordered = sorted(self.volumes, key=lambda v: (key(v.name), v.index))
-        self.volumes = [_replace(v, index=i, encryption=self._encrypted.get(v.name, v.encryption))
+        self.volumes = [_replace(v, index=i, encryption=self._encrypted.get(v.name, v.encryption),
+                                 encryption_details=self._encryption_details.get(v.name, v.encryption_details))
                         for i, v in enumerate(ordered)]
 
     # -- the Evidence API -------------------------------------------------------------------
@@ -301,6 +310,20 @@ def _open_reader(evidence_path: str, ref: FileSystemRef, media_spec: Any) -> Any
         if reader is not None:
             return reader
     return dfvfs_fs.DfvfsFileSystem.open(ref.volume, ref.fs_spec)
+
+
+def _encryption_details(kind: str, spec: Any) -> dict[str, Any]:
+    """What ``info`` shows of an unlocked volume's encryption (LUKS: cipher, KDF, payload, size)."""
+    try:
+        size = int(resolver.Resolver.OpenFileObject(spec).get_size())
+    except (dfvfs_errors.BackEndError, OSError, ValueError):
+        size = None
+    if kind != "luks":
+        return {"decrypted_size": size}
+    header = luks_volume.header_of(spec.parent)
+    details = header.describe(size or 0) if header else {}
+    details["decrypted_size"] = size
+    return details
 
 
 def _volume_extents(node: Any) -> dict[str, tuple[int | None, int | None, str]]:
