@@ -59,11 +59,13 @@ DETECTORS: list[tuple[str, Callable[[str, bytes], bool], Callable[[str, Credenti
 
 
 def open_evidence(path: str | os.PathLike[str], credentials: Credentials | None = None,
-                  locked_ok: bool = False) -> Evidence:
+                  locked_ok: bool = False, source_tz: str | None = None) -> Evidence:
     """Open evidence read-only, detecting its whole format chain.
 
     With ``locked_ok``, an encrypted volume with no key given is listed as locked (its media can
     still be hashed) instead of being an error; a wrong key is an error either way.
+    ``source_tz`` (IANA name) is the zone of the machine that wrote local-time fields (FAT,
+    exFAT without UTC offsets, zip DOS times); UTC when not given. Records name it (``assumed_zone``).
 
     Raises:
         EvidenceError: missing, unreadable, empty, or not decodable; CredentialError for a wrong
@@ -71,6 +73,18 @@ def open_evidence(path: str | os.PathLike[str], credentials: Credentials | None 
     """
     text = os.path.abspath(os.fspath(path))
     credentials = credentials or Credentials()
+    if source_tz is not None:
+        from evidencekit.times import zone
+
+        zone(source_tz)  # ValidationError naming the option when unknown
+        source_tz = "UTC" if source_tz.upper() in ("UTC", "Z") else source_tz
+    evidence = _open(text, credentials, locked_ok)
+    if source_tz is not None:
+        evidence.set_source_tz(source_tz)
+    return evidence
+
+
+def _open(text: str, credentials: Credentials, locked_ok: bool) -> Evidence:
     if not os.path.exists(text):
         raise EvidenceError(f"{text}: no such file or directory")
     if os.path.isdir(text):

@@ -135,6 +135,11 @@ class Evidence:
     acquisition: AcquisitionInfo | None = None
     segment_files: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    source_tz: str | None = None  # zone of local-time fields (FAT, zip DOS times); None: read as UTC
+
+    def set_source_tz(self, name: str) -> None:
+        """Read local-time fields in this IANA zone from now on (readers that have them follow)."""
+        self.source_tz = name
 
     def __enter__(self) -> Evidence:
         return self

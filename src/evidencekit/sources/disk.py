@@ -113,6 +113,8 @@ class DiskImage(Evidence):
         self.acquisition = acquisition_info(self._media_spec, self.segment_files)
         self.media_size = self._measure_media()
         self._visit_children(node, prefix="", parent_spec=self._media_spec)
+        if not node.sub_nodes and not self.volumes:  # the scanner found nothing at all
+            self._tsk_fallback("", self._media_spec)
         self._order_volumes()
 
     def _measure_media(self) -> int | None:
@@ -145,7 +147,20 @@ class DiskImage(Evidence):
         if ti in VOLUME_SYSTEMS and node.IsVolumeSystemRoot():
             self._visit_volume_system(node, prefix)
             return
+        if not node.sub_nodes:
+            self._tsk_fallback(prefix, node.path_spec)
+            return
         self._visit_children(node, prefix, node.path_spec)
+
+    def _tsk_fallback(self, volume: str, spec: Any) -> None:
+        """dfvfs found no file system here (its back-end, e.g. libfsfat, refused it): try TSK."""
+        reader = tsk_fs.TskFileSystem.try_open(self.path, volume, spec, self._media_spec)
+        if reader is None:
+            return
+        reader.warnings.append(f"volume {volume or '(whole media)'}: dfvfs does not open this {reader.fs_type} "
+                               "file system; it is read by The Sleuth Kit alone, without a cross-check")
+        fs_spec = spec_factory.Factory.NewPathSpec(dd.TYPE_INDICATOR_TSK, location="/", parent=spec)
+        self._add_filesystem(volume, fs_spec, spec, reader)
 
     def _visit_volume_system(self, node: Any, prefix: str) -> None:
         kind = VOLUME_SYSTEMS[node.type_indicator]
@@ -200,10 +215,10 @@ class DiskImage(Evidence):
         except (dfvfs_errors.BackEndError, KeyError, ValueError):
             return False
 
-    def _add_filesystem(self, volume: str, fs_spec: Any, volume_spec: Any) -> None:
-        ref = FileSystemRef(volume=volume, fs_spec=fs_spec, volume_spec=volume_spec)
+    def _add_filesystem(self, volume: str, fs_spec: Any, volume_spec: Any, reader: Any = None) -> None:
+        ref = FileSystemRef(volume=volume, fs_spec=fs_spec, volume_spec=volume_spec, reader=reader)
         try:
-            ref.reader = _open_reader(self.path, ref, self._media_spec)
+            ref.reader = reader or _open_reader(self.path, ref, self._media_spec)
         except EvidenceError as err:
             self.warnings.append(f"volume {volume or '(whole media)'}: {err}")
         if ref.reader is not None:
@@ -272,6 +287,12 @@ class DiskImage(Evidence):
             yield from ref.reader.entries(self.path)
             self.warnings.extend(ref.reader.warnings[seen:])
 
+    def set_source_tz(self, name: str) -> None:
+        super().set_source_tz(name)
+        for ref in self._filesystems:
+            if ref.reader is not None:
+                ref.reader.set_source_tz(name)
+
     def readers(self) -> list[tuple[str, Any]]:
         self.require_filesystems()
         return [(ref.volume, ref.reader) for ref in self._filesystems if ref.reader is not None]
@@ -304,12 +325,21 @@ def _forget_credentials(evidence_path: str) -> None:
 
 
 def _open_reader(evidence_path: str, ref: FileSystemRef, media_spec: Any) -> Any:
-    """TSK over the dfvfs-opened volume where TSK reads the file system, else dfvfs."""
+    """TSK over the dfvfs-opened volume where TSK reads the file system, else dfvfs.
+
+    FAT and exFAT, which dfvfs reads through libfsfat, are cross-checked: the root directory's
+    names and sizes must agree between the two libraries, else a warning says so."""
     if ref.fs_spec.type_indicator not in dfvfs_fs.DFVFS_ONLY:
         reader = tsk_fs.TskFileSystem.try_open(evidence_path, ref.volume, ref.volume_spec, media_spec)
         if reader is not None:
+            if ref.fs_spec.type_indicator == dd.TYPE_INDICATOR_FAT:
+                reader.warnings.extend(dfvfs_fs.cross_check_root(ref.fs_spec, reader.root_names(), ref.volume))
             return reader
-    return dfvfs_fs.DfvfsFileSystem.open(ref.volume, ref.fs_spec)
+    fallback = dfvfs_fs.DfvfsFileSystem.open(ref.volume, ref.fs_spec)
+    if ref.fs_spec.type_indicator == dd.TYPE_INDICATOR_FAT:
+        fallback.warnings.append(f"volume {ref.volume or '(whole media)'}: The Sleuth Kit does not open this "
+                                 f"{fallback.fs_type} file system; it is read by libfsfat (dfvfs) alone, without a cross-check")
+    return fallback
 
 
 def _encryption_details(kind: str, spec: Any) -> dict[str, Any]:

@@ -33,13 +33,13 @@ def default_jobs() -> int:
 
 
 def _init_worker(path: str, credentials: Credentials, turn: Any = None, turn_changed: Any = None,
-                 fd: int | None = None) -> None:
+                 fd: int | None = None, source_tz: str | None = None) -> None:
     from dfvfs.resolver import context, resolver
 
     from evidencekit.sources import open_evidence
 
     resolver.Resolver._resolver_context = context.Context()  # the parent's cached file objects stay the parent's
-    _WORKER.update(evidence=open_evidence(path, credentials), turn=turn, turn_changed=turn_changed, fd=fd)
+    _WORKER.update(evidence=open_evidence(path, credentials, source_tz=source_tz), turn=turn, turn_changed=turn_changed, fd=fd)
 
 
 def _start_method() -> str:
@@ -111,7 +111,7 @@ def segments(evidence: Evidence, hashes: tuple[str, ...], jobs: int, volume: str
         if fd is not None:
             turn, turn_changed = context.Value("q", 0, lock=False), context.Condition()
         pool = context.Pool(jobs, initializer=_init_worker,
-                            initargs=(evidence.path, evidence.credentials, turn, turn_changed, fd))
+                            initargs=(evidence.path, evidence.credentials, turn, turn_changed, fd, evidence.source_tz))
     try:
         for name, reader in readers:
             seen = len(reader.warnings)
