@@ -101,7 +101,7 @@ def process_exhibit(
 
         jobs = default_jobs()
     try:
-        with open_evidence(exhibit.path) as ev, ThreadPoolExecutor(max_workers=2) as pool:
+        with open_evidence(exhibit.path, source_tz=exhibit.source_tz) as ev, ThreadPoolExecutor(max_workers=2) as pool:
             before_job = pool.submit(intake.media_digests, ev, algorithms, _bytes(progress, "verify"))
             with case.transaction(wait=True) as db:
                 encoder, writer = _insert_inventory(db, exhibit_id, ev, hashes, jobs, progress)
@@ -228,6 +228,7 @@ def _record(
     db.execute("UPDATE exhibits SET status = 'processed' WHERE id = ?", (exhibit.id,))
     db.execute("UPDATE runs SET done = 1 WHERE id = ?", (run_id,))
     details = {"hashes": list(hashes), "format_chain": list(ev.format_chain), "files": encoder.count,
+               "source_tz": exhibit.source_tz or "UTC",
                "volumes": len(ev.volumes), "integrity": {"before": before.result, "after": after.result}}
     inputs = {**before.as_inputs(), **after.as_inputs()}
     digest = encoder.hexdigest()

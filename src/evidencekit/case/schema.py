@@ -142,6 +142,8 @@ MIGRATIONS: list[Migration] = [
               "DROP INDEX files_sha256;"),
     Migration("case: file attributes (hidden, system, read_only, ...: FAT attribute byte, NTFS $SI flags)",
               "ALTER TABLE files ADD COLUMN attributes TEXT NOT NULL DEFAULT '';"),
+    Migration("case: the zone an exhibit's local-time fields (FAT, zip DOS times) are read in",
+              "ALTER TABLE exhibits ADD COLUMN source_tz TEXT;"),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -13,7 +13,7 @@ import click
 from evidencekit.case import Case, query
 from evidencekit.case.intake import Seizure, add_exhibit
 from evidencekit.case.process import DEFAULT_HASHES, process_exhibit
-from evidencekit.cli.common import is_terminal
+from evidencekit.cli.common import is_terminal, source_tz_option
 from evidencekit.cli.examiner import acting_examiner, examiner_option
 from evidencekit.errors import CaseError
 from evidencekit.inventory import parse_hash_list
@@ -55,6 +55,7 @@ def init_cmd(case_dir: str, number: str, title: str, authority: str, authority_d
 @click.option("--received-from", help="Who handed the exhibit to the lab.")
 @click.option("--acquisition-hash", metavar="ALG:HEX", help="Hash stated at acquisition, e.g. sha256:ab12...")
 @click.option("--copy", is_flag=True, help="Copy the evidence files into the case (evidence/EXHIBIT/) and register the copy.")
+@source_tz_option
 @examiner_option
 def add_cmd(case_dir: str, evidence: str, exhibit_id: str, acquisition_hash: str | None, copy: bool,
             examiner_id: str | None, **label: Any) -> None:

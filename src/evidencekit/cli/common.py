@@ -21,8 +21,17 @@ def credential_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def open_from_cli(path: str, password: str | None, recovery_key: str | None, locked_ok: bool = False) -> Evidence:
-    return open_evidence(path, Credentials(password=password, recovery_key=recovery_key), locked_ok=locked_ok)
+def open_from_cli(path: str, password: str | None, recovery_key: str | None, locked_ok: bool = False,
+                  source_tz: str | None = None) -> Evidence:
+    return open_evidence(path, Credentials(password=password, recovery_key=recovery_key), locked_ok=locked_ok,
+                         source_tz=source_tz)
+
+
+def source_tz_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--source-tz", "source_tz", default=None, metavar="ZONE",
+                        help="Zone the source machine's clock ran in (IANA name, e.g. Asia/Almaty): FAT, exFAT "
+                             "times without a UTC offset and zip DOS times are read in it. Default: UTC, named "
+                             "in each record's assumed_zone.")(func)
 
 
 def tz_option(func: Callable[..., Any]) -> Callable[..., Any]:

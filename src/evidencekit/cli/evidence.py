@@ -8,7 +8,13 @@ from dataclasses import asdict
 
 import click
 
-from evidencekit.cli.common import credential_options, open_from_cli, progress_bar, tz_option
+from evidencekit.cli.common import (
+    credential_options,
+    open_from_cli,
+    progress_bar,
+    source_tz_option,
+    tz_option,
+)
 from evidencekit.export import FILE_FORMATS, Renderer
 from evidencekit.inventory import parse_hash_list
 from evidencekit.sources.parallel import default_jobs, segments
@@ -94,9 +100,10 @@ def _num(value: int | None) -> str:
 @click.option("--jobs", "-j", type=click.IntRange(0, 64), default=0, show_default="0: one per core, up to 4",
               help="Worker processes for large file systems; the output is identical whatever the number.")
 @tz_option
+@source_tz_option
 @credential_options
 def files(evidence: str, hash_names: str, fmt: str, volume: str | None, output: str | None, jobs: int, tz: str,
-          password: str | None, recovery_key: str | None) -> None:
+          source_tz: str | None, password: str | None, recovery_key: str | None) -> None:
     """List every entry with hashes and MACB times: deleted, orphaned and NTFS streams included.
 
     Times are ISO-8601 in UTC with the file system's full precision (FAT stores local time: its
@@ -105,7 +112,7 @@ def files(evidence: str, hash_names: str, fmt: str, volume: str | None, output: 
     """
     hashes = parse_hash_list(hash_names)
     renderer = Renderer(fmt, tz)
-    with open_from_cli(evidence, password, recovery_key) as ev:
+    with open_from_cli(evidence, password, recovery_key, source_tz=source_tz) as ev:
         ev.require_filesystems()
         out = open(output, "wb") if output else sys.stdout.buffer  # noqa: SIM115 - the renderer gives UTF-8 bytes
         count = 0

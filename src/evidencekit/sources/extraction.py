@@ -20,6 +20,7 @@ from typing import Any, BinaryIO
 from evidencekit.errors import CredentialError, EvidenceError
 from evidencekit.models import FileRecord, Locator, VolumeInfo
 from evidencekit.sources.base import Credentials, Entry, Evidence
+from evidencekit.sources.fat import wall_to_utc_ns
 
 _MODE_TYPES = ((stat.S_ISDIR, "dir"), (stat.S_ISREG, "file"), (stat.S_ISLNK, "symlink"), (stat.S_ISFIFO, "fifo"),
                (stat.S_ISCHR, "chardev"), (stat.S_ISBLK, "blockdev"), (stat.S_ISSOCK, "socket"))
@@ -156,7 +157,7 @@ class ZipExtraction(Evidence):
         for info in self._zip.infolist():
             path, warning = safe_member_path(info.filename)
             warnings = [warning] if warning else []
-            times, zone = _zip_times(info)
+            times, zone = _zip_times(info, self.source_tz or "UTC")
             unix_mode = info.external_attr >> 16
             kind = "dir" if info.is_dir() else _mode_type(unix_mode) if stat.S_IFMT(unix_mode) else "file"
             spec = {"__type__": "PathSpec", "type_indicator": "ZIP", "location": "/" + info.filename.lstrip("/"),
@@ -180,8 +181,8 @@ class ZipExtraction(Evidence):
             raise EvidenceError(f"{name}: not in {self.path}") from err
 
 
-def _zip_times(info: zipfile.ZipInfo) -> tuple[dict[str, Any], str | None]:
-    """UTC times from the extended-timestamp field (0x5455) if present, else the DOS local time."""
+def _zip_times(info: zipfile.ZipInfo, zone: str) -> tuple[dict[str, Any], str | None]:
+    """UTC times from the extended-timestamp field (0x5455) if present, else the DOS local time in ``zone``."""
     extra, pos = info.extra, 0
     while pos + 4 <= len(extra):
         tag, size = struct.unpack_from("<HH", extra, pos)
@@ -196,7 +197,7 @@ def _zip_times(info: zipfile.ZipInfo) -> tuple[dict[str, Any], str | None]:
             return out, None
         pos += 4 + size
     dt = datetime(*info.date_time, tzinfo=UTC)
-    return {"mtime": int(dt.timestamp()) * 1_000_000_000}, "UTC"
+    return {"mtime": wall_to_utc_ns(int(dt.timestamp()) * 1_000_000_000, zone)}, zone
 
 
 class TarExtraction(Evidence):
