@@ -22,9 +22,15 @@ def credential_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def open_from_cli(path: str, password: str | None, recovery_key: str | None, locked_ok: bool = False,
-                  source_tz: str | None = None) -> Evidence:
+                  source_tz: str | None = None, as_archive: bool = False) -> Evidence:
     return open_evidence(path, Credentials(password=password, recovery_key=recovery_key), locked_ok=locked_ok,
-                         source_tz=source_tz)
+                         source_tz=source_tz, as_archive=as_archive)
+
+
+def archive_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--as-archive", "as_archive", is_flag=True,
+                        help="A zip or tar holding one disk image: list the archive itself as an extraction "
+                             "instead of opening the image inside.")(func)
 
 
 def source_tz_option(func: Callable[..., Any]) -> Callable[..., Any]:

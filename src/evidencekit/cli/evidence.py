@@ -9,6 +9,7 @@ from dataclasses import asdict
 import click
 
 from evidencekit.cli.common import (
+    archive_option,
     credential_options,
     open_from_cli,
     progress_bar,
@@ -23,14 +24,15 @@ from evidencekit.sources.parallel import default_jobs, segments
 @click.command()
 @click.argument("evidence", type=click.Path(exists=False))
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of text.")
+@archive_option
 @credential_options
-def info(evidence: str, as_json: bool, password: str | None, recovery_key: str | None) -> None:
+def info(evidence: str, as_json: bool, as_archive: bool, password: str | None, recovery_key: str | None) -> None:
     """Show the format chain, media size, volumes, file systems, encryption and acquisition metadata.
 
     EVIDENCE is a disk image (raw, split, E01, VMDK, VHD, QCOW2, DMG, .gz), a zip or tar
     extraction, or an extraction folder. Nothing is written to it.
     """
-    with open_from_cli(evidence, password, recovery_key, locked_ok=True) as ev:
+    with open_from_cli(evidence, password, recovery_key, locked_ok=True, as_archive=as_archive) as ev:
         data = {
             "path": ev.path, "kind": ev.kind, "format_chain": ev.format_chain, "media_size": ev.media_size,
             "segment_files": ev.segment_files, "volumes": [asdict(v) for v in ev.volumes],
@@ -101,9 +103,10 @@ def _num(value: int | None) -> str:
               help="Worker processes for large file systems; the output is identical whatever the number.")
 @tz_option
 @source_tz_option
+@archive_option
 @credential_options
 def files(evidence: str, hash_names: str, fmt: str, volume: str | None, output: str | None, jobs: int, tz: str,
-          source_tz: str | None, password: str | None, recovery_key: str | None) -> None:
+          source_tz: str | None, as_archive: bool, password: str | None, recovery_key: str | None) -> None:
     """List every entry with hashes and MACB times: deleted, orphaned and NTFS streams included.
 
     Times are ISO-8601 in UTC with the file system's full precision (FAT stores local time: its
@@ -112,7 +115,7 @@ def files(evidence: str, hash_names: str, fmt: str, volume: str | None, output: 
     """
     hashes = parse_hash_list(hash_names)
     renderer = Renderer(fmt, tz)
-    with open_from_cli(evidence, password, recovery_key, source_tz=source_tz) as ev:
+    with open_from_cli(evidence, password, recovery_key, source_tz=source_tz, as_archive=as_archive) as ev:
         ev.require_filesystems()
         out = open(output, "wb") if output else sys.stdout.buffer  # noqa: SIM115 - the renderer gives UTF-8 bytes
         count = 0

@@ -39,8 +39,18 @@ def _zip(path: str, credentials: Credentials, locked_ok: bool) -> Evidence:
 
 
 def _tar(path: str, credentials: Credentials, locked_ok: bool) -> Evidence:
+    """The one disk image a tar holds, when it holds one (sources/tar_image.py); else the tar as an extraction."""
     from evidencekit.sources.extraction import TarExtraction
+    from evidencekit.sources.tar_image import image_member
 
+    member = image_member(path)
+    if member is not None:
+        from evidencekit.sources.disk import DiskImage
+
+        image = DiskImage(path, credentials, locked_ok, tar_member=member)
+        if image.volumes:
+            return image
+        image.close()
     return TarExtraction(path)
 
 
@@ -59,11 +69,12 @@ DETECTORS: list[tuple[str, Callable[[str, bytes], bool], Callable[[str, Credenti
 
 
 def open_evidence(path: str | os.PathLike[str], credentials: Credentials | None = None,
-                  locked_ok: bool = False, source_tz: str | None = None) -> Evidence:
+                  locked_ok: bool = False, source_tz: str | None = None, as_archive: bool = False) -> Evidence:
     """Open evidence read-only, detecting its whole format chain.
 
     With ``locked_ok``, an encrypted volume with no key given is listed as locked (its media can
     still be hashed) instead of being an error; a wrong key is an error either way.
+    ``as_archive`` lists a zip or tar as an extraction even when it holds one disk image.
     ``source_tz`` (IANA name) is the zone of the machine that wrote local-time fields (FAT,
     exFAT without UTC offsets, zip DOS times); UTC when not given. Records name it (``assumed_zone``).
 
@@ -78,10 +89,35 @@ def open_evidence(path: str | os.PathLike[str], credentials: Credentials | None 
 
         zone(source_tz)  # ValidationError naming the option when unknown
         source_tz = "UTC" if source_tz.upper() in ("UTC", "Z") else source_tz
-    evidence = _open(text, credentials, locked_ok)
+    evidence = _open_archive(text, credentials) if as_archive else _open(text, credentials, locked_ok)
     if source_tz is not None:
         evidence.set_source_tz(source_tz)
     return evidence
+
+
+def _open_archive(text: str, credentials: Credentials) -> Evidence:
+    """The zip or tar itself as an extraction (``--as-archive``)."""
+    if not os.path.isfile(text):
+        raise EvidenceError(f"{text}: no such file (--as-archive)")
+    head = _head(text)
+    if _is_zip(text, head):
+        return _zip(text, credentials, False)
+    if _is_tar(text, head):
+        from evidencekit.sources.extraction import TarExtraction
+
+        return TarExtraction(text)
+    raise EvidenceError(f"{text}: not a zip or tar archive (--as-archive)")
+
+
+def _head(text: str) -> bytes:
+    try:
+        with open(text, "rb") as fh:
+            head = fh.read(512)
+    except OSError as err:
+        raise EvidenceError(f"{text}: cannot be read: {err.strerror}") from err
+    if not head:
+        raise EvidenceError(f"{text}: empty file")
+    return head
 
 
 def _open(text: str, credentials: Credentials, locked_ok: bool) -> Evidence:
@@ -91,13 +127,7 @@ def _open(text: str, credentials: Credentials, locked_ok: bool) -> Evidence:
         from evidencekit.sources.extraction import DirectoryExtraction
 
         return DirectoryExtraction(text)
-    try:
-        with open(text, "rb") as fh:
-            head = fh.read(512)
-    except OSError as err:
-        raise EvidenceError(f"{text}: cannot be read: {err.strerror}") from err
-    if not head:
-        raise EvidenceError(f"{text}: empty file")
+    head = _head(text)
     for _name, detect, opener in DETECTORS:
         if detect(text, head):
             return opener(text, credentials, locked_ok)

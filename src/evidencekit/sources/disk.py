@@ -24,7 +24,7 @@ from dfvfs.volume import factory as volume_factory
 
 from evidencekit.errors import CredentialError, EvidenceError
 from evidencekit.models import Locator, VolumeInfo
-from evidencekit.sources import dfvfs_fs, libewf, luks_volume, tsk_fs
+from evidencekit.sources import dfvfs_fs, libewf, luks_volume, tar_image, tsk_fs
 from evidencekit.sources.base import Credentials, Entry, Evidence, explain
 from evidencekit.sources.containers import acquisition_info, segment_files
 
@@ -42,6 +42,7 @@ VOLUME_SYSTEMS = {
 ENCRYPTED = {dd.TYPE_INDICATOR_BDE: "bitlocker", dd.TYPE_INDICATOR_LUKSDE: "luks", dd.TYPE_INDICATOR_FVDE: "filevault"} \
     if hasattr(dd, "TYPE_INDICATOR_FVDE") else {dd.TYPE_INDICATOR_BDE: "bitlocker", dd.TYPE_INDICATOR_LUKSDE: "luks"}
 luks_volume.install()  # LUKS2 through our own reader where libluksde cannot open it
+tar_image.install()  # images in a tar: GNU sparse members read right
 VOLUME_PREFIX = {"mbr": "p", "gpt": "p", "apm": "p", "lvm": "lvm", "apfs_container": "apfs", "vss": "vss",
                  "corestorage": "cs"}
 
@@ -72,8 +73,10 @@ def from_spec_dict(data: dict[str, Any]) -> Any:
 class DiskImage(Evidence):
     """A disk image or device in any container dfvfs decodes, optionally gzip-compressed."""
 
-    def __init__(self, path: str, credentials: Credentials | None = None, locked_ok: bool = False):
+    def __init__(self, path: str, credentials: Credentials | None = None, locked_ok: bool = False,
+                 tar_member: str | None = None):
         super().__init__(path=path, kind="disk_image")
+        self._tar_member = tar_member  # the image is this member of the tar at ``path`` (sources/tar_image.py)
         self._credentials = credentials or Credentials()
         self._locked_ok = locked_ok  # without a key, list encrypted volumes as locked instead of failing
         _forget_credentials(path)
@@ -91,7 +94,10 @@ class DiskImage(Evidence):
         root = spec_factory.Factory.NewPathSpec(dd.TYPE_INDICATOR_OS, location=self.path)
         with open(self.path, "rb") as fh:
             magic = fh.read(2)
-        if magic == b"\x1f\x8b":
+        if self._tar_member is not None:
+            root, chain = tar_image.member_spec(self.path, self._tar_member)
+            self.format_chain.extend(chain)
+        elif magic == b"\x1f\x8b":
             root = spec_factory.Factory.NewPathSpec(dd.TYPE_INDICATOR_GZIP, parent=root)
             self.format_chain.append("gzip")
         self._ctx.AddScanNode(root, None)
