@@ -145,7 +145,15 @@ class DiskImage(Evidence):
             node = self._unlock(node, prefix)
             if node is None:
                 return
-            self._visit_children(node, prefix, node.path_spec)
+            known = len(self.volumes)
+            if node.sub_nodes:
+                self._visit_children(node, prefix, node.path_spec)
+            else:
+                self._tsk_fallback(prefix, node.path_spec)
+            if len(self.volumes) == known:  # unlocked, nothing known inside: still a volume to describe and hash
+                self.volumes.append(VolumeInfo(name=prefix, index=len(self.volumes), offset=None, type=ENCRYPTED[ti],
+                                               length=self._encryption_details[prefix].get("decrypted_size"),
+                                               encryption=ENCRYPTED[ti]))
             return
         if node.IsFileSystem():
             self._add_filesystem(prefix, node.path_spec, parent_spec)
@@ -163,8 +171,8 @@ class DiskImage(Evidence):
         reader = tsk_fs.TskFileSystem.try_open(self.path, volume, spec, self._media_spec)
         if reader is None:
             return
-        reader.warnings.append(f"volume {volume or '(whole media)'}: dfvfs does not open this {reader.fs_type} "
-                               "file system; it is read by The Sleuth Kit alone, without a cross-check")
+        reader.warnings.append(f"volume {volume or '(whole media)'}: dfvfs found no {reader.fs_type} file system "
+                               "here; it is read by The Sleuth Kit alone, without a cross-check")
         fs_spec = spec_factory.Factory.NewPathSpec(dd.TYPE_INDICATOR_TSK, location="/", parent=spec)
         self._add_filesystem(volume, fs_spec, spec, reader)
 
@@ -204,16 +212,16 @@ class DiskImage(Evidence):
                                       "give --password or --recovery-key")
             if not any(self._try_unlock(spec, ctype, value) for ctype, value in pairs):
                 raise CredentialError(f"{self.path}: wrong password or recovery key for the {kind} volume {prefix}".rstrip())
-            self._scanner.Scan(self._ctx, scan_path_spec=spec)
+            try:
+                self._scanner.Scan(self._ctx, scan_path_spec=spec)
+            except (dfvfs_errors.BackEndError, OSError, RuntimeError, ValueError) as err:
+                # e.g. pybde or pyluksde failing inside pytsk3's Volume_Info on a truncated image
+                self.warnings.append(f"volume {prefix or '(whole media)'}: the decrypted {kind} volume cannot be "
+                                     f"scanned to its end (truncated or damaged?): {explain(err)}")
         self.format_chain.append(kind)
         self._encrypted[prefix] = kind
         self._encryption_details[prefix] = _encryption_details(kind, spec)
-        node = self._ctx.GetScanNode(spec)
-        if not node.sub_nodes:  # unlocked, but nothing known inside: still a volume to describe and hash
-            self.volumes.append(VolumeInfo(name=prefix, index=len(self.volumes), offset=None,
-                                           length=self._encryption_details[prefix].get("decrypted_size"),
-                                           type=kind, encryption=kind))
-        return node
+        return self._ctx.GetScanNode(spec)
 
     def _try_unlock(self, spec: Any, ctype: str, value: str) -> bool:
         try:

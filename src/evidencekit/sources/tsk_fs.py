@@ -67,8 +67,13 @@ class _VolumeImage(pytsk3.Img_Info):
         self._fo = None
 
     def read(self, offset: int, size: int) -> bytes:
-        self._fo.seek(offset)
-        return self._fo.read(size)
+        # A layer that raises past a damaged or missing region (pybde, pyluksde on a truncated
+        # image) gives TSK a short read instead: TSK then fails only what lies there, entry by entry.
+        try:
+            self._fo.seek(offset)
+            return self._fo.read(size)
+        except (OSError, RuntimeError):
+            return b""
 
     def get_size(self) -> int:
         return self._size
