@@ -17,6 +17,10 @@ from evidencekit.sources import fat
 from evidencekit.sources.base import Entry
 
 DFVFS_ONLY = {dd.TYPE_INDICATOR_APFS, dd.TYPE_INDICATOR_XFS}
+# libfsapfs returns the inode's mod_time as its creation time and create_time as its modification
+# time (j_inode_val_t: create_time, then mod_time); TSK's istat -B reads them right (creation <=
+# modification, date added = creation). Checked up to this libfsapfs version (tests/test_apfs.py).
+APFS_SWAP_CHECKED_UP_TO = 20260921
 TIME_ATTRS = {"mtime": "modification_time", "atime": "access_time", "ctime": "change_time",
               "crtime": "creation_time", "dtime": "deletion_time"}
 DIGITS = {dd.TYPE_INDICATOR_APFS: 9, dd.TYPE_INDICATOR_XFS: 9, dd.TYPE_INDICATOR_EXT: 9,
@@ -78,7 +82,16 @@ class DfvfsFileSystem:
             raise EvidenceError(f"file system cannot be opened: {err}") from err
         if root is None:
             raise EvidenceError("file system has no root directory")
-        return cls(volume, fs_spec, fs_spec.type_indicator.lower())
+        reader = cls(volume, fs_spec, fs_spec.type_indicator.lower())
+        if fs_spec.type_indicator == dd.TYPE_INDICATOR_APFS:
+            import pyfsapfs
+
+            version = int(pyfsapfs.get_version())
+            if version > APFS_SWAP_CHECKED_UP_TO:
+                reader.warnings.append(f"volume {volume}: libfsapfs {version} is newer than the last one checked "
+                                       f"({APFS_SWAP_CHECKED_UP_TO}) for its swapped creation and modification "
+                                       "times: they are swapped back unverified (run tests/test_apfs.py)")
+        return reader
 
     def close(self) -> None:
         pass
@@ -116,6 +129,8 @@ class DfvfsFileSystem:
         times: dict[str, Any] = {key: dfdatetime_ns(getattr(entry, attr, None)) for key, attr in TIME_ATTRS.items()}
         stat = entry.GetStatAttribute() if hasattr(entry, "GetStatAttribute") else None
         zone = self.assumed_zone
+        if self._fs_spec.type_indicator == dd.TYPE_INDICATOR_APFS:
+            times["mtime"], times["crtime"] = times["crtime"], times["mtime"]
         if self._dentries is not None:  # libfsfat's FAT times are wrong: the entry's own (its inode is its offset)
             found = self._dentries.times(getattr(stat, "inode_number", None), self.source_tz)
             times = dict.fromkeys(TIME_ATTRS)
