@@ -19,6 +19,7 @@ from evidencekit.models import FileRecord, Locator
 from evidencekit.sources.base import Entry, ReadCallback, explain
 from evidencekit.sources.fat import LOCAL_FIELDS, ExfatDentries, FatDentries, flag_names, wall_to_utc_ns
 from evidencekit.sources.rawmeta import ExtInodeTable, volume_label
+from evidencekit.sources.tsk_image import VolumeImage, direct_image
 
 FS_NAMES = {int(getattr(pytsk3, n)): n[len("TSK_FS_TYPE_"):].lower() for n in dir(pytsk3)
             if n.startswith("TSK_FS_TYPE_") and not n.endswith(("_DETECT", "_ENUM"))}
@@ -53,30 +54,6 @@ NTFS_FLAGS = ((0x1, "read_only"), (0x2, "hidden"), (0x4, "system"), (0x20, "arch
 FILETIME_EPOCH = 116444736000000000  # 100 ns intervals from 1601-01-01 to 1970-01-01
 WHOLE_READ = 8 << 20
 Segment = tuple[str, int, str, tuple[int, ...]]  # ("dir" | "tree", inode, path, inode chain)
-
-
-class _VolumeImage(pytsk3.Img_Info):
-    """A dfvfs file object (EWF, QCOW, partition, VSS store, ...) as a TSK image."""
-
-    def __init__(self, file_object: Any):
-        self._fo = file_object
-        self._size = int(file_object.get_size())
-        super().__init__(url="", type=pytsk3.TSK_IMG_TYPE_EXTERNAL)
-
-    def close(self) -> None:
-        self._fo = None
-
-    def read(self, offset: int, size: int) -> bytes:
-        # A layer that raises past a damaged or missing region (pybde, pyluksde on a truncated
-        # image) gives TSK a short read instead: TSK then fails only what lies there, entry by entry.
-        try:
-            self._fo.seek(offset)
-            return self._fo.read(size)
-        except (OSError, RuntimeError):
-            return b""
-
-    def get_size(self) -> int:
-        return self._size
 
 
 def _ns(sec: int, nano: int) -> int | None:
@@ -115,10 +92,10 @@ class TskFileSystem:
                  source_tz: str | None = None) -> TskFileSystem | None:
         from evidencekit.sources.disk import to_spec_dict
 
-        img, offset = _direct_image(evidence_path, volume_spec, media_spec)
+        img, offset = direct_image(evidence_path, volume_spec, media_spec)
         try:
             if img is None:
-                img, offset = _VolumeImage(resolver.Resolver.OpenFileObject(volume_spec)), 0
+                img, offset = VolumeImage(resolver.Resolver.OpenFileObject(volume_spec)), 0
             fs = pytsk3.FS_Info(img, offset=offset)
         except (OSError, RuntimeError):
             return None  # TSK does not read it: the caller falls back to dfvfs
@@ -378,29 +355,3 @@ def _stream_reader(f: Any, attr_type: int, attr_id: int) -> Callable[[int, int],
     def read_at(offset: int, n: int) -> bytes:
         return f.read_random(offset, n, attr_type, attr_id)
     return read_at
-
-
-def _direct_image(evidence_path: str, volume_spec: Any, media_spec: Any) -> tuple[Any, int]:
-    """The media without dfvfs's Python layers where that is possible: pytsk3 reads a single
-    uncompressed raw file natively, and an E01 through the system libewf (sources/libewf.py)."""
-    spec, offset = volume_spec, 0
-    if spec.type_indicator == dd.TYPE_INDICATOR_TSK_PARTITION:
-        start = getattr(spec, "start_offset", None)
-        spec = spec.parent
-        if start is None:
-            return None, 0
-        offset = int(start)
-    if spec is not media_spec or spec.type_indicator not in (dd.TYPE_INDICATOR_RAW, dd.TYPE_INDICATOR_EWF):
-        return None, 0
-    if spec.parent.type_indicator != dd.TYPE_INDICATOR_OS or spec.parent.location != evidence_path:
-        return None, 0
-    from evidencekit.sources import libewf
-    from evidencekit.sources.containers import segment_files
-
-    segments = segment_files(evidence_path, spec)
-    if spec.type_indicator == dd.TYPE_INDICATOR_EWF:
-        handle = libewf.open_handle(segments, int(resolver.Resolver.OpenFileObject(spec).get_size()))
-        return (libewf.EwfImage(handle), offset) if handle is not None else (None, 0)
-    if len(segments) != 1:
-        return None, 0
-    return pytsk3.Img_Info(evidence_path), offset
