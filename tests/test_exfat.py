@@ -164,7 +164,7 @@ def test_libfsfat_reads_the_same_as_tsk(exfat):
     from dfvfs.lib import definitions as dd
     from dfvfs.path import factory
 
-    from evidencekit.inventory import hash_entries
+    from evidencekit.inventory.listing import hash_entries
     from evidencekit.sources.dfvfs_fs import DfvfsFileSystem
 
     os_spec = factory.Factory.NewPathSpec(dd.TYPE_INDICATOR_OS, location=str(exfat["part"]))

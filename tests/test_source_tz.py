@@ -72,8 +72,8 @@ def test_unknown_source_zone_is_one_line(fat16):
 
 def test_case_add_source_tz_is_recorded_and_applied(fat16, tmp_path):
     from evidencekit.case import Case, examiners
-    from evidencekit.case.intake import Seizure, add_exhibit
-    from evidencekit.case.process import process_exhibit
+    from evidencekit.pipeline.intake import Seizure, add_exhibit
+    from evidencekit.pipeline.processing import process_exhibit
 
     examiner = examiners.init_examiner("Alice Examiner", "alice")
     with Case.init(tmp_path / "case", number="2026/1", title="t", authority="W-1", examiner=examiner) as case:

@@ -16,9 +16,9 @@ from evidencekit.cli.common import (
     source_tz_option,
     tz_option,
 )
-from evidencekit.export import FILE_FORMATS, Renderer
-from evidencekit.inventory import parse_hash_list
-from evidencekit.sources.parallel import default_jobs, segments
+from evidencekit.exporters.files import FILE_FORMATS, Renderer
+from evidencekit.hashing import parse_hash_list
+from evidencekit.inventory.parallel import default_jobs, segments
 
 
 @click.command()

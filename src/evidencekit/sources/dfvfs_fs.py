@@ -15,6 +15,7 @@ from evidencekit.errors import EvidenceError
 from evidencekit.models import FileRecord, Locator, parse_iso_utc
 from evidencekit.sources import fat
 from evidencekit.sources.base import Entry
+from evidencekit.sources.dfvfs_support import from_spec_dict, to_spec_dict
 
 DFVFS_ONLY = {dd.TYPE_INDICATOR_APFS, dd.TYPE_INDICATOR_XFS}
 # libfsapfs returns the inode's mod_time as its creation time and create_time as its modification
@@ -97,8 +98,6 @@ class DfvfsFileSystem:
         pass
 
     def entries(self, evidence_path: str) -> Iterator[Entry]:
-        from evidencekit.sources.disk import to_spec_dict
-
         fs = resolver.Resolver.OpenFileSystem(self._fs_spec)
         stack = [fs.GetRootFileEntry()]
         while stack:
@@ -154,8 +153,6 @@ class DfvfsFileSystem:
         return False
 
     def open_spec(self, spec: dict[str, Any]) -> BinaryIO:
-        from evidencekit.sources.disk import from_spec_dict
-
         return open_spec(from_spec_dict(spec))
 
 

@@ -15,12 +15,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from evidencekit.sources.tsk_meta import flag_names
+
 FAT_FLAGS = ((0x1, "read_only"), (0x2, "hidden"), (0x4, "system"), (0x8, "volume_label"), (0x20, "archive"))
 LOCAL_FIELDS = ("mtime", "atime", "crtime")  # FAT/exFAT's local-time fields (FAT has no ctime)
-
-
-def flag_names(value: int, table: tuple[tuple[int, str], ...]) -> tuple[str, ...]:
-    return tuple(name for bit, name in table if value & bit)
 
 
 def wall_to_utc_ns(wall_ns: int | None, zone: str) -> int | None:

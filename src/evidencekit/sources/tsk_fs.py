@@ -17,9 +17,10 @@ from dfvfs.resolver import resolver
 from evidencekit.errors import EvidenceError
 from evidencekit.models import FileRecord, Locator
 from evidencekit.sources.base import Entry, ReadCallback, explain
-from evidencekit.sources.fat import LOCAL_FIELDS, ExfatDentries, FatDentries, flag_names, wall_to_utc_ns
-from evidencekit.sources.rawmeta import ExtInodeTable, volume_label
+from evidencekit.sources.dfvfs_support import to_spec_dict
+from evidencekit.sources.fat import LOCAL_FIELDS, ExfatDentries, FatDentries, wall_to_utc_ns
 from evidencekit.sources.tsk_image import VolumeImage, direct_image
+from evidencekit.sources.tsk_meta import ExtInodeTable, flag_names, volume_label
 
 FS_NAMES = {int(getattr(pytsk3, n)): n[len("TSK_FS_TYPE_"):].lower() for n in dir(pytsk3)
             if n.startswith("TSK_FS_TYPE_") and not n.endswith(("_DETECT", "_ENUM"))}
@@ -90,8 +91,6 @@ class TskFileSystem:
     @classmethod
     def try_open(cls, evidence_path: str, volume: str, volume_spec: Any, media_spec: Any,
                  source_tz: str | None = None) -> TskFileSystem | None:
-        from evidencekit.sources.disk import to_spec_dict
-
         img, offset = direct_image(evidence_path, volume_spec, media_spec)
         try:
             if img is None:

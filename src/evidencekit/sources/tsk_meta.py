@@ -1,4 +1,5 @@
-"""Metadata The Sleuth Kit does not expose, read straight from the volume: labels, ext dtime."""
+"""Fields The Sleuth Kit reads but pytsk3 does not expose, read from the raw on-disk structures:
+volume labels, the ext2/3/4 deletion time (FAT and exFAT directory entries: sources/fat.py)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,10 @@ def volume_label(fs_type: str, img: Any, offset: int, fs: Any) -> str | None:
     except (OSError, UnicodeDecodeError):
         return None
     return None
+
+
+def flag_names(value: int, table: tuple[tuple[int, str], ...]) -> tuple[str, ...]:
+    return tuple(name for bit, name in table if value & bit)
 
 
 class ExtInodeTable:

@@ -1,0 +1,68 @@
+"""The built-in evidence formats: zip and tar extractions, and every disk image dfvfs decodes."""
+
+from __future__ import annotations
+
+import gzip
+import zipfile
+from typing import TYPE_CHECKING
+
+from evidencekit.sources import Detector
+from evidencekit.sources.base import Credentials, Evidence
+
+if TYPE_CHECKING:
+    from evidencekit.registry import Registry
+
+
+def is_zip(path: str, head: bytes) -> bool:
+    return head[:4] in (b"PK\x03\x04", b"PK\x05\x06") and zipfile.is_zipfile(path)
+
+
+def is_tar(path: str, head: bytes) -> bool:
+    if head[:2] == b"\x1f\x8b":
+        try:
+            with gzip.open(path, "rb") as fh:
+                head = fh.read(512)
+        except (OSError, EOFError):
+            return False
+    return len(head) >= 263 and head[257:262] == b"ustar"
+
+
+def _zip(path: str, credentials: Credentials, locked_ok: bool) -> Evidence:
+    from evidencekit.sources.extraction import ZipExtraction
+
+    return ZipExtraction(path, credentials)
+
+
+def _tar(path: str, credentials: Credentials, locked_ok: bool) -> Evidence:
+    """The one disk image a tar holds, when it holds one (sources/tar_image.py); else the tar as an extraction."""
+    from evidencekit.sources.extraction import TarExtraction
+    from evidencekit.sources.tar_image import image_member
+
+    member = image_member(path)
+    if member is not None:
+        from evidencekit.sources.disk import DiskImage
+
+        image = DiskImage(path, credentials, locked_ok, tar_member=member)
+        if image.volumes:
+            return image
+        image.close()
+    return TarExtraction(path)
+
+
+def _disk(path: str, credentials: Credentials, locked_ok: bool) -> Evidence:
+    from evidencekit.sources.disk import DiskImage
+
+    return DiskImage(path, credentials, locked_ok)
+
+
+def _any(path: str, head: bytes) -> bool:
+    return True
+
+
+def register(registry: Registry) -> None:
+    # order: most specific first; the disk-image scanner accepts anything and comes last
+    registry.add("source", "zip", Detector(is_zip, _zip), order=100)
+    registry.add("source", "tar", Detector(is_tar, _tar), order=200)
+    registry.add("source", "disk_image", Detector(_any, _disk), order=10_000)
+
+
