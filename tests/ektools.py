@@ -19,10 +19,11 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 # Debian package that provides each external tool the tests use.
 TOOL_PACKAGES = {
     "fls": "sleuthkit", "icat": "sleuthkit", "mactime": "sleuthkit", "istat": "sleuthkit",
-    "mmls": "sleuthkit", "hashdeep": "hashdeep", "yara": "yara", "ewfacquire": "ewf-tools",
+    "mmls": "sleuthkit", "pstat": "sleuthkit", "hashdeep": "hashdeep", "yara": "yara", "ewfacquire": "ewf-tools",
     "mkfs.fat": "dosfstools", "mcopy": "mtools", "mattrib": "mtools", "mke2fs": "e2fsprogs", "debugfs": "e2fsprogs",
     "mkntfs": "ntfs-3g", "sfdisk": "fdisk", "sgdisk": "gdisk", "qemu-img": "qemu-utils",
     "faketime": "faketime", "cryptsetup": "cryptsetup-bin", "ewfverify": "ewf-tools",
+    "mkfs.exfat": "exfatprogs", "mount.exfat-fuse": "exfat-fuse",
 }
 
 

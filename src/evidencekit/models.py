@@ -109,6 +109,7 @@ class VolumeInfo:
     fs_label: str | None = None
     encryption: str | None = None  # "bitlocker", "luks", "filevault"; None when clear
     locked: bool = False
+    encryption_details: dict[str, Any] | None = None  # LUKS: cipher, key derivation, payload offset, decrypted size
 
 
 @dataclass(frozen=True)

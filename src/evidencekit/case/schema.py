@@ -85,6 +85,8 @@ CASE_MIGRATIONS: list[Migration] = [
               "ALTER TABLE files ADD COLUMN attributes TEXT NOT NULL DEFAULT '';"),
     Migration(10, "case: raw bytes (hex) of names that are not UTF-8, and the code page an exhibit's names are read in",
               "ALTER TABLE files ADD COLUMN raw_name TEXT; ALTER TABLE exhibits ADD COLUMN name_encoding TEXT;"),
+    Migration(11, "case: the zone an exhibit's local-time fields (FAT, zip DOS times) are read in",
+              "ALTER TABLE exhibits ADD COLUMN source_tz TEXT;"),
 ]
 
 

@@ -80,6 +80,7 @@ class Exhibit:
     status: str
     sidecar_hashes: dict[str, str] = field(default_factory=dict)
     name_encoding: str | None = None  # code page of the exhibit's 8-bit archive or folder names
+    source_tz: str | None = None  # zone of its local-time fields (FAT, zip DOS times); None: UTC
 
     @property
     def hashes(self) -> dict[str, str]:
@@ -266,7 +267,7 @@ class Case:
 _EXHIBIT_COLUMNS = (
     "id", "path", "kind", "description", "seal", "seized_from", "seized_at", "seized_on", "received_from",
     "acquisition_alg", "acquisition_hash", "stored_hashes", "media_size", "md5", "sha1", "sha256",
-    "format_chain", "segment_files", "added_ns", "status", "sidecar_hashes", "name_encoding",
+    "format_chain", "segment_files", "added_ns", "status", "sidecar_hashes", "name_encoding", "source_tz",
 )
 _EXHIBIT_SELECT = f"SELECT {', '.join(_EXHIBIT_COLUMNS)} FROM exhibits"
 

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from evidencekit.case import Case, query
-from evidencekit.cli.common import is_terminal, name_encoding_option
+from evidencekit.cli.common import is_terminal, name_encoding_option, source_tz_option
 from evidencekit.cli.examiner import acting_examiner, examiner_option
 from evidencekit.errors import CaseError
 from evidencekit.hashing import DEFAULT_FILE_HASHES as DEFAULT_HASHES
@@ -57,6 +57,7 @@ def init_cmd(case_dir: str, number: str, title: str, authority: str, authority_d
 @click.option("--acquisition-hash", metavar="ALG:HEX", help="Hash stated at acquisition, e.g. sha256:ab12...")
 @click.option("--copy", is_flag=True, help="Copy the evidence files into the case (evidence/EXHIBIT/) and register the copy.")
 @name_encoding_option
+@source_tz_option
 @examiner_option
 def add_cmd(case_dir: str, evidence: str, exhibit_id: str, acquisition_hash: str | None, copy: bool,
             name_encoding: str | None, examiner_id: str | None, **label: Any) -> None:

@@ -22,9 +22,9 @@ def credential_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def open_from_cli(path: str, password: str | None, recovery_key: str | None, locked_ok: bool = False,
-                  name_encoding: str | None = None) -> Evidence:
+                  name_encoding: str | None = None, source_tz: str | None = None, as_archive: bool = False) -> Evidence:
     return open_evidence(path, Credentials(password=password, recovery_key=recovery_key), locked_ok=locked_ok,
-                         name_encoding=name_encoding)
+                         name_encoding=name_encoding, source_tz=source_tz, as_archive=as_archive)
 
 
 def name_encoding_option(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -32,6 +32,19 @@ def name_encoding_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--name-encoding", type=click.Choice(NAME_ENCODINGS), default=None, metavar="CP",
                         help="Code page (cp1251, cp866, koi8-r) of archive and folder names that are not UTF-8, "
                              "and of zip names without the UTF-8 flag; raw bytes kept (raw_name).")(func)
+
+
+def archive_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--as-archive", "as_archive", is_flag=True,
+                        help="A zip or tar holding one disk image: list the archive itself as an extraction "
+                             "instead of opening the image inside.")(func)
+
+
+def source_tz_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--source-tz", "source_tz", default=None, metavar="ZONE",
+                        help="Zone the source machine's clock ran in (IANA name, e.g. Asia/Almaty): FAT, exFAT "
+                             "times without a UTC offset and zip DOS times are read in it. Default: UTC, named "
+                             "in each record's assumed_zone.")(func)
 
 
 def tz_option(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -10,10 +10,12 @@ from dataclasses import asdict
 import click
 
 from evidencekit.cli.common import (
+    archive_option,
     credential_options,
     name_encoding_option,
     open_from_cli,
     progress_bar,
+    source_tz_option,
     tz_option,
 )
 from evidencekit.exporters.files import FILE_FORMATS, Renderer
@@ -25,15 +27,17 @@ from evidencekit.inventory.parallel import default_jobs, segments
 @click.argument("evidence", type=click.Path(exists=False))
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of text.")
 @name_encoding_option
+@archive_option
 @credential_options
-def info(evidence: str, as_json: bool, name_encoding: str | None, password: str | None,
+def info(evidence: str, as_json: bool, name_encoding: str | None, as_archive: bool, password: str | None,
          recovery_key: str | None) -> None:
     """Show the format chain, media size, volumes, file systems, encryption and acquisition metadata.
 
     EVIDENCE is a disk image (raw, split, E01, VMDK, VHD, QCOW2, DMG, .gz), a zip or tar
     extraction, or an extraction folder. Nothing is written to it.
     """
-    with open_from_cli(evidence, password, recovery_key, locked_ok=True, name_encoding=name_encoding) as ev:
+    with open_from_cli(evidence, password, recovery_key, locked_ok=True, name_encoding=name_encoding,
+                       as_archive=as_archive) as ev:
         data = {
             "path": ev.path, "kind": ev.kind, "format_chain": ev.format_chain, "media_size": ev.media_size,
             "segment_files": ev.segment_files, "volumes": [asdict(v) for v in ev.volumes],
@@ -50,6 +54,8 @@ def info(evidence: str, as_json: bool, name_encoding: str | None, password: str 
         if locked:
             click.echo(f"evidencekit: note: encrypted and locked: {', '.join(locked)}; give --password or "
                        "--recovery-key to see inside", err=True)
+        elif ev.unlocked_without_filesystem():
+            click.echo(f"evidencekit: note: {ev.path}: {ev.unlocked_without_filesystem()}", err=True)
         else:
             ev.require_filesystems()
 
@@ -74,6 +80,9 @@ def _print_info(data: dict) -> None:
         enc = (v["encryption"] or "-") + (" (locked)" if v["locked"] else "")
         click.echo(f"  {v['name'] or '(whole)':<8} {_num(v['offset']):>12} {_num(v['length']):>14}  {v['type']:<28} "
                    f"{v['filesystem'] or '-':<12} {v['fs_label'] or '-':<16} {enc}")
+        for key, value in (v.get("encryption_details") or {}).items():
+            shown = ", ".join(value) if isinstance(value, list) else _num(value) if isinstance(value, int) else value
+            click.echo(f"    {key.replace('_', ' '):<20} {shown}")
     acq = data["acquisition"]
     if acq:
         click.echo("Acquisition metadata (stored in the container):")
@@ -103,9 +112,12 @@ def _num(value: int | None) -> str:
               help="Worker processes for large file systems; the output is identical whatever the number.")
 @tz_option
 @name_encoding_option
+@source_tz_option
+@archive_option
 @credential_options
 def files(evidence: str, hash_names: str, fmt: str, volume: str | None, output: str | None, jobs: int, tz: str,
-          name_encoding: str | None, password: str | None, recovery_key: str | None) -> None:
+          name_encoding: str | None, source_tz: str | None, as_archive: bool, password: str | None,
+          recovery_key: str | None) -> None:
     """List every entry with hashes and MACB times: deleted, orphaned and NTFS streams included.
 
     Times are ISO-8601 in UTC with the file system's full precision (FAT stores local time: its
@@ -114,7 +126,8 @@ def files(evidence: str, hash_names: str, fmt: str, volume: str | None, output: 
     """
     hashes = parse_hash_list(hash_names)
     renderer = Renderer(fmt, tz)
-    with open_from_cli(evidence, password, recovery_key, name_encoding=name_encoding) as ev:
+    with open_from_cli(evidence, password, recovery_key, name_encoding=name_encoding, source_tz=source_tz,
+                       as_archive=as_archive) as ev:
         ev.require_filesystems()
         out = open(output, "wb") if output else sys.stdout.buffer  # noqa: SIM115 - the renderer gives UTF-8 bytes
         count = 0

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from evidencekit.cli.common import credential_options, open_from_cli, progress_bar
+from evidencekit.cli.common import archive_option, credential_options, open_from_cli, progress_bar
 from evidencekit.verify import VerifyResult, parse_expect, verify_evidence
 
 EXIT_HELP = "Exit status: 0 every reference matches, 1 any mismatch, 2 nothing to check against or evidence unreadable."
@@ -19,9 +19,11 @@ EXIT_HELP = "Exit status: 0 every reference matches, 1 any mismatch, 2 nothing t
               help="An expected hash of the decoded media, e.g. md5:d41d8cd9...; repeatable (md5, sha1, sha256).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object instead of text.")
 @click.option("--no-sidecars", is_flag=True, help="Ignore hash files next to the evidence (.md5, FTK .txt, Guymager .info, ...).")
+@archive_option
 @credential_options
 def verify_command(
-    evidence: str, expect: tuple[str, ...], as_json: bool, no_sidecars: bool, password: str | None, recovery_key: str | None
+    evidence: str, expect: tuple[str, ...], as_json: bool, no_sidecars: bool, as_archive: bool, password: str | None,
+    recovery_key: str | None,
 ) -> None:
     """Hash EVIDENCE's decoded media with MD5, SHA1 and SHA256 in one read pass and compare.
 
@@ -31,7 +33,7 @@ def verify_command(
     tar by its file bytes (see docs/verify.md). The evidence is opened read-only.
     """
     parse_expect(expect)  # a malformed --expect fails before the long read
-    with open_from_cli(evidence, password, recovery_key, locked_ok=True) as ev, progress_bar("verify", ev.media_size, "bytes") as progress:
+    with open_from_cli(evidence, password, recovery_key, locked_ok=True, as_archive=as_archive) as ev, progress_bar("verify", ev.media_size, "bytes") as progress:
         result = verify_evidence(ev, expect=expect, progress=progress, sidecars=not no_sidecars)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, sort_keys=True))

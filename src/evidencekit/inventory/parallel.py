@@ -121,11 +121,17 @@ def _sigterm_deferred() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
-def _init_worker(path: str, credentials: Credentials, board: _Board | None, parent: int) -> None:
+def _open_options(evidence: Evidence) -> dict[str, Any]:
+    """How the parent opened the evidence, so that each worker reads it the same way."""
+    return {"name_encoding": evidence.name_encoding, "source_tz": evidence.source_tz}
+
+
+def _init_worker(path: str, credentials: Credentials, board: _Board | None, parent: int,
+                 options: dict[str, Any]) -> None:
     from evidencekit.sources import open_evidence, reset_after_fork
 
     reset_after_fork()  # the parent's cached file objects stay the parent's
-    _WORKER.update(evidence=open_evidence(path, credentials), board=board, parent=parent)
+    _WORKER.update(evidence=open_evidence(path, credentials, **options), board=board, parent=parent)
 
 
 def _start_method() -> str:
@@ -189,7 +195,7 @@ class _Workers:
             self.board = _Board(self.context, self.fd, first, self.ahead, written or {})
         self.pool = ProcessPoolExecutor(self.jobs, mp_context=self.context, initializer=_init_worker,
                                         initargs=(self.evidence.path, self.evidence.credentials, self.board,
-                                                  os.getpid()))
+                                                  os.getpid(), _open_options(self.evidence)))
         try:
             for _ in range(self.jobs):
                 self.pool.submit(_ready)  # they import and open the evidence while the parent plans

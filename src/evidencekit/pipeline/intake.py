@@ -34,6 +34,8 @@ class Seizure:
     seized_at: str | None = None
     seized_on: str | None = None
     received_from: str | None = None
+    # The zone the seized machine's clock ran in (IANA name): FAT and zip DOS times are read in it.
+    source_tz: str | None = None
 
 
 def parse_acquisition_hash(text: str) -> tuple[str, str]:
@@ -88,6 +90,10 @@ def add_exhibit(
     if case.db.execute("SELECT 1 FROM exhibits WHERE id = ?", (exhibit_id,)).fetchone():
         raise CaseError(f"{case.root}: exhibit {exhibit_id} is already registered")
     acq = parse_acquisition_hash(acquisition_hash) if acquisition_hash else None
+    if seizure is not None and seizure.source_tz:
+        from evidencekit.times import zone
+
+        zone(seizure.source_tz)  # ValidationError when unknown
     original = str(Path(path).absolute())
     if not copy:
         return _register(case, original, exhibit_id, examiner, seizure or Seizure(), acq, progress, extra)
@@ -106,7 +112,7 @@ def _register(
 ) -> dict[str, Any]:
     from evidencekit.sources import open_evidence
 
-    with open_evidence(evidence_path) as ev:
+    with open_evidence(evidence_path, source_tz=seizure.source_tz) as ev:
         digests = media_digests(ev, ALGORITHMS, progress)
         _refuse_empty_media(ev, digests)
         stored = dict(ev.acquisition.stored_hashes) if ev.acquisition else {}

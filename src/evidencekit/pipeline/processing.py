@@ -78,7 +78,7 @@ def process_exhibit(
 
         jobs = default_jobs()
     try:
-        with open_evidence(exhibit.path, name_encoding=exhibit.name_encoding) as ev, \
+        with open_evidence(exhibit.path, name_encoding=exhibit.name_encoding, source_tz=exhibit.source_tz) as ev, \
                 ThreadPoolExecutor(max_workers=2) as pool:
             before_job = pool.submit(intake.media_digests, ev, algorithms, _bytes(progress, "verify"))
             with case.transaction(wait=True) as db:
@@ -206,6 +206,7 @@ def _record(
     db.execute("UPDATE exhibits SET status = 'processed' WHERE id = ?", (exhibit.id,))
     db.execute("UPDATE runs SET done = 1 WHERE id = ?", (run_id,))
     details = {"hashes": list(hashes), "format_chain": list(ev.format_chain), "files": encoder.count,
+               "source_tz": exhibit.source_tz or "UTC",
                "volumes": len(ev.volumes), "integrity": {"before": before.result, "after": after.result}}
     inputs = {**before.as_inputs(), **after.as_inputs()}
     digest = encoder.hexdigest()

@@ -46,31 +46,58 @@ class Detector:
 
 
 def open_evidence(path: str | os.PathLike[str], credentials: Credentials | None = None,
-                  locked_ok: bool = False, name_encoding: str | None = None) -> Evidence:
+                  locked_ok: bool = False, name_encoding: str | None = None, source_tz: str | None = None,
+                  as_archive: bool = False) -> Evidence:
     """Open evidence read-only, detecting its whole format chain.
 
     With ``locked_ok``, an encrypted volume with no key given is listed as locked (its media can
     still be hashed) instead of being an error; a wrong key is an error either way.
     ``name_encoding`` (cp1251, cp866, koi8-r) decodes the archive and folder names that are not
     UTF-8 (and a zip's names stored without its UTF-8 flag); their raw bytes are kept either way.
+    ``source_tz`` (IANA name) is the zone of the machine that wrote local-time fields (FAT,
+    exFAT without UTC offsets, zip DOS times); UTC when not given. Records name it (``assumed_zone``).
+    ``as_archive`` lists a zip or tar as an extraction even when it holds one disk image.
 
     Raises:
         EvidenceError: missing, unreadable, empty, or not decodable; CredentialError for a wrong
             or missing password of an encrypted volume.
     """
+    text = os.path.abspath(os.fspath(path))
+    credentials = credentials or Credentials()
     encoding = check_name_encoding(name_encoding)
-    ev = _open(os.path.abspath(os.fspath(path)), credentials or Credentials(), locked_ok)
+    if source_tz is not None:
+        from evidencekit.times import zone
+
+        zone(source_tz)  # ValidationError naming the option when unknown
+        source_tz = "UTC" if source_tz.upper() in ("UTC", "Z") else source_tz
+    ev = _open_archive(text, credentials) if as_archive else _open(text, credentials, locked_ok)
     ev.name_encoding = encoding
     if ev.name_encoding and ev.kind == "disk_image":
         ev.warnings.append(f"--name-encoding {ev.name_encoding} applies to archive and folder names only")
+    if source_tz is not None:
+        ev.set_source_tz(source_tz)
     return ev
 
 
-def _open(text: str, credentials: Credentials, locked_ok: bool) -> Evidence:
-    if require_evidence_file(text) == "directory":
-        from evidencekit.sources.extraction import DirectoryExtraction
+def _open_archive(text: str, credentials: Credentials) -> Evidence:
+    """The zip or tar itself as an extraction (``--as-archive``)."""
+    from evidencekit.sources.plugin import is_tar, is_zip
 
-        return DirectoryExtraction(text)
+    if not os.path.isfile(text):
+        raise EvidenceError(f"{text}: no such file (--as-archive)")
+    head = _head(text)
+    if is_zip(text, head):
+        from evidencekit.sources.extraction import ZipExtraction
+
+        return ZipExtraction(text, credentials)
+    if is_tar(text, head):
+        from evidencekit.sources.extraction import TarExtraction
+
+        return TarExtraction(text)
+    raise EvidenceError(f"{text}: not a zip or tar archive (--as-archive)")
+
+
+def _head(text: str) -> bytes:
     try:
         with open(text, "rb") as fh:
             head = fh.read(512)
@@ -78,6 +105,15 @@ def _open(text: str, credentials: Credentials, locked_ok: bool) -> Evidence:
         raise EvidenceError(f"{text}: cannot be read: {err.strerror}") from err
     if not head:
         raise EvidenceError(f"{text}: empty file")
+    return head
+
+
+def _open(text: str, credentials: Credentials, locked_ok: bool) -> Evidence:
+    if require_evidence_file(text) == "directory":
+        from evidencekit.sources.extraction import DirectoryExtraction
+
+        return DirectoryExtraction(text)
+    head = _head(text)
     from evidencekit.registry import registry
 
     plugins = registry()

@@ -136,6 +136,11 @@ class Evidence:
     segment_files: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     name_encoding: str | None = None  # code page of 8-bit archive and folder names (sources.names)
+    source_tz: str | None = None  # zone of local-time fields (FAT, zip DOS times); None: read as UTC
+
+    def set_source_tz(self, name: str) -> None:
+        """Read local-time fields in this IANA zone from now on (readers that have them follow)."""
+        self.source_tz = name
 
     def __enter__(self) -> Evidence:
         return self
@@ -178,6 +183,17 @@ class Evidence:
             locked = [v.name or "media" for v in self.volumes if v.locked]
             if locked:
                 raise EvidenceError(f"{self.path}: encrypted volume {', '.join(locked)} is locked")
+            empty = self.unlocked_without_filesystem()
+            if empty:
+                raise EvidenceError(f"{self.path}: {empty}")
             raise EvidenceError(
                 f"{self.path}: no file system recognised (not a disk image, or an unsupported or damaged file system)"
             )
+
+    def unlocked_without_filesystem(self) -> str | None:
+        """"the luks volume (whole media) is unlocked but holds no known file system", or None."""
+        empty = [v for v in self.volumes if v.encryption and not v.locked and not v.filesystem]
+        if not empty:
+            return None
+        names = ", ".join(v.name or "(whole media)" for v in empty)
+        return f"the {empty[0].encryption} volume {names} is unlocked but holds no known file system"

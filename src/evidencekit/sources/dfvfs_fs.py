@@ -13,10 +13,15 @@ from dfvfs.resolver import resolver
 
 from evidencekit.errors import EvidenceError
 from evidencekit.models import FileRecord, Locator, parse_iso_utc
+from evidencekit.sources import fat
 from evidencekit.sources.base import Entry
 from evidencekit.sources.dfvfs_support import from_spec_dict, to_spec_dict
 
 DFVFS_ONLY = {dd.TYPE_INDICATOR_APFS, dd.TYPE_INDICATOR_XFS}
+# libfsapfs returns the inode's mod_time as its creation time and create_time as its modification
+# time (j_inode_val_t: create_time, then mod_time); TSK's istat -B reads them right (creation <=
+# modification, date added = creation). Checked up to this libfsapfs version (tests/test_apfs.py).
+APFS_SWAP_CHECKED_UP_TO = 20260921
 TIME_ATTRS = {"mtime": "modification_time", "atime": "access_time", "ctime": "change_time",
               "crtime": "creation_time", "dtime": "deletion_time"}
 DIGITS = {dd.TYPE_INDICATOR_APFS: 9, dd.TYPE_INDICATOR_XFS: 9, dd.TYPE_INDICATOR_EXT: 9,
@@ -57,7 +62,17 @@ class DfvfsFileSystem:
         self.fs_type, self.label = fs_type, None
         self.warnings: list[str] = []
         self.time_digits = DIGITS.get(fs_spec.type_indicator, 0)
-        self.assumed_zone = "UTC" if fs_spec.type_indicator == dd.TYPE_INDICATOR_FAT else None
+        self.source_tz = "UTC"
+        self._dentries: Any = None
+        self.assumed_zone: str | None = None
+        if fs_spec.type_indicator == dd.TYPE_INDICATOR_FAT:
+            self._dentries, self.fs_type = fat.dentries_of(_volume_reader(fs_spec.parent))
+            self.assumed_zone = "UTC"
+
+    def set_source_tz(self, name: str) -> None:
+        self.source_tz = name
+        if self.assumed_zone is not None:
+            self.assumed_zone = name
 
     @classmethod
     def open(cls, volume: str, fs_spec: Any) -> DfvfsFileSystem:
@@ -68,7 +83,16 @@ class DfvfsFileSystem:
             raise EvidenceError(f"file system cannot be opened: {err}") from err
         if root is None:
             raise EvidenceError("file system has no root directory")
-        return cls(volume, fs_spec, fs_spec.type_indicator.lower())
+        reader = cls(volume, fs_spec, fs_spec.type_indicator.lower())
+        if fs_spec.type_indicator == dd.TYPE_INDICATOR_APFS:
+            import pyfsapfs
+
+            version = int(pyfsapfs.get_version())
+            if version > APFS_SWAP_CHECKED_UP_TO:
+                reader.warnings.append(f"volume {volume}: libfsapfs {version} is newer than the last one checked "
+                                       f"({APFS_SWAP_CHECKED_UP_TO}) for its swapped creation and modification "
+                                       "times: they are swapped back unverified (run tests/test_apfs.py)")
+        return reader
 
     def close(self) -> None:
         pass
@@ -103,13 +127,22 @@ class DfvfsFileSystem:
                 spec: dict[str, Any]) -> FileRecord:
         times: dict[str, Any] = {key: dfdatetime_ns(getattr(entry, attr, None)) for key, attr in TIME_ATTRS.items()}
         stat = entry.GetStatAttribute() if hasattr(entry, "GetStatAttribute") else None
+        zone = self.assumed_zone
+        if self._fs_spec.type_indicator == dd.TYPE_INDICATOR_APFS:
+            times["mtime"], times["crtime"] = times["crtime"], times["mtime"]
+        if self._dentries is not None:  # libfsfat's FAT times are wrong: the entry's own (its inode is its offset)
+            found = self._dentries.times(getattr(stat, "inode_number", None), self.source_tz)
+            times = dict.fromkeys(TIME_ATTRS)
+            if found:
+                times.update(found[0])
+                zone = found[1]
         size = entry.size if stream is None else _stream_size(entry, stream)
         inode = getattr(stat, "inode_number", None) if stat else None
         path = getattr(entry.path_spec, "location", None) or "/"
         return FileRecord(
-            volume=self.volume, path=path.replace("\\", "/") if self.fs_type == "ntfs" else path, inode=inode,
+            volume=self.volume, path=path.replace("\\", "/") if self.fs_type == "ntfs" or self._dentries is not None else path, inode=inode,
             type=ENTRY_TYPES.get(entry.entry_type, "unknown"), deleted=not entry.IsAllocated(), size=size,
-            locator=Locator(evidence_path, spec), time_digits=self.time_digits, assumed_zone=self.assumed_zone,
+            locator=Locator(evidence_path, spec), time_digits=self.time_digits, assumed_zone=zone,
             stream=stream, filesystem=self.fs_type, mode=getattr(stat, "mode", None) if stat else None,
             uid=getattr(stat, "owner_identifier", None) if stat else None,
             gid=getattr(stat, "group_identifier", None) if stat else None,
@@ -121,6 +154,35 @@ class DfvfsFileSystem:
 
     def open_spec(self, spec: dict[str, Any]) -> BinaryIO:
         return open_spec(from_spec_dict(spec))
+
+
+def cross_check_root(fs_spec: Any, tsk_names: dict[str, int], volume: str) -> list[str]:
+    """Warnings where dfvfs's root directory (names, file sizes) differs from The Sleuth Kit's."""
+    try:
+        root = resolver.Resolver.OpenFileSystem(fs_spec).GetRootFileEntry()
+        theirs = {e.name: (e.size if e.IsFile() else -1) for e in root.sub_file_entries}
+    except (dfvfs_errors.BackEndError, OSError, ValueError) as err:
+        return [f"volume {volume or '(whole media)'}: dfvfs cannot list the root directory for the cross-check: {err}"]
+    ours = {k: v for k, v in tsk_names.items() if k in theirs or not _tsk_only_name(k)}
+    if ours == theirs:
+        return []
+    differ = sorted(set(ours.items()) ^ set(theirs.items()))[:5]
+    return [f"volume {volume or '(whole media)'}: The Sleuth Kit and dfvfs disagree on the root directory "
+            f"(name, size): {differ}"]
+
+
+def _tsk_only_name(name: str) -> bool:
+    return name.startswith("$") or name.endswith("(Volume Label Entry)")
+
+
+def _volume_reader(spec: Any) -> Any:
+    """``read(offset, size)`` over the byte range a dfvfs path spec names."""
+    fo = resolver.Resolver.OpenFileObject(spec)
+
+    def read(offset: int, size: int) -> bytes:
+        fo.seek(offset)
+        return bytes(fo.read(size))
+    return read
 
 
 def _stream_size(entry: Any, name: str) -> int | None:

@@ -23,7 +23,7 @@ from dfvfs.volume import factory as volume_factory
 
 from evidencekit.errors import CredentialError, EvidenceError
 from evidencekit.models import Locator, VolumeInfo
-from evidencekit.sources import dfvfs_fs, libewf, tsk_fs
+from evidencekit.sources import dfvfs_fs, libewf, luks_volume, tar_image, tsk_fs
 from evidencekit.sources.base import Credentials, Entry, Evidence, explain
 from evidencekit.sources.containers import acquisition_info, segment_files
 from evidencekit.sources.dfvfs_support import from_spec_dict
@@ -42,6 +42,8 @@ VOLUME_SYSTEMS = {
 ENCRYPTED = {dd.TYPE_INDICATOR_BDE: "bitlocker", dd.TYPE_INDICATOR_LUKSDE: "luks", dd.TYPE_INDICATOR_FVDE: "filevault"} \
     if hasattr(dd, "TYPE_INDICATOR_FVDE") else {dd.TYPE_INDICATOR_BDE: "bitlocker", dd.TYPE_INDICATOR_LUKSDE: "luks"}
 MAX_MEDIA = (1 << 63) - 1  # the largest offset a seek can take
+luks_volume.install()  # LUKS2 through our own reader where libluksde cannot open it
+tar_image.install()  # images in a tar: GNU sparse members read right
 VOLUME_PREFIX = {"mbr": "p", "gpt": "p", "apm": "p", "lvm": "lvm", "apfs_container": "apfs", "vss": "vss",
                  "corestorage": "cs"}
 
@@ -59,8 +61,10 @@ class FileSystemRef:
 class DiskImage(Evidence):
     """A disk image or device in any container dfvfs decodes, optionally gzip-compressed."""
 
-    def __init__(self, path: str, credentials: Credentials | None = None, locked_ok: bool = False):
+    def __init__(self, path: str, credentials: Credentials | None = None, locked_ok: bool = False,
+                 tar_member: str | None = None):
         super().__init__(path=path, kind="disk_image")
+        self._tar_member = tar_member  # the image is this member of the tar at ``path`` (sources/tar_image.py)
         self._credentials = credentials or Credentials()
         self._locked_ok = locked_ok  # without a key, list encrypted volumes as locked instead of failing
         _forget_credentials(path)
@@ -70,6 +74,7 @@ class DiskImage(Evidence):
         self._filesystems: list[FileSystemRef] = []
         self._media_spec: Any = None
         self._encrypted: dict[str, str] = {}
+        self._encryption_details: dict[str, dict[str, Any]] = {}  # volume -> what info shows of its encryption
         self._scan()
 
     # -- scanning ---------------------------------------------------------------------------
@@ -77,7 +82,10 @@ class DiskImage(Evidence):
         root = spec_factory.Factory.NewPathSpec(dd.TYPE_INDICATOR_OS, location=self.path)
         with open(self.path, "rb") as fh:
             magic = fh.read(2)
-        if magic == b"\x1f\x8b":
+        if self._tar_member is not None:
+            root, chain = tar_image.member_spec(self.path, self._tar_member)
+            self.format_chain.extend(chain)
+        elif magic == b"\x1f\x8b":
             root = spec_factory.Factory.NewPathSpec(dd.TYPE_INDICATOR_GZIP, parent=root)
             self.format_chain.append("gzip")
         self._ctx.AddScanNode(root, None)
@@ -102,6 +110,8 @@ class DiskImage(Evidence):
             raise EvidenceError(f"{self.path}: cannot be read as {' -> '.join(self.format_chain)}: its media "
                                 "decodes to 0 bytes (truncated or damaged)")
         self._visit_children(node, prefix="", parent_spec=self._media_spec)
+        if not node.sub_nodes and not self.volumes:  # the scanner found nothing at all
+            self._tsk_fallback("", self._media_spec)
         self._order_volumes()
 
     def _measure_media(self) -> int | None:
@@ -129,7 +139,15 @@ class DiskImage(Evidence):
             node = self._unlock(node, prefix)
             if node is None:
                 return
-            self._visit_children(node, prefix, node.path_spec)
+            known = len(self.volumes)
+            if node.sub_nodes:
+                self._visit_children(node, prefix, node.path_spec)
+            else:
+                self._tsk_fallback(prefix, node.path_spec)
+            if len(self.volumes) == known:  # unlocked, nothing known inside: still a volume to describe and hash
+                self.volumes.append(VolumeInfo(name=prefix, index=len(self.volumes), offset=None, type=ENCRYPTED[ti],
+                                               length=self._encryption_details[prefix].get("decrypted_size"),
+                                               encryption=ENCRYPTED[ti]))
             return
         if node.IsFileSystem():
             self._add_filesystem(prefix, node.path_spec, parent_spec)
@@ -137,7 +155,20 @@ class DiskImage(Evidence):
         if ti in VOLUME_SYSTEMS and node.IsVolumeSystemRoot():
             self._visit_volume_system(node, prefix)
             return
+        if not node.sub_nodes:
+            self._tsk_fallback(prefix, node.path_spec)
+            return
         self._visit_children(node, prefix, node.path_spec)
+
+    def _tsk_fallback(self, volume: str, spec: Any) -> None:
+        """dfvfs found no file system here (its back-end, e.g. libfsfat, refused it): try TSK."""
+        reader = tsk_fs.TskFileSystem.try_open(self.path, volume, spec, self._media_spec)
+        if reader is None:
+            return
+        reader.warnings.append(f"volume {volume or '(whole media)'}: dfvfs found no {reader.fs_type} file system "
+                               "here; it is read by The Sleuth Kit alone, without a cross-check")
+        fs_spec = spec_factory.Factory.NewPathSpec(dd.TYPE_INDICATOR_TSK, location="/", parent=spec)
+        self._add_filesystem(volume, fs_spec, spec, reader)
 
     def _visit_volume_system(self, node: Any, prefix: str) -> None:
         kind = VOLUME_SYSTEMS[node.type_indicator]
@@ -175,9 +206,15 @@ class DiskImage(Evidence):
                                       "give --password or --recovery-key")
             if not any(self._try_unlock(spec, ctype, value) for ctype, value in pairs):
                 raise CredentialError(f"{self.path}: wrong password or recovery key for the {kind} volume {prefix}".rstrip())
-            self._scanner.Scan(self._ctx, scan_path_spec=spec)
+            try:
+                self._scanner.Scan(self._ctx, scan_path_spec=spec)
+            except (dfvfs_errors.BackEndError, OSError, RuntimeError, ValueError) as err:
+                # e.g. pybde or pyluksde failing inside pytsk3's Volume_Info on a truncated image
+                self.warnings.append(f"volume {prefix or '(whole media)'}: the decrypted {kind} volume cannot be "
+                                     f"scanned to its end (truncated or damaged?): {explain(err)}")
         self.format_chain.append(kind)
         self._encrypted[prefix] = kind
+        self._encryption_details[prefix] = _encryption_details(kind, spec)
         return self._ctx.GetScanNode(spec)
 
     def _try_unlock(self, spec: Any, ctype: str, value: str) -> bool:
@@ -186,10 +223,10 @@ class DiskImage(Evidence):
         except (dfvfs_errors.BackEndError, KeyError, ValueError):
             return False
 
-    def _add_filesystem(self, volume: str, fs_spec: Any, volume_spec: Any) -> None:
-        ref = FileSystemRef(volume=volume, fs_spec=fs_spec, volume_spec=volume_spec)
+    def _add_filesystem(self, volume: str, fs_spec: Any, volume_spec: Any, reader: Any = None) -> None:
+        ref = FileSystemRef(volume=volume, fs_spec=fs_spec, volume_spec=volume_spec, reader=reader)
         try:
-            ref.reader = _open_reader(self.path, ref, self._media_spec)
+            ref.reader = reader or _open_reader(self.path, ref, self._media_spec)
         except EvidenceError as err:
             self.warnings.append(f"volume {volume or '(whole media)'}: {err}")
         if ref.reader is not None:
@@ -215,7 +252,8 @@ class DiskImage(Evidence):
 
         self._filesystems.sort(key=lambda r: key(r.volume))
         ordered = sorted(self.volumes, key=lambda v: (key(v.name), v.index))
-        self.volumes = [_replace(v, index=i, encryption=self._encrypted.get(v.name, v.encryption))
+        self.volumes = [_replace(v, index=i, encryption=self._encrypted.get(v.name, v.encryption),
+                                 encryption_details=self._encryption_details.get(v.name, v.encryption_details))
                         for i, v in enumerate(ordered)]
 
     # -- the Evidence API -------------------------------------------------------------------
@@ -257,6 +295,12 @@ class DiskImage(Evidence):
             yield from ref.reader.entries(self.path)
             self.warnings.extend(ref.reader.warnings[seen:])
 
+    def set_source_tz(self, name: str) -> None:
+        super().set_source_tz(name)
+        for ref in self._filesystems:
+            if ref.reader is not None:
+                ref.reader.set_source_tz(name)
+
     def readers(self) -> list[tuple[str, Any]]:
         self.require_filesystems()
         return [(ref.volume, ref.reader) for ref in self._filesystems if ref.reader is not None]
@@ -289,12 +333,35 @@ def _forget_credentials(evidence_path: str) -> None:
 
 
 def _open_reader(evidence_path: str, ref: FileSystemRef, media_spec: Any) -> Any:
-    """TSK over the dfvfs-opened volume where TSK reads the file system, else dfvfs."""
+    """TSK over the dfvfs-opened volume where TSK reads the file system, else dfvfs.
+
+    FAT and exFAT, which dfvfs reads through libfsfat, are cross-checked: the root directory's
+    names and sizes must agree between the two libraries, else a warning says so."""
     if ref.fs_spec.type_indicator not in dfvfs_fs.DFVFS_ONLY:
         reader = tsk_fs.TskFileSystem.try_open(evidence_path, ref.volume, ref.volume_spec, media_spec)
         if reader is not None:
+            if ref.fs_spec.type_indicator == dd.TYPE_INDICATOR_FAT:
+                reader.warnings.extend(dfvfs_fs.cross_check_root(ref.fs_spec, reader.root_names(), ref.volume))
             return reader
-    return dfvfs_fs.DfvfsFileSystem.open(ref.volume, ref.fs_spec)
+    fallback = dfvfs_fs.DfvfsFileSystem.open(ref.volume, ref.fs_spec)
+    if ref.fs_spec.type_indicator == dd.TYPE_INDICATOR_FAT:
+        fallback.warnings.append(f"volume {ref.volume or '(whole media)'}: The Sleuth Kit does not open this "
+                                 f"{fallback.fs_type} file system; it is read by libfsfat (dfvfs) alone, without a cross-check")
+    return fallback
+
+
+def _encryption_details(kind: str, spec: Any) -> dict[str, Any]:
+    """What ``info`` shows of an unlocked volume's encryption (LUKS: cipher, KDF, payload, size)."""
+    try:
+        size = int(resolver.Resolver.OpenFileObject(spec).get_size())
+    except (dfvfs_errors.BackEndError, OSError, ValueError):
+        size = None
+    if kind != "luks":
+        return {"decrypted_size": size}
+    header = luks_volume.header_of(spec.parent)
+    details = header.describe(size or 0) if header else {}
+    details["decrypted_size"] = size
+    return details
 
 
 def _volume_extents(node: Any) -> dict[str, tuple[int | None, int | None, str]]:

@@ -23,6 +23,7 @@ from typing import Any, BinaryIO
 from evidencekit.errors import CredentialError, EvidenceError
 from evidencekit.models import FileRecord, Locator, VolumeInfo
 from evidencekit.sources.base import Credentials, Entry, Evidence
+from evidencekit.sources.fat import wall_to_utc_ns
 from evidencekit.sources.names import decode_name, os_name
 from evidencekit.sources.zipnames import UTF8_FLAG, open_zip
 
@@ -181,7 +182,7 @@ class ZipExtraction(Evidence):
             return
         for index, info in enumerate(self._zip.infolist()):
             path, raw_name, warnings = member_path(*self._member_name(index, info))
-            times, zone = _zip_times(info)
+            times, zone = _zip_times(info, self.source_tz or "UTC")
             unix_mode = info.external_attr >> 16
             kind = "dir" if info.is_dir() else _mode_type(unix_mode) if stat.S_IFMT(unix_mode) else "file"
             target = self._link_target(info, warnings) if kind == "symlink" else None
@@ -232,8 +233,8 @@ class ZipExtraction(Evidence):
             raise EvidenceError(f"{name}: not in {self.path}") from err
 
 
-def _zip_times(info: zipfile.ZipInfo) -> tuple[dict[str, Any], str | None]:
-    """UTC times from the extended-timestamp field (0x5455) if present, else the DOS local time."""
+def _zip_times(info: zipfile.ZipInfo, zone: str) -> tuple[dict[str, Any], str | None]:
+    """UTC times from the extended-timestamp field (0x5455) if present, else the DOS local time in ``zone``."""
     extra, pos = info.extra, 0
     while pos + 4 <= len(extra):
         tag, size = struct.unpack_from("<HH", extra, pos)
@@ -248,7 +249,7 @@ def _zip_times(info: zipfile.ZipInfo) -> tuple[dict[str, Any], str | None]:
             return out, None
         pos += 4 + size
     dt = datetime(*info.date_time, tzinfo=UTC)
-    return {"mtime": int(dt.timestamp()) * 1_000_000_000}, "UTC"
+    return {"mtime": wall_to_utc_ns(int(dt.timestamp()) * 1_000_000_000, zone)}, zone
 
 
 class TarExtraction(Evidence):

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from evidencekit.registry import Registry
 
 
-def _is_zip(path: str, head: bytes) -> bool:
+def is_zip(path: str, head: bytes) -> bool:
     if head[:4] not in (b"PK\x03\x04", b"PK\x05\x06"):
         return False
     if not zipfile.is_zipfile(path):  # a zip without its central directory is no raw disk image either
@@ -23,7 +23,7 @@ def _is_zip(path: str, head: bytes) -> bool:
     return True
 
 
-def _is_tar(path: str, head: bytes) -> bool:
+def is_tar(path: str, head: bytes) -> bool:
     if head[:2] == b"\x1f\x8b":
         try:
             with gzip.open(path, "rb") as fh:
@@ -40,8 +40,18 @@ def _zip(path: str, credentials: Credentials, locked_ok: bool) -> Evidence:
 
 
 def _tar(path: str, credentials: Credentials, locked_ok: bool) -> Evidence:
+    """The one disk image a tar holds, when it holds one (sources/tar_image.py); else the tar as an extraction."""
     from evidencekit.sources.extraction import TarExtraction
+    from evidencekit.sources.tar_image import image_member
 
+    member = image_member(path)
+    if member is not None:
+        from evidencekit.sources.disk import DiskImage
+
+        image = DiskImage(path, credentials, locked_ok, tar_member=member)
+        if image.volumes:
+            return image
+        image.close()
     return TarExtraction(path)
 
 
@@ -57,8 +67,8 @@ def _any(path: str, head: bytes) -> bool:
 
 def register(registry: Registry) -> None:
     # order: most specific first; the disk-image scanner accepts anything and comes last
-    registry.add("source", "zip", Detector(_is_zip, _zip), order=100)
-    registry.add("source", "tar", Detector(_is_tar, _tar), order=200)
+    registry.add("source", "zip", Detector(is_zip, _zip), order=100)
+    registry.add("source", "tar", Detector(is_tar, _tar), order=200)
     registry.add("source", "disk_image", Detector(_any, _disk), order=10_000)
 
 

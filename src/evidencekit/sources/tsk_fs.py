@@ -18,7 +18,9 @@ from evidencekit.errors import EvidenceError
 from evidencekit.models import FileRecord, Locator
 from evidencekit.sources.base import Entry, ReadCallback, explain
 from evidencekit.sources.dfvfs_support import to_spec_dict
-from evidencekit.sources.tsk_meta import ExtInodeTable, FatDentries, flag_names, volume_label
+from evidencekit.sources.fat import LOCAL_FIELDS, ExfatDentries, FatDentries, wall_to_utc_ns
+from evidencekit.sources.tsk_image import VolumeImage, direct_image
+from evidencekit.sources.tsk_meta import ExtInodeTable, flag_names, volume_label
 
 FS_NAMES = {int(getattr(pytsk3, n)): n[len("TSK_FS_TYPE_"):].lower() for n in dir(pytsk3)
             if n.startswith("TSK_FS_TYPE_") and not n.endswith(("_DETECT", "_ENUM"))}
@@ -55,25 +57,6 @@ WHOLE_READ = 8 << 20
 Segment = tuple[str, int, str, tuple[int, ...]]  # ("dir" | "tree", inode, path, inode chain)
 
 
-class _VolumeImage(pytsk3.Img_Info):
-    """A dfvfs file object (EWF, QCOW, partition, VSS store, ...) as a TSK image."""
-
-    def __init__(self, file_object: Any):
-        self._fo = file_object
-        self._size = int(file_object.get_size())
-        super().__init__(url="", type=pytsk3.TSK_IMG_TYPE_EXTERNAL)
-
-    def close(self) -> None:
-        self._fo = None
-
-    def read(self, offset: int, size: int) -> bytes:
-        self._fo.seek(offset)
-        return self._fo.read(size)
-
-    def get_size(self) -> int:
-        return self._size
-
-
 def _ns(sec: int, nano: int) -> int | None:
     return None if not sec and not nano else sec * 1_000_000_000 + nano
 
@@ -85,16 +68,19 @@ def _filetime_ns(value: int) -> int | None:
 class TskFileSystem:
     """One file system opened by pytsk3; produces entries and reopens them by locator."""
 
-    def __init__(self, volume: str, img: Any, offset: int, fs: Any, parent_spec: dict[str, Any]):
+    def __init__(self, volume: str, img: Any, offset: int, fs: Any, parent_spec: dict[str, Any],
+                 source_tz: str | None = None):
         self.volume = volume
         self._img, self._offset, self._fs = img, offset, fs
         self.fs_type = FS_NAMES.get(int(fs.info.ftype), "unknown")
         self.label = volume_label(self.fs_type, img, offset, fs)
         self.time_digits = TIME_DIGITS.get(self.fs_type, 0)
-        self.assumed_zone = "UTC" if self.fs_type in LOCAL_TIME_FS else None
+        self.source_tz = source_tz or "UTC"  # the zone local-time fields (FAT, exFAT without offsets) are read in
+        self.assumed_zone = self.source_tz if self.fs_type in LOCAL_TIME_FS else None
         self._parent_spec = parent_spec
         self._ext = ExtInodeTable(img, offset) if self.fs_type.startswith("ext") else None
-        self._fat = FatDentries(img, offset) if self.fs_type in ("fat12", "fat16", "fat32") else None
+        self._fat = FatDentries(lambda at, n: img.read(offset + at, n)) if self.fs_type in ("fat12", "fat16", "fat32") else None
+        self._exfat = ExfatDentries(lambda at, n: img.read(offset + at, n)) if self.fs_type == "exfat" else None
         self.warnings: list[str] = []
         expected = int(fs.info.block_count) * int(fs.info.block_size)
         available = int(img.get_size()) - offset
@@ -103,20 +89,36 @@ class TskFileSystem:
                                  f"but only {available:,} are present: image truncated?")
 
     @classmethod
-    def try_open(cls, evidence_path: str, volume: str, volume_spec: Any, media_spec: Any) -> TskFileSystem | None:
-        img, offset = _direct_image(evidence_path, volume_spec, media_spec)
+    def try_open(cls, evidence_path: str, volume: str, volume_spec: Any, media_spec: Any,
+                 source_tz: str | None = None) -> TskFileSystem | None:
+        img, offset = direct_image(evidence_path, volume_spec, media_spec)
         try:
             if img is None:
-                img, offset = _VolumeImage(resolver.Resolver.OpenFileObject(volume_spec)), 0
+                img, offset = VolumeImage(resolver.Resolver.OpenFileObject(volume_spec)), 0
             fs = pytsk3.FS_Info(img, offset=offset)
         except (OSError, RuntimeError):
             return None  # TSK does not read it: the caller falls back to dfvfs
         if FS_NAMES.get(int(fs.info.ftype)) in ("apfs", "unsupp"):
             return None
-        return cls(volume, img, offset, fs, to_spec_dict(volume_spec))
+        return cls(volume, img, offset, fs, to_spec_dict(volume_spec), source_tz)
 
     def close(self) -> None:
         self._fs = None
+
+    def set_source_tz(self, name: str) -> None:
+        self.source_tz = name
+        self.assumed_zone = name if self.fs_type in LOCAL_TIME_FS else None
+
+    def root_names(self) -> dict[str, int]:
+        """Allocated entries of the root directory (TSK's virtual ones left out): name -> size."""
+        out = {}
+        for f in self._fs.open_dir(inode=int(self._fs.info.root_inum)):
+            name, meta = f.info.name, f.info.meta
+            if meta is None or not int(name.flags) & NAME_ALLOC or name.name in (b".", b".."):
+                continue
+            if int(meta.type) in (int(pytsk3.TSK_FS_META_TYPE_REG), int(pytsk3.TSK_FS_META_TYPE_DIR)):
+                out[name.name.decode("utf-8", "backslashreplace")] = int(meta.size) if int(meta.type) == 1 else -1
+        return out
 
     def size_hint(self) -> int:
         """How many metadata entries the file system has room for (ext inodes, NTFS MFT entries)."""
@@ -239,6 +241,11 @@ class TskFileSystem:
             has_default = self._ntfs_attributes(f, fields, streams, warnings)
         elif self._fat is not None:
             fields["attributes"] = self._fat.attributes(inode)
+            if self.source_tz != "UTC":
+                for key in LOCAL_FIELDS:
+                    fields[key] = wall_to_utc_ns(fields[key], self.source_tz)
+        elif self._exfat is not None:
+            self._exfat_fields(inode, fields)
         if kind == "symlink" and meta.link:
             link = meta.link
             fields["link_target"] = link.decode("utf-8", "backslashreplace") if isinstance(link, bytes) else link
@@ -252,6 +259,20 @@ class TskFileSystem:
                                 stream=stream)
             out.append(Entry(srec, None, _stream_reader(f, attr_type, attr_id)))
         return out
+
+    def _exfat_fields(self, inode: int, fields: dict[str, Any]) -> None:
+        """exFAT times from the File entry itself, with their UTC offsets (TSK ignores them)."""
+        assert self._exfat is not None
+        at = self._exfat.offset_of_inode(inode)
+        found = self._exfat.times(at, self.source_tz)
+        if found is None:  # no File entry (TSK's virtual files, the label, bitmap and up-case table)
+            for key in LOCAL_FIELDS:
+                fields[key] = wall_to_utc_ns(fields[key], self.source_tz)
+            if not any(fields[key] for key in LOCAL_FIELDS):
+                fields["assumed_zone"] = None
+            return
+        times, assumed = found
+        fields.update(times, ctime=None, assumed_zone=assumed, attributes=self._exfat.attributes(at))
 
     def _ntfs_attributes(self, f: Any, fields: dict[str, Any], streams: list[tuple[str, int, int, int]],
                          warnings: list[str]) -> bool:
@@ -333,29 +354,3 @@ def _stream_reader(f: Any, attr_type: int, attr_id: int) -> Callable[[int, int],
     def read_at(offset: int, n: int) -> bytes:
         return f.read_random(offset, n, attr_type, attr_id)
     return read_at
-
-
-def _direct_image(evidence_path: str, volume_spec: Any, media_spec: Any) -> tuple[Any, int]:
-    """The media without dfvfs's Python layers where that is possible: pytsk3 reads a single
-    uncompressed raw file natively, and an E01 through the system libewf (sources/libewf.py)."""
-    spec, offset = volume_spec, 0
-    if spec.type_indicator == dd.TYPE_INDICATOR_TSK_PARTITION:
-        start = getattr(spec, "start_offset", None)
-        spec = spec.parent
-        if start is None:
-            return None, 0
-        offset = int(start)
-    if spec is not media_spec or spec.type_indicator not in (dd.TYPE_INDICATOR_RAW, dd.TYPE_INDICATOR_EWF):
-        return None, 0
-    if spec.parent.type_indicator != dd.TYPE_INDICATOR_OS or spec.parent.location != evidence_path:
-        return None, 0
-    from evidencekit.sources import libewf
-    from evidencekit.sources.containers import segment_files
-
-    segments = segment_files(evidence_path, spec)
-    if spec.type_indicator == dd.TYPE_INDICATOR_EWF:
-        handle = libewf.open_handle(segments, int(resolver.Resolver.OpenFileObject(spec).get_size()))
-        return (libewf.EwfImage(handle), offset) if handle is not None else (None, 0)
-    if len(segments) != 1:
-        return None, 0
-    return pytsk3.Img_Info(evidence_path), offset

@@ -1,5 +1,5 @@
 """Fields The Sleuth Kit reads but pytsk3 does not expose, read from the raw on-disk structures:
-volume labels, the FAT attribute byte, the ext2/3/4 deletion time."""
+volume labels, the ext2/3/4 deletion time (FAT and exFAT directory entries: sources/fat.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ import struct
 from typing import Any
 
 import pytsk3
-
-FAT_FLAGS = ((0x1, "read_only"), (0x2, "hidden"), (0x4, "system"), (0x8, "volume_label"), (0x20, "archive"))
 
 
 def volume_label(fs_type: str, img: Any, offset: int, fs: Any) -> str | None:
@@ -37,34 +35,6 @@ def volume_label(fs_type: str, img: Any, offset: int, fs: Any) -> str | None:
 
 def flag_names(value: int, table: tuple[tuple[int, str], ...]) -> tuple[str, ...]:
     return tuple(name for bit, name in table if value & bit)
-
-
-class FatDentries:
-    """Reads a FAT entry's attribute byte (hidden, system, ...), which pytsk3 does not expose.
-
-    TSK numbers FAT inodes by directory-entry slot: inode 3 is the first 32-byte entry of the
-    first sector that can hold one (the root directory of FAT12/16, the data area of FAT32),
-    both at reserved + FATs x FAT size sectors.
-    """
-
-    def __init__(self, img: Any, offset: int):
-        self._img, self._offset = img, offset
-        boot = img.read(offset, 512)
-        self._sector = struct.unpack_from("<H", boot, 0x0B)[0] or 512
-        reserved, fats = struct.unpack_from("<H", boot, 0x0E)[0], boot[0x10]
-        fat_size = struct.unpack_from("<H", boot, 0x16)[0] or struct.unpack_from("<I", boot, 0x24)[0]
-        self._first = reserved + fats * fat_size
-
-    def attributes(self, inode: int) -> tuple[str, ...]:
-        per_sector = self._sector // 32
-        if inode < 3:
-            return ()
-        sector, slot = divmod(inode - 3, per_sector)
-        try:
-            raw = self._img.read(self._offset + (self._first + sector) * self._sector + slot * 32 + 11, 1)
-        except (OSError, RuntimeError):
-            return ()
-        return flag_names(raw[0], FAT_FLAGS) if raw else ()
 
 
 class ExtInodeTable:
