@@ -44,6 +44,12 @@ def _tar(path: str, credentials: Credentials, locked_ok: bool) -> Evidence:
     return TarExtraction(path)
 
 
+def _android_backup(path: str, credentials: Credentials, locked_ok: bool) -> Evidence:
+    from evidencekit.sources.android_backup import AndroidBackup
+
+    return AndroidBackup(path, credentials, locked_ok)
+
+
 def _disk(path: str, credentials: Credentials, locked_ok: bool) -> Evidence:
     from evidencekit.sources.disk import DiskImage
 
@@ -52,6 +58,7 @@ def _disk(path: str, credentials: Credentials, locked_ok: bool) -> Evidence:
 
 # (name, detect(path, first 512 bytes) -> bool, open(path, credentials, locked_ok) -> Evidence). Order matters.
 DETECTORS: list[tuple[str, Callable[[str, bytes], bool], Callable[[str, Credentials, bool], Evidence]]] = [
+    ("android_backup", lambda path, head: head.startswith(b"ANDROID BACKUP\n"), _android_backup),
     ("zip", _is_zip, _zip),
     ("tar", _is_tar, _tar),
     ("disk_image", lambda path, head: True, _disk),
