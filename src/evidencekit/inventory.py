@@ -63,9 +63,19 @@ def hash_entries(entries: Iterable[Entry], hashes: tuple[str, ...]) -> Iterator[
     makers = tuple((name, CONSTRUCTORS[name]) for name in hashes)
     for entry in entries:
         if makers and entry.has_content:
-            yield _hashed(entry, makers)
+            record = _hashed(entry, makers)
+            yield _check_stated(record, entry.stated) if entry.stated else record
         else:
             yield entry.record
+
+
+def _check_stated(record: FileRecord, stated: tuple[str, dict[str, str]]) -> FileRecord:
+    """A warning on the record for each hash its source states that the content does not match."""
+    who, values = stated
+    notes = [f"{alg} {getattr(record, alg)} differs from the {alg} {value} {who} states"
+             for alg, value in sorted(values.items())
+             if alg in HASH_ALGORITHMS and getattr(record, alg) and getattr(record, alg) != value.lower()]
+    return record.with_changes(warnings=(*record.warnings, *notes)) if notes else record
 
 
 def batches(items: Iterable[FileRecord], size: int) -> Iterator[list[FileRecord]]:

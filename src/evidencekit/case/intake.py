@@ -119,6 +119,8 @@ def _register(
             extra = {**extra, "sidecars": {alg: ref[1] for alg, ref in sidecars.items()}}
         if notes:
             extra = {**extra, "sidecar_notes": notes}
+        if ev.device:
+            extra = {**extra, "device": dict(ev.device)}
     refs = reference_hashes(_RowView(row))
     refs.pop("registered", None)
     mismatches = compare(refs, digests)

@@ -22,6 +22,15 @@ def _is_zip(path: str, head: bytes) -> bool:
     return head[:4] in (b"PK\x03\x04", b"PK\x05\x06") and zipfile.is_zipfile(path)
 
 
+def _has_member(path: str, name: str) -> bool:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            zf.getinfo(name)
+            return True
+    except (zipfile.BadZipFile, KeyError, OSError):
+        return False
+
+
 def _is_tar(path: str, head: bytes) -> bool:
     if head[:2] == b"\x1f\x8b":
         try:
@@ -50,6 +59,12 @@ def _android_backup(path: str, credentials: Credentials, locked_ok: bool) -> Evi
     return AndroidBackup(path, credentials, locked_ok)
 
 
+def _ufdr(path: str, credentials: Credentials, locked_ok: bool) -> Evidence:
+    from evidencekit.sources.ufdr import UfdrReport
+
+    return UfdrReport(path, credentials)
+
+
 def _disk(path: str, credentials: Credentials, locked_ok: bool) -> Evidence:
     from evidencekit.sources.disk import DiskImage
 
@@ -59,6 +74,7 @@ def _disk(path: str, credentials: Credentials, locked_ok: bool) -> Evidence:
 # (name, detect(path, first 512 bytes) -> bool, open(path, credentials, locked_ok) -> Evidence). Order matters.
 DETECTORS: list[tuple[str, Callable[[str, bytes], bool], Callable[[str, Credentials, bool], Evidence]]] = [
     ("android_backup", lambda path, head: head.startswith(b"ANDROID BACKUP\n"), _android_backup),
+    ("ufdr", lambda path, head: _is_zip(path, head) and _has_member(path, "report.xml"), _ufdr),
     ("zip", _is_zip, _zip),
     ("tar", _is_tar, _tar),
     ("disk_image", lambda path, head: True, _disk),

@@ -60,6 +60,12 @@ class DirectoryExtraction(Evidence):
         self.volumes = [VolumeInfo(name="", index=0, offset=None, length=None, type="directory", filesystem="directory")]
         if any(os.path.isfile(os.path.join(path, name)) for name in ("Manifest.db", "Manifest.mbdb")):
             self.format_chain.append("ios_backup")
+        from evidencekit.sources.ufdr import parse_ufd, ufd_file
+
+        ufd = ufd_file(path)
+        if ufd is not None:  # a Cellebrite UFD/UFDX extraction folder: its .ufd names the device
+            self.format_chain.append("ufd")
+            self.device = parse_ufd(ufd)
 
     def open_media(self) -> BinaryIO | None:
         return None

@@ -1,0 +1,79 @@
+"""Cellebrite UFDR: device paths from report.xml, stated hashes checked, device facts, bad reports."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from evidencekit import open_evidence
+from mobile.builders import UfdrFile, UfdrSpec, chat, write_ufdr
+
+EK = [sys.executable, "-m", "evidencekit.cli.main"]
+DB = b"SQLite format 3\x00" + b"\x01" * 5000
+FILES = [
+    UfdrFile("/data/data/com.whatsapp/databases/msgstore.db", "files\\Database\\msgstore.db", DB),
+    UfdrFile("/data/media/0/DCIM/Camera/IMG_1.jpg", "files\\Image\\IMG_1.jpg", b"\xff\xd8jpeg",
+             modified="2021-06-14T20:30:09.1234567+03:00", deleted=True),
+    UfdrFile("/data/media/0/Download/doc.pdf", "files\\Document\\doc.pdf", b"%PDF-1.4 tampered",
+             stated_sha256="ab" * 32, stated_size=99),
+]
+
+
+@pytest.fixture
+def ufdr(tmp_path) -> Path:
+    decoded = chat("WhatsApp", "1", [("2021-06-14T17:30:09.007+00:00", "77011234567@s.whatsapp.net", "Марат",
+                                      "Сәлем! Встреча в 19:00")])
+    return write_ufdr(tmp_path / "phone.ufdr", UfdrSpec(FILES, decoded), {"Report.pdf": b"%PDF"})
+
+
+def test_files_under_device_paths_with_stated_times_and_checked_hashes(ufdr):
+    before = hashlib.sha256(ufdr.read_bytes()).hexdigest()
+    with open_evidence(ufdr) as ev:
+        records = {r.path: r for r in ev.files(("md5", "sha256"))}
+    assert list(records) == [f.device_path for f in FILES] + ["/Report.pdf"]
+    db = records["/data/data/com.whatsapp/databases/msgstore.db"]
+    assert db.sha256 == hashlib.sha256(DB).hexdigest() and db.warnings == ()
+    assert db.locator.spec["location"] == "/files/Database/msgstore.db"  # the category path, kept
+    assert db.mtime == 1_623_691_809_007_000_000 and db.crtime == 1_622_523_600_000_000_000
+    img = records["/data/media/0/DCIM/Camera/IMG_1.jpg"]
+    assert img.deleted and img.mtime == 1_623_691_809_123_456_700 and img.time_digits == 7
+    doc = records["/data/media/0/Download/doc.pdf"]
+    assert any("states 99 bytes" in w for w in doc.warnings)
+    assert any(w.startswith("sha256 ") and "report.xml states" in w for w in doc.warnings)
+    assert hashlib.sha256(ufdr.read_bytes()).hexdigest() == before
+
+
+def test_device_in_info(ufdr):
+    result = subprocess.run([*EK, "info", str(ufdr), "--json"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["kind"] == "ufdr" and data["format_chain"] == ["zip", "ufdr"]
+    assert data["device"]["imei"] == "356938035643809" and data["device"]["model"] == "SM-A525F Galaxy A52"
+    assert data["device"]["tool_version"] == "7.60.0.114" and data["device"]["extraction_type"] == "AdvancedLogical"
+    text = subprocess.run([*EK, "info", str(ufdr)], capture_output=True, text=True).stdout
+    assert "356938035643809" in text and "Samsung GSM" in text
+
+
+def test_zip_listing_agrees_with_python_zipfile(ufdr):
+    with zipfile.ZipFile(ufdr) as zf:
+        members = {i.filename: i.file_size for i in zf.infolist() if i.filename != "report.xml"}
+    with open_evidence(ufdr) as ev:
+        got = {e.record.locator.spec["location"].lstrip("/"): e.record.size for e in ev.entries()}
+    assert got == members
+
+
+def test_malformed_report_still_lists_every_file_by_zip_path(tmp_path):
+    path = write_ufdr(tmp_path / "bad.ufdr", UfdrSpec(FILES, break_xml_after_files=1))
+    with open_evidence(path) as ev:
+        paths = [r.path for r in ev.files(("sha256",))]
+        warnings = ev.warnings
+    assert paths == [FILES[0].device_path, "/files/Image/IMG_1.jpg", "/files/Document/doc.pdf"]
+    assert any("report.xml malformed" in w for w in warnings)
+    result = subprocess.run([*EK, "files", str(path), "--hash", "none"], capture_output=True, text=True)
+    assert result.returncode == 0 and "report.xml malformed" in result.stderr
