@@ -23,6 +23,7 @@ from evidencekit.timeline import store
 from evidencekit.timeline.anomalies import AnomalyContext, event_future, scan_fs_created
 from evidencekit.timeline.events import SOURCE_FS, SOURCE_PLASO
 from evidencekit.timeline.fs_sql import insert_fs_events
+from evidencekit.timeline.messengers import MESSENGERS
 from evidencekit.timeline.native import READERS, SOURCE_NATIVE, read_native
 from evidencekit.timeline.plaso import PlasoRun, run_plaso, storage_warnings
 from evidencekit.timeline.plaso_import import backup_names, read_jsonl, real_name
@@ -214,14 +215,11 @@ def build_native(case: Any, exhibit_id: str, examiner: Any, now_ns: int | None =
     from dataclasses import replace
 
     exhibit = case.exhibit(exhibit_id)
-    if exhibit.kind not in ("directory", "zip", "tar"):
-        return None
     now_ns = now_ns or time.time_ns()
     ref, ref_source = reference_time(exhibit_acquired(exhibit), exhibit.seized_on, now_ns)
     ctx = AnomalyContext(ref, ref_source)
     result = PartResult(SOURCE_NATIVE)
-    found = [replace(ev, flags=event_future(ev.time, ctx))
-             for ev in read_native(Path(exhibit.path), exhibit.kind, exhibit_id, result.warnings)]
+    found = [replace(ev, flags=event_future(ev.time, ctx)) for ev in _native_events(case, exhibit, result.warnings)]
     store.ensure_schema(case.db)
     if not found and not result.warnings and not store.count(case.db, store.Query(exhibit=exhibit_id,
                                                                                   source=SOURCE_NATIVE)):
@@ -234,13 +232,30 @@ def build_native(case: Any, exhibit_id: str, examiner: Any, now_ns: int | None =
         for msg in result.warnings:
             store.add_warning(act.db, rid, exhibit_id, SOURCE_NATIVE, msg)
         result.details = {"analysis": "timeline:native", "source": SOURCE_NATIVE, "run": rid,
-                          "events": result.events, "replaced_events": replaced, "readers": sorted(READERS),
+                          "events": result.events, "replaced_events": replaced, "readers": sorted([*READERS, *MESSENGERS]),
                           "files": sorted({ev.path: ev.sha256 for ev in found}.items()),
                           "anomaly_reference": ctx.to_details(), "warnings": result.warnings}
         store.finish_run(act.db, rid, result.events, result.details)
         act.details.update(result.details)
         act.outputs[store.run_output(rid)] = store.run_digest(act.db, rid)
     return result
+
+
+def _native_events(case: Any, exhibit: Any, warnings: list[str]) -> list[Any]:
+    """iOS backup artefacts (folder, zip, tar) and app databases the inventory lists (any exhibit)."""
+    from evidencekit.sources import open_evidence
+    from evidencekit.errors import EvidenceError
+    from evidencekit.timeline.apps import read_apps
+
+    found = []
+    if exhibit.kind in ("directory", "zip", "tar"):
+        found += list(read_native(Path(exhibit.path), exhibit.kind, exhibit.id, warnings))
+    try:
+        with open_evidence(exhibit.path) as ev:
+            found += list(read_apps(case.db, exhibit.id, ev, warnings))
+    except EvidenceError as err:
+        warnings.append(f"app databases not read: {err}")
+    return found
 
 
 def _import_events(db: sqlite3.Connection, rid: int, run: PlasoRun, exhibit_id: str, evidence: str,
