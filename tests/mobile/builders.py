@@ -108,3 +108,17 @@ def call(when: str, number: str, kind: str, duration: str) -> str:
             f'{fld("Type", kind)}{fld("TimeStamp", when, "TimeStamp")}{fld("Duration", duration, "TimeSpan")}'
             f'<multiModelField name="Parties" type="Party"><model type="Party" id="pp1">{fld("Identifier", number)}'
             f'{fld("Role", "To")}</model></multiModelField></model></modelType>')
+
+
+def ffs_members(system: str) -> dict[str, bytes]:
+    """A few files of a phone's tree as FFS tools lay it out (with the tool's own top folder)."""
+    if system == "ios":
+        import plistlib
+
+        version = plistlib.dumps({"ProductName": "iPhone OS", "ProductVersion": "15.4.1", "ProductBuildVersion": "19E258"})
+        return {"filesystem1/System/Library/CoreServices/SystemVersion.plist": version,
+                "filesystem1/private/var/mobile/Library/SMS/sms.db": b"SQLite format 3\x00",
+                "filesystem1/private/var/mobile/Containers/Shared/AppGroup/X/ChatStorage.sqlite": b"SQLite format 3\x00"}
+    return {"Dump/system/build.prop": b"ro.build.version.release=12\nro.product.model=SM-A525F\n",
+            "Dump/data/data/com.whatsapp/databases/msgstore.db": b"SQLite format 3\x00",
+            "Dump/data/media/0/DCIM/Camera/IMG_1.jpg": b"\xff\xd8"}

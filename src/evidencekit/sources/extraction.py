@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 
 from evidencekit.errors import CredentialError, EvidenceError
 from evidencekit.models import FileRecord, Locator, VolumeInfo
+from evidencekit.sources import ffs
 from evidencekit.sources.base import Credentials, Entry, Evidence
 
 _MODE_TYPES = ((stat.S_ISDIR, "dir"), (stat.S_ISREG, "file"), (stat.S_ISLNK, "symlink"), (stat.S_ISFIFO, "fifo"),
@@ -133,6 +134,14 @@ class ZipExtraction(Evidence):
         self.volumes = [VolumeInfo(name="", index=0, offset=None, length=None, type="zip", filesystem="zip")]
         self._password = (credentials or Credentials()).password
         self._check_password(infos)
+        ffs.label(self, [i.filename for i in infos], self._read_small)
+
+    def _read_small(self, name: str) -> bytes | None:
+        try:
+            info = self._zip.getinfo(name)
+            return self._zip.read(info) if info.file_size <= 1 << 20 else None
+        except (KeyError, RuntimeError, zipfile.BadZipFile, OSError):
+            return None
 
     def _check_password(self, infos: list[zipfile.ZipInfo]) -> None:
         encrypted = next((i for i in infos if i.flag_bits & 0x1 and not i.is_dir()), None)
@@ -222,6 +231,15 @@ class TarExtraction(Evidence):
         self.media_size = os.path.getsize(path)
         self.segment_files = [path]
         self.volumes = [VolumeInfo(name="", index=0, offset=None, length=None, type="tar", filesystem="tar")]
+        ffs.label(self, [m.name for m in self._members], self._read_small)
+
+    def _read_small(self, name: str) -> bytes | None:
+        wanted = name.lstrip("/").removeprefix("./")
+        member = next((m for m in self._members if m.name.lstrip("/").removeprefix("./") == wanted), None)
+        if member is None or not member.isfile() or member.size > 1 << 20:
+            return None
+        fh = self._tar.extractfile(member)
+        return fh.read() if fh else None
 
     def close(self) -> None:
         self._tar.close()
