@@ -98,7 +98,10 @@ def open_evidence(path: str | os.PathLike[str], credentials: Credentials | None 
         raise EvidenceError(f"{text}: no such file or directory")
     if os.path.isdir(text):
         from evidencekit.sources.extraction import DirectoryExtraction
+        from evidencekit.sources.ios_backup import EncryptedIosBackup, encrypted_manifest
 
+        if (manifest := encrypted_manifest(text)) is not None:  # an encrypted iTunes/Finder backup
+            return EncryptedIosBackup(text, manifest, credentials, locked_ok)
         return DirectoryExtraction(text)
     try:
         with open(text, "rb") as fh:
