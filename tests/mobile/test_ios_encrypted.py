@@ -61,3 +61,17 @@ def test_unencrypted_backup_still_a_folder(tmp_path):
     with open_evidence(folder) as ev:
         assert ev.format_chain == ["directory", "ios_backup"]
         assert any(r.path.endswith(ios.file_id("HomeDomain", "Library/SMS/sms.db")) for r in ev.files(()))
+
+
+def test_cross_check_with_iphone_backup_decrypt(tmp_path):
+    """The independent PyPI reader decrypts the same payloads to the same bytes."""
+    module = pytest.importorskip("iphone_backup_decrypt")
+    files = _files(tmp_path)
+    folder = write_encrypted_backup(tmp_path / "bk", PASSWORD, files)
+    theirs = module.EncryptedBackup(backup_directory=str(folder), passphrase=PASSWORD)
+    with open_evidence(folder, Credentials(password=PASSWORD)) as ev:
+        ours = {r.path: r.sha256 for r in ev.files(("sha256",)) if r.type == "file"}
+    for (domain, rel), data in files.items():
+        if data is not None:
+            got = theirs.extract_file_as_bytes(rel, domain_like=domain)
+            assert hashlib.sha256(got).hexdigest() == ours[f"/{domain}/{rel}"] == hashlib.sha256(data).hexdigest()

@@ -10,8 +10,9 @@ its payload, AES-256-CBC with a zero IV and PKCS#7 padding, cut to the record's 
 Decrypted data is never written to disk: Manifest.db is opened from memory
 (``sqlite3.deserialize``) and payloads are decrypted as they are read. Entries are listed under
 their real names, ``/<domain>/<relativePath>``. ``cryptography`` does the AES work; the keybag and
-MBFile parsing are here because no maintained library offers them (iphone_backup_decrypt is a
-small unpackaged script with its own AES code).
+MBFile parsing are here because the one PyPI reader (iphone_backup_decrypt, used by the tests as
+an independent cross-check) writes the decrypted Manifest.db and files to disk, which evidence
+handling must not do.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ BUILDERS = {
     "office-workstation": "evidencekit.training.office",
     "linux-server": "evidencekit.training.linux",
     "mobile": "evidencekit.training.mobile",
+    "android-messenger": "evidencekit.training.messenger",
 }
 KINDS = ("text", "path", "hash", "time", "count")
 TRAINER_DIR = "trainer"
