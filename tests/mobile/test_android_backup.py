@@ -113,3 +113,13 @@ def test_plain_backup_matches_tarfile_reading_it_in_place(tmp_path):
         names = ["/" + m.name for m in tf.getmembers()]
     with open_evidence(ab) as ev:
         assert [e.record.path for e in ev.entries()] == names
+
+
+def test_highly_compressed_member_streams_with_capped_inflation(tmp_path):
+    zeros = b"\x00" * (48 << 20)  # deflates ~1000:1: inflated piecewise, never whole
+    ab = write_backup(tmp_path / "z.ab", [Member("apps/x/f/zeros.bin", zeros), Member("apps/x/f/after.txt", b"ok")],
+                      5, True, PASSWORD, rounds=1000)
+    with open_evidence(ab, Credentials(password=PASSWORD)) as ev:
+        got = {r.path: (r.size, r.sha256) for r in ev.files(("sha256",))}
+    assert got == {"/apps/x/f/zeros.bin": (len(zeros), hashlib.sha256(zeros).hexdigest()),
+                   "/apps/x/f/after.txt": (2, hashlib.sha256(b"ok").hexdigest())}

@@ -130,7 +130,9 @@ class PayloadStream(io.RawIOBase):
         self._decryptor = Cipher(algorithms.AES(key[0]), modes.CBC(key[1])).decryptor() if key else None
         self._unpadder = padding.PKCS7(128).unpadder() if key else None
         self._inflater = zlib.decompressobj() if header.compressed else None
-        self._buffer = bytearray()
+        self._data, self._pos = b"", 0
+        self._tail = b""  # compressed input the inflater has not consumed yet
+        self._input_done = False
         self._eof = False
         self.problem: str | None = None
 
@@ -143,11 +145,19 @@ class PayloadStream(io.RawIOBase):
 
     def read(self, size: int | None = -1) -> bytes:
         want = CHUNK if size is None or size < 0 else size
-        while len(self._buffer) < want and not self._eof:
-            self._buffer += self._next_chunk()
-        data = bytes(self._buffer[:want])
-        del self._buffer[:want]
-        return data
+        if len(self._data) - self._pos >= want:  # the common case: one slice, one copy
+            out = self._data[self._pos:self._pos + want]
+            self._pos += want
+            return out
+        parts = [self._data[self._pos:]]
+        have = len(parts[0])
+        while have < want and not self._eof:
+            chunk = self._next_chunk()
+            parts.append(chunk)
+            have += len(chunk)
+        data = b"".join(parts)
+        self._data, self._pos = data, min(want, len(data))
+        return data[:want]
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         data = self.read(len(buffer))
@@ -155,22 +165,33 @@ class PayloadStream(io.RawIOBase):
         return len(data)
 
     def _next_chunk(self) -> bytes:
+        """The next piece of tar bytes; inflated output is capped at CHUNK so memory stays flat."""
+        if self._inflater is not None and self._tail:
+            return self._inflate(self._tail)
+        if self._input_done:
+            if self._inflater is not None and not self._inflater.eof:
+                self._damaged("the compressed stream ends early (truncated)")
+            self._eof = True
+            return b""
         raw = self._fh.read(CHUNK)
+        self._input_done = not raw
         try:
             data = self._decrypt(raw)
-            if self._inflater is not None:
-                data = self._inflater.decompress(data)
-                if not raw and not self._inflater.eof:
-                    self._damaged("the compressed stream ends early (truncated)")
         except ValueError as err:  # cryptography: truncated or bad padding
             self._damaged(f"decryption failed at the end ({err}): truncated or damaged")
-            data = b""
+            return b""
+        return self._inflate(data) if self._inflater is not None else data
+
+    def _inflate(self, data: bytes) -> bytes:
+        assert self._inflater is not None
+        try:
+            out = self._inflater.decompress(data, CHUNK)
         except zlib.error as err:
             self._damaged(f"corrupt compressed data: {err}")
-            data = b""
-        if not raw:
-            self._eof = True
-        return data
+            self._tail = b""
+            return b""
+        self._tail = self._inflater.unconsumed_tail
+        return out
 
     def _decrypt(self, raw: bytes) -> bytes:
         if self._decryptor is None or self._unpadder is None:
@@ -209,6 +230,7 @@ class AndroidBackup(Evidence):
                                    filesystem=None if locked else "tar",
                                    encryption="aes-256" if h.encryption != "none" else None, locked=locked)]
         self._current: tuple[tarfile.TarFile, tarfile.TarInfo] | None = None
+        self._parent = {"__type__": "PathSpec", "type_indicator": "OS", "location": path}  # shared: encoded once
 
     def open_media(self) -> BinaryIO:
         return open(self.path, "rb")  # noqa: SIM115 - the caller closes it
@@ -266,8 +288,7 @@ class AndroidBackup(Evidence):
     def _record(self, member: tarfile.TarInfo) -> FileRecord:
         path, warning = safe_member_path(member.name)
         spec = {"__type__": "PathSpec", "type_indicator": "ANDROID_BACKUP",
-                "location": "/" + member.name.lstrip("/"),
-                "parent": {"__type__": "PathSpec", "type_indicator": "OS", "location": self.path}}
+                "location": "/" + member.name.lstrip("/"), "parent": self._parent}
         return FileRecord(volume="", path=path, inode=None, type=_TAR_TYPES.get(member.type, "unknown"),
                           deleted=False, size=member.size, locator=Locator(self.path, spec),
                           mtime=int(member.mtime) * 1_000_000_000, time_digits=0, filesystem="android_backup",

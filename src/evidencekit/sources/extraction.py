@@ -168,18 +168,22 @@ class ZipExtraction(Evidence):
     def entries(self, volume: str | None = None) -> Iterator[Entry]:
         if volume not in (None, ""):
             return
+        parent = _os_spec(self.path)  # shared by every member: its JSON is encoded once
         for info in self._zip.infolist():
-            path, warning = safe_member_path(info.filename)
-            warnings = [warning] if warning else []
-            times, zone = _zip_times(info)
-            unix_mode = info.external_attr >> 16
-            kind = "dir" if info.is_dir() else _mode_type(unix_mode) if stat.S_IFMT(unix_mode) else "file"
-            spec = {"__type__": "PathSpec", "type_indicator": "ZIP", "location": "/" + info.filename.lstrip("/"),
-                    "parent": _os_spec(self.path)}
-            record = FileRecord(volume="", path=path, inode=None, type=kind, deleted=False, size=info.file_size,
-                                locator=Locator(self.path, spec), time_digits=0, assumed_zone=zone,
-                                filesystem="zip", warnings=tuple(warnings), **times)
-            yield Entry(record, partial(self._open, info) if kind == "file" else None)
+            yield self._entry(info, parent)
+
+    def _entry(self, info: zipfile.ZipInfo, parent: dict[str, Any]) -> Entry:
+        path, warning = safe_member_path(info.filename)
+        warnings = [warning] if warning else []
+        times, zone = _zip_times(info)
+        unix_mode = info.external_attr >> 16
+        kind = "dir" if info.is_dir() else _mode_type(unix_mode) if stat.S_IFMT(unix_mode) else "file"
+        spec = {"__type__": "PathSpec", "type_indicator": "ZIP", "location": "/" + info.filename.lstrip("/"),
+                "parent": parent}
+        record = FileRecord(volume="", path=path, inode=None, type=kind, deleted=False, size=info.file_size,
+                            locator=Locator(self.path, spec), time_digits=0, assumed_zone=zone,
+                            filesystem="zip", warnings=tuple(warnings), **times)
+        return Entry(record, partial(self._open, info) if kind == "file" else None)
 
     def _open(self, info: zipfile.ZipInfo) -> BinaryIO:
         try:

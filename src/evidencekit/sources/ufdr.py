@@ -102,6 +102,7 @@ class UfdrReport(ZipExtraction):
         self.kind = "ufdr"
         self.format_chain = ["zip", "ufdr"]
         self.volumes = [VolumeInfo(name="", index=0, offset=None, length=None, type="ufdr", filesystem="ufdr")]
+        self._parent = {"__type__": "PathSpec", "type_indicator": "OS", "location": path}  # shared: encoded once
         try:
             with self._zip.open(REPORT) as fh:
                 self.device, self.report_items = read_device(fh)
@@ -122,10 +123,10 @@ class UfdrReport(ZipExtraction):
         except (ParseError, OSError, zipfile.BadZipFile) as err:
             self.warnings.append(f"{REPORT} malformed ({_short(err)}): the files it does not map are listed "
                                  "by their zip paths")
-        for entry in super().entries(None):
-            name = entry.record.locator.spec["location"].lstrip("/")
-            if name not in listed:
-                yield entry
+        parent = self._parent
+        for info in self._zip.infolist():
+            if info.filename not in listed:
+                yield self._entry(info, parent)
 
     def _mapped(self, element: Element, listed: set[str]) -> Entry | None:
         meta = {local(c.get("section", "")): items(c) for c in element if local(c.tag) == "metadata"}
@@ -149,8 +150,7 @@ class UfdrReport(ZipExtraction):
             if stated_size is not None and stated_size != info.file_size:
                 warnings.append(f"report.xml states {stated_size} bytes, the zip member holds {info.file_size}")
         location = "/" + (info.filename if info else member_name)
-        spec = {"__type__": "PathSpec", "type_indicator": "ZIP", "location": location,
-                "parent": {"__type__": "PathSpec", "type_indicator": "OS", "location": self.path}}
+        spec = {"__type__": "PathSpec", "type_indicator": "ZIP", "location": location, "parent": self._parent}
         record = FileRecord(
             volume="", path=path, inode=None, type="file", deleted=element.get("deleted", "Intact") == "Deleted",
             size=info.file_size if info else stated_size, locator=Locator(self.path, spec), time_digits=digits,
