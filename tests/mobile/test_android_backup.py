@@ -7,7 +7,6 @@ import json
 import subprocess
 import sys
 import tarfile
-from pathlib import Path
 
 import pytest
 
@@ -66,10 +65,9 @@ def test_cross_check_with_the_android_backup_package(tmp_path):
     ab_mod = pytest.importorskip("android_backup.android_backup")
     pytest.importorskip("Crypto.Cipher")
     ab = write_backup(tmp_path / "x.ab", MEMBERS, 5, True, PASSWORD, rounds=2000)
-    with ab_mod.AndroidBackup(str(ab), password=PASSWORD.encode(), stream=False) as theirs:
-        with theirs.read_data() as tf:
-            other = {"/" + m.name: hashlib.sha256(tf.extractfile(m).read()).hexdigest()
-                     for m in tf if m.isfile()}
+    with ab_mod.AndroidBackup(str(ab), password=PASSWORD.encode(), stream=False) as theirs, \
+            theirs.read_data() as tf:
+        other = {"/" + m.name: hashlib.sha256(tf.extractfile(m).read()).hexdigest() for m in tf if m.isfile()}
     with open_evidence(ab, Credentials(password=PASSWORD)) as ev:
         ours = {r.path: r.sha256 for r in ev.files(("sha256",)) if r.type == "file"}
     assert ours == other and len(ours) == 4

@@ -298,7 +298,7 @@ class AndroidBackup(Evidence):
     def _open_member(self, member: tarfile.TarInfo) -> BinaryIO:
         current = self._current
         if current is not None and current[1] is member:
-            return _Guarded(current[0].extractfile(member), member.name)  # type: ignore[arg-type]
+            return _Guarded(current[0].extractfile(member), member.name)  # type: ignore[arg-type,return-value]
         return self._reopen(member.name)
 
     def _reopen(self, name: str) -> BinaryIO:

@@ -187,7 +187,7 @@ class EncryptedIosBackup(Evidence):
         location = f"/{domain}/{relative}" if relative else f"/{domain}"
         spec = {"__type__": "PathSpec", "type_indicator": "IOS_BACKUP", "location": location, "file_id": fid,
                 "parent": {"__type__": "PathSpec", "type_indicator": "OS", "location": self.path}}
-        ns = {k: int(info[src]) * 1_000_000_000 for k, src in (("mtime", "LastModified"), ("crtime", "Birth"),
+        ns: dict[str, Any] = {k: int(info[src]) * 1_000_000_000 for k, src in (("mtime", "LastModified"), ("crtime", "Birth"),
                                                               ("ctime", "LastStatusChange")) if src in info}
         record = FileRecord(volume="", path=location, inode=info.get("InodeNumber"), type=kind, deleted=False,
                             size=info.get("Size", 0) if kind == "file" else 0, locator=Locator(self.path, spec),

@@ -19,12 +19,12 @@ import zipfile
 from collections.abc import Iterator
 from datetime import datetime
 from functools import partial
-from typing import Any, BinaryIO
+from typing import IO, Any
 from xml.etree.ElementTree import Element, ParseError, iterparse
 
 from evidencekit.errors import EvidenceError
 from evidencekit.models import FileRecord, Locator, VolumeInfo
-from evidencekit.sources.base import Credentials, Entry, Evidence
+from evidencekit.sources.base import Credentials, Entry
 from evidencekit.sources.extraction import ZipExtraction, safe_member_path
 
 REPORT = "report.xml"
@@ -71,7 +71,7 @@ def items(element: Element) -> dict[str, str]:
     return {c.get("name", ""): (c.text or "").strip() for c in element if local(c.tag) == "item"}
 
 
-def read_device(stream: BinaryIO) -> tuple[dict[str, str], dict[str, str]]:
+def read_device(stream: IO[bytes]) -> tuple[dict[str, str], dict[str, str]]:
     """(device fields, all metadata items) from the report head, stopping at the file list."""
     found: dict[str, str] = {}
     project: dict[str, str] = {}
@@ -184,7 +184,7 @@ class UfdrReport(ZipExtraction):
         return times, digits
 
 
-def _file_elements(stream: BinaryIO) -> Iterator[Element]:
+def _file_elements(stream: IO[bytes]) -> Iterator[Element]:
     """Each ``<file>`` of ``<taggedFiles>``, complete, in document order (nested decoded files skipped)."""
     depth_in_tagged = 0
     for event, element in iterparse(stream, events=("start", "end")):

@@ -243,8 +243,8 @@ def build_native(case: Any, exhibit_id: str, examiner: Any, now_ns: int | None =
 
 def _native_events(case: Any, exhibit: Any, warnings: list[str]) -> list[Any]:
     """iOS backup artefacts (folder, zip, tar) and app databases the inventory lists (any exhibit)."""
-    from evidencekit.sources import open_evidence
     from evidencekit.errors import EvidenceError
+    from evidencekit.sources import open_evidence
     from evidencekit.timeline.apps import read_apps
 
     found = []
