@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 from types import SimpleNamespace
@@ -123,7 +124,32 @@ def test_case_timeline_reads_messengers_in_an_ab_and_a_ufdr(tmp_path, examiner):
         assert UZ in {e.extra.get("text") for e in u_events if e.parser == "evidencekit/ufdr_decoded"}
         decoded_times = sorted(e.time for e in u_events if e.parser == "evidencekit/ufdr_decoded")
         assert decoded_times == [1_623_673_809_500_000_000, 1_623_693_600_000_000_000]
+        (details,) = [json.loads(r[0])["details"] for r in case.db.execute(
+            "SELECT body FROM ledger WHERE action = 'received' AND exhibit = 'U1'")]
+        assert details["device"]["imei"] == "356938035643809"  # the exhibit record names the device
         warned = [w for w in store.warnings(case.db, "U1")]
         assert any("whatsapp_android" in str(w) for w in warned), warned
     finally:
         case.close()
+
+
+def test_whatsapp_in_an_unencrypted_ios_backup_by_its_hashed_name(tmp_path):
+    from evidencekit.timeline.native import read_native
+    from evidencekit.training import ios
+
+    out = tmp_path / "out"
+    out.mkdir()
+    ios.build(tmp_path, out)
+    folder = next((out / "ios-backup").iterdir())
+    fid = ios.file_id("AppDomainGroup-group.net.whatsapp.WhatsApp.shared", "ChatStorage.sqlite")
+    dbs.whatsapp_ios(folder / fid[:2] / fid if (folder / fid[:2]).is_dir() else _mkdir(folder / fid[:2]) / fid,
+                     "77017654321@s.whatsapp.net", "Айгүл", [(645_384_609.5, False, KK)])
+    warnings: list[str] = []
+    events = [e for e in read_native(folder, "directory", "E1", warnings) if e.parser == "evidencekit/whatsapp_ios"]
+    assert [e.extra["text"] for e in events] == [KK] and warnings == []
+    assert events[0].path == "AppDomainGroup-group.net.whatsapp.WhatsApp.shared/ChatStorage.sqlite"
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir()
+    return path

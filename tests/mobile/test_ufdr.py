@@ -77,3 +77,19 @@ def test_malformed_report_still_lists_every_file_by_zip_path(tmp_path):
     assert any("report.xml malformed" in w for w in warnings)
     result = subprocess.run([*EK, "files", str(path), "--hash", "none"], capture_output=True, text=True)
     assert result.returncode == 0 and "report.xml malformed" in result.stderr
+
+
+def test_ufd_folder_names_the_device(tmp_path):
+    folder = tmp_path / "UFED Samsung SM-A525F 2021_06_15 (001)"
+    folder.mkdir()
+    (folder / "Samsung GSM_SM-A525F Galaxy A52.ufd").write_text(
+        "[DeviceInfo]\nVendor=Samsung GSM\nModel=SM-A525F Galaxy A52\nIMEI=356938035643809\nOS=12\n"
+        "[General]\nExtractionType=FileSystem\nDate=15/06/2021 10:12:00\nVersion=7.60.0.114\n"
+        "[SHA256]\nEXTRACTION_FFS.zip=00\n", encoding="utf-8")
+    with zipfile.ZipFile(folder / "EXTRACTION_FFS.zip", "w") as zf:
+        zf.writestr("Dump/data/data/com.whatsapp/databases/msgstore.db", DB)
+    with open_evidence(folder) as ev:
+        assert ev.format_chain == ["directory", "ufd"]
+        assert ev.device["imei"] == "356938035643809" and ev.device["extraction_type"] == "FileSystem"
+    with open_evidence(folder / "EXTRACTION_FFS.zip") as ev:
+        assert "ffs:android" in ev.format_chain and ev.device["root"] == "/Dump/"

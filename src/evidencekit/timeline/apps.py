@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,27 +39,36 @@ def _copy(ev: Any, locator: str, dest: Path) -> str:
     return digest.hexdigest()
 
 
-def read_apps(db: sqlite3.Connection, exhibit: str, evidence: Any, warnings: list[str]) -> Iterator[TimelineEvent]:
-    """Events of every messenger database the exhibit's inventory lists; a failure is a warning."""
-    with tempfile.TemporaryDirectory() as tmp:
-        for n, (name, (suffixes, reader)) in enumerate(MESSENGERS.items()):
-            for i, (path, locator, sha) in enumerate(_rows(db, exhibit, suffixes)):
-                copy = Path(tmp) / f"{n}-{i}.db"
+def read_apps(db: sqlite3.Connection, exhibit: str, kind: str, open_evidence: Callable[[], Any],
+              warnings: list[str]) -> Iterator[TimelineEvent]:
+    """Events of every messenger database the exhibit's inventory lists; a failure is a warning.
+    The evidence is opened (``open_evidence()``) only when there is something to read in it."""
+    found = [(n, name, reader, row) for n, (name, (suffixes, reader)) in enumerate(MESSENGERS.items())
+             for row in _rows(db, exhibit, suffixes)]
+    if not found and kind != "ufdr":
+        return
+    try:
+        evidence = open_evidence()
+    except EvidenceError as err:
+        warnings.append(f"app databases not read: {err}")
+        return
+    with evidence, tempfile.TemporaryDirectory() as tmp:
+        for i, (n, name, reader, (path, locator, sha)) in enumerate(found):
+            copy = Path(tmp) / f"{n}-{i}.db"
+            try:
+                copied = _copy(evidence, locator, copy)
+                wal = db.execute("SELECT locator FROM files WHERE exhibit = ? AND path = ?",
+                                 (exhibit, path + "-wal")).fetchone()
+                if wal:
+                    _copy(evidence, wal[0], Path(str(copy) + "-wal"))
+                con = sqlite3.connect(copy)
                 try:
-                    copied = _copy(evidence, locator, copy)
-                    sha = sha or copied
-                    wal = db.execute("SELECT locator FROM files WHERE exhibit = ? AND path = ?",
-                                     (exhibit, path + "-wal")).fetchone()
-                    if wal:
-                        _copy(evidence, wal[0], Path(str(copy) + "-wal"))
-                    con = sqlite3.connect(copy)
-                    try:
-                        yield from reader(con, Located(path, path, copy, sha, locator), exhibit)
-                    finally:
-                        con.close()
-                except (UnknownSchema, sqlite3.Error, EvidenceError, OSError, ValueError) as err:
-                    warnings.append(f"{name}: {path}: {err}")
-        if getattr(evidence, "kind", "") == "ufdr":
+                    yield from reader(con, Located(path, path, copy, sha or copied, locator), exhibit)
+                finally:
+                    con.close()
+            except (UnknownSchema, sqlite3.Error, EvidenceError, OSError, ValueError) as err:
+                warnings.append(f"{name}: {path}: {err}")
+        if kind == "ufdr":
             from evidencekit.timeline.ufdr_items import decoded_events
 
             yield from decoded_events(evidence, exhibit, warnings)

@@ -243,18 +243,13 @@ def build_native(case: Any, exhibit_id: str, examiner: Any, now_ns: int | None =
 
 def _native_events(case: Any, exhibit: Any, warnings: list[str]) -> list[Any]:
     """iOS backup artefacts (folder, zip, tar) and app databases the inventory lists (any exhibit)."""
-    from evidencekit.errors import EvidenceError
     from evidencekit.sources import open_evidence
     from evidencekit.timeline.apps import read_apps
 
     found = []
     if exhibit.kind in ("directory", "zip", "tar"):
         found += list(read_native(Path(exhibit.path), exhibit.kind, exhibit.id, warnings))
-    try:
-        with open_evidence(exhibit.path) as ev:
-            found += list(read_apps(case.db, exhibit.id, ev, warnings))
-    except EvidenceError as err:
-        warnings.append(f"app databases not read: {err}")
+    found += list(read_apps(case.db, exhibit.id, exhibit.kind, lambda: open_evidence(exhibit.path), warnings))
     return found
 
 

@@ -1,7 +1,8 @@
 """Artefacts plaso has no parser for, read by evidencekit itself (source ``native``).
 
 A reader is registered in ``READERS`` by its name with the real (domain/relative) path it reads;
-today: the iOS call history (``CallHistory.storedata``) of an iOS backup. The database is opened
+today: the iOS call history (``CallHistory.storedata``) and WhatsApp's ``ChatStorage.sqlite`` of
+an iOS backup (the messenger readers for real file names are in ``timeline.apps``). The database is opened
 read-only and immutable where it lies (a folder exhibit) or from a temporary copy of the member
 (a zip/tar exhibit): the evidence is never written.
 """
@@ -63,8 +64,20 @@ def ios_calls(found: Located, exhibit: str) -> Iterator[TimelineEvent]:
                                 sha256=found.sha256, locator=found.locator, extra=extra)
 
 
+def ios_whatsapp(found: Located, exhibit: str) -> Iterator[TimelineEvent]:
+    """WhatsApp's ChatStorage.sqlite of an iOS backup (stored under its hashed name)."""
+    from evidencekit.timeline.messengers import whatsapp
+
+    db = sqlite3.connect(f"{found.db.absolute().as_uri()}?mode=ro&immutable=1", uri=True)
+    try:
+        yield from list(whatsapp.ios(db, found, exhibit))
+    finally:
+        db.close()
+
+
 READERS: dict[str, tuple[tuple[str, str], Callable[[Located, str], Iterator[TimelineEvent]]]] = {
     "ios_calls": (("HomeDomain", "Library/CallHistoryDB/CallHistory.storedata"), ios_calls),
+    "ios_whatsapp": (("AppDomainGroup-group.net.whatsapp.WhatsApp.shared", "ChatStorage.sqlite"), ios_whatsapp),
 }
 
 
