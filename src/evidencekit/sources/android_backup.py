@@ -302,11 +302,12 @@ class AndroidBackup(Evidence):
         return self._reopen(member.name)
 
     def _reopen(self, name: str) -> BinaryIO:
-        """Read the stream again up to the member named ``name`` and return its content."""
-        for tf, member in self._members(None):
+        """Read the stream again up to the member named ``name``; its content streams from there
+        (the walk is held open until the returned reader is closed)."""
+        walk = self._members(None)
+        for tf, member in walk:
             if member.name.lstrip("/") == name.lstrip("/") and member.isfile():
-                fh = tf.extractfile(member)
-                return io.BytesIO(_Guarded(fh, name).read())  # type: ignore[arg-type]
+                return _Guarded(tf.extractfile(member), name, walk.close)  # type: ignore[arg-type,return-value,attr-defined]
         raise EvidenceError(f"{name}: not in {self.path}")
 
     def open_locator(self, locator: Locator) -> BinaryIO:
@@ -321,10 +322,17 @@ def _warn(warnings: list[str] | None, text: str) -> None:
 class _Guarded(io.RawIOBase):
     """A member's content stream whose damage is an EvidenceError naming the member."""
 
-    def __init__(self, inner: Callable[..., bytes] | BinaryIO, name: str):
+    def __init__(self, inner: Callable[..., bytes] | BinaryIO, name: str, on_close: Callable[[], None] | None = None):
         super().__init__()
         self._inner = inner
         self._name = name
+        self._on_close = on_close
+
+    def close(self) -> None:
+        if self._on_close is not None:
+            self._on_close()
+            self._on_close = None
+        super().close()
 
     def readable(self) -> bool:
         return True
