@@ -276,6 +276,7 @@ class AndroidBackup(Evidence):
                     return
                 if member is None:
                     break
+                tf.members.clear()  # type: ignore[attr-defined]  # tarfile keeps every member read: memory would grow
                 count += 1
                 yield tf, member
             if stream is not None and stream.problem:

@@ -156,7 +156,6 @@ class UfdrReport(ZipExtraction):
             size=info.file_size if info else stated_size, locator=Locator(self.path, spec), time_digits=digits,
             filesystem=element.get("fs") or "ufdr", warnings=tuple(warnings), **times)
         stated = {_HASHES[k]: v for k, v in file_meta.items() if k in _HASHES and v}
-        element.clear()
         return Entry(record, partial(self._open, info) if info else None,
                      stated=(REPORT, stated) if stated and info else None)
 
@@ -185,17 +184,17 @@ class UfdrReport(ZipExtraction):
 
 
 def _file_elements(stream: IO[bytes]) -> Iterator[Element]:
-    """Each ``<file>`` of ``<taggedFiles>``, complete, in document order (nested decoded files skipped)."""
-    depth_in_tagged = 0
+    """Each ``<file>`` of ``<taggedFiles>``, complete, in document order; each is dropped from the
+    tree once the caller is done with it, so memory does not grow with the report."""
+    tagged: Element | None = None
     for event, element in iterparse(stream, events=("start", "end")):
         tag = local(element.tag)
         if tag == "taggedFiles":
-            depth_in_tagged = 1 if event == "start" else 0
-            if event == "end":
-                element.clear()
+            tagged = element if event == "start" else None
             continue
-        if depth_in_tagged and tag == "file" and event == "end":
+        if tagged is not None and tag == "file" and event == "end" and len(tagged) and tagged[0] is element:
             yield element
+            del tagged[0]  # files end in order: the finished one is always the first child left
         elif tag == "decodedData" and event == "start":
             return
 

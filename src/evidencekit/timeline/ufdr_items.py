@@ -112,8 +112,10 @@ def decoded_events(evidence: Any, exhibit: str, warnings: list[str]) -> Iterator
 
 
 def _top_models(stream: Any) -> Iterator[Element]:
+    """Each top-level ``<model>`` of ``<decodedData>``, complete; dropped from the tree once used."""
     depth = 0  # models open inside <decodedData>
     inside = False
+    group: Element | None = None  # the <modelType> holding the current models
     for event, element in iterparse(stream, events=("start", "end")):
         tag = local(element.tag)
         if tag == "decodedData":
@@ -123,11 +125,15 @@ def _top_models(stream: Any) -> Iterator[Element]:
             if event == "end" and tag == "file":
                 element.clear()  # the file list is not needed here: keep memory flat
             continue
+        if tag == "modelType" and depth == 0:
+            group = element if event == "start" else None
         if tag != "model":
             continue
         if event == "start":
             depth += 1
-        else:
-            depth -= 1
-            if depth == 0:
-                yield element
+            continue
+        depth -= 1
+        if depth == 0:
+            yield element
+            if group is not None and len(group) and group[0] is element:
+                del group[0]  # top-level models end in order: the finished one is the first left
