@@ -93,3 +93,12 @@ def test_ufd_folder_names_the_device(tmp_path):
         assert ev.device["imei"] == "356938035643809" and ev.device["extraction_type"] == "FileSystem"
     with open_evidence(folder / "EXTRACTION_FFS.zip") as ev:
         assert "ffs:android" in ev.format_chain and ev.device["root"] == "/Dump/"
+
+
+def test_ufdr_without_report_lists_zip_paths_with_a_warning(tmp_path):
+    path = tmp_path / "noreport.ufdr"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("files/Image/a.jpg", b"\xff\xd8")
+    with open_evidence(path) as ev:
+        assert [r.path for r in ev.files(())] == ["/files/Image/a.jpg"]
+        assert any("no report.xml" in w for w in ev.warnings)

@@ -31,6 +31,12 @@ def _has_member(path: str, name: str) -> bool:
         return False
 
 
+def _is_ufdr(path: str, head: bytes) -> bool:
+    """A zip named .ufdr, or any zip holding report.xml (the name check spares reading a large
+    central directory twice)."""
+    return _is_zip(path, head) and (path.lower().endswith(".ufdr") or _has_member(path, "report.xml"))
+
+
 def _is_tar(path: str, head: bytes) -> bool:
     if head[:2] == b"\x1f\x8b":
         try:
@@ -74,7 +80,7 @@ def _disk(path: str, credentials: Credentials, locked_ok: bool) -> Evidence:
 # (name, detect(path, first 512 bytes) -> bool, open(path, credentials, locked_ok) -> Evidence). Order matters.
 DETECTORS: list[tuple[str, Callable[[str, bytes], bool], Callable[[str, Credentials, bool], Evidence]]] = [
     ("android_backup", lambda path, head: head.startswith(b"ANDROID BACKUP\n"), _android_backup),
-    ("ufdr", lambda path, head: _is_zip(path, head) and _has_member(path, "report.xml"), _ufdr),
+    ("ufdr", lambda path, head: _is_ufdr(path, head), _ufdr),
     ("zip", _is_zip, _zip),
     ("tar", _is_tar, _tar),
     ("disk_image", lambda path, head: True, _disk),

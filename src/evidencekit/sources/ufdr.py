@@ -18,7 +18,7 @@ import re
 import zipfile
 from collections.abc import Iterator
 from datetime import datetime
-from functools import partial
+from functools import lru_cache, partial
 from typing import IO, Any
 from xml.etree.ElementTree import Element, ParseError, iterparse
 
@@ -46,6 +46,7 @@ DEVICE_ITEMS = {
 }
 
 
+@lru_cache(maxsize=256)
 def local(tag: str) -> str:
     """A tag without its namespace (report.xml uses http://pa.cellebrite.com/report/2.0)."""
     return tag.rsplit("}", 1)[-1]
@@ -106,6 +107,9 @@ class UfdrReport(ZipExtraction):
         try:
             with self._zip.open(REPORT) as fh:
                 self.device, self.report_items = read_device(fh)
+        except KeyError:
+            self.device, self.report_items = {}, {}
+            self.warnings.append(f"no {REPORT} in the UFDR: files are listed by their zip paths")
         except (ParseError, OSError, zipfile.BadZipFile) as err:
             self.device, self.report_items = {}, {}
             self.warnings.append(f"{REPORT} unreadable ({_short(err)}): device details unknown")
@@ -120,6 +124,8 @@ class UfdrReport(ZipExtraction):
                     entry = self._mapped(element, listed)
                     if entry is not None:
                         yield entry
+        except KeyError:
+            pass  # no report.xml: warned when opened
         except (ParseError, OSError, zipfile.BadZipFile) as err:
             self.warnings.append(f"{REPORT} malformed ({_short(err)}): the files it does not map are listed "
                                  "by their zip paths")
