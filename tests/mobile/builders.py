@@ -122,3 +122,11 @@ def ffs_members(system: str) -> dict[str, bytes]:
     return {"Dump/system/build.prop": b"ro.build.version.release=12\nro.product.model=SM-A525F\n",
             "Dump/data/data/com.whatsapp/databases/msgstore.db": b"SQLite format 3\x00",
             "Dump/data/media/0/DCIM/Camera/IMG_1.jpg": b"\xff\xd8"}
+
+
+def contact(name: str, number: str, created: str | None = None) -> str:
+    times = fld("TimeCreated", created, "TimeStamp") if created else ""
+    return (f'<modelType type="Contact"><model type="Contact" id="k{number}">{fld("Name", name)}'
+            f'{fld("Source", "Phone")}{times}<multiModelField name="Entries" type="ContactEntry">'
+            f'<model type="PhoneNumber" id="pn{number}">{fld("Value", number)}</model></multiModelField>'
+            '</model></modelType>')

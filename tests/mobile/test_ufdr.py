@@ -102,3 +102,25 @@ def test_ufdr_without_report_lists_zip_paths_with_a_warning(tmp_path):
     with open_evidence(path) as ev:
         assert [r.path for r in ev.files(())] == ["/files/Image/a.jpg"]
         assert any("no report.xml" in w for w in ev.warnings)
+
+
+def test_decoded_items_become_events(tmp_path):
+    from evidencekit.timeline.ufdr_items import decoded_events
+    from mobile.builders import call, contact
+
+    decoded = (chat("WhatsApp", "5", [("2021-06-14T17:30:09.007+00:00", "77011234567", "Марат", "Сәлем!"),
+                                      ("2021-06-14T17:31:00+00:00", "77019998877", "Ольга", "Привет")])
+               + call("2021-06-14T18:00:00.5+00:00", "+77011234567", "Outgoing", "00:02:11")
+               + contact("Марат", "+77011234567", "2020-01-02T03:04:05+06:00") + contact("Без даты", "+7700"))
+    path = write_ufdr(tmp_path / "d.ufdr", UfdrSpec(FILES[:1], decoded))
+    warnings: list[str] = []
+    with open_evidence(path) as ev:
+        events = list(decoded_events(ev, "E1", warnings))
+    assert warnings == []
+    assert [(e.extra["type"], e.time, e.time_digits) for e in events] == [
+        ("InstantMessage", 1_623_691_809_007_000_000, 3), ("InstantMessage", 1_623_691_860_000_000_000, 0),
+        ("Call", 1_623_693_600_500_000_000, 1), ("Contact", 1_577_912_645_000_000_000, 0)]
+    assert events[0].extra["chat"] == "WhatsApp 5" and events[0].extra["text"] == "Сәлем!"
+    assert "Марат" in events[0].extra["sender"] and events[2].extra["direction"] == "Outgoing"
+    assert events[3].timestamp_desc == "TimeCreated"
+    assert events[0].sha256 == hashlib.sha256(zipfile.ZipFile(path).read("report.xml")).hexdigest()
