@@ -153,3 +153,32 @@ def test_whatsapp_in_an_unencrypted_ios_backup_by_its_hashed_name(tmp_path):
 def _mkdir(path: Path) -> Path:
     path.mkdir()
     return path
+
+
+def test_ffs_zip_messages_still_in_the_wal_are_read(tmp_path, examiner):
+    """An FFS zip holding msgstore.db and its -wal: the newest message lives only in the WAL."""
+    import zipfile
+
+    db = _msgstore(tmp_path / "msgstore.db")
+    con = sqlite3.connect(db)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA wal_autocheckpoint=0")
+    con.execute("INSERT INTO message (chat_row_id, from_me, key_id, timestamp, text_data, sort_id) "
+                "VALUES (1, 1, 'W1', ?, ?, 9)", (T0 + 900_000, "Только в WAL"))
+    con.commit()
+    main, wal = db.read_bytes(), Path(str(db) + "-wal").read_bytes()  # copied before any checkpoint
+    con.close()
+    ffs = tmp_path / "ffs.zip"
+    with zipfile.ZipFile(ffs, "w") as zf:
+        zf.writestr("Dump/data/data/com.whatsapp/databases/msgstore.db", main)
+        zf.writestr("Dump/data/data/com.whatsapp/databases/msgstore.db-wal", wal)
+    case = Case.init(tmp_path / "case", number="2026/15", title="FFS", authority="W-15",
+                     authority_date="2026-11-01", examiner=examiner)
+    try:
+        add_exhibit(case, ffs, "F1", examiner)
+        process_exhibit(case, "F1", examiner, hashes=("sha256",))
+        build_native(case, "F1", examiner)
+        texts = [e.extra.get("text") for e in store.query(case.db, store.Query(exhibit="F1", source="native"))]
+        assert texts[-1] == "Только в WAL" and RU in texts
+    finally:
+        case.close()
