@@ -12,11 +12,12 @@ import pytest
 
 from evidencekit import open_evidence
 from evidencekit.errors import CredentialError
+from evidencekit.inventory import files as list_files
 from evidencekit.sources import Credentials
 from evidencekit.sources.android_backup import java_key_bytes
 from evidencekit.training.adb import Member, write_backup
 
-EK = [sys.executable, "-m", "evidencekit.cli.main"]
+EK = [sys.executable, "-m", "evidencekit"]
 PASSWORD = "Пароль-2021"  # Cyrillic: v2+ hands PBKDF2 its UTF-8
 MEMBERS = [
     Member("apps/com.whatsapp/_manifest", b"1\ncom.whatsapp\n211\n30\n", mtime=1_623_600_000),
@@ -42,7 +43,7 @@ def test_every_form_lists_the_tar_with_times_modes_and_content(tmp_path, version
     ab = write_backup(tmp_path / "b.ab", MEMBERS, version, compressed, password, rounds=2000)
     before = hashlib.sha256(ab.read_bytes()).hexdigest()
     with open_evidence(ab, Credentials(password=password)) as ev:
-        got = {r.path: (r.size, r.sha256, r.mtime, r.mode & 0o7777) for r in ev.files(("sha256",))}
+        got = {r.path: (r.size, r.sha256, r.mtime, r.mode & 0o7777) for r in list_files(ev, ("sha256",))}
         assert ev.kind == "android_backup" and ev.warnings == []
         assert ev.format_chain[:2] == ["android_backup", f"v{version}"]
         assert ("aes-256" in ev.format_chain) == bool(password) and ("zlib" in ev.format_chain) == compressed
@@ -69,7 +70,7 @@ def test_cross_check_with_the_android_backup_package(tmp_path):
             theirs.read_data() as tf:
         other = {"/" + m.name: hashlib.sha256(tf.extractfile(m).read()).hexdigest() for m in tf if m.isfile()}
     with open_evidence(ab, Credentials(password=PASSWORD)) as ev:
-        ours = {r.path: r.sha256 for r in ev.files(("sha256",)) if r.type == "file"}
+        ours = {r.path: r.sha256 for r in list_files(ev, ("sha256",)) if r.type == "file"}
     assert ours == other and len(ours) == 4
 
 
@@ -93,7 +94,7 @@ def test_truncated_backup_lists_what_is_readable_with_a_warning(tmp_path, passwo
     cut = tmp_path / "cut.ab"
     cut.write_bytes(data[: len(data) - 3000])
     with open_evidence(cut, Credentials(password=password)) as ev:
-        records = list(ev.files(("sha256",)))
+        records = list(list_files(ev, ("sha256",)))
         warnings = list(ev.warnings)
     expected = _expected()
     whole = [r for r in records if r.sha256 is not None]
@@ -118,6 +119,6 @@ def test_highly_compressed_member_streams_with_capped_inflation(tmp_path):
     ab = write_backup(tmp_path / "z.ab", [Member("apps/x/f/zeros.bin", zeros), Member("apps/x/f/after.txt", b"ok")],
                       5, True, PASSWORD, rounds=1000)
     with open_evidence(ab, Credentials(password=PASSWORD)) as ev:
-        got = {r.path: (r.size, r.sha256) for r in ev.files(("sha256",))}
+        got = {r.path: (r.size, r.sha256) for r in list_files(ev, ("sha256",))}
     assert got == {"/apps/x/f/zeros.bin": (len(zeros), hashlib.sha256(zeros).hexdigest()),
                    "/apps/x/f/after.txt": (2, hashlib.sha256(b"ok").hexdigest())}

@@ -11,11 +11,12 @@ import pytest
 
 from evidencekit import open_evidence
 from evidencekit.errors import CredentialError
+from evidencekit.inventory import files as list_files
 from evidencekit.sources import Credentials
 from evidencekit.training import ios, messenger_dbs
 from mobile.ios_builder import write_encrypted_backup
 
-EK = [sys.executable, "-m", "evidencekit.cli.main"]
+EK = [sys.executable, "-m", "evidencekit"]
 PASSWORD = "тест-1234"
 
 
@@ -35,8 +36,8 @@ def test_decrypts_to_real_names_with_content(tmp_path, double):
     with open_evidence(folder, Credentials(password=PASSWORD)) as ev:
         assert ev.format_chain == ["directory", "ios_backup", "encrypted"]
         assert ev.device["os_version"] == "15.4.1" and ev.device["name"] == "Айгүл iPhone"
-        got = {r.path: r.sha256 for r in ev.files(("sha256",))}
-        warnings = [w for r in ev.files(("sha256",)) for w in r.warnings]
+        got = {r.path: r.sha256 for r in list_files(ev, ("sha256",))}
+        warnings = [w for r in list_files(ev, ("sha256",)) for w in r.warnings]
     want = {f"/{d}/{r}": (hashlib.sha256(data).hexdigest() if data is not None else None)
             for (d, r), data in files.items()}
     assert got == want and warnings == []
@@ -60,7 +61,7 @@ def test_unencrypted_backup_still_a_folder(tmp_path):
     folder = next((out / "ios-backup").iterdir())
     with open_evidence(folder) as ev:
         assert ev.format_chain == ["directory", "ios_backup"]
-        assert any(r.path.endswith(ios.file_id("HomeDomain", "Library/SMS/sms.db")) for r in ev.files(()))
+        assert any(r.path.endswith(ios.file_id("HomeDomain", "Library/SMS/sms.db")) for r in list_files(ev, ()))
 
 
 def test_cross_check_with_iphone_backup_decrypt(tmp_path):
@@ -70,7 +71,7 @@ def test_cross_check_with_iphone_backup_decrypt(tmp_path):
     folder = write_encrypted_backup(tmp_path / "bk", PASSWORD, files)
     theirs = module.EncryptedBackup(backup_directory=str(folder), passphrase=PASSWORD)
     with open_evidence(folder, Credentials(password=PASSWORD)) as ev:
-        ours = {r.path: r.sha256 for r in ev.files(("sha256",)) if r.type == "file"}
+        ours = {r.path: r.sha256 for r in list_files(ev, ("sha256",)) if r.type == "file"}
     for (domain, rel), data in files.items():
         if data is not None:
             got = theirs.extract_file_as_bytes(rel, domain_like=domain)

@@ -10,10 +10,11 @@ from types import SimpleNamespace
 import pytest
 
 from evidencekit.case import Case, examiners
-from evidencekit.case.intake import add_exhibit
-from evidencekit.case.process import process_exhibit
+from evidencekit.models import Locator
+from evidencekit.pipeline.intake import add_exhibit
+from evidencekit.pipeline.processing import process_exhibit
+from evidencekit.pipeline.timeline import build_native
 from evidencekit.timeline import store
-from evidencekit.timeline.build import build_native
 from evidencekit.timeline.messengers import UnknownSchema, telegram, viber, whatsapp
 from evidencekit.training import messenger_dbs as dbs
 from evidencekit.training.adb import Member, write_backup
@@ -24,7 +25,7 @@ T0 = 1_623_691_809_007  # ms
 
 
 def _found(path: Path) -> SimpleNamespace:
-    return SimpleNamespace(real=str(path), sha256="0" * 64, locator="{}")
+    return SimpleNamespace(real=str(path), sha256="0" * 64, locator=Locator(str(path), {"type_indicator": "OS"}))
 
 
 def _run(reader, path: Path) -> list:

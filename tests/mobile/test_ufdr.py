@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from evidencekit import open_evidence
+from evidencekit.inventory import files as list_files
 from mobile.builders import UfdrFile, UfdrSpec, chat, write_ufdr
 
-EK = [sys.executable, "-m", "evidencekit.cli.main"]
+EK = [sys.executable, "-m", "evidencekit"]
 DB = b"SQLite format 3\x00" + b"\x01" * 5000
 FILES = [
     UfdrFile("/data/data/com.whatsapp/databases/msgstore.db", "files\\Database\\msgstore.db", DB),
@@ -35,7 +36,7 @@ def ufdr(tmp_path) -> Path:
 def test_files_under_device_paths_with_stated_times_and_checked_hashes(ufdr):
     before = hashlib.sha256(ufdr.read_bytes()).hexdigest()
     with open_evidence(ufdr) as ev:
-        records = {r.path: r for r in ev.files(("md5", "sha256"))}
+        records = {r.path: r for r in list_files(ev, ("md5", "sha256"))}
     assert list(records) == [f.device_path for f in FILES] + ["/Report.pdf"]
     db = records["/data/data/com.whatsapp/databases/msgstore.db"]
     assert db.sha256 == hashlib.sha256(DB).hexdigest() and db.warnings == ()
@@ -71,7 +72,7 @@ def test_zip_listing_agrees_with_python_zipfile(ufdr):
 def test_malformed_report_still_lists_every_file_by_zip_path(tmp_path):
     path = write_ufdr(tmp_path / "bad.ufdr", UfdrSpec(FILES, break_xml_after_files=1))
     with open_evidence(path) as ev:
-        paths = [r.path for r in ev.files(("sha256",))]
+        paths = [r.path for r in list_files(ev, ("sha256",))]
         warnings = ev.warnings
     assert paths == [FILES[0].device_path, "/files/Image/IMG_1.jpg", "/files/Document/doc.pdf"]
     assert any("report.xml malformed" in w for w in warnings)
@@ -100,7 +101,7 @@ def test_ufdr_without_report_lists_zip_paths_with_a_warning(tmp_path):
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr("files/Image/a.jpg", b"\xff\xd8")
     with open_evidence(path) as ev:
-        assert [r.path for r in ev.files(())] == ["/files/Image/a.jpg"]
+        assert [r.path for r in list_files(ev, ())] == ["/files/Image/a.jpg"]
         assert any("no report.xml" in w for w in ev.warnings)
 
 

@@ -37,10 +37,6 @@ MAGIC = b"ANDROID BACKUP\n"
 CHUNK = 1 << 20
 
 
-def is_android_backup(path: str, head: bytes) -> bool:
-    return head.startswith(MAGIC)
-
-
 @dataclass(frozen=True)
 class Header:
     version: int

@@ -19,8 +19,8 @@ from typing import Any
 from evidencekit.errors import EvidenceError
 from evidencekit.models import Locator
 from evidencekit.timeline.events import TimelineEvent
-from evidencekit.timeline.messengers import MESSENGERS, UnknownSchema
-from evidencekit.timeline.native import Located
+from evidencekit.timeline.messengers import AppReader, UnknownSchema
+from evidencekit.timeline.native import Located, readers
 
 
 def _rows(db: sqlite3.Connection, exhibit: str, suffixes: tuple[str, ...]) -> list[tuple[str, str, str | None]]:
@@ -43,8 +43,8 @@ def read_apps(db: sqlite3.Connection, exhibit: str, kind: str, open_evidence: Ca
               warnings: list[str]) -> Iterator[TimelineEvent]:
     """Events of every messenger database the exhibit's inventory lists; a failure is a warning.
     The evidence is opened (``open_evidence()``) only when there is something to read in it."""
-    found = [(n, name, reader, row) for n, (name, (suffixes, reader)) in enumerate(MESSENGERS.items())
-             for row in _rows(db, exhibit, suffixes)]
+    found = [(n, name, reader.read, row) for n, (name, reader) in enumerate(readers(AppReader))
+             for row in _rows(db, exhibit, reader.suffixes)]
     if not found and kind != "ufdr":
         return
     try:
@@ -63,7 +63,7 @@ def read_apps(db: sqlite3.Connection, exhibit: str, kind: str, open_evidence: Ca
                     _copy(evidence, wal[0], Path(str(copy) + "-wal"))
                 con = sqlite3.connect(copy)
                 try:
-                    yield from reader(con, Located(path, path, copy, sha or copied, locator), exhibit)
+                    yield from reader(con, Located(path, path, copy, sha or copied, Locator.from_json(locator)), exhibit)
                 finally:
                     con.close()
             except (UnknownSchema, sqlite3.Error, EvidenceError, OSError, ValueError) as err:

@@ -9,11 +9,12 @@ report.xml writes. A malformed report.xml is a warning; the events before the da
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any, BinaryIO
 from xml.etree.ElementTree import Element, ParseError, iterparse
 
+from evidencekit.models import Locator
 from evidencekit.sources.ufdr import REPORT, local, parse_time
 from evidencekit.timeline.events import TimelineEvent
 
@@ -88,7 +89,7 @@ def decoded_events(evidence: Any, exhibit: str, warnings: list[str]) -> Iterator
     """Events of the report's decoded models; ``evidence`` is an open :class:`UfdrReport`."""
     spec = {"__type__": "PathSpec", "type_indicator": "ZIP", "location": "/" + REPORT,
             "parent": {"__type__": "PathSpec", "type_indicator": "OS", "location": evidence.path}}
-    locator = json.dumps({"evidence": evidence.path, "spec": spec}, sort_keys=True, separators=(",", ":"))
+    locator = Locator(evidence.path, spec)
     found: list[TimelineEvent] = []
     with evidence._zip.open(REPORT) as raw:
         stream = _Hashing(raw)
@@ -108,7 +109,7 @@ def decoded_events(evidence: Any, exhibit: str, warnings: list[str]) -> Iterator
             pass
     sha = stream.sha.hexdigest()
     for event in found:  # the report's hash is known once it has been read whole
-        yield TimelineEvent(**{**event.__dict__, "sha256": sha})
+        yield replace(event, sha256=sha)
 
 
 def _top_models(stream: Any) -> Iterator[Element]:

@@ -1,8 +1,8 @@
 """Messenger databases read by evidencekit: WhatsApp, Telegram, Viber (timeline source ``native``).
 
-Each reader is one module with its app's real schema. ``MESSENGERS`` maps a reader name to the
-path endings it reads (Android data folders, ``adb backup`` folders, iOS app group containers)
-and to its function ``(db, found, exhibit) -> events``. A schema the reader does not know raises
+Each reader is one module with its app's real schema; an :class:`AppReader` names the path endings
+it reads (Android data folders, ``adb backup`` folders, iOS app group containers) and its function
+``(db, found, exhibit) -> events``, registered in ``timeline/plugin.py`` (kind ``reader``). A schema the reader does not know raises
 :class:`UnknownSchema`, which the build records as a warning. Text is taken as stored (UTF-8):
 Russian, Kazakh and Uzbek come through as written.
 """
@@ -75,19 +75,49 @@ def events(items: Iterator[Message], found: Any, exhibit: str, app: str, parser:
                             locator=found.locator, extra={k: v for k, v in extra.items() if v is not None})
 
 
-def _readers() -> dict[str, tuple[tuple[str, ...], Callable[..., Iterator[TimelineEvent]]]]:
-    from evidencekit.timeline.messengers import telegram, viber, whatsapp
+@dataclass(frozen=True)
+class AppReader:
+    """A messenger reader (plugin registry kind ``reader``): the endings of the real paths of the
+    database it reads, and ``read(db connection, found, exhibit) -> events``."""
 
-    return {
-        "whatsapp_android": (("/com.whatsapp/databases/msgstore.db", "/com.whatsapp/db/msgstore.db"),
-                             whatsapp.android),
-        "whatsapp_ios": (("/ChatStorage.sqlite",), whatsapp.ios),
-        "telegram_android": (("/org.telegram.messenger/files/cache4.db", "/org.telegram.messenger/f/cache4.db",
-                              "/org.telegram.messenger.web/files/cache4.db"), telegram.android),
-        "viber_android": (("/com.viber.voip/databases/viber_messages", "/com.viber.voip/db/viber_messages"),
-                          viber.messages),
-        "viber_calls": (("/com.viber.voip/databases/viber_data", "/com.viber.voip/db/viber_data"), viber.calls),
-    }
+    suffixes: tuple[str, ...]
+    read: Callable[..., Iterator[TimelineEvent]]
 
 
-MESSENGERS = _readers()
+def _whatsapp_android(db: sqlite3.Connection, found: Any, exhibit: str) -> Iterator[TimelineEvent]:
+    from evidencekit.timeline.messengers import whatsapp
+
+    return whatsapp.android(db, found, exhibit)
+
+
+def _whatsapp_ios(db: sqlite3.Connection, found: Any, exhibit: str) -> Iterator[TimelineEvent]:
+    from evidencekit.timeline.messengers import whatsapp
+
+    return whatsapp.ios(db, found, exhibit)
+
+
+def _telegram(db: sqlite3.Connection, found: Any, exhibit: str) -> Iterator[TimelineEvent]:
+    from evidencekit.timeline.messengers import telegram
+
+    return telegram.android(db, found, exhibit)
+
+
+def _viber(db: sqlite3.Connection, found: Any, exhibit: str) -> Iterator[TimelineEvent]:
+    from evidencekit.timeline.messengers import viber
+
+    return viber.messages(db, found, exhibit)
+
+
+def _viber_calls(db: sqlite3.Connection, found: Any, exhibit: str) -> Iterator[TimelineEvent]:
+    from evidencekit.timeline.messengers import viber
+
+    return viber.calls(db, found, exhibit)
+
+
+WHATSAPP_ANDROID = AppReader(("/com.whatsapp/databases/msgstore.db", "/com.whatsapp/db/msgstore.db"),
+                             _whatsapp_android)
+WHATSAPP_IOS = AppReader(("/ChatStorage.sqlite",), _whatsapp_ios)
+TELEGRAM_ANDROID = AppReader(("/org.telegram.messenger/files/cache4.db", "/org.telegram.messenger/f/cache4.db",
+                              "/org.telegram.messenger.web/files/cache4.db"), _telegram)
+VIBER_ANDROID = AppReader(("/com.viber.voip/databases/viber_messages", "/com.viber.voip/db/viber_messages"), _viber)
+VIBER_CALLS = AppReader(("/com.viber.voip/databases/viber_data", "/com.viber.voip/db/viber_data"), _viber_calls)
