@@ -203,4 +203,27 @@ def mobile(folder: Path) -> dict[str, Any]:
     return found
 
 
-FINDERS = {"usb-data-theft": usb, "office-workstation": office, "linux-server": linux, "mobile": mobile}
+def messenger(folder: Path) -> dict[str, Any]:
+    """The encrypted .ab read by evidencekit with the briefing's password; the app databases by SQL."""
+    from evidencekit.sources import Credentials
+
+    password = re.search(r"`(Qaragandy-\d+)`", (folder / "briefing.en.md").read_text()).group(1)  # type: ignore[union-attr]
+    with open_evidence(str(folder / "phone.ab"), Credentials(password=password)) as ev:
+        data = {e.record.path.rsplit("/", 1)[1]: e.open().read() for e in ev.entries() if e.record.type == "file"}
+    with tempfile.TemporaryDirectory() as tmp:
+        wa = _sqlite(data["msgstore.db"], Path(tmp), "msgstore.db")
+        rows = wa.execute("SELECT m.timestamp, m.text_data, j.raw_string FROM message m JOIN chat c ON "
+                          "c._id = m.chat_row_id JOIN jid j ON j._id = c.jid_row_id ORDER BY m.timestamp").fetchall()
+        meeting = _one([r for r in rows if re.search(r"\d\d:\d\d", r[1] or "") and "," in r[1]], "meeting message")
+        tg = _sqlite(data["cache4.db"], Path(tmp), "cache4.db")
+        blob = tg.execute("SELECT data FROM messages_v2 ORDER BY mid LIMIT 1").fetchone()[0]
+    # message#94345242 flags flags2 id from_id:peerUser peer_id:peerUser date message: the text at byte 44
+    text = blob[45:45 + blob[44]].decode("utf-8")
+    money = _one([r[1] for r in rows if "теңге" in (r[1] or "")], "payment message")
+    return {"meeting_text": meeting[1], "meeting_time": iso_utc(meeting[0] * 10**6, 3), "courier_jid": meeting[2],
+            "whatsapp_messages": len(rows), "car_plate": re.search(r"\d{3} [A-Z]{3} \d\d", text).group(0),  # type: ignore[union-attr]
+            "payment_tenge": int(re.sub(r"\D", "", money.split("теңге")[0]))}
+
+
+FINDERS = {"usb-data-theft": usb, "office-workstation": office, "linux-server": linux, "mobile": mobile,
+           "android-messenger": messenger}

@@ -17,7 +17,8 @@ def credential_options(func: Callable[..., Any]) -> Callable[..., Any]:
     func = click.option("--recovery-key", metavar="KEY", envvar="EVIDENCEKIT_RECOVERY_KEY",
                         help="Recovery key for BitLocker/FileVault (or env EVIDENCEKIT_RECOVERY_KEY).")(func)
     func = click.option("--password", metavar="PASSWORD", envvar="EVIDENCEKIT_PASSWORD",
-                        help="Password for an encrypted volume or archive (or env EVIDENCEKIT_PASSWORD).")(func)
+                        help="Password for an encrypted volume, archive, Android backup or iOS backup "
+                        "(or env EVIDENCEKIT_PASSWORD).")(func)
     return func
 
 

@@ -34,7 +34,8 @@ def info(evidence: str, as_json: bool, name_encoding: str | None, as_archive: bo
     """Show the format chain, media size, volumes, file systems, encryption and acquisition metadata.
 
     EVIDENCE is a disk image (raw, split, E01, VMDK, VHD, QCOW2, DMG, .gz), a zip or tar
-    extraction, or an extraction folder. Nothing is written to it.
+    extraction, an extraction folder, an Android backup (.ab) or a Cellebrite UFDR. Nothing is
+    written to it.
     """
     with open_from_cli(evidence, password, recovery_key, locked_ok=True, name_encoding=name_encoding,
                        as_archive=as_archive) as ev:
@@ -42,7 +43,7 @@ def info(evidence: str, as_json: bool, name_encoding: str | None, as_archive: bo
             "path": ev.path, "kind": ev.kind, "format_chain": ev.format_chain, "media_size": ev.media_size,
             "segment_files": ev.segment_files, "volumes": [asdict(v) for v in ev.volumes],
             "acquisition": asdict(ev.acquisition) if ev.acquisition else None, "warnings": ev.warnings,
-            "media_reader": getattr(ev, "media_reader", None),
+            "media_reader": getattr(ev, "media_reader", None), "device": ev.device,
         }
         if ev.name_encoding:
             data["name_encoding"] = ev.name_encoding
@@ -92,6 +93,10 @@ def _print_info(data: dict) -> None:
                     click.echo(f"  stored {alg:<13} {digest}")
             elif value:
                 click.echo(f"  {key.replace('_', ' '):<20} {value}")
+    if data["device"]:
+        click.echo("Device (as the extraction states it):")
+        for key, value in data["device"].items():
+            click.echo(f"  {key.replace('_', ' '):<20} {value}")
     for warning in data["warnings"]:
         click.echo(f"Warning: {warning}", err=True)
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from evidencekit.errors import EvidenceError, one_line
-from evidencekit.hashing import CONSTRUCTORS, DEFAULT_FILE_HASHES, hash_stream
+from evidencekit.hashing import ALGORITHMS, CONSTRUCTORS, DEFAULT_FILE_HASHES, hash_stream
 from evidencekit.models import FileRecord
 
 WHOLE_READ = 1 << 20  # files up to this size are read in one call
@@ -66,9 +66,19 @@ def hash_entries(entries: Iterable[Entry], hashes: tuple[str, ...]) -> Iterator[
     makers = tuple((name, CONSTRUCTORS[name]) for name in hashes)
     for entry in entries:
         if makers and entry.has_content:
-            yield _hashed(entry, makers)
+            record = _hashed(entry, makers)
+            yield _check_stated(record, entry.stated) if entry.stated else record
         else:
             yield entry.record
+
+
+def _check_stated(record: FileRecord, stated: tuple[str, dict[str, str]]) -> FileRecord:
+    """A warning on the record for each hash its source states that the content does not match."""
+    who, values = stated
+    notes = [f"{alg} {getattr(record, alg)} differs from the {alg} {value} {who} states"
+             for alg, value in sorted(values.items())
+             if alg in ALGORITHMS and getattr(record, alg) and getattr(record, alg) != value.lower()]
+    return record.with_changes(warnings=(*record.warnings, *notes)) if notes else record
 
 
 def batches(items: Iterable[FileRecord], size: int) -> Iterator[list[FileRecord]]:

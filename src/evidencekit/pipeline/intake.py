@@ -125,6 +125,8 @@ def _register(
             extra = {**extra, "sidecars": {alg: ref[1] for alg, ref in sidecars.items()}}
         if notes:
             extra = {**extra, "sidecar_notes": notes}
+        if ev.device:
+            extra = {**extra, "device": dict(ev.device)}
     refs = [r for r in reference_hashes(_RowView(row)) if r.origin != "registered"]
     mismatches = IntegrityCheck("intake", tuple(refs), digests).mismatches
     details = {k: v for k, v in vars(seizure).items() if v}

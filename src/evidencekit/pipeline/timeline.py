@@ -19,6 +19,7 @@ from typing import Any
 from evidencekit.errors import ValidationError
 from evidencekit.timeline import store
 from evidencekit.timeline.anomalies import AnomalyContext, event_future
+from evidencekit.timeline.apps import read_apps
 from evidencekit.timeline.build import PartResult, _with_cache, fs_created, reference_time
 from evidencekit.timeline.events import SOURCE_FS, SOURCE_PLASO, TimelineEvent
 from evidencekit.timeline.fs_sql import insert_fs_events
@@ -153,19 +154,16 @@ def build_plaso(case: Any, exhibit_id: str, examiner: Any, artifacts: str = "def
 
 
 def build_native(case: Any, exhibit_id: str, examiner: Any, now_ns: int | None = None) -> PartResult | None:
-    """Artefacts read by evidencekit itself (native.READERS), in one custody action; None (and no
+    """Artefacts read by evidencekit itself (native readers), in one custody action; None (and no
     ledger entry) when the exhibit holds none of them and has no earlier native events."""
     from dataclasses import replace
 
     exhibit = case.exhibit(exhibit_id)
-    if exhibit.kind not in ("directory", "zip", "tar"):
-        return None
     now_ns = now_ns or time.time_ns()
     ref, ref_source = reference_time(exhibit_acquired(exhibit), exhibit.seized_on, now_ns)
     ctx = AnomalyContext(ref, ref_source)
     result = PartResult(SOURCE_NATIVE)
-    found = [replace(ev, flags=event_future(ev.time, ctx))
-             for ev in read_native(Path(exhibit.path), exhibit.kind, exhibit_id, result.warnings)]
+    found = [replace(ev, flags=event_future(ev.time, ctx)) for ev in _native_events(case, exhibit, result.warnings)]
     if not found and not result.warnings and not store.count(case.db, store.Query(exhibit=exhibit_id,
                                                                                   source=SOURCE_NATIVE)):
         return None
@@ -184,6 +182,17 @@ def build_native(case: Any, exhibit_id: str, examiner: Any, now_ns: int | None =
         act.details.update(result.details)
         act.outputs[store.run_output(rid)] = store.run_digest(act.db, rid)
     return result
+
+
+def _native_events(case: Any, exhibit: Any, warnings: list[str]) -> list[TimelineEvent]:
+    """iOS backup artefacts (folder, zip, tar) and app databases the inventory lists (any exhibit)."""
+    from evidencekit.sources import open_evidence
+
+    found = []
+    if exhibit.kind in ("directory", "zip", "tar"):
+        found += list(read_native(Path(exhibit.path), exhibit.kind, exhibit.id, warnings))
+    found += list(read_apps(case.db, exhibit.id, exhibit.kind, lambda: open_evidence(exhibit.path), warnings))
+    return found
 
 
 def _import_events(db: sqlite3.Connection, rid: int, run: PlasoRun, exhibit_id: str, evidence: str,

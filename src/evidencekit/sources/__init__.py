@@ -111,7 +111,10 @@ def _head(text: str) -> bytes:
 def _open(text: str, credentials: Credentials, locked_ok: bool) -> Evidence:
     if require_evidence_file(text) == "directory":
         from evidencekit.sources.extraction import DirectoryExtraction
+        from evidencekit.sources.ios_backup import EncryptedIosBackup, encrypted_manifest
 
+        if (manifest := encrypted_manifest(text)) is not None:  # an encrypted iTunes/Finder backup
+            return EncryptedIosBackup(text, manifest, credentials, locked_ok)
         return DirectoryExtraction(text)
     head = _head(text)
     from evidencekit.registry import registry

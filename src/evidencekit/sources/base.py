@@ -51,15 +51,20 @@ class Entry:
 
     A source gives either ``opener`` (returns a stream) or ``read_at(offset, size) -> bytes`` over
     the record's ``size`` bytes: the latter lets the inventory read a small file in one call.
+
+    ``stated`` is (who states them, {algorithm: hex}): hashes the source itself records for the
+    content (a UFDR's report.xml); the inventory checks them and warns on a mismatch.
     """
 
-    __slots__ = ("record", "_opener", "read_at")
+    __slots__ = ("record", "_opener", "read_at", "stated")
 
     def __init__(self, record: FileRecord, opener: Callable[[], BinaryIO] | None = None,
-                 read_at: Callable[[int, int], bytes] | None = None):
+                 read_at: Callable[[int, int], bytes] | None = None,
+                 stated: tuple[str, dict[str, str]] | None = None):
         self.record = record
         self._opener = opener
         self.read_at = read_at
+        self.stated = stated
 
     @property
     def has_content(self) -> bool:
@@ -141,6 +146,7 @@ class Evidence:
     def set_source_tz(self, name: str) -> None:
         """Read local-time fields in this IANA zone from now on (readers that have them follow)."""
         self.source_tz = name
+    device: dict[str, str] = field(default_factory=dict)  # a mobile extraction's device (make, model, IMEI, ...)
 
     def __enter__(self) -> Evidence:
         return self

@@ -22,6 +22,7 @@ from typing import Any, BinaryIO
 
 from evidencekit.errors import CredentialError, EvidenceError
 from evidencekit.models import FileRecord, Locator, VolumeInfo
+from evidencekit.sources import ffs
 from evidencekit.sources.base import Credentials, Entry, Evidence
 from evidencekit.sources.fat import wall_to_utc_ns
 from evidencekit.sources.names import decode_name, os_name
@@ -72,6 +73,12 @@ class DirectoryExtraction(Evidence):
         self.volumes = [VolumeInfo(name="", index=0, offset=None, length=None, type="directory", filesystem="directory")]
         if any(os.path.isfile(os.path.join(path, name)) for name in ("Manifest.db", "Manifest.mbdb")):
             self.format_chain.append("ios_backup")
+        from evidencekit.sources.ufdr import parse_ufd, ufd_file
+
+        ufd = ufd_file(path)
+        if ufd is not None:  # a Cellebrite UFD/UFDX extraction folder: its .ufd names the device
+            self.format_chain.append("ufd")
+            self.device = parse_ufd(ufd)
 
     def open_media(self) -> BinaryIO | None:
         return None
@@ -152,6 +159,14 @@ class ZipExtraction(Evidence):
         self.volumes = [VolumeInfo(name="", index=0, offset=None, length=None, type="zip", filesystem="zip")]
         self._password = (credentials or Credentials()).password
         self._check_password(infos)
+        ffs.label(self, [i.filename for i in infos], self._read_small)
+
+    def _read_small(self, name: str) -> bytes | None:
+        try:
+            info = self._zip.getinfo(name)
+            return self._zip.read(info) if info.file_size <= 1 << 20 else None
+        except (KeyError, RuntimeError, zipfile.BadZipFile, OSError):
+            return None
 
     def _check_password(self, infos: list[zipfile.ZipInfo]) -> None:
         encrypted = next((i for i in infos if i.flag_bits & 0x1 and not i.is_dir()), None)
@@ -180,19 +195,23 @@ class ZipExtraction(Evidence):
     def entries(self, volume: str | None = None) -> Iterator[Entry]:
         if volume not in (None, ""):
             return
+        parent = _os_spec(self.path)  # shared by every member: its JSON is encoded once
         for index, info in enumerate(self._zip.infolist()):
-            path, raw_name, warnings = member_path(*self._member_name(index, info))
-            times, zone = _zip_times(info, self.source_tz or "UTC")
-            unix_mode = info.external_attr >> 16
-            kind = "dir" if info.is_dir() else _mode_type(unix_mode) if stat.S_IFMT(unix_mode) else "file"
-            target = self._link_target(info, warnings) if kind == "symlink" else None
-            spec = {"__type__": "PathSpec", "type_indicator": "ZIP", "location": "/" + info.filename.lstrip("/"),
-                    "parent": _os_spec(self.path)}
-            record = FileRecord(volume="", path=path, inode=None, type=kind, deleted=False, size=info.file_size,
-                                locator=Locator(self.path, spec), time_digits=0, assumed_zone=zone,
-                                filesystem="zip", link_target=target, warnings=tuple(warnings),
-                                raw_name=raw_name, **times)
-            yield Entry(record, partial(self._open, info) if kind == "file" else None)
+            yield self._entry(info, parent, index)
+
+    def _entry(self, info: zipfile.ZipInfo, parent: dict[str, Any], index: int) -> Entry:
+        path, raw_name, warnings = member_path(*self._member_name(index, info))
+        times, zone = _zip_times(info, self.source_tz or "UTC")
+        unix_mode = info.external_attr >> 16
+        kind = "dir" if info.is_dir() else _mode_type(unix_mode) if stat.S_IFMT(unix_mode) else "file"
+        target = self._link_target(info, warnings) if kind == "symlink" else None
+        spec = {"__type__": "PathSpec", "type_indicator": "ZIP", "location": "/" + info.filename.lstrip("/"),
+                "parent": parent}
+        record = FileRecord(volume="", path=path, inode=None, type=kind, deleted=False, size=info.file_size,
+                            locator=Locator(self.path, spec), time_digits=0, assumed_zone=zone,
+                            filesystem="zip", link_target=target, warnings=tuple(warnings),
+                            raw_name=raw_name, **times)
+        return Entry(record, partial(self._open, info) if kind == "file" else None)
 
     def _member_name(self, index: int, info: zipfile.ZipInfo) -> tuple[bytes, str | None]:
         """The stored name's bytes and the code page for them: a name flagged UTF-8 but not (read
@@ -270,6 +289,15 @@ class TarExtraction(Evidence):
         self.media_size = os.path.getsize(path)
         self.segment_files = [path]
         self.volumes = [VolumeInfo(name="", index=0, offset=None, length=None, type="tar", filesystem="tar")]
+        ffs.label(self, [m.name for m in self._members], self._read_small)
+
+    def _read_small(self, name: str) -> bytes | None:
+        wanted = name.lstrip("/").removeprefix("./")
+        member = next((m for m in self._members if m.name.lstrip("/").removeprefix("./") == wanted), None)
+        if member is None or not member.isfile() or member.size > 1 << 20:
+            return None
+        fh = self._tar.extractfile(member)
+        return fh.read() if fh else None
 
     def close(self) -> None:
         self._tar.close()

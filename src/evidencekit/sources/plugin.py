@@ -1,4 +1,5 @@
-"""The built-in evidence formats: zip and tar extractions, and every disk image dfvfs decodes."""
+"""The built-in evidence formats: Android backups, Cellebrite UFDRs, zip and tar extractions, and
+every disk image dfvfs decodes (encrypted iOS backup folders are recognised in ``open_evidence``)."""
 
 from __future__ import annotations
 
@@ -61,12 +62,45 @@ def _disk(path: str, credentials: Credentials, locked_ok: bool) -> Evidence:
     return DiskImage(path, credentials, locked_ok)
 
 
+def _is_ufdr(path: str, head: bytes) -> bool:
+    """A zip named .ufdr, or any zip holding report.xml (the name check spares reading a large
+    central directory twice)."""
+    if not is_zip(path, head):
+        return False
+    if path.lower().endswith(".ufdr"):
+        return True
+    try:
+        with zipfile.ZipFile(path) as zf:
+            zf.getinfo("report.xml")
+            return True
+    except (zipfile.BadZipFile, KeyError, OSError):
+        return False
+
+
+def _ufdr(path: str, credentials: Credentials, locked_ok: bool) -> Evidence:
+    from evidencekit.sources.ufdr import UfdrReport
+
+    return UfdrReport(path, credentials)
+
+
+def _is_android_backup(path: str, head: bytes) -> bool:
+    return head.startswith(b"ANDROID BACKUP\n")
+
+
+def _android_backup(path: str, credentials: Credentials, locked_ok: bool) -> Evidence:
+    from evidencekit.sources.android_backup import AndroidBackup
+
+    return AndroidBackup(path, credentials, locked_ok)
+
+
 def _any(path: str, head: bytes) -> bool:
     return True
 
 
 def register(registry: Registry) -> None:
     # order: most specific first; the disk-image scanner accepts anything and comes last
+    registry.add("source", "android_backup", Detector(_is_android_backup, _android_backup), order=50)
+    registry.add("source", "ufdr", Detector(_is_ufdr, _ufdr), order=90)
     registry.add("source", "zip", Detector(is_zip, _zip), order=100)
     registry.add("source", "tar", Detector(is_tar, _tar), order=200)
     registry.add("source", "disk_image", Detector(_any, _disk), order=10_000)

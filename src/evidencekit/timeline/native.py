@@ -1,7 +1,8 @@
 """Artefacts plaso has no parser for, read by evidencekit itself (source ``native``).
 
 A reader is registered (plugin registry kind ``reader``) by its name with the real (domain/relative) path it reads;
-today: the iOS call history (``CallHistory.storedata``) of an iOS backup. The database is opened
+today: the iOS call history (``CallHistory.storedata``) and WhatsApp's ``ChatStorage.sqlite`` of
+an iOS backup (messenger databases under their real names: ``timeline.apps``). The database is opened
 read-only and immutable where it lies (a folder exhibit) or from a temporary copy of the member
 (a zip/tar exhibit): the evidence is never written.
 """
@@ -75,16 +76,33 @@ class Reader:
 IOS_CALLS = Reader("HomeDomain", "Library/CallHistoryDB/CallHistory.storedata", ios_calls)
 
 
-def readers() -> list[tuple[str, Reader]]:
-    """The registered native readers (plugin registry kind ``reader``), by name."""
+def ios_whatsapp(found: Located, exhibit: str) -> Iterator[TimelineEvent]:
+    """WhatsApp's ChatStorage.sqlite of an iOS backup (stored under its hashed name)."""
+    from evidencekit.timeline.messengers import whatsapp
+
+    db = sqlite3.connect(f"{found.db.absolute().as_uri()}?mode=ro&immutable=1", uri=True)
+    try:
+        yield from list(whatsapp.ios(db, found, exhibit))
+    finally:
+        db.close()
+
+
+IOS_WHATSAPP = Reader("AppDomainGroup-group.net.whatsapp.WhatsApp.shared", "ChatStorage.sqlite", ios_whatsapp)
+
+
+def readers(kind: type = Reader) -> list[tuple[str, Any]]:
+    """The registered native readers (plugin registry kind ``reader``) of one class, by name:
+    :class:`Reader` (an iOS backup file by domain/relative path) or
+    ``timeline.messengers.AppReader`` (an app database by the ending of its real path)."""
     from evidencekit.registry import registry
 
     plugins = registry()
-    return [(item.name, plugins.resolve(item)) for item in plugins.items("reader")]
+    found = [(item.name, plugins.resolve(item)) for item in plugins.items("reader")]
+    return [(name, reader) for name, reader in found if isinstance(reader, kind)]
 
 
 def reader_names() -> list[str]:
-    return [name for name, _ in readers()]
+    return [name for name, _ in readers(object)]
 
 
 def locate(evidence: Path, kind: str, domain: str, relative: str, tmp: Path) -> Located | None:

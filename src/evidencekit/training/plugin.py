@@ -12,6 +12,7 @@ SCENARIOS = (
     ("office-workstation", "evidencekit.training.office"),
     ("linux-server", "evidencekit.training.linux"),
     ("mobile", "evidencekit.training.mobile"),
+    ("android-messenger", "evidencekit.training.messenger"),
 )
 
 
