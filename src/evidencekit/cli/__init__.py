@@ -28,6 +28,9 @@ COMMAND_MODULES = {
     "scan": "evidencekit.cli.scan",
     "hashset": "evidencekit.cli.hashset",
     "sop": "evidencekit.cli.sop",
+    "finding": "evidencekit.cli.finding",
+    "extract": "evidencekit.cli.finding",
+    "report": "evidencekit.cli.report",
 }
 
 
