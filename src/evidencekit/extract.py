@@ -13,6 +13,7 @@ times.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import fnmatch
 import hashlib
@@ -137,10 +138,8 @@ class OutputDir:
         fd = os.dup(self.fd)
         try:
             for part in parts[:-1]:
-                try:
+                with contextlib.suppress(FileExistsError):
                     os.mkdir(part, 0o755, dir_fd=fd)
-                except FileExistsError:
-                    pass
                 nxt = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
                 os.close(fd)
                 fd = nxt
@@ -172,10 +171,8 @@ class OutputDir:
         except OSError as err:
             raise ExtractError(f"{self.path / '/'.join(parts)}: cannot write: {err.strerror}") from err
         finally:
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp, dir_fd=parent)
-            except FileNotFoundError:
-                pass
             os.close(parent)
         return hasher.hexdigests()
 
