@@ -23,6 +23,7 @@ TOOL_PACKAGES = {
     "mkfs.fat": "dosfstools", "mcopy": "mtools", "mattrib": "mtools", "mke2fs": "e2fsprogs", "debugfs": "e2fsprogs",
     "mkntfs": "ntfs-3g", "sfdisk": "fdisk", "sgdisk": "gdisk", "qemu-img": "qemu-utils",
     "faketime": "faketime", "cryptsetup": "cryptsetup-bin", "ewfverify": "ewf-tools",
+    "pdftotext": "poppler-utils", "pdfdetach": "poppler-utils", "pdftoppm": "poppler-utils",
 }
 
 

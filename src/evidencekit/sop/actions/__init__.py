@@ -7,6 +7,6 @@ package imports them all (for a source tree whose package metadata is stale).
 
 from __future__ import annotations
 
-from evidencekit.sop.actions import custody, integrity, processing, scan
+from evidencekit.sop.actions import custody, integrity, processing, report, scan
 
-__all__ = ["custody", "integrity", "processing", "scan"]
+__all__ = ["custody", "integrity", "processing", "report", "scan"]
