@@ -7,6 +7,7 @@ verifications, SOP runs, extractions): the report states nothing the ledger does
 from __future__ import annotations
 
 import json
+import sqlite3
 from typing import Any
 
 from evidencekit.case import custody
@@ -123,15 +124,15 @@ def _excerpt(case: Case, exhibit: str, when: int, item: dict[str, Any]) -> list[
     q = timeline_store.Query(start=when - EXCERPT_WINDOW_NS, end=when + EXCERPT_WINDOW_NS + 1, exhibit=exhibit)
     try:
         events = [ev for ev in timeline_store.query(case.db, q) if ev.path != item.get("path")]
-    except Exception:  # no timeline built: the excerpt is empty, the report says so
+    except sqlite3.Error:  # no timeline tables: no excerpt
         return []
     events.sort(key=lambda ev: abs(ev.time - when))
     near = sorted(events[:EXCERPT_LIMIT], key=lambda ev: (ev.time, ev.id or 0))
-    rows = [{"time": ev.time, "digits": ev.time_digits, "desc": ev.timestamp_desc, "attribute": _attr(ev.attribute),
+    rows: list[dict[str, Any]] = [{"time": ev.time, "digits": ev.time_digits, "desc": ev.timestamp_desc, "attribute": _attr(ev.attribute),
              "source": ev.parser if ev.source != "fs" else "fs", "path": ev.path, "message": ev.message,
              "finding": False} for ev in near]
     mark = {"time": when, "digits": item.get("time_digits", 9), "path": item.get("path"), "finding": True}
-    place = next((i for i, row in enumerate(rows) if row["time"] > when), len(rows))
+    place = next((i for i, ev in enumerate(near) if ev.time > when), len(near))
     return rows[:place] + [mark] + rows[place:] if rows else []
 
 
