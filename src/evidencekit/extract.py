@@ -32,11 +32,15 @@ ALGORITHMS = ("md5", "sha1", "sha256")
 CHUNK = 1 << 20
 NAME_MAX = 255
 MANIFEST_COLUMNS = ("written", "exhibit", "volume", "path", "stream", "inode", "deleted", "size", "md5", "sha1",
-                    "sha256", "expected_sha256", "check", *TIME_FIELDS, "time_zone")
+                    "sha256", "expected_sha256", "check", *TIME_FIELDS, "time_zone", "error")
 
 
 class ExtractError(EvidenceKitError):
     """The output directory cannot take the extraction (exists, unsafe, not writable)."""
+
+
+class UnreadableError(EvidenceKitError):
+    """The entry's content cannot be read from the evidence (a damaged region): a warning on that file."""
 
 
 @dataclass
@@ -48,9 +52,12 @@ class Extracted:
     hashes: dict[str, str] = field(default_factory=dict)
     expected_sha256: str | None = None
     exhibit: str = ""
+    error: str | None = None  # why the content could not be read (nothing written for it)
 
     @property
     def check(self) -> str:
+        if self.error is not None:
+            return "unreadable"
         if self.expected_sha256 is None:
             return "computed"
         return "match" if self.expected_sha256 == self.hashes.get("sha256") else "MISMATCH"
@@ -158,7 +165,7 @@ class OutputDir:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644, dir_fd=parent)
             try:
                 with os.fdopen(fd, "wb", closefd=False) as out:
-                    while chunk := source.read(CHUNK):
+                    while chunk := _read(source, parts):
                         hasher.update(chunk)
                         out.write(chunk)
                     out.flush()
@@ -176,10 +183,26 @@ class OutputDir:
             os.close(parent)
         return hasher.hexdigests()
 
+    def remove(self, parts: list[str]) -> None:
+        """Remove a file this run wrote (a run that fails leaves none of its files behind)."""
+        parent = self._parent(parts)
+        try:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(parts[-1], dir_fd=parent)
+        finally:
+            os.close(parent)
+
     def new_file(self, name: str) -> tuple[str, BinaryIO]:
         """A new file directly under the directory (the manifest), never overwriting."""
         fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644, dir_fd=self.fd)
         return name, os.fdopen(fd, "wb")
+
+
+def _read(source: BinaryIO, parts: list[str]) -> bytes:
+    try:
+        return source.read(CHUNK)
+    except (OSError, EvidenceKitError) as err:  # pytsk3 raises OSError for an unreadable run
+        raise UnreadableError(f"{'/'.join(parts)}: cannot read from the evidence: {err}") from err
 
 
 def file_times(rec: FileRecord) -> tuple[int, int] | None:
@@ -212,10 +235,31 @@ def plan(out: OutputDir, rec: FileRecord, opener: Callable[[], BinaryIO], exhibi
 
 
 def copy_out(out: OutputDir, item: Planned) -> Extracted:
-    """Write one planned entry."""
-    with item.opener() as source:
-        hashes = out.write(item.parts, source, file_times(item.record))
+    """Write one planned entry; an unreadable one is a warning row (nothing written for it)."""
+    try:
+        with item.opener() as source:
+            hashes = out.write(item.parts, source, file_times(item.record))
+    except ExtractError:
+        raise
+    except EvidenceKitError as err:
+        return Extracted(item.record, "", {}, item.expected_sha256, item.exhibit, error=str(err))
     return Extracted(item.record, "/".join(item.parts), hashes, item.expected_sha256, item.exhibit)
+
+
+def copy_all(out: OutputDir, planned: list[Planned]) -> list[Extracted]:
+    """Write every planned entry; when the output fails (disk full, unsafe directory), remove
+    what this run wrote and raise: a run is complete or leaves nothing."""
+    done: list[Extracted] = []
+    try:
+        for item in planned:
+            done.append(copy_out(out, item))
+    except BaseException:
+        for row in done:
+            if row.written:
+                with contextlib.suppress(EvidenceKitError, OSError):
+                    out.remove(row.written.split("/"))
+        raise
+    return done
 
 
 def manifest_name() -> str:
@@ -241,7 +285,7 @@ def write_manifest(out: OutputDir, rows: list[Extracted]) -> Path:
                 "deleted": "yes" if rec.deleted else "no", "size": "" if rec.size is None else rec.size,
                 **row.hashes, "expected_sha256": row.expected_sha256 or "", "check": row.check,
                 **{k: iso_utc(getattr(rec, k), rec.time_digits) or "" for k in TIME_FIELDS},
-                "time_zone": "UTC",
+                "time_zone": "UTC", "error": row.error or "",
             })
     return out.path / name
 
@@ -263,7 +307,7 @@ def extract_evidence(ev: object, out_dir: str | os.PathLike[str], paths: list[st
         raise ValidationError(f"{ev.path}: no entry {sorted(missing)[0]!r} (see 'evidencekit files')")  # type: ignore[attr-defined]
     with OutputDir(out_dir) as out:
         planned = [plan(out, e.record, e.open) for e in chosen]  # type: ignore[attr-defined]
-        rows = [copy_out(out, p) for p in planned]
+        rows = copy_all(out, planned)
         return rows, write_manifest(out, rows)
 
 

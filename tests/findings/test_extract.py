@@ -130,3 +130,44 @@ def test_cli_missing_path_is_one_line_exit_2(ws_case: Case, tmp_path: Path) -> N
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "/no/such" in proc.stderr
     proc = run_cli("extract", str(WORKSTATION), "--path", DROPPER, "--out", str(tmp_path / "o2"))
     assert proc.returncode == 0 and "0f774eec40a7b00a71239252c52675dc690dd8e390f0283da88ba9f691f75e25" in proc.stdout
+
+
+def _ext4(tmp_path: Path, files: dict[str, bytes]) -> Path:
+    need_tool("mke2fs")
+    src = tmp_path / "tree"
+    for name, data in files.items():
+        (src / name).parent.mkdir(parents=True, exist_ok=True)
+        (src / name).write_bytes(data)
+    image = tmp_path / "fs.raw"
+    with open(image, "wb") as fh:
+        fh.truncate(8 << 20)
+    subprocess.run(["mke2fs", "-q", "-F", "-t", "ext4", "-b", "1024", "-d", str(src), str(image)], check=True)
+    return image
+
+
+def test_an_unreadable_file_is_a_warning_row_and_the_rest_goes_on(tmp_path: Path) -> None:
+    image = _ext4(tmp_path, {"a.txt": b"small\n", "big.bin": os.urandom(3_000_000)})
+    with open(image, "r+b") as fh:
+        fh.truncate(3_500_000)  # the end of big.bin is no longer in the image
+    with open_evidence(str(image)) as ev:
+        files, manifest = extract_evidence(ev, tmp_path / "out", [], ["/*"])
+    by_path = {f.record.path: f for f in files}
+    assert by_path["/a.txt"].check == "computed" and (tmp_path / "out" / "a.txt").read_bytes() == b"small\n"
+    assert by_path["/big.bin"].check == "unreadable" and "cannot read" in (by_path["/big.bin"].error or "")
+    assert not (tmp_path / "out" / "big.bin").exists()
+    assert [p.name for p in (tmp_path / "out").iterdir() if p.name.startswith(".")] == []  # no temporary left
+    row = next(r for r in csv.DictReader(manifest.open(encoding="utf-8")) if r["path"] == "/big.bin")
+    assert row["check"] == "unreadable" and row["sha256"] == "" and row["error"]
+
+
+def test_a_failed_run_leaves_none_of_its_files(tmp_path: Path) -> None:
+    image = _ext4(tmp_path, {"a/x.txt": b"first\n", "b/y.txt": b"second\n"})
+    out, outside = tmp_path / "out", tmp_path / "outside"
+    out.mkdir()
+    outside.mkdir()
+    (out / "b").symlink_to(outside)  # planted: the second file's directory leads outside
+    with open_evidence(str(image)) as ev, pytest.raises(EvidenceKitError, match="safely"):
+        extract_evidence(ev, out, ["/a/x.txt", "/b/y.txt"], [])
+    assert (out / "a").is_dir()  # a/x.txt was written first, then removed when b/y.txt was refused
+    assert [p for p in out.rglob("*") if p.is_file() and not p.is_symlink()] == []
+    assert list(outside.iterdir()) == []

@@ -142,7 +142,8 @@ def extract_cmd(source: str, exhibit: str | None, paths: tuple[str, ...], globs:
         _print(result.files)
         click.echo(f"manifest {result.manifest} sha256 {result.manifest_sha256} (entry {result.entry_seq})")
         if result.mismatches:
-            click.echo(f"evidencekit: {len(result.mismatches)} file(s) differ from the inventory", err=True)
+            click.echo(f"evidencekit: {len(result.mismatches)} file(s) differ from the inventory or could not be read",
+                       err=True)
             sys.exit(1)
         return
     from evidencekit.extract import extract_evidence
@@ -151,11 +152,16 @@ def extract_cmd(source: str, exhibit: str | None, paths: tuple[str, ...], globs:
         files, manifest = extract_evidence(ev, out_dir, list(paths), list(globs), deleted_only)
     _print(files)
     click.echo(f"manifest {manifest}")
+    if any(f.error for f in files):
+        sys.exit(1)
 
 
 def _print(files: list[Any]) -> None:
     for f in files:
-        click.echo(f"{f.check}\t{f.hashes['sha256']}\t{f.written}")
+        if f.error:
+            click.echo(f"unreadable\t-\t{f.error}")
+        else:
+            click.echo(f"{f.check}\t{f.hashes['sha256']}\t{f.written}")
 
 
 

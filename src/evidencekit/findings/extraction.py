@@ -17,7 +17,7 @@ from typing import Any
 from evidencekit.case.examiners import Examiner
 from evidencekit.case.store import Case
 from evidencekit.errors import ValidationError
-from evidencekit.extract import Extracted, OutputDir, copy_out, plan, write_manifest
+from evidencekit.extract import Extracted, OutputDir, copy_all, plan, write_manifest
 from evidencekit.findings.items import file_rows
 from evidencekit.hashing import sha256_file
 from evidencekit.models import TIME_FIELDS, FileRecord, Locator
@@ -35,7 +35,8 @@ class CaseExtraction:
 
     @property
     def mismatches(self) -> list[Extracted]:
-        return [f for f in self.files if f.check == "MISMATCH"]
+        """Copies that differ from the inventory, or could not be read."""
+        return [f for f in self.files if f.check in ("MISMATCH", "unreadable")]
 
 
 def _record(row: tuple[Any, ...]) -> FileRecord:
@@ -84,14 +85,15 @@ def extract_case(case: Case, examiner: Examiner, exhibit_id: str, out_dir: str |
     records = _rows(case, exhibit_id, paths, globs, deleted_only, volume)
     with open_evidence(exhibit.path) as ev, OutputDir(out_dir) as out:
         planned = [plan(out, rec, _opener(ev, rec), exhibit_id, rec.sha256) for rec in records]
-        files = [copy_out(out, p) for p in planned]
+        files = copy_all(out, planned)
         manifest = write_manifest(out, files)
     digest = sha256_file(manifest)
     details = {"out": str(Path(out_dir).absolute()), "manifest": manifest.name, "manifest_sha256": digest,
                "files": len(files), "mismatches": [f.written for f in files if f.check == "MISMATCH"],
+               "unreadable": [{"path": f.record.path, "error": f.error} for f in files if f.error],
                "paths": paths, "globs": globs, "deleted_only": deleted_only,
                "written": [{"written": f.written, "path": f.record.path, "stream": f.record.stream,
-                            "deleted": f.record.deleted, "size": f.record.size, "sha256": f.hashes["sha256"],
+                            "deleted": f.record.deleted, "size": f.record.size, "sha256": f.hashes.get("sha256"),
                             "check": f.check} for f in files]}
     with case.action("extracted", examiner=examiner, exhibit=exhibit_id, details=details,
                      inputs={f"media_{k}": v for k, v in exhibit.hashes.items()}) as act:

@@ -63,7 +63,7 @@ WORDS = {
     "sop": N_("procedure step"), "open": N_("open"), "completed": N_("completed"), "stopped": N_("stopped"),
     "passed": N_("passed"), "failed": N_("failed"), "deviated": N_("deviated"), "skipped": N_("skipped"),
     "pending": N_("pending"), "running": N_("running"), "processed": N_("processed"), "registered": N_("registered"),
-    "computed": N_("computed"), "timeline": N_("timeline"), "zip": N_("zip archive"), "directory": N_("directory"),
+    "computed": N_("computed"), "unreadable": N_("unreadable"), "timeline": N_("timeline"), "zip": N_("zip archive"), "directory": N_("directory"),
     "fs": N_("file system"), "manual": N_("examiner"), "scan": N_("scan"),
     # the file system timeline's meanings (timeline/events.py FS_TIMES); plaso's stay as plaso says them
     "Content Modification Time": N_("Content modified"), "Last Access Time": N_("Last accessed"),
