@@ -177,3 +177,11 @@ def test_cli_template_override_and_bad_language(ws_case: Case, tmp_path: Path) -
     path = Path(proc.stdout.split(" sha256 ")[0])
     assert "LAB TEMPLATE 7" in path.read_text(encoding="utf-8")
     assert ws_case.entries()[-1].body["details"]["template"] == str(mine)
+
+
+def test_display_zone_is_stated_and_used(ws_case: Case, examiner) -> None:
+    add_finding(ws_case, examiner, "E1", resolve_file(ws_case.db, ws_case.root, "E1", path=DROPPER), "dropper")
+    html = build_report(ws_case, examiner, fmt="html", tz="Asia/Almaty").path.read_text(encoding="utf-8")
+    assert "Times are shown in the zone Asia/Almaty" in html
+    assert "2021-06-15 15:06:40.0000000+06:00" in html  # 09:06:40Z; Almaty was UTC+6 until 2024
+    assert "09:06:40.0000000Z" not in html
