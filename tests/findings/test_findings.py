@@ -104,3 +104,17 @@ def test_cli(ws_case: Case) -> None:
     run_cli("case", "question", "add", c, "Was malware present?", env=env, check=True)
     run_cli("case", "answer", c, "1", "No finding stands.", env=env, check=True)
     assert "-> No finding stands." in run_cli("case", "question", "list", c, check=True).stdout
+
+
+def test_findings_from_known_bad_hits(ws_case: Case, tmp_path: Path) -> None:
+    env = {"EVIDENCEKIT_EXAMINER": "alice"}
+    sha = ws_case.db.execute("SELECT sha256 FROM files WHERE path = ? AND stream = ''", (DROPPER,)).fetchone()[0]
+    (tmp_path / "bad.txt").write_text(sha + "\n")
+    run_cli("hashset", "import", "lab-bad", str(tmp_path / "bad.txt"), "--kind", "known-bad", env=env, check=True)
+    run_cli("scan", "hashsets", str(ws_case.root), "--set", "lab-bad", env=env, check=True)
+    proc = run_cli("finding", "add", str(ws_case.root), "--exhibit", "E1", "--from-scan", "known-bad", env=env, check=True)
+    assert proc.stdout.startswith("F1\t" + DROPPER) and "known-bad hash set lab-bad matched" in proc.stdout
+    (f1,) = list_findings(ws_case)
+    assert f1.item["sha256"] == sha and f1.source == {"kind": "scan", "scan": "known-bad", "hit": "lab-bad"}
+    again = run_cli("finding", "add", str(ws_case.root), "--exhibit", "E1", "--from-scan", "known-bad", env=env, check=True)
+    assert "no new findings" in again.stdout

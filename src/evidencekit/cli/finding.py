@@ -51,8 +51,11 @@ def add_cmd(case_dir: str, exhibit: str, path: str | None, inode: int | None, vo
     case.exhibit(exhibit)
     if from_scan:
         examiner = acting_examiner(examiner_id)
-        for f in findings_from_scan(case, examiner, exhibit, from_scan, rule, note, tags):
-            click.echo(f"{f.id}\t{f.item.get('path')}\t{f.note}")
+        made = findings_from_scan(case, examiner, exhibit, from_scan, rule, note, tags)
+        for f in made:
+            click.echo(f"{f.id}\t{_item_path(f.item)}\t{f.note}")
+        if not made:
+            click.echo(f"no new findings: every stored {from_scan} hit is already cited by an active finding")
         return
     if not note:
         raise ValidationError("finding add: --note is required")
