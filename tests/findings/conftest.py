@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from evidencekit.case import Case, examiners
-from evidencekit.case.intake import Seizure, add_exhibit
-from evidencekit.case.process import process_exhibit
+from evidencekit.pipeline.intake import Seizure, add_exhibit
+from evidencekit.pipeline.processing import process_exhibit
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKSTATION = ROOT / "training_images" / "office-workstation" / "workstation.E01"

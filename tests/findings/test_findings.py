@@ -47,7 +47,7 @@ def test_finding_cites_the_stored_row_and_a_retraction_adds_an_entry(ws_case: Ca
 
 
 def test_by_inode_and_by_event(ws_case: Case, examiner) -> None:
-    from evidencekit.timeline.api import build
+    from evidencekit.pipeline.timeline import build
 
     assert resolve_file(ws_case.db, ws_case.root, "E1", inode=81)["path"] == DROPPER
     build(ws_case, examiner, ["E1"], artifacts="none")
@@ -60,8 +60,8 @@ def test_by_inode_and_by_event(ws_case: Case, examiner) -> None:
 
 
 def test_findings_from_a_yara_scan(tmp_path: Path, examiner) -> None:
-    from evidencekit.case.intake import add_exhibit
-    from evidencekit.case.process import process_exhibit
+    from evidencekit.pipeline.intake import add_exhibit
+    from evidencekit.pipeline.processing import process_exhibit
 
     server = ROOT / "training_images" / "linux-server"
     case = Case.init(tmp_path / "c", number="1", title="t", authority="a", examiner=examiner)

@@ -42,11 +42,14 @@ def pdf_text(path: Path) -> str:
 @pytest.fixture(scope="module")
 def reported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Case, examiners.Examiner, dict[str, BuiltReport]]]:
     need_pdf()
+    from evidencekit import settings
+
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("EVIDENCEKIT_HOME", str(tmp_path_factory.mktemp("home")))
+        settings.reset()  # the library reads the environment once per process
         examiner = examiners.init_examiner("Alice Marie Examiner", "alice")
         case = new_case(tmp_path_factory.mktemp("r") / "case", examiner)
-        from evidencekit.timeline.api import build
+        from evidencekit.pipeline.timeline import build
 
         build(case, examiner, ["E1"], artifacts="none")
         item = resolve_file(case.db, case.root, "E1", path=DROPPER)
@@ -58,6 +61,7 @@ def reported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Case, e
         built = {lang: build_report(case, examiner, lang=lang) for lang in ("en", "ru")}
         yield case, examiner, built
         case.close()
+    settings.reset()
 
 
 def test_english_pdf_holds_hashes_findings_and_custody_head(reported) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from evidencekit.case import Case
 from evidencekit.case.custody import verify_case
-from evidencekit.case.intake import add_exhibit
+from evidencekit.pipeline.intake import add_exhibit
 from evidencekit.sop.answers import Answers
 from evidencekit.sop.library import SHIPPED, find_sop
 from evidencekit.sop.runner import RunOutcome, run_sop
@@ -82,7 +82,7 @@ def test_mobile_extraction_processing(case: Case, alice, bob, android_zip: Path)
 
 
 def test_report_peer_review_and_release(case_e1: Case, alice, bob) -> None:
-    from evidencekit.case.process import process_exhibit
+    from evidencekit.pipeline.processing import process_exhibit
     from evidencekit.report import build_report
 
     process_exhibit(case_e1, "E1", alice)

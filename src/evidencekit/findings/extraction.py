@@ -95,11 +95,11 @@ def extract_case(case: Case, examiner: Examiner, exhibit_id: str, out_dir: str |
                "written": [{"written": f.written, "path": f.record.path, "stream": f.record.stream,
                             "deleted": f.record.deleted, "size": f.record.size, "sha256": f.hashes.get("sha256"),
                             "check": f.check} for f in files]}
-    with case.action("extracted", examiner=examiner, exhibit=exhibit_id, details=details,
+    with case.run("extracted", examiner=examiner, exhibit=exhibit_id, details=details,
                      inputs={f"media_{k}": v for k, v in exhibit.hashes.items()}) as act:
         rel = _inside(case.root, manifest)
         if rel is not None:
-            act.outputs[rel] = digest
+            act.record(rel, digest)
     assert act.entry is not None
     return CaseExtraction(files, manifest, digest, act.entry.seq)
 

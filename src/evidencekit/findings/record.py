@@ -65,7 +65,7 @@ def add_finding(case: Case, examiner: Examiner, exhibit: str, item: dict[str, An
     """Record one finding on ``item`` (from :mod:`evidencekit.findings.items`)."""
     details = {"note": _text(note, "a finding's --note"), "tags": sorted({t.strip() for t in tags if t.strip()}),
                "item": item, "source": source or {"kind": "manual"}}
-    with case.action("finding", examiner=examiner, exhibit=exhibit, details=details) as act:
+    with case.run("finding", examiner=examiner, exhibit=exhibit, details=details) as act:
         n = act.db.execute("SELECT count(*) FROM ledger WHERE action = 'finding'").fetchone()[0]
         act.details = {"finding": f"F{n + 1}", **details}
     assert act.entry is not None
@@ -102,7 +102,7 @@ def retract_finding(case: Case, examiner: Examiner, finding_id: str, reason: str
         raise ValidationError(f"{case.root}: no finding {finding_id!r} (see 'evidencekit finding list')")
     if target.retracted is not None:
         raise ValidationError(f"{case.root}: finding {target.id} was already retracted (entry {target.retracted['seq']})")
-    with case.action("retracted", examiner=examiner, exhibit=target.exhibit,
+    with case.run("retracted", examiner=examiner, exhibit=target.exhibit,
                      details={"finding": target.id, "reason": reason}, inputs={"finding_entry": target.seq}):
         pass
     return {f.id: f for f in list_findings(case)}[target.id]
@@ -124,7 +124,7 @@ def list_findings(case: Case, include_retracted: bool = True) -> list[Finding]:
 def add_question(case: Case, examiner: Examiner, text: str) -> Question:
     """A question the ordering authority put, numbered in the order added."""
     text = _text(text, "a question")
-    with case.action("question", examiner=examiner, details={"text": text}) as act:
+    with case.run("question", examiner=examiner, details={"text": text}) as act:
         n = act.db.execute("SELECT count(*) FROM ledger WHERE action = 'question'").fetchone()[0]
         act.details = {"question": n + 1, "text": text}
     return questions(case)[-1]
@@ -142,7 +142,7 @@ def answer_question(case: Case, examiner: Examiner, number: int, text: str,
     for fid in cited:
         if fid not in active:
             raise ValidationError(f"{case.root}: answer cites finding {fid}, which does not exist or was retracted")
-    with case.action("answered", examiner=examiner, details={"question": number, "text": text, "findings": cited}):
+    with case.run("answered", examiner=examiner, details={"question": number, "text": text, "findings": cited}):
         pass
     return {q.number: q for q in questions(case)}[number]
 

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from evidencekit import i18n
-from evidencekit.case import caseuco
 from evidencekit.case.examiners import Examiner
 from evidencekit.case.ledger import tool_versions
 from evidencekit.case.store import Case
 from evidencekit.errors import ValidationError
+from evidencekit.exporters import caseuco
 from evidencekit.hashing import sha256_file
 from evidencekit.models import TIME_FIELDS
 from evidencekit.report import render
@@ -86,8 +86,9 @@ def build_report(case: Case, examiner: Examiner, *, lang: str = "en", fmt: str =
         "template": str(Path(template_dir).absolute()) if template_dir else "built-in",
         "template_sha256": _template_hash(template_dir), "attachment": {"name": twin_name, "sha256": _sha256(twin)},
     }
-    with case.action("reported", examiner=examiner, details=details) as act:
-        act.outputs.update(outputs)
+    with case.run("reported", examiner=examiner, details=details) as act:
+        for key, value in outputs.items():
+            act.record(key, value)
     assert act.entry is not None
     return BuiltReport(out, digest, act.entry.seq, bool(missing), missing, lang)
 

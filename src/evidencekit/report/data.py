@@ -11,7 +11,7 @@ import sqlite3
 from typing import Any
 
 from evidencekit.case import custody
-from evidencekit.case.ledger import Entry
+from evidencekit.case.ledger import LedgerEntry as Entry
 from evidencekit.case.store import Case, Exhibit
 from evidencekit.findings import list_findings, questions
 from evidencekit.findings.items import item_time

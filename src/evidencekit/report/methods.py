@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from evidencekit.case.ledger import Entry
+from evidencekit.case.ledger import LedgerEntry as Entry
 
 # Entries that derived something from the evidence: the steps the methods section describes.
 METHOD_ACTIONS = ("received", "verified", "processed", "analysed", "exported", "extracted")
