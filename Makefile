@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 # Debian tools used to build training images, cross-check against The Sleuth Kit, and benchmark peers.
-SYS_PKGS := sleuthkit hashdeep yara ewf-tools dosfstools mtools e2fsprogs ntfs-3g fdisk gdisk qemu-utils faketime cryptsetup-bin time exfatprogs exfat-fuse
+SYS_PKGS := sleuthkit hashdeep yara ewf-tools dosfstools mtools e2fsprogs ntfs-3g fdisk gdisk qemu-utils faketime cryptsetup-bin time exfatprogs exfat-fuse poppler-utils libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fonts-dejavu-core
 DEMO_OUT := demo-output
 
 .PHONY: help venv sysdeps demo test lint bench docs clean

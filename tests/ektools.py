@@ -24,6 +24,7 @@ TOOL_PACKAGES = {
     "mkntfs": "ntfs-3g", "sfdisk": "fdisk", "sgdisk": "gdisk", "qemu-img": "qemu-utils",
     "faketime": "faketime", "cryptsetup": "cryptsetup-bin", "ewfverify": "ewf-tools",
     "mkfs.exfat": "exfatprogs", "mount.exfat-fuse": "exfat-fuse",
+    "pdftotext": "poppler-utils", "pdfdetach": "poppler-utils", "pdftoppm": "poppler-utils",
 }
 
 

@@ -82,7 +82,28 @@ def test_mobile_extraction_processing(case: Case, alice, bob, android_zip: Path)
 
 
 def test_report_peer_review_and_release(case_e1: Case, alice, bob) -> None:
+    from evidencekit.pipeline.processing import process_exhibit
+    from evidencekit.report import build_report
+
+    process_exhibit(case_e1, "E1", alice)
+    built = build_report(case_e1, alice, fmt="html")
+    assert not built.draft, built.missing
     out = _author_then_reviewer(case_e1, "E1", "report-peer-review", alice, bob)
     steps = out.run.steps
+    assert steps["report"].values["sha256"] == built.sha256
     assert steps["technical_review"].by == "bob" and steps["administrative_review"].by == "bob"
+    # the approval cites the hash of the report it approved
+    assert steps["technical_review"].values["cites"][f"reports/{built.path.name}"] == built.sha256
     assert steps["draft"].by == "alice" and steps["release"].values["method"] == "in_person"
+
+
+def test_report_peer_review_stops_without_a_report_or_on_a_draft(case_e1: Case, alice, bob) -> None:
+    from evidencekit.report import build_report
+
+    loaded = find_sop("report-peer-review", [SHIPPED])
+    first = run_sop(case_e1, "E1", loaded, alice, answers=Answers(**author_answers(loaded.sop)))
+    assert first.status == "stopped" and "no examination report" in first.run.steps["report"].summary
+    built = build_report(case_e1, alice, fmt="html")  # E1 not processed: a draft
+    assert built.draft and any("E1" in m for m in built.missing)
+    again = run_sop(case_e1, "E1", loaded, alice, answers=Answers(**author_answers(loaded.sop)), restart=True)
+    assert again.status == "stopped" and "is a draft" in again.run.steps["report"].summary

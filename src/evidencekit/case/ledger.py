@@ -29,6 +29,8 @@ ACTIONS = (
     "created", "received", "sealed", "imaged", "verified", "deviation", "processed", "analysed",
     "exported", "reported", "transferred", "returned", "disposed", "note",
     "procedure", "attested", "reviewed",  # SOP runs: steps and results, manual attestations, four-eyes reviews
+    "finding", "retracted", "question", "answered",  # findings and the case's questions (evidencekit.findings)
+    "extracted",  # files copied out of an exhibit, with their manifest (evidencekit.findings.extraction)
 )
 # Columns of the ledger table that are part of the canonical form; the rest lives in ``body``.
 COLUMN_FIELDS = ("seq", "time_ns", "examiner", "action", "exhibit", "prev_hash")

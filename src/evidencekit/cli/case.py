@@ -162,4 +162,47 @@ def files_cmd(case_dir: str, pattern: str | None, exhibit: str | None, volume: s
     write_files(case, filters, fmt, sys.stdout)
 
 
+@case_group.group("question")
+def question_group() -> None:
+    """The questions the ordering authority put to the examiner (numbered, in the ledger)."""
+
+
+@question_group.command("add")
+@CASE_DIR
+@click.argument("text")
+@examiner_option
+def question_add_cmd(case_dir: str, text: str, examiner_id: str | None) -> None:
+    """Record question TEXT as the order states it; it gets the next number."""
+    from evidencekit.findings import add_question
+
+    q = add_question(Case.open(case_dir), acting_examiner(examiner_id), text)
+    click.echo(f"question {q.number} recorded (entry {q.seq})")
+
+
+@question_group.command("list")
+@CASE_DIR
+def question_list_cmd(case_dir: str) -> None:
+    """List the questions with their latest answers."""
+    from evidencekit.findings import questions
+
+    for q in questions(Case.open(case_dir)):
+        click.echo(f"{q.number}. {q.text}")
+        answer = q.answer["text"] if q.answer else "(not answered)"
+        click.echo(f"   -> {answer}")
+
+
+@case_group.command("answer")
+@CASE_DIR
+@click.argument("number", type=int)
+@click.argument("text")
+@click.option("--finding", "findings", multiple=True, help="A finding the answer rests on (e.g. F2; repeatable).")
+@examiner_option
+def answer_cmd(case_dir: str, number: int, text: str, findings: tuple[str, ...], examiner_id: str | None) -> None:
+    """Record the answer TEXT to question NUMBER (a later answer replaces it in the report)."""
+    from evidencekit.findings import answer_question
+
+    q = answer_question(Case.open(case_dir), acting_examiner(examiner_id), number, text, findings)
+    click.echo(f"answer to question {q.number} recorded (entry {(q.answer or {}).get('seq')})")
+
+
 COMMANDS = [case_group]

@@ -20,6 +20,9 @@ COMMANDS = (
     ("scan", "evidencekit.cli.scan"),
     ("hashset", "evidencekit.cli.hashset"),
     ("sop", "evidencekit.cli.sop"),
+    ("finding", "evidencekit.cli.finding"),
+    ("extract", "evidencekit.cli.finding"),
+    ("report", "evidencekit.cli.report"),
 )
 
 

@@ -107,6 +107,22 @@ CATALOGUE: dict[str, dict[str, Template]] = {
         "ru": lambda a: f"{'утверждено' if a['approved'] else 'отклонено'}, проверяющий {a['reviewer']}"
                         + (f": {a['comment']}" if a.get("comment") else ""),
     },
+    "report_missing": {
+        "en": "no examination report in the case: build one with 'evidencekit report build'",
+        "ru": "в деле нет заключения: составьте его командой «evidencekit report build»",
+    },
+    "report_altered": {
+        "en": "report {report} (entry {entry}) is missing or altered since it was built",
+        "ru": "заключение {report} (запись {entry}) отсутствует или изменено после составления",
+    },
+    "report_draft": {
+        "en": "report {report} is a draft: {missing}",
+        "ru": "заключение {report} является проектом: {missing}",
+    },
+    "report_ok": {
+        "en": "report {report} (entry {entry}) unaltered, sha256 {sha256}",
+        "ru": "заключение {report} (запись {entry}) не изменено, sha256 {sha256}",
+    },
     "action_error": {"en": "error: {error}", "ru": "ошибка: {error}"},
     "action_internal_error": {
         "en": "internal error in action {action}: {error}",

@@ -9,5 +9,5 @@ if TYPE_CHECKING:
 
 
 def register(registry: Registry) -> None:
-    for name in ("integrity", "processing", "scan", "custody"):
+    for name in ("integrity", "processing", "scan", "custody", "report"):
         registry.add("sop_action", name, f"evidencekit.sop.actions.{name}")

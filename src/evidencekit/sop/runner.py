@@ -281,7 +281,10 @@ class _Runner:
         except ValueError as err:
             raise ValidationError(str(err)) from None
         passed = values["decision"] == "approve"
-        values.update(covers=covered, performers=sorted(performers))
+        # the approval cites what it approved: every file the covered steps recorded, with its hash
+        cites = {k: v for sid in covered if (st := self.run_state.steps.get(sid)) for k, v in st.outputs.items()
+                 if isinstance(v, str)}
+        values.update(covers=covered, performers=sorted(performers), cites=cites)
         said = _said({"key": "review", "args": {"approved": passed, "reviewer": self.examiner.id,
                                                  "comment": values["comment"]}})
         self._record("step_started", step.id, kind="review")
