@@ -28,6 +28,7 @@ COMMAND_MODULES = {
     "scan": "evidencekit.cli.scan",
     "hashset": "evidencekit.cli.hashset",
     "sop": "evidencekit.cli.sop",
+    "batch": "evidencekit.cli.batch",
 }
 
 
