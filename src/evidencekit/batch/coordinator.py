@@ -113,8 +113,9 @@ class Coordinator:
         self._check_readable()
         hosts = self.executor.hosts()
         for case_dir, case in self.cases.items():
-            ids = [ex.spec.id for ex in self.exhibits if ex.case_dir == case_dir and ex.status == "pending"]
-            if ids:
+            ids = [ex.spec.id for ex in self.exhibits if ex.case_dir == case_dir and ex.status == "pending"
+                   and not all(steps.step_done(case, ex.spec.id, step) for step in ex.steps)]
+            if ids:  # a rerun with nothing left to do adds nothing to the ledger
                 steps.record_batch(case, self.examiner, {
                     "manifest": str(self.loaded.path), "manifest_sha256": self.loaded.sha256,
                     "executor": self.executor.kind, "workers": self.executor.size(), "worker_hosts": hosts,
