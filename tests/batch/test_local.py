@@ -12,15 +12,14 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import case_entry, write_manifest
-from test_encrypted import PASSWORD, luks  # noqa: F401 - the LUKS image fixture
-from util import entries, sequential_reference, stored, verify_ok
+from batchutil import case_entry, entries, sequential_reference, stored, verify_ok, write_manifest
 
 from case.util import run_cli
 from evidencekit.batch.coordinator import Coordinator
 from evidencekit.batch.executors import LocalExecutor
 from evidencekit.batch.manifest import load_manifest
 from evidencekit.case import Case
+from test_encrypted import PASSWORD, luks  # noqa: F401 - the LUKS image fixture
 
 
 @pytest.fixture
@@ -47,9 +46,9 @@ def test_batch_run_stores_what_sequential_case_process_stores(tmp_path, images, 
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()  # a pipe: the summary only, no table, no JSON
     assert lines[-1] == "2 of 2 exhibits finished, 0 failed" and len(lines) == 3 and proc.stderr == ""
-    reference = sequential_reference(tmp_path, _exhibits(images), examiner)
+    reference = sequential_reference(tmp_path, _exhibits(images), examiner, timeline=True)
     got, want = stored(tmp_path / "case"), stored(reference)
-    assert got == want and len(got["files"]) > 1000
+    assert got == want and len(got["files"]) > 1000 and len(got["events"]) > 4000
     verify_ok(tmp_path / "case")
     actions = [a for a, _ in entries(tmp_path / "case")]
     assert actions.count("processed") == 2 and actions.count("received") == 2
@@ -170,3 +169,19 @@ def test_a_killed_coordinator_resumes_with_the_same_command(tmp_path, images, ex
     verify_ok(tmp_path / "case")
     actions = [a for a, _ in entries(tmp_path / "case")]
     assert actions.count("received") == 2 and actions.count("processed") == 2
+
+
+def test_a_unit_time_out_is_a_recorded_warning(tmp_path, images, examiner):
+    """plaso stopped by the manifest's unit_timeout: a warning in the timeline, the step still finishes."""
+    manifest = write_manifest(tmp_path / "m.yaml", [case_entry(tmp_path / "case", _exhibits(images)[1:],
+                                                               artifacts="default", unit_timeout=0.5)])
+    proc = run_cli("batch", "run", str(manifest), "--workers", "1", "--json")
+    assert proc.returncode == 0, proc.stderr
+    row = json.loads(proc.stdout.splitlines()[-1])["exhibits"][0]
+    assert row["status"] == "done" and any("plaso" in w and "0.5" in w for w in row["warnings"]), row
+    with Case.open(tmp_path / "case") as case:
+        parts = [e.body["details"] for e in case.entries() if e.action == "analysed"]
+        warned = case.db.execute("SELECT message FROM timeline_warnings WHERE source = 'plaso'").fetchall()
+    assert [p["analysis"] for p in parts] == ["timeline:fs", "timeline:plaso"]
+    assert parts[0]["events"] > 0 and parts[1]["events"] == 0 and warned
+    verify_ok(tmp_path / "case")

@@ -112,8 +112,8 @@ class Coordinator:
                     self._fail(ex, str(err))
         self._check_readable()
         hosts = self.executor.hosts()
-        for case_dir, case in self.cases.items():
-            ids = [ex.spec.id for ex in self.exhibits if ex.case_dir == case_dir and ex.status == "pending"
+        for root, case in self.cases.items():
+            ids = [ex.spec.id for ex in self.exhibits if ex.case_dir == root and ex.status == "pending"
                    and not all(steps.step_done(case, ex.spec.id, step) for step in ex.steps)]
             if ids:  # a rerun with nothing left to do adds nothing to the ledger
                 steps.record_batch(case, self.examiner, {
@@ -211,7 +211,7 @@ class Coordinator:
                 self._finish_timeline(case, ex, None)
                 return False
             exhibit = case.exhibit(ex.spec.id)
-            self._submit(ex, "plaso", "plaso", kind=exhibit.kind, artifacts=ex.options.artifacts,
+            self._submit(ex, "plaso", "plaso", exhibit_kind=exhibit.kind, artifacts=ex.options.artifacts,
                          workdir=steps.plaso_workdir(case, ex.spec.id), timeout=ex.options.unit_timeout)
         return True
 

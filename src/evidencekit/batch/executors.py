@@ -16,6 +16,7 @@ import concurrent.futures as cf
 import multiprocessing
 import os
 import socket
+import time
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -23,6 +24,7 @@ from evidencekit.batch.units import Unit, UnitResult, run_unit, unreadable
 from evidencekit.errors import ValidationError
 
 MAX_ATTEMPTS = 3
+DASK_POLL_S = 0.02
 
 
 class Executor(ABC):
@@ -177,15 +179,15 @@ class DaskExecutor(Executor):
         return len(self._futures)
 
     def wait_one(self, timeout: float) -> tuple[Unit, UnitResult] | None:
-        from distributed import wait
-
-        if not self._futures:
+        # distributed.wait would need this client as the process default; futures know their state
+        deadline = time.monotonic() + timeout
+        while True:
+            future = next((f for f in self._futures if f.done()), None)
+            if future is not None or time.monotonic() >= deadline:
+                break
+            time.sleep(DASK_POLL_S)
+        if future is None:
             return None
-        try:
-            done, _ = wait(list(self._futures), timeout=timeout, return_when="FIRST_COMPLETED")
-        except TimeoutError:
-            return None
-        future = next(iter(done))
         unit = self._futures.pop(future)
         try:
             return unit, future.result()

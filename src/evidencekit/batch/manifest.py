@@ -24,11 +24,13 @@ from evidencekit.errors import ValidationError
 
 # Until evidencekit.yamlsafe (bounded alias expansion) lands, the SOP loader's line-numbered
 # safe loader is used; switch parse_yaml -> yamlsafe.load_yaml here and nowhere else.
-from evidencekit.sop.yamlsrc import Problem, Source, SopValidationError, parse_yaml, pydantic_problems
+from evidencekit.sop.yamlsrc import Problem, SopValidationError, Source, parse_yaml, pydantic_problems
 
 Step = Literal["intake", "process", "timeline"]
 STEPS: tuple[Step, ...] = ("intake", "process", "timeline")
 DEFAULT_STEPS = STEPS
+HashName = Literal["md5", "sha1", "sha256"]
+DEFAULT_HASHES: tuple[HashName, ...] = ("md5", "sha256")  # as case process
 EXHIBIT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
 HASH_VALUE = r"^[A-Za-z0-9-]+:[0-9A-Fa-f]+$"
 
@@ -82,7 +84,7 @@ class ExhibitSpec(_Strict):
 class Options(_Strict):
     """How the steps run (defaults as the single commands)."""
 
-    hashes: list[Literal["md5", "sha1", "sha256"]] = Field(default_factory=lambda: ["md5", "sha256"],
+    hashes: list[HashName] = Field(default_factory=lambda: list(DEFAULT_HASHES),
                                                             description="inventory hashes (case process --hash)")
     artifacts: str = Field("default", description="plaso artefacts for the timeline; 'none' for the file system only")
     unit_timeout: float | None = Field(None, gt=0, description="seconds a plaso unit may run (a recorded warning)")

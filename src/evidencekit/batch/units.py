@@ -88,7 +88,7 @@ def _dispatch(unit: Unit) -> tuple[Any, list[str]]:
     if unit.kind == "media":
         return steps.media(path, cred, p["algorithms"]), []
     if unit.kind == "plaso":
-        run = steps.plaso_run(path, p["kind"], p["workdir"], p["artifacts"], p.get("timeout"))
+        run = steps.plaso_run(path, p["exhibit_kind"], p["workdir"], p["artifacts"], p.get("timeout"))
         return run, [f"plaso: {run.reason}"] if run.reason else []
     if unit.kind == "probe":
         return unreadable(p["paths"]), []
