@@ -47,6 +47,10 @@ class ExhibitRun:
     events: int = 0
     units_done: int = 0
     units_total: int = 0
+    unit_seconds: float = 0.0  # summed over the units (worker time)
+    unit_cpu_seconds: float = 0.0
+    store_seconds: float = 0.0  # the coordinator's own time: stores, signatures, fs timeline
+    store_cpu_seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
     started: float = 0.0
@@ -68,6 +72,8 @@ class ExhibitRun:
                 "files": self.files, "events": self.events, "units_done": self.units_done,
                 "units_total": self.units_total, "rate_files_s": round(rate, 1) if rate else None,
                 "eta_s": round(eta, 1) if eta is not None else None, "seconds": self.seconds,
+                "unit_seconds": round(self.unit_seconds, 3), "unit_cpu_seconds": round(self.unit_cpu_seconds, 3),
+                "store_seconds": round(self.store_seconds, 3), "store_cpu_seconds": round(self.store_cpu_seconds, 3),
                 "skipped": self.skipped, "warnings": self.warnings, "error": self.error}
 
 
@@ -81,6 +87,7 @@ class Coordinator:
         self.cases: dict[str, Case] = {}
         self.exhibits: list[ExhibitRun] = []
         self._owner: dict[str, ExhibitRun] = {}
+        self._timing = False
 
     # -- the run ---------------------------------------------------------------------------
     def run(self) -> list[dict[str, Any]]:
@@ -177,7 +184,7 @@ class Coordinator:
                 ex.status, ex.step, ex.step_started = "running", step, time.monotonic()
                 ex.units_done = ex.units_total = 0
                 ex.log, ex.results = [], {}
-                if self._start(case, ex, step):
+                if self._timed(ex, self._start, case, ex, step):
                     self._emit(ex)
                     return
             except EvidenceKitError as err:
@@ -231,14 +238,28 @@ class Coordinator:
         ex.results[unit.key] = result.payload
         ex.units_done += 1
         ex.warnings += result.warnings
+        ex.unit_seconds += result.seconds
+        ex.unit_cpu_seconds += result.cpu_seconds
         ex.log.append({"unit": unit.key.rsplit("|", 1)[-1], "host": result.host, "worker": result.worker,
-                       "seconds": result.seconds, "versions": result.versions})
+                       "seconds": result.seconds, "cpu_seconds": result.cpu_seconds, "versions": result.versions})
         try:
-            self._continue(ex, unit, result)
+            self._timed(ex, self._continue, ex, unit, result)
         except EvidenceKitError as err:
             self._fail(ex, str(err))
             return
         self._emit(ex)
+
+    def _timed(self, ex: ExhibitRun, work: Callable[..., Any], *args: Any) -> Any:
+        """Run ``work``, adding its time to the exhibit's coordinator time (once when nested)."""
+        if self._timing:
+            return work(*args)
+        self._timing, began, cpu = True, time.monotonic(), time.process_time()
+        try:
+            return work(*args)
+        finally:
+            self._timing = False
+            ex.store_seconds += time.monotonic() - began
+            ex.store_cpu_seconds += time.process_time() - cpu
 
     def _continue(self, ex: ExhibitRun, unit: Unit, result: UnitResult) -> None:
         case = self.cases[ex.case_dir]

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -33,16 +35,36 @@ from evidencekit.errors import CaseError
 from evidencekit.sources import Credentials, open_evidence
 from evidencekit.sources.parallel import MIN_INODES
 
+KEEP_OPEN = 2  # evidence a worker keeps open between units (an exhibit's units follow each other)
 BATCH_NOTE = "batch"  # details key of the batch's own 'note' entries
 INSERT_FILES = f"INSERT INTO files ({', '.join(FILE_COLUMNS)}) VALUES ({', '.join('?' * len(FILE_COLUMNS))})"
 
 
 # -- compute halves (run in workers) -------------------------------------------------------
+_OPEN: OrderedDict[tuple[str, Credentials], Any] = OrderedDict()
+
+
+@contextmanager
+def _evidence(path: str, credentials: Credentials) -> Iterator[Any]:
+    """The evidence, opened read-only once per worker and kept for its next units (as one
+    ``case process`` keeps it for the check before, the walk and the check after)."""
+    key = (path, credentials)
+    ev = _OPEN.pop(key, None) or open_evidence(path, credentials)
+    try:
+        yield ev
+    except BaseException:
+        ev.close()  # not kept: whatever failed may have left it in a bad state
+        raise
+    _OPEN[key] = ev
+    while len(_OPEN) > KEEP_OPEN:
+        _OPEN.popitem(last=False)[1].close()
+
+
 def examine(path: str, credentials: Credentials, exhibit_id: str, seizure: dict[str, Any],
             acquisition: str | None) -> dict[str, Any]:
     """Intake's reading part: hash the decoded media, read stored and sidecar hashes, make the row."""
     acq = intake.parse_acquisition_hash(acquisition) if acquisition else None
-    with open_evidence(path, credentials) as ev:
+    with _evidence(path, credentials) as ev:
         digests = intake.media_digests(ev, intake.MEDIA_ALGORITHMS)
         stored = dict(ev.acquisition.stored_hashes) if ev.acquisition else {}
         sidecars, notes = intake.sidecar_hashes(ev)
@@ -71,7 +93,7 @@ def plan_listing(path: str, credentials: Credentials, units_per_volume: int) -> 
 
     Concatenating the parts' rows in this order gives exactly the rows of one serial walk.
     """
-    with open_evidence(path, credentials) as ev:
+    with _evidence(path, credentials) as ev:
         plan = ListingPlan(list(ev.volumes), list(ev.format_chain))
         for name, reader in ev.readers():
             seen = len(reader.warnings)
@@ -91,7 +113,7 @@ def list_part(path: str, credentials: Credentials, volume: str, segments: list[A
     """Rows (without exhibit and seq) of one part of the walk, with the reader's warnings."""
     from evidencekit.inventory import hash_entries
 
-    with open_evidence(path, credentials) as ev:
+    with _evidence(path, credentials) as ev:
         reader = ev.reader(volume)
         seen = len(reader.warnings)
         if segments is None:
@@ -104,7 +126,7 @@ def list_part(path: str, credentials: Credentials, volume: str, segments: list[A
 
 def media(path: str, credentials: Credentials, algorithms: list[str]) -> dict[str, str]:
     """Digests of the decoded media (the integrity gate's reading part)."""
-    with open_evidence(path, credentials) as ev:
+    with _evidence(path, credentials) as ev:
         return intake.media_digests(ev, algorithms)
 
 

@@ -52,13 +52,14 @@ class UnitResult:
     host: str = ""
     worker: str = ""
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # of this worker process: what the unit costs on an idle core
     versions: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
 
 def run_unit(unit: Unit) -> UnitResult:
     """Run one unit in this worker; an evidencekit error becomes ``error`` (the exhibit fails), not a crash."""
-    started = time.monotonic()
+    started, cpu = time.monotonic(), time.process_time()
     result = UnitResult(unit.key, host=socket.gethostname(), worker=_worker_name())
     with _ONE_AT_A_TIME:
         try:
@@ -69,6 +70,7 @@ def run_unit(unit: Unit) -> UnitResult:
             where = traceback.extract_tb(err.__traceback__)[-1]
             result.error = f"{unit.evidence}: {type(err).__name__}: {err} (at {where.name}:{where.lineno})"
     result.seconds = round(time.monotonic() - started, 4)
+    result.cpu_seconds = round(time.process_time() - cpu, 4)
     result.versions = versions(with_plaso=unit.kind == "plaso")
     return result
 
