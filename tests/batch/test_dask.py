@@ -42,7 +42,7 @@ def test_batch_on_a_local_cluster_stores_what_case_process_stores(tmp_path, imag
             summary = Coordinator(manifest, executor, examiner).run()
         workers = set(client.scheduler_info()["workers"])
     assert [r["status"] for r in summary] == ["done", "done"], summary
-    reference = sequential_reference(tmp_path, _exhibits(images), examiner)
+    reference = sequential_reference(tmp_path, _exhibits(images), examiner, timeline=True)
     assert stored(tmp_path / "case") == stored(reference)
     verify_ok(tmp_path / "case")
     notes = _notes(tmp_path / "case")
