@@ -160,6 +160,8 @@ def test_a_killed_coordinator_resumes_with_the_same_command(tmp_path, images, ex
             time.sleep(0.1)
     with Case.open(tmp_path / "case") as case:
         assert case.exhibit("E1").status == "registered"  # killed before the one process transaction
+    status = json.loads(run_cli("batch", "status", str(manifest), "--json").stdout)
+    assert status[0]["status"] == "partial" and status[0]["steps"] == {"intake": "done", "process": "pending"}
     again = run_cli("batch", "run", str(manifest), "--workers", "2", "--json")
     assert again.returncode == 0, again.stderr
     rows = json.loads(again.stdout.splitlines()[-1])["exhibits"]
