@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,8 +81,9 @@ class Coordinator:
     """Runs a loaded manifest on an executor as ``examiner``; ``on_event`` sees each change."""
 
     def __init__(self, loaded: LoadedManifest, executor: Executor, examiner: Examiner,
-                 on_event: Callable[[dict[str, Any]], None] | None = None):
+                 on_event: Callable[[dict[str, Any]], None] | None = None, environ: Mapping[str, str] | None = None):
         self.loaded, self.executor, self.examiner = loaded, executor, examiner
+        self.environ = environ if environ is not None else {}  # where password_env names are looked up
         self.on_event = on_event or (lambda event: None)
         self.cases: dict[str, Case] = {}
         self.exhibits: list[ExhibitRun] = []
@@ -135,7 +136,7 @@ class Coordinator:
         if problem is not None:
             self._fail(ex, str(problem))
         elif exhibit.password_env:
-            password = os.environ.get(exhibit.password_env)
+            password = self.environ.get(exhibit.password_env)
             if password is None:
                 self._fail(ex, f"exhibit {exhibit.id}: environment variable {exhibit.password_env} (password_env) "
                                "is not set")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
@@ -57,7 +58,7 @@ def run_cmd(manifest: str, workers: int | None, scheduler: str | None, as_json: 
         try:
             if live:
                 live.start()
-            summary = Coordinator(loaded, executor, examiner, on_event).run()
+            summary = Coordinator(loaded, executor, examiner, on_event, environ=os.environ).run()
         finally:
             if live:
                 live.stop()
