@@ -94,9 +94,9 @@ def _timed(cmds: list[list[str]], env: dict[str, str]) -> tuple[float, float, st
 BY_HAND = """
 import sys
 from evidencekit.case import Case, examiners
-from evidencekit.case.intake import add_exhibit
-from evidencekit.case.process import process_exhibit
-from evidencekit.timeline.api import build
+from evidencekit.pipeline.intake import add_exhibit
+from evidencekit.pipeline.processing import process_exhibit
+from evidencekit.pipeline.timeline import build
 examiner = examiners.load_examiner("bench")
 with Case.init(sys.argv[1], number="BENCH/hand", title="by hand", authority="none", examiner=examiner) as case:
     for arg in sys.argv[2:]:

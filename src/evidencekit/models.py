@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 from dataclasses import MISSING, asdict, dataclass, field
 from dataclasses import fields as dataclass_fields
 from typing import Any
@@ -10,7 +11,6 @@ from typing import Any
 from evidencekit.times import iso_utc, parse_iso_utc  # noqa: E402,F401 - re-exported
 
 TIME_FIELDS = ("mtime", "atime", "ctime", "crtime", "dtime", "fn_mtime", "fn_atime", "fn_ctime", "fn_crtime")
-HASH_ALGORITHMS = ("md5", "sha1", "sha256")
 
 
 @dataclass(frozen=True)
@@ -25,12 +25,20 @@ class Locator:
     spec: dict[str, Any]
 
     def to_json(self) -> str:
-        return json.dumps({"evidence": self.evidence, "spec": self.spec}, sort_keys=True, separators=(",", ":"))
+        """The one text form: compact JSON, keys sorted (what the case stores and listings print)."""
+        text = self.__dict__.get("_text")
+        if text is None:
+            text = json.dumps({"evidence": self.evidence, "spec": self.spec}, sort_keys=True, separators=(",", ":"))
+            object.__setattr__(self, "_text", text)
+        return text  # type: ignore[no-any-return]
 
     @classmethod
     def from_json(cls, text: str) -> Locator:
+        """The locator a :meth:`to_json` text describes (that text is kept: stored rows re-export as read)."""
         data = json.loads(text)
-        return cls(evidence=data["evidence"], spec=data["spec"])
+        locator = cls(evidence=data["evidence"], spec=data["spec"])
+        object.__setattr__(locator, "_text", text)
+        return locator
 
 
 _json_str = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
@@ -75,6 +83,16 @@ def _scalar(value: Any) -> str:
     if type(value) is int:
         return str(value)
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One change of the case database schema: SQL run in one transaction, numbered globally
+    (the case store runs every layer's migrations in number order; see case/schema.py)."""
+
+    number: int
+    description: str
+    sql: str
 
 
 @dataclass(frozen=True)
@@ -175,3 +193,15 @@ class FileRecord:
 
 _RECORD_DEFAULTS = {f.name: f.default for f in dataclass_fields(FileRecord) if f.default is not MISSING}
 
+
+
+# TSK's name-type letters (tsk_fs_name_type_str): what fls -m and mactime print.
+TYPE_LETTERS = {"file": "r", "dir": "d", "symlink": "l", "fifo": "p", "chardev": "c", "blockdev": "b",
+                "socket": "s", "virtual": "v", "virtual_dir": "V", "hardlink": "h"}
+
+
+def mode_string(entry_type: str | None, mode: int | None) -> str:
+    """``r/rrw-r--r--`` as ``fls -m`` writes it: the name type, then the metadata type and permissions."""
+    letter = TYPE_LETTERS.get(entry_type or "", "-")
+    perms = stat.filemode(mode)[1:] if mode is not None else "---------"
+    return f"{letter}/{letter}{perms}"

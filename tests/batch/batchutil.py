@@ -8,9 +8,9 @@ from pathlib import Path
 
 from ektools import need_tool
 from evidencekit.case import Case, custody
-from evidencekit.case.intake import add_exhibit
-from evidencekit.case.process import process_exhibit
 from evidencekit.case.rows import FILE_COLUMNS
+from evidencekit.pipeline.intake import add_exhibit
+from evidencekit.pipeline.processing import process_exhibit
 
 EVENT_COLUMNS = "exhibit, time, digits, volume, path, stream, inode, source, timestamp_desc, macb, sha256, flags"
 VOLUME_COLUMNS = "name, idx, offset, length, type, label, filesystem, fs_label, encryption, locked"
@@ -18,7 +18,7 @@ VOLUME_COLUMNS = "name, idx, offset, length, type, label, filesystem, fs_label, 
 
 def sequential_reference(work: Path, exhibits: list[tuple[str, Path]], examiner, timeline: bool = False) -> Path:
     """The plain `case add` + `case process` (+ `timeline build --artifacts none`) of the same exhibits."""
-    from evidencekit.timeline.api import build
+    from evidencekit.pipeline.timeline import build
 
     root = work / "reference"
     with Case.init(root, number="REF/1", title="reference", authority="none", examiner=examiner) as case:

@@ -1,8 +1,7 @@
 """The adapter between the batch layer and today's per-exhibit operations.
 
-The only module of ``batch/`` that touches ``case.intake``, ``case.process`` and ``timeline.build``
-(which the architecture change moves into ``evidencekit.pipeline``): at that merge only this
-module changes. Each step is split in two halves:
+The only module of ``batch/`` that touches ``pipeline.intake``, ``pipeline.processing`` and
+``pipeline.timeline``. Each step is split in two halves:
 
 - compute (worker side, no case, no key): :func:`examine`, :func:`plan_listing`,
   :func:`list_part`, :func:`media`, :func:`plaso_run`; each opens the evidence read-only and
@@ -11,7 +10,7 @@ module changes. Each step is split in two halves:
   each writes rows and signs entries in one transaction, exactly as ``case add`` / ``case process``
   / ``timeline build`` would.
 
-The store halves mirror ``intake._register`` and the transaction of ``process.process_exhibit``
+The store halves mirror ``intake._register`` and the transaction of ``processing.process_exhibit``
 using their helpers, so the rows and entries are the same as the single commands make.
 """
 
@@ -27,13 +26,17 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from evidencekit.case import intake, ledger, process
+from evidencekit.case import ledger
 from evidencekit.case.examiners import Examiner
 from evidencekit.case.rows import FILE_COLUMNS, RowEncoder, RowTails
 from evidencekit.case.store import Case
 from evidencekit.errors import CaseError
+from evidencekit.hashing import ALGORITHMS
+from evidencekit.inventory.parallel import MIN_INODES
+from evidencekit.pipeline import intake
+from evidencekit.pipeline import processing as process
+from evidencekit.references import IntegrityCheck, references_from
 from evidencekit.sources import Credentials, open_evidence
-from evidencekit.sources.parallel import MIN_INODES
 
 KEEP_OPEN = 2  # evidence a worker keeps open between units (an exhibit's units follow each other)
 BATCH_NOTE = "batch"  # details key of the batch's own 'note' entries
@@ -65,7 +68,7 @@ def examine(path: str, credentials: Credentials, exhibit_id: str, seizure: dict[
     """Intake's reading part: hash the decoded media, read stored and sidecar hashes, make the row."""
     acq = intake.parse_acquisition_hash(acquisition) if acquisition else None
     with _evidence(path, credentials) as ev:
-        digests = intake.media_digests(ev, intake.MEDIA_ALGORITHMS)
+        digests = intake.media_digests(ev, ALGORITHMS)
         stored = dict(ev.acquisition.stored_hashes) if ev.acquisition else {}
         sidecars, notes = intake.sidecar_hashes(ev)
         row = intake._exhibit_row(exhibit_id, ev, digests, stored, intake.Seizure(**seizure), acq)
@@ -144,7 +147,7 @@ def gate_algorithms(case: Case, exhibit_id: str) -> list[str]:
 
 
 def plaso_workdir(case: Case, exhibit_id: str) -> str:
-    from evidencekit.timeline.build import plaso_workdir as workdir
+    from evidencekit.pipeline.timeline import plaso_workdir as workdir
 
     return str(workdir(case.root, exhibit_id))
 
@@ -194,9 +197,8 @@ def store_intake(case: Case, examiner: Examiner, examined: dict[str, Any], note:
     exhibit_id = row["id"]
     if case.db.execute("SELECT 1 FROM exhibits WHERE id = ?", (exhibit_id,)).fetchone():
         raise CaseError(f"{case.root}: exhibit {exhibit_id} is already registered")
-    refs = intake.reference_hashes(intake._RowView(row))
-    refs.pop("registered", None)
-    mismatches = intake.compare(refs, digests)
+    refs = [r for r in intake.reference_hashes(intake._RowView(row)) if r.origin != "registered"]
+    mismatches = IntegrityCheck("intake", tuple(refs), digests).mismatches
     seizure = ("description", "seal", "seized_from", "seized_at", "seized_on", "received_from")
     details = {k: row[k] for k in seizure if row.get(k)}
     details.update(path=row["path"], kind=row["kind"], format_chain=json.loads(row["format_chain"]),
@@ -204,7 +206,7 @@ def store_intake(case: Case, examiner: Examiner, examined: dict[str, Any], note:
                    acquisition_check=("mismatch" if mismatches else "match") if refs else "no acquisition hash",
                    mismatches=mismatches, **examined["extra"])
     inputs = {"media_" + k: v for k, v in digests.items()}
-    inputs.update({f"{src}_{alg}": h for src, vals in refs.items() for alg, h in vals.items()})
+    inputs.update({f"{r.origin}_{r.algorithm}": r.value for r in refs})
     with case.transaction(wait=True) as db:
         db.execute(f"INSERT INTO exhibits ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
                    tuple(row.values()))
@@ -228,7 +230,7 @@ def store_processed(case: Case, examiner: Examiner, exhibit_id: str, plan: Listi
             for tails in batches:
                 db.executemany(INSERT_FILES, encoder.number(tails))
             checked = process._gate_before(case, exhibit, examiner, before, None)
-            again = process.gate("after", {"before": checked.got}, after)
+            again = process.gate("after", references_from("before", checked.got), after)
             if again.result == "mismatch":
                 raise process._Stop(again)
             ev = SimpleNamespace(volumes=plan.volumes, format_chain=plan.format_chain)
@@ -245,14 +247,14 @@ def store_processed(case: Case, examiner: Examiner, exhibit_id: str, plan: Listi
 
 
 def timeline_fs(case: Case, examiner: Examiner, exhibit_id: str, now_ns: int) -> dict[str, Any]:
-    from evidencekit.timeline.build import build_fs
+    from evidencekit.pipeline.timeline import build_fs
 
     return _part(build_fs(case, exhibit_id, examiner, now_ns))
 
 
 def timeline_plaso(case: Case, examiner: Examiner, exhibit_id: str, run: Any, artifacts: str,
                    now_ns: int) -> dict[str, Any]:
-    from evidencekit.timeline.build import build_plaso
+    from evidencekit.pipeline.timeline import build_plaso
 
     return _part(build_plaso(case, exhibit_id, examiner, artifacts, now_ns=now_ns, run=run))
 
@@ -260,7 +262,7 @@ def timeline_plaso(case: Case, examiner: Examiner, exhibit_id: str, run: Any, ar
 def timeline_native(case: Case, examiner: Examiner, exhibit_id: str, now_ns: int, note: dict[str, Any]
                     ) -> dict[str, Any] | None:
     """Native artefacts (read here: small files of folder/archive exhibits), then the step's note."""
-    from evidencekit.timeline.build import build_native
+    from evidencekit.pipeline.timeline import build_native
 
     part = build_native(case, exhibit_id, examiner, now_ns)
     with case.transaction(wait=True):

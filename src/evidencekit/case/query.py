@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import Any
 
-from evidencekit.case.process import FILE_COLUMNS
+from evidencekit.case.rows import FILE_COLUMNS
 from evidencekit.case.store import Case
 from evidencekit.models import FileRecord, Locator, iso_utc
-
-TABLE_COLUMNS = ("exhibit", "volume", "inode", "deleted", "size", "sha256", "path")
 
 
 @dataclass
@@ -71,33 +68,6 @@ def _record(d: dict[str, Any]) -> FileRecord:
         md5=d["md5"], sha1=d["sha1"], sha256=d["sha256"], warnings=tuple(json.loads(d["warnings"])),
         attributes=tuple(d["attributes"].split()),
     )
-
-
-def write_files(case: Case, flt: FileFilter, fmt: str, out: TextIO) -> int:
-    """Write matching rows as table, jsonl or csv (jsonl/csv: the columns of ``evidencekit files``)."""
-    from evidencekit.export import COLUMNS, record_dict
-
-    count = 0
-    writer = csv.DictWriter(out, fieldnames=("exhibit", *COLUMNS), extrasaction="ignore") if fmt == "csv" else None
-    if writer:
-        writer.writeheader()
-    elif fmt == "table":
-        out.write("\t".join(TABLE_COLUMNS) + "\n")
-    for exhibit, rec in select_files(case, flt):
-        count += 1
-        if fmt == "table":
-            out.write(f"{exhibit}\t{rec.volume or '-'}\t{rec.inode if rec.inode is not None else '-'}\t"
-                      f"{'deleted' if rec.deleted else '-'}\t{rec.size if rec.size is not None else '-'}\t"
-                      f"{rec.sha256 or '-'}\t{rec.path}{':' + rec.stream if rec.stream else ''}\n")
-            continue
-        row = {"exhibit": exhibit, **record_dict(rec)}
-        if writer:
-            row["locator"] = rec.locator.to_json()
-            row["warnings"] = "; ".join(rec.warnings)
-            writer.writerow(row)
-        else:
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
-    return count
 
 
 def status(case: Case) -> dict[str, Any]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shutil
 import sqlite3
-import sys
 import tempfile
 import time
 import uuid
@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evidencekit import settings
 from evidencekit.case import ledger, schema
 from evidencekit.case.examiners import Examiner
 from evidencekit.errors import CaseError
@@ -23,19 +24,34 @@ from evidencekit.errors import CaseError
 DB_NAME = "case.db"
 FORMAT = "evidencekit-case"
 SUBDIRS = ("exports", "reports")
-BUSY_TIMEOUT_S = float(os.environ.get("EVIDENCEKIT_BUSY_TIMEOUT", "600"))
+log = logging.getLogger(__name__)
 META_FIELDS = ("number", "title", "authority", "authority_date")
 
 
 @dataclass
-class Action:
-    """The open transaction of one custody action: write results through ``db``, name outputs."""
+class Run:
+    """The run context of one custody action: its open write transaction and its ledger entry.
+
+    Analysis never sees the case: the pipeline opens a run and hands the layer ``run.db`` (or calls
+    :meth:`insert`), fills ``details``/``inputs`` and names each output with :meth:`record`; on
+    leaving the ``with`` block the results and the signed entry commit together, or neither does.
+    """
 
     db: sqlite3.Connection
     details: dict[str, Any]
     inputs: dict[str, Any]
     outputs: dict[str, Any] = field(default_factory=dict)
-    entry: ledger.Entry | None = None
+    entry: ledger.LedgerEntry | None = None
+
+    def insert(self, table: str, columns: tuple[str, ...], rows: Any) -> None:
+        """Insert ``rows`` (tuples in ``columns`` order) into one of the layer's tables."""
+        marks = ", ".join("?" * len(columns))
+        self.db.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+    def record(self, key: str, value: Any) -> None:
+        """Name an output of this action: ``db:<table>/<id>`` -> digest, a case-relative path ->
+        sha256, or None for results this action supersedes. ``custody verify`` re-checks each."""
+        self.outputs[key] = value
 
 
 @dataclass(frozen=True)
@@ -71,7 +87,7 @@ class Exhibit:
 
 def connect(path: Path) -> sqlite3.Connection:
     """A connection in autocommit mode (explicit BEGIN IMMEDIATE), WAL, full sync, busy timeout."""
-    db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+    db = sqlite3.connect(path, timeout=settings.get().busy_timeout_s, isolation_level=None, check_same_thread=False)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=FULL")
     db.execute("PRAGMA foreign_keys=ON")
@@ -160,7 +176,7 @@ class Case:
 
     # -- actions --------------------------------------------------------------------------
     @contextlib.contextmanager
-    def action(
+    def run(
         self,
         action: str,
         *,
@@ -169,9 +185,10 @@ class Case:
         details: dict[str, Any] | None = None,
         inputs: dict[str, Any] | None = None,
         cosigners: tuple[Examiner, ...] = (),
-    ) -> Iterator[Action]:
-        """One custody action: results and the signed ledger entry in one write transaction."""
-        act = Action(self.db, dict(details or {}), dict(inputs or {}))
+    ) -> Iterator[Run]:
+        """The run context of one custody action: results and the signed ledger entry in one
+        write transaction (see :class:`Run`)."""
+        act = Run(self.db, dict(details or {}), dict(inputs or {}))
         with self.transaction():
             yield act
             if exhibit is not None:
@@ -213,13 +230,12 @@ class Case:
                     if not wait or "locked" not in str(err):
                         raise CaseError(f"{self.root}: case is busy (another process is writing to it): {err}") from err
                     if not self._told_busy:
-                        print(f"evidencekit: {self.root}: another process is writing to the case; waiting",
-                              file=sys.stderr)
+                        log.warning("%s: another process is writing to the case; waiting", self.root)
                         self._told_busy = True
-                    self.db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+                    self.db.execute(f"PRAGMA busy_timeout = {int(settings.get().busy_timeout_s * 1000)}")
         finally:
             if wait:
-                self.db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+                self.db.execute(f"PRAGMA busy_timeout = {int(settings.get().busy_timeout_s * 1000)}")
 
     def _rollback(self) -> None:
         if self.db.in_transaction:
@@ -235,14 +251,15 @@ class Case:
             raise CaseError(f"{self.root}: no exhibit {exhibit_id!r} in this case")
         return _exhibit(row)
 
-    def entries(self) -> list[ledger.Entry]:
+    def entries(self) -> list[ledger.LedgerEntry]:
         return ledger.entries(self.db)
 
     def timeline(self, **filters: Any) -> Iterator[Any]:
-        """The case's timeline events (``TimelineEvent``) in time order; see evidencekit.timeline.timeline."""
-        from evidencekit.timeline import timeline
+        """The case's timeline events (``TimelineEvent``) in time order, filtered as
+        :class:`evidencekit.timeline.Query` says (start, end, exhibit, source, grep, flagged, limit)."""
+        from evidencekit.timeline.store import Query, query
 
-        return timeline(self, **filters)
+        return query(self.db, Query(**filters))
 
 
 _EXHIBIT_COLUMNS = (

@@ -11,12 +11,13 @@ from typing import Any
 import click
 
 from evidencekit.case import Case, query
-from evidencekit.case.intake import Seizure, add_exhibit
-from evidencekit.case.process import DEFAULT_HASHES, process_exhibit
 from evidencekit.cli.common import is_terminal
 from evidencekit.cli.examiner import acting_examiner, examiner_option
 from evidencekit.errors import CaseError
-from evidencekit.inventory import parse_hash_list
+from evidencekit.hashing import DEFAULT_FILE_HASHES as DEFAULT_HASHES
+from evidencekit.hashing import parse_hash_list
+from evidencekit.pipeline.intake import Seizure, add_exhibit
+from evidencekit.pipeline.processing import process_exhibit
 from evidencekit.scan.filters import file_filter_options, file_filter_sql
 
 CASE_DIR = click.argument("case_dir", metavar="DIR", type=click.Path(file_okay=False))
@@ -153,7 +154,9 @@ def files_cmd(case_dir: str, pattern: str | None, exhibit: str | None, volume: s
     case = Case.open(case_dir)
     filters = query.FileFilter(pattern=pattern, exhibit=exhibit, volume=volume, deleted=deleted,
                                exts=exts, min_size=min_size, extra=[file_filter_sql(**scan_filters)])
-    query.write_files(case, filters, fmt, sys.stdout)
+    from evidencekit.exporters.case_files import write_files
+
+    write_files(case, filters, fmt, sys.stdout)
 
 
 COMMANDS = [case_group]

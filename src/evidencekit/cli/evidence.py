@@ -9,9 +9,9 @@ from dataclasses import asdict
 import click
 
 from evidencekit.cli.common import credential_options, open_from_cli, progress_bar, tz_option
-from evidencekit.export import FILE_FORMATS, Renderer
-from evidencekit.inventory import parse_hash_list
-from evidencekit.sources.parallel import default_jobs, segments
+from evidencekit.exporters.files import FILE_FORMATS, Renderer
+from evidencekit.hashing import parse_hash_list
+from evidencekit.inventory.parallel import default_jobs, segments
 
 
 @click.command()

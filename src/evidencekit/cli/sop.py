@@ -120,9 +120,9 @@ def run_cmd(case_dir: str, sop_ref: str, exhibit_id: str, answers_file: str | No
     or a different examiner for a review; run again to continue).
     """
     from evidencekit.case import Case
+    from evidencekit.cli.sop_prompt import TerminalPrompter
     from evidencekit.sop.answers import load_answers
     from evidencekit.sop.library import find_sop
-    from evidencekit.sop.prompt import TerminalPrompter
     from evidencekit.sop.runner import run_sop
 
     loaded = find_sop(sop_ref)
@@ -150,8 +150,8 @@ def status_cmd(case_dir: str, exhibit_id: str | None, fmt: str, output: str | No
                lang: str) -> None:
     """The checklist: each step done, pending, failed, deviated or skipped, by whom and when (UTC)."""
     from evidencekit.case import Case
+    from evidencekit.exporters.checklist import render
     from evidencekit.sop.checklist import checklists
-    from evidencekit.sop.views import render
 
     case = Case.open(case_dir)
     lists = checklists(case, exhibit_id, lang, every_run=all_runs)
@@ -170,7 +170,7 @@ def _table(lists: list, lang: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from evidencekit.sop.views import labels
+    from evidencekit.exporters.checklist import labels
 
     t = labels(lang)
     console = Console()

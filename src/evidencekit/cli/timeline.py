@@ -10,9 +10,10 @@ from typing import Any
 import click
 
 from evidencekit.errors import CaseError, ValidationError
+from evidencekit.exporters import timeline as timeline_export
+from evidencekit.exporters.timeline import FORMATS, render, zone
 from evidencekit.models import parse_iso_utc
-from evidencekit.timeline import api
-from evidencekit.timeline.export import FORMATS, render, zone
+from evidencekit.pipeline import timeline as api
 from evidencekit.timeline.plaso import PRESETS
 from evidencekit.timeline.store import Query
 
@@ -152,7 +153,7 @@ def export_cmd(case_dir: Path, fmt: str, out: Path, from_: str | None, to_: str 
         raise CaseError(f"{out.parent}: output folder does not exist")
     case = _open_case(case_dir)
     try:
-        sha, count = api.export(case, _examiner(examiner), fmt, out, tz=tz, group=not no_group, query=q)
+        sha, count = timeline_export.export(case, _examiner(examiner), fmt, out, tz=tz, group=not no_group, query=q)
     finally:
         case.close()
     click.echo(f"{sha}  {out}  ({count} events, zone {tz})")

@@ -157,22 +157,6 @@ class Evidence:
         """The content of the entry a locator names (for locators produced by this evidence)."""
         raise NotImplementedError
 
-    def files(
-        self,
-        hashes: tuple[str, ...] = ("md5", "sha256"),
-        progress: Callable[[FileRecord], None] | None = None,
-        volume: str | None = None,
-        jobs: int = 1,
-    ) -> Iterator[FileRecord]:
-        """Entries with their content hashed; a read failure is a warning on that record.
-
-        ``jobs`` > 1 lists large file systems with that many worker processes (same records,
-        same order).
-        """
-        from evidencekit.inventory import hashed_records
-
-        return hashed_records(self, hashes, progress=progress, volume=volume, jobs=jobs)
-
     @property
     def credentials(self) -> Credentials:
         return getattr(self, "_credentials", Credentials())

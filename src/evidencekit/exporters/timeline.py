@@ -13,25 +13,32 @@ import csv
 import hashlib
 import io
 import json
+import os
 from collections.abc import Callable, Iterable, Iterator
 from datetime import tzinfo
 from pathlib import Path
 from typing import IO, Any
 
 from evidencekit.errors import ValidationError
+from evidencekit.models import mode_string
+from evidencekit.timeline import store
 from evidencekit.timeline.events import FN, SOURCE_FS, MacbRow, TimelineEvent, group_macb
 from evidencekit.times import render, zone  # noqa: F401 - the exporters' zone helpers
 
-FORMATS = ("csv", "jsonl", "bodyfile", "timesketch")
+
+def _formats() -> tuple[str, ...]:
+    from evidencekit.registry import registry
+
+    return tuple(n.split(":", 1)[1] for n in registry().names("exporter") if n.startswith("timeline:"))
+
+
+FORMATS = _formats()
 NS = 1_000_000_000
 CSV_COLUMNS = (
     "datetime", "timezone", "date", "time", "MACB", "source", "sourcetype", "type", "short", "desc",
     "filename", "inode", "size", "mode", "uid", "gid", "exhibit", "volume", "attribute", "deleted",
     "sha256", "flags", "assumed_zone", "time_utc_ns", "time_digits", "locator", "extra",
 )
-TYPE_LETTERS = {"file": "r", "dir": "d", "symlink": "l", "socket": "s", "fifo": "p", "chardev": "c",
-                "blockdev": "b", "virtual": "V", "virtual_dir": "V"}
-
 
 class _HashingFile(io.RawIOBase):
     """A write-only raw stream that hashes what passes through to ``fh``."""
@@ -49,15 +56,6 @@ class _HashingFile(io.RawIOBase):
         self.sha256.update(view)
         self._fh.write(view)
         return len(view)
-
-
-def mode_string(ev: TimelineEvent) -> str:
-    """TSK's bodyfile mode (``r/rrw-r--r--``): type letter, then type letter and permissions."""
-    letter = TYPE_LETTERS.get(ev.type or "", "-")
-    if ev.mode is None:
-        return f"{letter}/{letter}---------"
-    perms = "".join(ch if ev.mode & (1 << (8 - i)) else "-" for i, ch in enumerate("rwxrwxrwx"))
-    return f"{letter}/{letter}{perms}"
 
 
 def _frac_seconds(ns: int | None, digits: int) -> str:
@@ -87,7 +85,7 @@ def body_name(ev: TimelineEvent) -> str:
 def _body_line(first: TimelineEvent, times: dict[str, int]) -> str:
     cols = [_frac_seconds(times.get(ch), first.time_digits) for ch in "amcb"]
     size = first.size if first.size is not None else 0
-    return (f"{first.sha256 or 0}|{body_name(first)}|{first.inode or 0}|{mode_string(first)}|"
+    return (f"{first.sha256 or 0}|{body_name(first)}|{first.inode or 0}|{mode_string(first.type, first.mode)}|"
             f"{first.uid or 0}|{first.gid or 0}|{size}|{'|'.join(cols)}\n")
 
 
@@ -124,7 +122,7 @@ def _common(ev: TimelineEvent, tz: tzinfo, zone_name: str) -> dict[str, Any]:
         "attribute": ev.attribute, "macb": ev.macb, "deleted": ev.deleted, "orphan": ev.orphan,
         "size": ev.size, "sha256": ev.sha256, "flags": list(ev.flags), "assumed_zone": ev.assumed_zone,
         "time_utc_ns": ev.time, "time_digits": ev.time_digits, "message": ev.message,
-        "locator": json.loads(ev.locator) if ev.locator else None, "extra": dict(ev.extra),
+        "locator": {"evidence": ev.locator.evidence, "spec": ev.locator.spec} if ev.locator else None, "extra": dict(ev.extra),
     }
 
 
@@ -169,8 +167,8 @@ def write_csv(rows: Iterable[MacbRow], out: IO[str], tz: tzinfo, zone_name: str)
             stamp, zone_name, stamp[:10], stamp[11:], row.macb, "FILE" if ev.source == SOURCE_FS else ev.parser,
             ev.attribute or ("File stat" if ev.source == SOURCE_FS else ev.extra.get("data_type", "")),
             "; ".join(row.descs), ev.display_path, ev.message, ev.display_path, ev.inode, ev.size,
-            mode_string(ev), ev.uid, ev.gid, ev.exhibit, ev.volume, ev.attribute, int(ev.deleted), ev.sha256,
-            ",".join(ev.flags), ev.assumed_zone, ev.time, ev.time_digits, ev.locator,
+            mode_string(ev.type, ev.mode), ev.uid, ev.gid, ev.exhibit, ev.volume, ev.attribute, int(ev.deleted), ev.sha256,
+            ",".join(ev.flags), ev.assumed_zone, ev.time, ev.time_digits, ev.locator.to_json() if ev.locator else None,
             json.dumps(dict(ev.extra), ensure_ascii=False, default=str) if ev.extra else "",
         ])
         count += len(row.descs)
@@ -197,11 +195,46 @@ def write_export(fmt: str, out_path: Path, events: Callable[[str], Iterable[Time
     with out_path.open("wb") as raw:
         hashing = _HashingFile(raw)
         text = io.TextIOWrapper(io.BufferedWriter(hashing, 1 << 20), encoding="utf-8", newline="")
-        if fmt == "bodyfile":
-            count = write_bodyfile(events("entry"), text)
+        from evidencekit.registry import registry
+
+        writer = registry().get("exporter", f"timeline:{fmt}")
+        if fmt == "bodyfile":  # one line per entry: events in entry order, not grouped by time
+            count = writer(events("entry"), text)
         else:
-            writer = {"csv": write_csv, "jsonl": write_jsonl, "timesketch": write_timesketch}[fmt]
             count = writer(_rows(events("time"), group), text, tz, tz_name)
         text.flush()
         text.detach().flush()
     return hashing.sha256.hexdigest(), count
+
+
+def export(case: Any, examiner: Any, fmt: str, out: Path, *, tz: str = "UTC", group: bool = True,
+           query: store.Query | None = None) -> tuple[str, int]:
+    """Write an export and ``out``.sha256 beside it; one ledger entry carries the hash.
+
+    Returns (sha256, number of events). The file is written under a temporary name and renamed
+    into place only when the ledger entry commits.
+    """
+    if fmt not in FORMATS:
+        raise ValidationError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    zone(tz)
+    q = query or store.Query()
+    out = out.absolute()
+    tmp = out.with_name(f".{out.name}.partial")
+    sha, count = write_export(fmt, tmp, lambda order: store.query(case.db, q, order), tz, group)
+    details = {"export": "timeline", "format": fmt, "zone": tz, "events": count, "macb_grouped": group and fmt != "bodyfile",
+               "filters": {k: v for k, v in vars(q).items() if v not in (None, False)}, "file": out.name}
+    try:
+        with case.run("exported", examiner=examiner, details=details) as act:
+            act.outputs[_display(out, case.root)] = sha
+        os.replace(tmp, out)
+        out.with_name(out.name + ".sha256").write_text(f"{sha}  {out.name}\n")
+    finally:
+        tmp.unlink(missing_ok=True)
+    return sha, count
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
