@@ -23,6 +23,7 @@ COMMANDS = (
     ("finding", "evidencekit.cli.finding"),
     ("extract", "evidencekit.cli.finding"),
     ("report", "evidencekit.cli.report"),
+    ("batch", "evidencekit.cli.batch"),
 )
 
 

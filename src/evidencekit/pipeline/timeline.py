@@ -116,8 +116,11 @@ def build_fs(case: Any, exhibit_id: str, examiner: Any, now_ns: int | None = Non
 
 
 def build_plaso(case: Any, exhibit_id: str, examiner: Any, artifacts: str = "default", workers: int = 1,
-                timeout: float | None = None, now_ns: int | None = None, year: int | None = None) -> PartResult:
-    """Run plaso over the exhibit and import its events, in one custody action."""
+                timeout: float | None = None, now_ns: int | None = None, year: int | None = None,
+                run: PlasoRun | None = None) -> PartResult:
+    """Run plaso over the exhibit and import its events, in one custody action.
+
+    ``run``: a plaso run already made (by a batch worker, into :func:`plaso_workdir`) to import."""
     started = time.monotonic()
     exhibit = case.exhibit(exhibit_id)
     now_ns = now_ns or time.time_ns()
@@ -125,8 +128,9 @@ def build_plaso(case: Any, exhibit_id: str, examiner: Any, artifacts: str = "def
     ctx = AnomalyContext(ref, ref_source)
     source = Path(exhibit.path)
     archives = "zip,tar" if exhibit.kind in ("zip", "tar") else None
-    run = run_plaso(source, case.root / "timeline" / "plaso" / exhibit_id, artifacts, archives, workers, timeout,
-                    image=exhibit.kind == "disk_image", year=year)
+    if run is None:
+        run = run_plaso(source, plaso_workdir(case.root, exhibit_id), artifacts, archives, workers, timeout,
+                        image=exhibit.kind == "disk_image", year=year)
     names = backup_names(source) if exhibit.kind in ("directory", "zip", "tar") else {}
     root = str(source) if exhibit.kind == "directory" else None
     result = PartResult(SOURCE_PLASO)
@@ -151,6 +155,11 @@ def build_plaso(case: Any, exhibit_id: str, examiner: Any, artifacts: str = "def
     if run.jsonl.is_file():
         run.jsonl.unlink()  # an intermediate: its content is now in the case, the .plaso is kept
     return result
+
+
+def plaso_workdir(case_root: Path, exhibit_id: str) -> Path:
+    """Where an exhibit's plaso storage files are kept in the case."""
+    return case_root / "timeline" / "plaso" / exhibit_id
 
 
 def build_native(case: Any, exhibit_id: str, examiner: Any, now_ns: int | None = None) -> PartResult | None:

@@ -1,0 +1,122 @@
+"""`batch run` on Dask distributed: a LocalCluster, and a real `dask scheduler` with two
+`dask worker` processes on 127.0.0.1, one of which is killed mid-run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from batchutil import case_entry, sequential_reference, stored, verify_ok, write_manifest
+
+from case.util import run_cli
+from ektools import ROOT
+from evidencekit.batch.coordinator import Coordinator
+from evidencekit.batch.executors import DaskExecutor
+from evidencekit.batch.manifest import load_manifest
+from evidencekit.case import Case
+
+distributed = pytest.importorskip("distributed")
+DASK = Path(sys.executable).parent / "dask"  # the project environment's own script
+
+
+def _exhibits(images):
+    return [("E1", images[0]), ("E2", images[1])]
+
+
+def _notes(case_dir: Path) -> list[dict]:
+    with Case.open(case_dir) as case:
+        return [e.body["details"]["batch"] for e in case.entries() if e.action == "note"]
+
+
+def test_batch_on_a_local_cluster_stores_what_case_process_stores(tmp_path, images, examiner):
+    manifest = load_manifest(write_manifest(tmp_path / "m.yaml", [case_entry(tmp_path / "case", _exhibits(images))]))
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            distributed.Client(cluster, set_as_default=False) as client:
+        with DaskExecutor(client=client) as executor:
+            summary = Coordinator(manifest, executor, examiner).run()
+        workers = set(client.scheduler_info()["workers"])
+    assert [r["status"] for r in summary] == ["done", "done"], summary
+    reference = sequential_reference(tmp_path, _exhibits(images), examiner, timeline=True)
+    assert stored(tmp_path / "case") == stored(reference)
+    verify_ok(tmp_path / "case")
+    notes = _notes(tmp_path / "case")
+    assert notes[0]["executor"] == "dask" and notes[0]["workers"] == 2 and notes[0]["worker_hosts"] == ["127.0.0.1"]
+    ran_on = {u["worker"] for n in notes if n.get("step") == "process" for u in n["units"]}
+    assert ran_on <= workers and ran_on
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def dask_cluster(tmp_path):
+    """`dask scheduler` and two `dask worker` processes (no nanny: a killed worker stays dead)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    procs = {"scheduler": subprocess.Popen([str(DASK), "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                                             "--no-dashboard"], env=env, stdout=subprocess.DEVNULL,
+                                            stderr=subprocess.DEVNULL, start_new_session=True)}
+    worker_ports = [_free_port(), _free_port()]
+    for wp in worker_ports:
+        procs[f"tcp://127.0.0.1:{wp}"] = subprocess.Popen(
+            [str(DASK), "worker", address, "--nthreads", "1", "--no-nanny", "--host", "127.0.0.1", "--worker-port",
+             str(wp), "--no-dashboard", "--death-timeout", "60"], env=env, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        with distributed.Client(address, timeout=60, set_as_default=False) as client:
+            client.wait_for_workers(2, timeout=90)
+        yield address, procs
+    finally:  # a test cluster holds nothing worth a graceful close: stop each process we started
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait(timeout=20)
+
+
+def test_a_killed_dask_worker_costs_a_retry_and_the_rows_match(tmp_path, images, examiner, dask_cluster):
+    address, procs = dask_cluster
+    manifest = load_manifest(write_manifest(tmp_path / "m.yaml", [case_entry(tmp_path / "case", _exhibits(images),
+                                                                             steps=["intake", "process"])]))
+    killed: list[str] = []
+
+    def kill_busy_worker(event: dict) -> None:
+        if killed or event.get("step") != "process" or event.get("units_total", 0) <= 2:
+            return
+        busy = [w for w, keys in executor.client.processing().items() if keys and w in procs]
+        if busy:
+            os.kill(procs[busy[0]].pid, signal.SIGKILL)  # mid-unit: its listing parts are in flight
+            killed.append(busy[0])
+
+    started = time.monotonic()
+    with DaskExecutor(address) as executor:
+        summary = Coordinator(manifest, executor, examiner, kill_busy_worker).run()
+    assert killed and procs[killed[0]].wait(timeout=10) == -signal.SIGKILL
+    assert [r["status"] for r in summary] == ["done", "done"], summary
+    assert time.monotonic() - started < 180
+    reference = sequential_reference(tmp_path, _exhibits(images), examiner)
+    assert stored(tmp_path / "case") == stored(reference)
+    verify_ok(tmp_path / "case")
+    notes = _notes(tmp_path / "case")
+    assert notes[0]["executor"] == "dask" and notes[0]["workers"] == 2
+    survivors = {u["worker"] for n in notes[1:] for u in n["units"] if n.get("step") == "process"}
+    assert survivors  # every unit is recorded with the worker that ran it
+
+
+def test_batch_run_cli_with_scheduler(tmp_path, images, examiner, dask_cluster):
+    address, _ = dask_cluster
+    manifest = write_manifest(tmp_path / "m.yaml", [case_entry(tmp_path / "case", _exhibits(images)[:1])])
+    proc = run_cli("batch", "run", str(manifest), "--scheduler", address)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "1 of 1 exhibits finished, 0 failed"
+    bad = run_cli("batch", "run", str(manifest), "--scheduler", "tcp://127.0.0.1:1")
+    assert bad.returncode == 2 and "cannot connect to a Dask scheduler" in bad.stderr and "Traceback" not in bad.stderr

@@ -1,0 +1,189 @@
+"""`batch run` on the local process pool: same rows as `case process`, per-exhibit failures,
+resume after a killed coordinator, a killed worker costs a retry and never a hang."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from batchutil import case_entry, entries, sequential_reference, stored, verify_ok, write_manifest
+
+from case.util import run_cli
+from evidencekit.batch.coordinator import Coordinator
+from evidencekit.batch.executors import LocalExecutor
+from evidencekit.batch.manifest import load_manifest
+from evidencekit.case import Case
+from test_encrypted import PASSWORD, luks  # noqa: F401 - the LUKS image fixture
+
+
+@pytest.fixture
+def alarm():
+    """A hung batch fails the test instead of hanging the suite."""
+    signal.signal(signal.SIGALRM, lambda *a: pytest.fail("batch run hung"))
+    signal.alarm(240)
+    yield
+    signal.alarm(0)
+
+
+def _exhibits(images):
+    return [("E1", images[0]), ("E2", images[1])]
+
+
+def _batch_notes(case_dir: Path) -> list[dict]:
+    with Case.open(case_dir) as case:
+        return [e.body["details"]["batch"] for e in case.entries() if e.action == "note"]
+
+
+def test_batch_run_stores_what_sequential_case_process_stores(tmp_path, images, examiner):
+    manifest = write_manifest(tmp_path / "m.yaml", [case_entry(tmp_path / "case", _exhibits(images))])
+    proc = run_cli("batch", "run", str(manifest), "--workers", "2")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()  # a pipe: the summary only, no table, no JSON
+    assert lines[-1] == "2 of 2 exhibits finished, 0 failed" and len(lines) == 3 and proc.stderr == ""
+    reference = sequential_reference(tmp_path, _exhibits(images), examiner, timeline=True)
+    got, want = stored(tmp_path / "case"), stored(reference)
+    assert got == want and len(got["files"]) > 1000 and len(got["events"]) > 4000
+    verify_ok(tmp_path / "case")
+    actions = [a for a, _ in entries(tmp_path / "case")]
+    assert actions.count("processed") == 2 and actions.count("received") == 2
+    assert actions.count("analysed") == 2  # the file system timeline of each (artefacts: none)
+    notes = _batch_notes(tmp_path / "case")
+    run_note = notes[0]
+    assert run_note["executor"] == "local" and run_note["workers"] == 2 and run_note["worker_hosts"]
+    assert run_note["manifest_sha256"] == load_manifest(manifest).sha256
+    process_notes = [n for n in notes if n.get("step") == "process"]
+    assert len(process_notes) == 2
+    for note in process_notes:  # plan, before, the listing parts, after: each with its host and versions
+        units = {u["unit"] for u in note["units"]}
+        assert {"plan", "before", "after"} <= units and sum(u.startswith("list-") for u in units) >= 2
+        assert all(u["versions"]["pytsk3"] and u["versions"]["evidencekit"] and u["host"] for u in note["units"])
+
+
+def test_a_rerun_skips_finished_steps_and_adds_nothing(tmp_path, images, examiner):
+    manifest = write_manifest(tmp_path / "m.yaml", [case_entry(tmp_path / "case", _exhibits(images)[:1])])
+    assert run_cli("batch", "run", str(manifest), "--workers", "1").returncode == 0
+    before = (entries(tmp_path / "case"), stored(tmp_path / "case"))
+    again = run_cli("batch", "run", str(manifest), "--json")
+    assert again.returncode == 0, again.stderr
+    summary = json.loads(again.stdout.splitlines()[-1])
+    assert summary["event"] == "summary"
+    assert summary["exhibits"][0]["skipped"] == ["intake", "process", "timeline"]
+    assert (entries(tmp_path / "case"), stored(tmp_path / "case")) == before
+    status = json.loads(run_cli("batch", "status", str(manifest), "--json").stdout)
+    assert status[0]["status"] == "done" and set(status[0]["steps"].values()) == {"done"}
+
+
+def test_bad_exhibits_fail_alone_with_one_line(tmp_path, images, luks, monkeypatch, examiner):  # noqa: F811
+    other = tmp_path / "other"
+    with Case.init(other, number="9999/1", title="x", authority="y"):
+        pass
+    monkeypatch.setenv("GOOD_KEY", PASSWORD)
+    monkeypatch.setenv("BAD_KEY", "wrong horse")
+    case = case_entry(tmp_path / "case", [("E1", images[0]), ("GONE", tmp_path / "absent.E01"), ("E1", images[1]),
+                                          ("LUKS", luks), ("LUKS2", luks), ("LUKS3", luks)],
+                      steps=["intake", "process"])
+    case["exhibits"][3]["password_env"] = "GOOD_KEY"
+    case["exhibits"][4]["password_env"] = "BAD_KEY"
+    case["exhibits"][5]["password_env"] = "UNSET_KEY"
+    elsewhere = case_entry(other, [("X1", images[1])])
+    manifest = write_manifest(tmp_path / "m.yaml", [case, elsewhere])
+    proc = run_cli("batch", "run", str(manifest), "--workers", "2", "--json")
+    assert proc.returncode == 1, proc.stderr
+    rows = json.loads(proc.stdout.splitlines()[-1])["exhibits"]
+    assert [r["status"] for r in rows] == ["done", "failed", "failed", "done", "failed", "failed", "failed"], rows
+    errors = {r["exhibit"]: r["error"] for r in rows if r["status"] == "failed"}
+    assert errors["GONE"] == f"{tmp_path / 'absent.E01'}: no such file or directory"
+    assert "duplicate exhibit id 'E1'" in errors["E1"] and rows[0]["error"] is None
+    assert "password" in errors["LUKS2"].lower() and "\n" not in errors["LUKS2"]
+    assert "UNSET_KEY" in errors["LUKS3"]
+    assert "holds case '9999/1', not '2026/0142'" in errors["X1"]
+    with Case.open(tmp_path / "case") as c:
+        assert [e.id for e in c.exhibits()] == ["E1", "LUKS"] or sorted(e.id for e in c.exhibits()) == ["E1", "LUKS"]
+        assert c.exhibit("LUKS").status == "processed"
+    with Case.open(other) as c:
+        assert c.exhibits() == [] and len(c.entries()) == 0  # the other case is left as it was
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_killed_local_worker_costs_a_retry_and_no_hang(tmp_path, images, examiner, alarm):
+    manifest = load_manifest(write_manifest(tmp_path / "m.yaml", [case_entry(tmp_path / "case", _exhibits(images),
+                                                                             steps=["intake", "process"])]))
+    killed: list[int] = []
+
+    def kill_one(event: dict) -> None:
+        if not killed and event.get("step") == "process":
+            pids = list(executor._pool._processes or {})  # the pool's live workers
+            if pids:
+                os.kill(pids[0], signal.SIGKILL)
+                killed.append(pids[0])
+
+    with LocalExecutor(2) as executor:
+        summary = Coordinator(manifest, executor, examiner, kill_one).run()
+        retries = executor.retries
+    assert killed and retries >= 1
+    assert [r["status"] for r in summary] == ["done", "done"]
+    reference = sequential_reference(tmp_path, _exhibits(images), examiner)
+    assert stored(tmp_path / "case") == stored(reference)
+    verify_ok(tmp_path / "case")
+
+
+def test_a_killed_coordinator_resumes_with_the_same_command(tmp_path, images, examiner):
+    manifest = write_manifest(tmp_path / "m.yaml", [case_entry(tmp_path / "case", _exhibits(images),
+                                                               steps=["intake", "process"])])
+    cmd = [sys.executable, "-c", "from evidencekit.cli import main; main()", "batch", "run", str(manifest),
+           "--workers", "1", "--json"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            start_new_session=True)  # its own group: the pool's workers go with it
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            event = json.loads(line)
+            if event.get("exhibit") == "E1" and event.get("step") == "process" and event["units_done"] >= 2:
+                os.killpg(proc.pid, signal.SIGKILL)  # mid-process of E1: its listing units are in flight
+                break
+        else:
+            pytest.fail("the batch finished before it could be killed")
+    finally:
+        proc.wait(timeout=60)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # the group's workers are gone too
+            try:
+                os.killpg(proc.pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+    with Case.open(tmp_path / "case") as case:
+        assert case.exhibit("E1").status == "registered"  # killed before the one process transaction
+    status = json.loads(run_cli("batch", "status", str(manifest), "--json").stdout)
+    assert status[0]["status"] == "partial" and status[0]["steps"] == {"intake": "done", "process": "pending"}
+    again = run_cli("batch", "run", str(manifest), "--workers", "2", "--json")
+    assert again.returncode == 0, again.stderr
+    rows = json.loads(again.stdout.splitlines()[-1])["exhibits"]
+    assert rows[0]["skipped"] == ["intake"] and rows[0]["status"] == "done"
+    reference = sequential_reference(tmp_path, _exhibits(images), examiner)
+    assert stored(tmp_path / "case") == stored(reference)
+    verify_ok(tmp_path / "case")
+    actions = [a for a, _ in entries(tmp_path / "case")]
+    assert actions.count("received") == 2 and actions.count("processed") == 2
+
+
+def test_a_unit_time_out_is_a_recorded_warning(tmp_path, images, examiner):
+    """plaso stopped by the manifest's unit_timeout: a warning in the timeline, the step still finishes."""
+    manifest = write_manifest(tmp_path / "m.yaml", [case_entry(tmp_path / "case", _exhibits(images)[1:],
+                                                               artifacts="default", unit_timeout=0.5)])
+    proc = run_cli("batch", "run", str(manifest), "--workers", "1", "--json")
+    assert proc.returncode == 0, proc.stderr
+    row = json.loads(proc.stdout.splitlines()[-1])["exhibits"][0]
+    assert row["status"] == "done" and any("plaso" in w and "0.5" in w for w in row["warnings"]), row
+    with Case.open(tmp_path / "case") as case:
+        parts = [e.body["details"] for e in case.entries() if e.action == "analysed"]
+        warned = case.db.execute("SELECT message FROM timeline_warnings WHERE source = 'plaso'").fetchall()
+    assert [p["analysis"] for p in parts] == ["timeline:fs", "timeline:plaso"]
+    assert parts[0]["events"] > 0 and parts[1]["events"] == 0 and warned
+    verify_ok(tmp_path / "case")
