@@ -69,12 +69,21 @@ def _is_ufdr(path: str, head: bytes) -> bool:
         return False
     if path.lower().endswith(".ufdr"):
         return True
+    from evidencekit.sources.zipnames import open_zip
+
     try:
-        with zipfile.ZipFile(path) as zf:
-            zf.getinfo("report.xml")
-            return True
-    except (zipfile.BadZipFile, KeyError, OSError):
+        zf, _masked, view = open_zip(path)  # a name not UTF-8 under the UTF-8 flag must not stop it
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
         return False
+    try:
+        zf.getinfo("report.xml")
+        return True
+    except KeyError:
+        return False
+    finally:
+        zf.close()
+        if view is not None:
+            view.close()
 
 
 def _ufdr(path: str, credentials: Credentials, locked_ok: bool) -> Evidence:
