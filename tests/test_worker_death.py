@@ -7,11 +7,12 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
-from workers import kill_a_worker_when, kill_every_worker
+from workers import kill_a_worker_when, kill_every_worker, running, workers_of
 
 CLI = [sys.executable, "-c", "from evidencekit.cli import main; main()"]
 LIST = ["files", "-j", "2", "--hash", "md5,sha256"]
@@ -28,10 +29,10 @@ def serial(many_files_image: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
 def test_killed_worker_writing_to_a_file(many_files_image: Path, serial: bytes, tmp_path: Path) -> None:
     out = tmp_path / "j2.jsonl"
-    proc = subprocess.Popen([*CLI, *LIST, str(many_files_image), "-o", str(out)], stderr=subprocess.PIPE, text=True)
-    # mid-run: the workers have written part of the listing (they write the file themselves)
-    kill_a_worker_when(proc, lambda: out.exists() and 0 < out.stat().st_size < len(serial) // 2)
-    _, err = proc.communicate(timeout=300)  # a hang fails here
+    with running([*CLI, *LIST, str(many_files_image), "-o", str(out)], stderr=subprocess.PIPE, text=True) as proc:
+        # mid-run: the workers have written part of the listing (they write the file themselves)
+        kill_a_worker_when(proc, lambda: out.exists() and 0 < out.stat().st_size < len(serial) // 2)
+        _, err = proc.communicate(timeout=300)  # a hang fails here
     assert proc.returncode == 0, err
     assert DIED in err and "(fresh workers, 1 of 2)" in err
     assert out.read_bytes() == serial and serial.count(b"\n") > 24_000
@@ -40,22 +41,21 @@ def test_killed_worker_writing_to_a_file(many_files_image: Path, serial: bytes, 
 def test_killed_worker_writing_to_a_pipe(many_files_image: Path, serial: bytes) -> None:
     """On a pipe nothing can be taken back: the output is the serial one, or, when the worker died
     inside write(2) (how far it got is unknowable), a prefix of it with one error line and exit 2."""
-    proc = subprocess.Popen([*CLI, *LIST, str(many_files_image)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    got = bytearray()
-    assert proc.stdout is not None
-    stdout = proc.stdout
+    with running([*CLI, *LIST, str(many_files_image)], stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        got = bytearray()
+        assert proc.stdout is not None and proc.stderr is not None
+        stdout = proc.stdout
 
-    def read_all() -> None:
-        while data := stdout.read1(65536):
-            got.extend(data)
+        def read_all() -> None:
+            while data := stdout.read1(65536):
+                got.extend(data)
 
-    reader = threading.Thread(target=read_all, daemon=True)
-    reader.start()
-    kill_a_worker_when(proc, lambda: 0 < len(got) < len(serial) // 2)
-    proc.wait(timeout=300)
-    reader.join(timeout=30)
-    assert proc.stderr is not None
-    err = proc.stderr.read().decode()
+        reader = threading.Thread(target=read_all, daemon=True)
+        reader.start()
+        kill_a_worker_when(proc, lambda: 0 < len(got) < len(serial) // 2)
+        proc.wait(timeout=300)
+        reader.join(timeout=30)
+        err = proc.stderr.read().decode()
     if proc.returncode == 0:
         assert bytes(got) == serial and DIED in err
     else:
@@ -65,9 +65,9 @@ def test_killed_worker_writing_to_a_pipe(many_files_image: Path, serial: bytes) 
 
 def test_workers_that_keep_dying_stop_the_listing(many_files_image: Path, tmp_path: Path) -> None:
     out = tmp_path / "j2.jsonl"
-    proc = subprocess.Popen([*CLI, *LIST, str(many_files_image), "-o", str(out)], stderr=subprocess.PIPE, text=True)
-    killed = kill_every_worker(proc)
-    _, err = proc.communicate(timeout=300)
+    with running([*CLI, *LIST, str(many_files_image), "-o", str(out)], stderr=subprocess.PIPE, text=True) as proc:
+        killed = kill_every_worker(proc)
+        _, err = proc.communicate(timeout=300)
     assert proc.returncode == 2 and killed >= 3, err
     errors = [line for line in err.splitlines() if line.startswith("evidencekit: error:")]
     assert errors == [f"evidencekit: error: {many_files_image}: volume (whole): a worker process died "
@@ -104,3 +104,19 @@ def test_an_error_in_a_worker_ends_the_listing_without_a_hang(many_files_image: 
     proc = subprocess.run([sys.executable, str(script), str(many_files_image), str(tmp_path / "out.jsonl")],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and proc.stdout == "raised: renderer failed on /dir07\n", proc.stderr
+
+
+def test_workers_end_when_their_parent_is_killed(many_files_image: Path, tmp_path: Path) -> None:
+    """kill -9 of `files` itself: its workers notice within seconds and end (no orphans left)."""
+    import psutil
+
+    out = tmp_path / "j2.jsonl"
+    with running([*CLI, *LIST, str(many_files_image), "-o", str(out)], stderr=subprocess.PIPE) as proc:
+        deadline = time.monotonic() + 180
+        while not (found := workers_of(proc)) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert found, "no workers started"
+        proc.kill()
+        proc.wait()
+        gone, alive = psutil.wait_procs(found, timeout=15)
+        assert not alive, f"workers still running after their parent died: {[p.pid for p in alive]}"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import psutil
 
@@ -53,3 +55,18 @@ def kill_every_worker(proc: subprocess.Popen, timeout: float = 300) -> int:
                 break  # one per pool: its death ends the others
         time.sleep(0.01)
     return len(killed)
+
+
+@contextlib.contextmanager
+def running(args: list[str], **popen: Any) -> Iterator[subprocess.Popen]:
+    """A child process that is killed, with its workers, if the test ends while it still runs."""
+    proc = subprocess.Popen(args, **popen)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            for worker in workers_of(proc):
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    worker.kill()
+            proc.kill()
+            proc.wait()

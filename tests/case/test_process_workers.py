@@ -13,7 +13,7 @@ import pytest
 from case.util import run_cli
 from evidencekit.case import Case, custody, examiners
 from evidencekit.pipeline.intake import add_exhibit
-from workers import kill_a_worker_when, kill_every_worker
+from workers import kill_a_worker_when, kill_every_worker, running
 
 # Pauses `case process` once 3,000 rows are numbered (mid-walk, workers busy) until the test
 # says go; the product itself is not changed.
@@ -53,14 +53,14 @@ def test_killed_worker_is_replaced_and_rows_match_one_process(tmp_path: Path, ex
     one = _new_case(tmp_path / "one", examiner, many_files_image)
     serial = _summary(run_cli("case", "process", str(one.root), "-j", "1", check=True).stdout)
     two = _new_case(tmp_path / "two", examiner, many_files_image)
-    proc = subprocess.Popen([sys.executable, "-c", PAUSED, "case", "process", str(two.root), "-j", "2"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert proc.stdout is not None and proc.stdin is not None
-    assert proc.stdout.readline().strip() == "POINT"
-    kill_a_worker_when(proc, lambda: True)
-    proc.stdin.write("go\n")
-    proc.stdin.flush()
-    out, err = proc.communicate(timeout=300)  # a hang fails here
+    with running([sys.executable, "-c", PAUSED, "case", "process", str(two.root), "-j", "2"],
+                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        assert proc.stdout is not None and proc.stdin is not None
+        assert proc.stdout.readline().strip() == "POINT"
+        kill_a_worker_when(proc, lambda: True)
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+        out, err = proc.communicate(timeout=300)  # a hang fails here
     assert proc.returncode == 0, err
     assert "a worker process died (killed by signal 9); listing its part again" in err
     got = _summary(out)
@@ -73,10 +73,10 @@ def test_killed_worker_is_replaced_and_rows_match_one_process(tmp_path: Path, ex
 def test_workers_that_keep_dying_leave_a_case_that_resumes(tmp_path: Path, examiner: examiners.Examiner,
                                                            many_files_image: Path) -> None:
     case = _new_case(tmp_path / "case", examiner, many_files_image)
-    proc = subprocess.Popen([sys.executable, "-c", "from evidencekit.cli import main; main()", "case", "process",
-                             str(case.root), "-j", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    kill_every_worker(proc)
-    _, err = proc.communicate(timeout=300)
+    with running([sys.executable, "-c", "from evidencekit.cli import main; main()", "case", "process",
+                  str(case.root), "-j", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        kill_every_worker(proc)
+        _, err = proc.communicate(timeout=300)
     assert proc.returncode == 2, err
     errors = [line for line in err.splitlines() if line.startswith("evidencekit: error:")]
     assert errors == [f"evidencekit: error: {many_files_image}: volume (whole): a worker process died "

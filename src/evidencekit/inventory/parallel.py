@@ -23,6 +23,8 @@ import multiprocessing
 import os
 import signal
 import stat
+import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -131,7 +133,15 @@ def _init_worker(path: str, credentials: Credentials, board: _Board | None, pare
     from evidencekit.sources import open_evidence, reset_after_fork
 
     reset_after_fork()  # the parent's cached file objects stay the parent's
+    threading.Thread(target=_end_with_parent, args=(parent,), name="parent-watch", daemon=True).start()
     _WORKER.update(evidence=open_evidence(path, credentials, **options), board=board, parent=parent)
+
+
+def _end_with_parent(parent: int) -> None:
+    """A worker whose parent was killed would wait for its next task for ever: it ends instead."""
+    while os.getppid() == parent:
+        time.sleep(WAIT_S)
+    os._exit(1)
 
 
 def _start_method() -> str:
