@@ -46,7 +46,7 @@ def init_cmd(case_dir: str, number: str, title: str, authority: str, authority_d
 
 @case_group.command("add")
 @CASE_DIR
-@click.argument("evidence", type=click.Path(exists=True))
+@click.argument("evidence", type=click.Path(exists=False))
 @click.option("--exhibit", "exhibit_id", required=True, help="Exhibit reference (e.g. E1 or the seal number).")
 @click.option("--description", help="What the exhibit is (e.g. 'Laptop HDD, Seagate 1 TB').")
 @click.option("--seal", help="Seal / evidence bag number.")

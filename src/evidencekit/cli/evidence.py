@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import asdict
 
@@ -124,9 +125,13 @@ def files(evidence: str, hash_names: str, fmt: str, volume: str | None, output: 
                     out.write(data)
                     count += n
                     advance(n)
-        finally:
-            if output:
+        except BaseException:
+            if output:  # no half-written listing is left to pass for a whole one
                 out.close()
+                os.unlink(output)
+            raise
+        if output:
+            out.close()
     for warning in ev.warnings:
         click.echo(f"evidencekit: warning: {warning}", err=True)
     if output:

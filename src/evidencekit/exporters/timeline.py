@@ -19,7 +19,7 @@ from datetime import tzinfo
 from pathlib import Path
 from typing import IO, Any
 
-from evidencekit.errors import ValidationError
+from evidencekit.errors import OutputError, ValidationError
 from evidencekit.models import mode_string
 from evidencekit.timeline import store
 from evidencekit.timeline.events import FN, SOURCE_FS, MacbRow, TimelineEvent, group_macb
@@ -219,17 +219,24 @@ def export(case: Any, examiner: Any, fmt: str, out: Path, *, tz: str = "UTC", gr
     zone(tz)
     q = query or store.Query()
     out = out.absolute()
-    tmp = out.with_name(f".{out.name}.partial")
-    sha, count = write_export(fmt, tmp, lambda order: store.query(case.db, q, order), tz, group)
-    details = {"export": "timeline", "format": fmt, "zone": tz, "events": count, "macb_grouped": group and fmt != "bodyfile",
-               "filters": {k: v for k, v in vars(q).items() if v not in (None, False)}, "file": out.name}
+    tmp, sidecar = out.with_name(f".{out.name}.partial"), out.with_name(f".{out.name}.sha256.partial")
     try:
+        try:  # both files are written before anything is recorded
+            sha, count = write_export(fmt, tmp, lambda order: store.query(case.db, q, order), tz, group)
+            sidecar.write_text(f"{sha}  {out.name}\n")
+        except OSError as err:  # disk full (ENOSPC), file too large (EFBIG), ...
+            raise OutputError(f"{out}: cannot be written: {err.strerror or err}; nothing exported, "
+                              "nothing recorded") from err
+        details = {"export": "timeline", "format": fmt, "zone": tz, "events": count,
+                   "macb_grouped": group and fmt != "bodyfile",
+                   "filters": {k: v for k, v in vars(q).items() if v not in (None, False)}, "file": out.name}
         with case.run("exported", examiner=examiner, details=details) as act:
             act.outputs[_display(out, case.root)] = sha
         os.replace(tmp, out)
-        out.with_name(out.name + ".sha256").write_text(f"{sha}  {out.name}\n")
+        os.replace(sidecar, out.with_name(out.name + ".sha256"))
     finally:
         tmp.unlink(missing_ok=True)
+        sidecar.unlink(missing_ok=True)
     return sha, count
 
 

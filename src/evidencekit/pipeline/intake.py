@@ -21,6 +21,7 @@ from evidencekit.hashing import ALGORITHMS, HEX_LENGTHS, parse_hash_value
 from evidencekit.references import IntegrityCheck, Reference, references_from
 
 EXHIBIT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ def _register(
 
     with open_evidence(evidence_path) as ev:
         digests = media_digests(ev, ALGORITHMS, progress)
+        _refuse_empty_media(ev, digests)
         stored = dict(ev.acquisition.stored_hashes) if ev.acquisition else {}
         sidecars, notes = sidecar_hashes(ev)
         row = _exhibit_row(exhibit_id, ev, digests, stored, seizure, acq)
@@ -131,6 +133,16 @@ def _register(
         act.db.execute(f"INSERT INTO exhibits ({cols}) VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
     return {"exhibit": exhibit_id, "hashes": digests, "acquisition_check": details["acquisition_check"],
             "mismatches": mismatches}
+
+
+def _refuse_empty_media(ev: Any, digests: dict[str, str]) -> None:
+    """A hash of zero bytes signed for a file that holds some is a false statement: refuse it."""
+    if ev.kind == "directory" or digests.get("sha256") != EMPTY_SHA256:
+        return
+    held = sum(os.stat(f).st_size for f in (ev.segment_files or [ev.path]) if os.path.isfile(f))
+    if held:
+        raise CaseError(f"{ev.path}: its media hashes as zero bytes although the file holds {held:,} bytes "
+                        "(truncated or damaged container): not registered")
 
 
 def copy_evidence(case: Case, path: str, exhibit_id: str) -> tuple[str, dict[str, str]]:

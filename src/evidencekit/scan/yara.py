@@ -180,6 +180,9 @@ def compile_rules(path: str | Path, allow_outside_includes: bool = False) -> Rul
         raise ValidationError(f"YARA rules do not compile, nothing scanned: {why}") from err
     if includes.problems:
         raise ValidationError("YARA rules do not compile, nothing scanned: " + "; ".join(includes.problems))
+    rule_count = sum(1 for _ in rules)  # once: a yara.Rules is its own iterator
+    if not rule_count:  # scanning with no rule would report "no match" for everything
+        raise ValidationError(f"{root}: holds no YARA rule (empty, or only comments and imports): nothing scanned")
     digests = []
     for f in files:
         rel = f.name if root.is_file() else f.relative_to(root).as_posix()
@@ -190,7 +193,7 @@ def compile_rules(path: str | Path, allow_outside_includes: bool = False) -> Rul
     sources = [f.read_text(errors="replace") for f in files] + [d.decode() for d in includes.read.values()]
     longest = longest_string(sources)
     return RuleSet(rules, str(root), tuple(digests), hashlib.sha256(manifest.encode()).hexdigest(),
-                   sum(1 for _ in rules), max(MIN_OVERLAP, 2 * longest), longest, included)
+                   rule_count, max(MIN_OVERLAP, 2 * longest), longest, included)
 
 
 def externals_for(path: str, filetype: str = "") -> dict[str, str]:
