@@ -17,7 +17,7 @@ import pytest
 
 from ektools import ROOT, need_tool
 from evidencekit import open_evidence
-from evidencekit.inventory import files as list_files
+from evidencekit.inventory import files
 
 IMAGE_GZ = ROOT / "tests" / "data" / "dfvfs-apfs.raw.gz"
 IMAGE_SHA256 = "e3e3adcbbf189403d892b013d6cba155f2e58e42ff5eb541ec681c37a91a3f29"
@@ -63,7 +63,7 @@ def test_apfs_times_sizes_and_hashes_equal_tsk(apfs_raw, source):
     tsk = {"/" + line.split(":\t", 1)[1]: (line.split()[0], int(line.split(":\t")[0].split()[-1])) for line in fls}
     with open_evidence(apfs_raw if source == "raw" else IMAGE_GZ) as ev:
         assert "apfs" in ev.format_chain
-        records = {r.path: r for r in list_files(ev, hashes=("sha256",))}
+        records = {r.path: r for r in files(ev, hashes=("sha256",))}
     assert set(records) == set(tsk)
     for path, (kind, inode) in tsk.items():
         rec = records[path]

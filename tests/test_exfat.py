@@ -22,7 +22,7 @@ import pytest
 
 from ektools import IN_CI, need_tool
 from evidencekit import open_evidence
-from evidencekit.inventory import files as list_files
+from evidencekit.inventory import files
 
 START = 2048  # partition start sector
 WRITER_ZONE = "Asia/Almaty"  # the zone the writing machine ran in: UTC+5 since 2024-03-01
@@ -110,7 +110,7 @@ def exfat(tmp_path_factory) -> dict:
 
 def _records(path: Path, **kw) -> dict:
     with open_evidence(path, **kw) as ev:
-        return {r.path: r for r in list_files(ev, hashes=("sha256",))}, list(ev.warnings), list(ev.format_chain)
+        return {r.path: r for r in files(ev, hashes=("sha256",))}, list(ev.warnings), list(ev.format_chain)
 
 
 def _fls(disk: Path, offset: int = START) -> dict[str, int]:

@@ -21,7 +21,7 @@ import pytest
 from ektools import need_tool
 from evidencekit import open_evidence
 from evidencekit.errors import CredentialError, EvidenceError
-from evidencekit.inventory import files as list_files
+from evidencekit.inventory import files
 from evidencekit.sources import Credentials
 
 PASSWORD = "Пароль correct horse"
@@ -88,7 +88,7 @@ def test_luks2_listing_equals_tsk_on_the_plain_copy(luks2, name):
     with open_evidence(image, Credentials(password=PASSWORD)) as ev:
         assert ev.format_chain == ["raw", "luks", "ext2"]
         details = ev.volumes[0].encryption_details
-        records = {r.path: r for r in list_files(ev, hashes=("sha256",))}
+        records = {r.path: r for r in files(ev, hashes=("sha256",))}
     assert details["luks_version"] == 2 and details["cipher"] == "aes-xts-plain64"
     assert details["key_derivation"][0].startswith(name.split("-")[0]) and details["sector_size"] == (4096 if "4k" in name else 512)
     assert details["payload_offset"] == 4 << 20 and details["decrypted_size"] == 20 << 20
@@ -118,7 +118,7 @@ def test_luks2_locator_reopens_the_entry(luks2):
 
     image, _ = luks2["argon2i"]
     with open_evidence(image, Credentials(password=PASSWORD)) as ev:
-        record = next(r for r in list_files(ev, hashes=()) if r.path == "/ledger.txt")
+        record = next(r for r in files(ev, hashes=()) if r.path == "/ledger.txt")
         text = json.dumps(record.locator.to_json())
     loc = Locator.from_json(json.loads(text))
     with open_evidence(image, Credentials(password=PASSWORD)) as ev, ev.open_locator(loc) as fh:

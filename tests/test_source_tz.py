@@ -17,7 +17,7 @@ import pytest
 
 from evidencekit import open_evidence
 from evidencekit.errors import ValidationError
-from evidencekit.inventory import files as list_files
+from evidencekit.inventory import files
 from images import ext4_image, fat16_image
 
 ALMATY_2021 = 6 * 3600 * 10**9
@@ -51,9 +51,9 @@ def test_files_source_tz_moves_fat_times_only(fat16, tmp_path):
     istat = subprocess.run(["istat", str(fat16), str(utc[plan]["inode"])], capture_output=True, text=True).stdout
     assert "2021-06-01 06:46:40" in istat.split("Written:")[1].splitlines()[0]
     with open_evidence(fat16) as ev:
-        a = {r.path: r for r in list_files(ev, hashes=())}
+        a = {r.path: r for r in files(ev, hashes=())}
     with open_evidence(fat16, source_tz="Asia/Almaty") as ev:
-        b = {r.path: r for r in list_files(ev, hashes=())}
+        b = {r.path: r for r in files(ev, hashes=())}
     for path, rec in a.items():
         for key in ("mtime", "atime", "crtime"):
             before, after = getattr(rec, key), getattr(b[path], key)

@@ -19,7 +19,7 @@ import pytest
 
 from ektools import need_tool
 from evidencekit import open_evidence
-from evidencekit.inventory import files as list_files
+from evidencekit.inventory import files
 from images import ext4_image, fat16_image
 
 P1, P2 = 2048, 2048 + 32768
@@ -70,7 +70,7 @@ def test_the_image_inside_is_opened(packed, name):
         assert ev.format_chain[0] == ("gzip" if name == "image.tgz" else "tar")
         assert [(v.name, v.offset) for v in ev.volumes] == [("p1", P1 * 512), ("p2", P2 * 512)]
         assert ev.media_size == 64 << 20
-        records = list(list_files(ev, hashes=("sha256",)))
+        records = list(files(ev, hashes=("sha256",)))
     for volume, offset in (("p1", P1), ("p2", P2)):
         assert {r.path for r in records if r.volume == volume} == _fls(packed["disk"], offset)
     plan = next(r for r in records if r.path == "/Work/plan.txt")
