@@ -122,3 +122,30 @@ def test_highly_compressed_member_streams_with_capped_inflation(tmp_path):
         got = {r.path: (r.size, r.sha256) for r in list_files(ev, ("sha256",))}
     assert got == {"/apps/x/f/zeros.bin": (len(zeros), hashlib.sha256(zeros).hexdigest()),
                    "/apps/x/f/after.txt": (2, hashlib.sha256(b"ok").hexdigest())}
+
+
+def test_an_encrypted_backup_is_processed_in_a_case_with_its_password(tmp_path):
+    """case add and case process take the password (checked, never stored in the case); the
+    inventory holds the backup's files with their hashes, and a wrong password stores nothing."""
+    ab = write_backup(tmp_path / "enc.ab", MEMBERS, 5, True, PASSWORD, rounds=2000)
+    env_home = {"EVIDENCEKIT_HOME": str(tmp_path / "home"), "EVIDENCEKIT_EXAMINER": "ex"}
+    import os
+
+    env = {**os.environ, **env_home}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*EK, *args], capture_output=True, text=True, env=env)
+
+    assert cli("examiner", "init", "--name", "Ex Aminer", "--id", "ex").returncode == 0
+    case = tmp_path / "case"
+    assert cli("case", "init", str(case), "--number", "1", "--title", "T", "--authority", "A").returncode == 0
+    assert cli("case", "add", str(case), str(ab), "--exhibit", "AB", "--password", PASSWORD).returncode == 0
+    wrong = cli("case", "process", str(case), "--password", "guess")
+    assert wrong.returncode == 2 and "password" in wrong.stderr and "Traceback" not in wrong.stderr
+    done = cli("case", "process", str(case), "--password", PASSWORD)
+    assert done.returncode == 0, done.stderr
+    listed = cli("case", "files", str(case), "--format", "jsonl")
+    got = {row["path"]: row["sha256"] for row in map(json.loads, listed.stdout.splitlines()) if row["type"] == "file"}
+    assert got == {path: sha for path, (_, sha, _, _) in _expected().items() if sha is not None}
+    assert PASSWORD not in (case / "case.db").read_bytes().decode("utf-8", "replace")
+    assert cli("custody", "verify", str(case)).returncode == 0

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from evidencekit.case import Case, query
-from evidencekit.cli.common import is_terminal, name_encoding_option, source_tz_option
+from evidencekit.cli.common import credential_options, is_terminal, name_encoding_option, source_tz_option
 from evidencekit.cli.examiner import acting_examiner, examiner_option
 from evidencekit.errors import CaseError
 from evidencekit.hashing import DEFAULT_FILE_HASHES as DEFAULT_HASHES
@@ -19,6 +19,7 @@ from evidencekit.hashing import parse_hash_list
 from evidencekit.pipeline.intake import Seizure, add_exhibit
 from evidencekit.pipeline.processing import process_exhibit
 from evidencekit.scan.filters import file_filter_options, file_filter_sql
+from evidencekit.sources import Credentials
 
 CASE_DIR = click.argument("case_dir", metavar="DIR", type=click.Path(file_okay=False))
 
@@ -58,17 +59,21 @@ def init_cmd(case_dir: str, number: str, title: str, authority: str, authority_d
 @click.option("--copy", is_flag=True, help="Copy the evidence files into the case (evidence/EXHIBIT/) and register the copy.")
 @name_encoding_option
 @source_tz_option
+@credential_options
 @examiner_option
 def add_cmd(case_dir: str, evidence: str, exhibit_id: str, acquisition_hash: str | None, copy: bool,
-            name_encoding: str | None, examiner_id: str | None, **label: Any) -> None:
+            name_encoding: str | None, password: str | None, recovery_key: str | None, examiner_id: str | None,
+            **label: Any) -> None:
     """Register EVIDENCE as an exhibit: referenced by path and by the hash of its decoded media.
 
-    The evidence is never copied or written unless --copy is given.
+    The evidence is never copied or written unless --copy is given. A password or recovery key is
+    checked, never stored: give it again to the steps that read the content.
     """
     case = Case.open(case_dir)
     examiner = acting_examiner(examiner_id)
     result = add_exhibit(case, evidence, exhibit_id, examiner, Seizure(**label), acquisition_hash, copy=copy,
-                         name_encoding=name_encoding)
+                         name_encoding=name_encoding,
+                         credentials=Credentials(password=password, recovery_key=recovery_key))
     click.echo(f"exhibit {exhibit_id} registered: " + " ".join(f"{k}:{v}" for k, v in result["hashes"].items()))
     click.echo(f"acquisition hash check: {result['acquisition_check']}")
     for line in result["mismatches"]:
@@ -85,10 +90,14 @@ def add_cmd(case_dir: str, evidence: str, exhibit_id: str, acquisition_hash: str
 @click.option("--reprocess", is_flag=True, help="Process again exhibits already processed (rows replaced).")
 @click.option("--jobs", "-j", type=click.IntRange(0, 64), default=0, show_default="0: one per core, up to 4",
               help="Worker processes listing large file systems (same rows, same order as one process).")
+@credential_options
 @examiner_option
 def process_cmd(case_dir: str, exhibits: tuple[str, ...], hash_list: str, deviation: str | None,
-                reprocess: bool, jobs: int, examiner_id: str | None) -> None:
-    """Verify each exhibit (integrity gate) and inventory it with hashes into the case. Resumable."""
+                reprocess: bool, jobs: int, password: str | None, recovery_key: str | None,
+                examiner_id: str | None) -> None:
+    """Verify each exhibit (integrity gate) and inventory it with hashes into the case. Resumable.
+
+    An encrypted volume or backup needs its password or recovery key here (a case stores none)."""
     case = Case.open(case_dir)
     examiner = acting_examiner(examiner_id)
     hashes = parse_hash_list(hash_list)
@@ -98,7 +107,8 @@ def process_cmd(case_dir: str, exhibits: tuple[str, ...], hash_list: str, deviat
     for exhibit_id in targets:
         with _progress(exhibit_id) as progress:
             summary = process_exhibit(case, exhibit_id, examiner, hashes=hashes, deviation=deviation,
-                                      reprocess=reprocess, progress=progress, jobs=jobs)
+                                      reprocess=reprocess, progress=progress, jobs=jobs,
+                                      credentials=Credentials(password=password, recovery_key=recovery_key))
         click.echo(" ".join(f"{k}={v}" for k, v in summary.items()))
 
 

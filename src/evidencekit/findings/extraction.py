@@ -21,6 +21,7 @@ from evidencekit.extract import Extracted, OutputDir, copy_all, plan, write_mani
 from evidencekit.findings.items import file_rows
 from evidencekit.hashing import sha256_file
 from evidencekit.models import TIME_FIELDS, FileRecord, Locator
+from evidencekit.sources import Credentials
 
 _COLUMNS = ("volume", "path", "inode", "type", "deleted", "size", "locator", "stream", "time_digits",
             "assumed_zone", "md5", "sha1", "sha256", *TIME_FIELDS)
@@ -75,15 +76,17 @@ def _rows(case: Case, exhibit: str, paths: list[str], globs: list[str], deleted_
 
 def extract_case(case: Case, examiner: Examiner, exhibit_id: str, out_dir: str | os.PathLike[str],
                  paths: list[str], globs: list[str], deleted_only: bool = False,
-                 volume: str | None = None) -> CaseExtraction:
-    """Extract inventory entries of one exhibit into ``out_dir`` and record the extraction."""
-    from evidencekit.sources import open_evidence
+                 volume: str | None = None, credentials: Credentials | None = None) -> CaseExtraction:
+    """Extract inventory entries of one exhibit into ``out_dir`` and record the extraction.
+
+    ``credentials``: the key of an encrypted volume or backup (never stored in the case)."""
+    from evidencekit.pipeline.exhibits import open_exhibit
 
     if not paths and not globs:
         raise ValidationError("extract: give --path or --glob")
     exhibit = case.exhibit(exhibit_id)
     records = _rows(case, exhibit_id, paths, globs, deleted_only, volume)
-    with open_evidence(exhibit.path) as ev, OutputDir(out_dir) as out:
+    with open_exhibit(exhibit, credentials) as ev, OutputDir(out_dir) as out:
         planned = [plan(out, rec, _opener(ev, rec), exhibit_id, rec.sha256) for rec in records]
         files = copy_all(out, planned)
         manifest = write_manifest(out, files)

@@ -19,6 +19,7 @@ from evidencekit.case.store import Case
 from evidencekit.errors import CaseError, ValidationError
 from evidencekit.hashing import ALGORITHMS, HEX_LENGTHS, parse_hash_value
 from evidencekit.references import IntegrityCheck, Reference, references_from
+from evidencekit.sources import Credentials
 
 EXHIBIT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
@@ -71,13 +72,15 @@ def add_exhibit(
     progress: Callable[[int], None] | None = None,
     copy: bool = False,
     name_encoding: str | None = None,
+    credentials: Credentials | None = None,
 ) -> dict[str, Any]:
     """Open the evidence read-only, hash its decoded media, record the exhibit and a 'received' entry.
 
     The evidence is referenced where it is; with ``copy`` its files are first copied into
     ``evidence/<exhibit>/`` of the case (each hashed while copied) and the copy is registered.
     ``name_encoding`` (cp1251, cp866, koi8-r) is the code page the exhibit's archive or folder names
-    that are not UTF-8 are read in, from now on; the entry records it.
+    that are not UTF-8 are read in, from now on; the entry records it. ``credentials``: the key of
+    an encrypted volume or backup, checked but never stored.
     """
     from evidencekit.sources.names import check_name_encoding
 
@@ -96,11 +99,11 @@ def add_exhibit(
         zone(seizure.source_tz)  # ValidationError when unknown
     original = str(Path(path).absolute())
     if not copy:
-        return _register(case, original, exhibit_id, examiner, seizure or Seizure(), acq, progress, extra)
+        return _register(case, original, exhibit_id, examiner, seizure or Seizure(), acq, progress, extra, credentials)
     copied_path, copied = copy_evidence(case, original, exhibit_id)
     try:
         return _register(case, copied_path, exhibit_id, examiner, seizure or Seizure(), acq, progress,
-                         {**extra, "copied_from": original, "copied_files_sha256": copied})
+                         {**extra, "copied_from": original, "copied_files_sha256": copied}, credentials)
     except BaseException:
         shutil.rmtree(Path(copied_path).parent, ignore_errors=True)
         raise
@@ -109,10 +112,13 @@ def add_exhibit(
 def _register(
     case: Case, evidence_path: str, exhibit_id: str, examiner: Examiner, seizure: Seizure,
     acq: tuple[str, str] | None, progress: Callable[[int], None] | None, extra: dict[str, Any],
+    credentials: Credentials | None = None,
 ) -> dict[str, Any]:
     from evidencekit.sources import open_evidence
 
-    with open_evidence(evidence_path, source_tz=seizure.source_tz) as ev:
+    # locked_ok: the media is hashed as it is; a key, when given, is checked here (never stored)
+    with open_evidence(evidence_path, credentials, locked_ok=True, source_tz=seizure.source_tz,
+                       name_encoding=extra.get("name_encoding")) as ev:
         digests = media_digests(ev, ALGORITHMS, progress)
         _refuse_empty_media(ev, digests)
         stored = dict(ev.acquisition.stored_hashes) if ev.acquisition else {}

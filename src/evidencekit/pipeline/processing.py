@@ -30,7 +30,9 @@ from evidencekit.case.rows import FILE_COLUMNS, RowEncoder, RowTails, inventory_
 from evidencekit.case.store import Case, Exhibit
 from evidencekit.errors import CaseError
 from evidencekit.pipeline import intake
+from evidencekit.pipeline.exhibits import open_exhibit
 from evidencekit.references import IntegrityCheck, Reference, references_from
+from evidencekit.sources import Credentials
 
 __all__ = ["FILE_COLUMNS", "inventory_digest", "process_exhibit"]
 
@@ -60,14 +62,13 @@ def process_exhibit(
     reprocess: bool = False,
     progress: Callable[[str, int], None] | None = None,
     jobs: int = 0,
+    credentials: Credentials | None = None,
 ) -> dict[str, Any]:
     """Verify, inventory and record one exhibit; returns a summary. CaseError when the gate stops it.
 
     The media is hashed before (alongside the walk) and after the walk (alongside the last
     inserts); rows, checks and entries then commit together.
     """
-    from evidencekit.sources import open_evidence
-
     exhibit = case.exhibit(exhibit_id)
     run_id = _claim(case, exhibit_id, reprocess)
     if run_id is None:
@@ -78,7 +79,7 @@ def process_exhibit(
 
         jobs = default_jobs()
     try:
-        with open_evidence(exhibit.path, name_encoding=exhibit.name_encoding, source_tz=exhibit.source_tz) as ev, \
+        with open_exhibit(exhibit, credentials) as ev, \
                 ThreadPoolExecutor(max_workers=2) as pool:
             before_job = pool.submit(intake.media_digests, ev, algorithms, _bytes(progress, "verify"))
             with case.transaction(wait=True) as db:

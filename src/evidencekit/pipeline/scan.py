@@ -22,6 +22,7 @@ from evidencekit.case import Case
 from evidencekit.case.examiners import Examiner
 from evidencekit.errors import CaseError
 from evidencekit.models import FileRecord
+from evidencekit.pipeline.exhibits import open_exhibit
 from evidencekit.scan.engine import ContentPass
 from evidencekit.scan.hashcheck import Rows, hits_of, unhashed
 from evidencekit.scan.hashsets import HashSet
@@ -34,7 +35,7 @@ from evidencekit.scan.store import (
     run_digest,
     store_rows,
 )
-from evidencekit.sources import Credentials, open_evidence
+from evidencekit.sources import Credentials
 
 
 def inventory_ids(db: sqlite3.Connection, exhibit: str) -> dict[bytes, int]:
@@ -72,7 +73,7 @@ def collect(case: Case, exhibit: str, content: ContentPass, credentials: Credent
         raise CaseError(f"{case.root}: exhibit {exhibit} has no inventory yet; run 'evidencekit case process' first")
     out = Collected()
     registered = case.exhibit(exhibit)
-    with open_evidence(registered.path, credentials, name_encoding=registered.name_encoding) as ev:
+    with open_exhibit(registered, credentials) as ev:
         for res in content.run(ev.entries(), progress):
             out.add(ids.get(locator_key(res.record.locator.to_json())), res)
     return out

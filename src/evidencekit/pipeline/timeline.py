@@ -195,12 +195,12 @@ def build_native(case: Any, exhibit_id: str, examiner: Any, now_ns: int | None =
 
 def _native_events(case: Any, exhibit: Any, warnings: list[str]) -> list[TimelineEvent]:
     """iOS backup artefacts (folder, zip, tar) and app databases the inventory lists (any exhibit)."""
-    from evidencekit.sources import open_evidence
+    from evidencekit.pipeline.exhibits import open_exhibit
 
     found = []
     if exhibit.kind in ("directory", "zip", "tar"):
         found += list(read_native(Path(exhibit.path), exhibit.kind, exhibit.id, warnings))
-    found += list(read_apps(case.db, exhibit.id, exhibit.kind, lambda: open_evidence(exhibit.path), warnings))
+    found += list(read_apps(case.db, exhibit.id, exhibit.kind, lambda: open_exhibit(exhibit), warnings))
     return found
 
 

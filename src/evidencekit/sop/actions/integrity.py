@@ -17,12 +17,12 @@ class VerifyParams(BaseModel):
 @action("verify_hash", params=VerifyParams)
 def verify_hash(ctx: StepContext, params: VerifyParams) -> StepResult:
     """Hash the whole decoded media; compare with acquisition, container, sidecar and intake hashes."""
-    from evidencekit.sources import open_evidence
+    from evidencekit.pipeline.exhibits import open_exhibit
     from evidencekit.verify import verify_evidence
 
     exhibit = ctx.case.exhibit(ctx.exhibit["id"])
     expect = [f"{exhibit.acquisition_alg}:{exhibit.acquisition_hash}"] if exhibit.acquisition_hash else []
-    with open_evidence(exhibit.path) as ev:
+    with open_exhibit(exhibit) as ev:
         result = verify_evidence(ev, expect=expect)
     intake = {alg: ("match" if result.digests.get(alg) == value else "mismatch")
               for alg, value in exhibit.hashes.items() if alg in result.digests}
