@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -79,7 +80,7 @@ def mactime_rows(body: Path) -> list[list[str]]:
 
 def tsk_name(name: str) -> tuple[str, str | None]:
     """A mactime/bodyfile name without TSK's decorations: (path, "$FILE_NAME" or None)."""
-    name = name.strip('"')
+    name = re.sub(r"^[^/:]*:[^/]*(?=/)", "", name.strip('"'))  # our EXHIBIT:VOLUME prefix
     if name.endswith(" (deleted)"):
         name = name[: -len(" (deleted)")]
     attribute = None

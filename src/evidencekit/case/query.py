@@ -10,7 +10,10 @@ from typing import Any, TextIO
 
 from evidencekit.case.process import FILE_COLUMNS
 from evidencekit.case.store import Case
+from evidencekit.errors import ValidationError
 from evidencekit.models import FileRecord, Locator, iso_utc
+from evidencekit.times import zone
+from evidencekit.textout import EXCEL_BOM, csv_options, escape_control
 
 TABLE_COLUMNS = ("exhibit", "volume", "inode", "deleted", "size", "sha256", "path")
 
@@ -73,13 +76,37 @@ def _record(d: dict[str, Any]) -> FileRecord:
     )
 
 
-def write_files(case: Case, flt: FileFilter, fmt: str, out: TextIO) -> int:
-    """Write matching rows as table, jsonl or csv (jsonl/csv: the columns of ``evidencekit files``)."""
+def check_selection(case: Case, exhibit: str | None, volume: str | None = None) -> None:
+    """ValidationError naming what exists when ``exhibit`` or ``volume`` matches nothing in the case."""
+    ids = [ex.id for ex in case.exhibits()]
+    if exhibit is not None and exhibit not in ids:
+        raise ValidationError(f"{case.root}: no exhibit {exhibit!r}; the case has {_listing(ids)}")
+    if volume is not None:
+        sql, args = "SELECT DISTINCT volume FROM files", []
+        if exhibit is not None:
+            sql, args = sql + " WHERE exhibit = ?", [exhibit]
+        volumes = sorted(v or "" for (v,) in case.db.execute(sql, args))
+        if volume not in volumes:
+            where = f"exhibit {exhibit}" if exhibit else "the inventory"
+            raise ValidationError(f"{case.root}: no volume {volume!r} in {where}; it has {_listing(volumes)}")
+
+
+def _listing(names: list[str]) -> str:
+    return ", ".join(repr(n) if n == "" else n for n in names) if names else "none"
+
+
+def write_files(case: Case, flt: FileFilter, fmt: str, out: TextIO, excel: bool = False, tz: str = "UTC") -> int:
+    """Write matching rows as table, jsonl or csv (jsonl/csv: the columns of ``evidencekit files``).
+
+    Table and CSV escape control characters in names (a name cannot forge a line); ``excel``:
+    CSV with a byte order mark, ``;`` and CRLF."""
     from evidencekit.export import COLUMNS, record_dict
 
     count = 0
-    writer = csv.DictWriter(out, fieldnames=("exhibit", *COLUMNS), extrasaction="ignore") if fmt == "csv" else None
+    writer = csv.DictWriter(out, fieldnames=("exhibit", *COLUMNS), extrasaction="ignore",
+                            **csv_options(excel)) if fmt == "csv" else None
     if writer:
+        out.write(EXCEL_BOM if excel else "")
         writer.writeheader()
     elif fmt == "table":
         out.write("\t".join(TABLE_COLUMNS) + "\n")
@@ -88,13 +115,14 @@ def write_files(case: Case, flt: FileFilter, fmt: str, out: TextIO) -> int:
         if fmt == "table":
             out.write(f"{exhibit}\t{rec.volume or '-'}\t{rec.inode if rec.inode is not None else '-'}\t"
                       f"{'deleted' if rec.deleted else '-'}\t{rec.size if rec.size is not None else '-'}\t"
-                      f"{rec.sha256 or '-'}\t{rec.path}{':' + rec.stream if rec.stream else ''}\n")
+                      f"{rec.sha256 or '-'}\t{escape_control(rec.path + (':' + rec.stream if rec.stream else ''))}\n")
             continue
-        row = {"exhibit": exhibit, **record_dict(rec)}
+        row = {"exhibit": exhibit, **record_dict(rec, zone(tz), tz)}
         if writer:
             row["locator"] = rec.locator.to_json()
             row["warnings"] = "; ".join(rec.warnings)
-            writer.writerow(row)
+            row["attributes"] = " ".join(rec.attributes)
+            writer.writerow({k: escape_control(v) if isinstance(v, str) else v for k, v in row.items()})
         else:
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
     return count

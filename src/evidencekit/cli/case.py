@@ -6,6 +6,7 @@ import contextlib
 import json
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import click
@@ -140,20 +141,50 @@ def status_cmd(case_dir: str, fmt: str) -> None:
 @click.option("--deleted", is_flag=True, help="Only deleted entries.")
 @click.option("--ext", "exts", multiple=True, help="Only these file extensions (repeatable, no dot).")
 @click.option("--min-size", type=int, help="Only files of at least this many bytes.")
-@click.option("--format", "fmt", type=click.Choice(["table", "jsonl", "csv"]), default="table", show_default=True,
-              help="Output format.")
+@click.option("--format", "fmt", type=click.Choice(["table", "jsonl", "csv", "xlsx"]), default="table",
+              show_default=True, help="Output format (xlsx: one sheet per exhibit; needs --output).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to FILE instead of stdout.")
+@click.option("--excel", is_flag=True, help="CSV for Excel: UTF-8 with a byte order mark, ';' between fields, CRLF.")
+@click.option("--tz", "tz", default="UTC", show_default=True, metavar="ZONE",
+              help="Display time zone of jsonl, csv and xlsx times (IANA name). Storage stays UTC.")
 @file_filter_options
 def files_cmd(case_dir: str, pattern: str | None, exhibit: str | None, volume: str | None, deleted: bool,
-              exts: tuple[str, ...], min_size: int | None, fmt: str, **scan_filters: Any) -> None:
+              exts: tuple[str, ...], min_size: int | None, fmt: str, output: str | None, excel: bool, tz: str,
+              **scan_filters: Any) -> None:
     """List the inventory stored in the case; PATTERN is a path glob (e.g. '/home/*/*.jpg').
 
     Content filters (--type, --mismatch, --yara, --known-bad, --hide-known) use the results of
-    'evidencekit scan' stored in the case.
+    'evidencekit scan' stored in the case. An --exhibit or --volume the case does not have is an
+    error naming those it has.
     """
     case = Case.open(case_dir)
+    query.check_selection(case, exhibit, volume)
     filters = query.FileFilter(pattern=pattern, exhibit=exhibit, volume=volume, deleted=deleted,
                                exts=exts, min_size=min_size, extra=[file_filter_sql(**scan_filters)])
-    query.write_files(case, filters, fmt, sys.stdout)
+    if fmt == "xlsx":
+        _files_xlsx(case, filters, output, tz)
+        return
+    with _output(output) as out:
+        query.write_files(case, filters, fmt, out, excel=excel, tz=tz)
+
+
+def _files_xlsx(case: Case, filters: query.FileFilter, output: str | None, tz: str) -> None:
+    from evidencekit.exporters.xlsx import write_files
+    from evidencekit.times import zone
+
+    if not output:
+        raise CaseError("--format xlsx writes a file: give --output FILE.xlsx")
+    count = write_files(query.select_files(case, filters), Path(output), zone(tz), tz)
+    click.echo(f"{count} entries written to {output}", err=True)
+
+
+@contextlib.contextmanager
+def _output(output: str | None) -> Iterator[Any]:
+    if not output:
+        yield sys.stdout
+        return
+    with open(output, "w", encoding="utf-8", newline="") as fh:
+        yield fh
 
 
 COMMANDS = [case_group]

@@ -9,8 +9,12 @@ from typing import Any
 
 import click
 
+import evidencekit.exporters.l2tcsv
+import evidencekit.exporters.timesketch
+import evidencekit.exporters.xlsx  # noqa: F401 - these register their formats
 from evidencekit.errors import CaseError, ValidationError
 from evidencekit.models import parse_iso_utc
+from evidencekit.textout import escape_control
 from evidencekit.timeline import api
 from evidencekit.timeline.export import FORMATS, render, zone
 from evidencekit.timeline.plaso import PRESETS
@@ -124,8 +128,9 @@ def show_cmd(case_dir: Path, from_: str | None, to_: str | None, exhibit: str | 
             src = "fs" if ev.source == "fs" else ev.parser
             desc = ev.timestamp_desc + (f" [{ev.attribute}]" if ev.attribute else "")
             text = ev.message if ev.source != "fs" else desc
+            # Names and messages are the evidence's: escaped, so none can print a forged line.
             click.echo(f"{render(ev.time, ev.time_digits, tzinfo)}\t{ev.macb or '-'}\t{src}\t{ev.exhibit}\t"
-                       f"{ev.display_path}\t{text}\t{','.join(ev.flags)}")
+                       f"{escape_control(ev.display_path)}\t{escape_control(text)}\t{','.join(ev.flags)}")
     finally:
         case.close()
 
@@ -133,16 +138,20 @@ def show_cmd(case_dir: Path, from_: str | None, to_: str | None, exhibit: str | 
 @timeline.command("export")
 @CASE_ARG
 @click.option("--format", "fmt", type=click.Choice(FORMATS), required=True,
-              help="csv (mactime + l2tcsv columns), jsonl, bodyfile (TSK/mactime) or timesketch (JSONL).")
+              help="csv (evidencekit's columns), l2tcsv (plaso's 17 columns), jsonl, bodyfile (TSK 3.x, for "
+                   "mactime and plaso), timesketch (JSONL, OUT must end in .jsonl), timesketch-csv (OUT must "
+                   "end in .csv) or xlsx (one sheet per exhibit).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="File to write; FILE.sha256 is written beside it and its hash goes into the ledger.")
 @filter_options
 @TZ
 @click.option("--no-group", is_flag=True,
-              help="One row per event instead of mactime-style MACB rows (csv, jsonl, timesketch).")
+              help="One row per event instead of mactime-style MACB rows (csv, l2tcsv, jsonl, xlsx).")
+@click.option("--excel", is_flag=True,
+              help="CSV formats for Excel: UTF-8 with a byte order mark, ';' between fields, CRLF.")
 @EXAMINER
 def export_cmd(case_dir: Path, fmt: str, out: Path, from_: str | None, to_: str | None, exhibit: str | None,
-               source: str | None, grep: str | None, flagged: bool, tz: str, no_group: bool,
+               source: str | None, grep: str | None, flagged: bool, tz: str, no_group: bool, excel: bool,
                examiner: str | None) -> None:
     """Export DIR's timeline as a hashed file recorded in the custody ledger."""
     q = _query(from_, to_, exhibit, source, grep, flagged, tz)
@@ -152,7 +161,7 @@ def export_cmd(case_dir: Path, fmt: str, out: Path, from_: str | None, to_: str 
         raise CaseError(f"{out.parent}: output folder does not exist")
     case = _open_case(case_dir)
     try:
-        sha, count = api.export(case, _examiner(examiner), fmt, out, tz=tz, group=not no_group, query=q)
+        sha, count = api.export(case, _examiner(examiner), fmt, out, tz=tz, group=not no_group, query=q, excel=excel)
     finally:
         case.close()
     click.echo(f"{sha}  {out}  ({count} events, zone {tz})")

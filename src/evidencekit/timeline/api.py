@@ -12,7 +12,8 @@ from evidencekit.errors import ValidationError
 from evidencekit.timeline import store
 from evidencekit.timeline.build import PartResult, build_fs, build_native, build_plaso
 from evidencekit.timeline.events import TimelineEvent
-from evidencekit.timeline.export import FORMATS, write_export, zone
+from evidencekit.hashing import checksum_line
+from evidencekit.timeline.export import check_format, write_export, zone
 
 
 def timeline(case: Any, *, start: int | None = None, end: int | None = None, exhibit: str | None = None,
@@ -46,27 +47,29 @@ def build(case: Any, examiner: Any, exhibits: list[str] | None = None, artifacts
 
 
 def export(case: Any, examiner: Any, fmt: str, out: Path, *, tz: str = "UTC", group: bool = True,
-           query: store.Query | None = None) -> tuple[str, int]:
+           query: store.Query | None = None, excel: bool = False) -> tuple[str, int]:
     """Write an export and ``out``.sha256 beside it; one ledger entry carries the hash.
 
     Returns (sha256, number of events). The file is written under a temporary name and renamed
-    into place only when the ledger entry commits.
+    into place only when the ledger entry commits. ``out``.sha256 names the file without its
+    folder, so ``sha256sum -c timeline.csv.sha256`` works in the folder of both. ``excel``: the
+    CSV formats with a byte order mark, ``;`` and CRLF (see ``evidencekit.textout``).
     """
-    if fmt not in FORMATS:
-        raise ValidationError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    check_format(fmt, Path(out))
     zone(tz)
     store.ensure_schema(case.db)
     q = query or store.Query()
     out = out.absolute()
     tmp = out.with_name(f".{out.name}.partial")
-    sha, count = write_export(fmt, tmp, lambda order: store.query(case.db, q, order), tz, group)
-    details = {"export": "timeline", "format": fmt, "zone": tz, "events": count, "macb_grouped": group and fmt != "bodyfile",
+    sha, count = write_export(fmt, tmp, lambda order: store.query(case.db, q, order), tz, group, excel)
+    details = {"export": "timeline", "format": fmt, "zone": tz, "events": count,
+               "macb_grouped": group and fmt in ("csv", "jsonl", "l2tcsv"), **({"excel": True} if excel else {}),
                "filters": {k: v for k, v in vars(q).items() if v not in (None, False)}, "file": out.name}
     try:
         with case.action("exported", examiner=examiner, details=details) as act:
             act.outputs[_display(out, case.root)] = sha
         os.replace(tmp, out)
-        out.with_name(out.name + ".sha256").write_text(f"{sha}  {out.name}\n")
+        out.with_name(out.name + ".sha256").write_text(checksum_line(sha, out.name), encoding="utf-8")
     finally:
         tmp.unlink(missing_ok=True)
     return sha, count

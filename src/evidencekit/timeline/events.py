@@ -74,6 +74,7 @@ class TimelineEvent:
     entry: int | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
     id: int | None = None
+    md5: str | None = None  # the file's, read from the inventory (not stored with the event)
 
     @property
     def display_path(self) -> str:

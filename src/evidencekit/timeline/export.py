@@ -2,9 +2,10 @@
 
 Every writer streams: events come from a database cursor and go straight to the file, so memory
 does not grow with the timeline. Every format states its display zone (a ``timezone`` column or
-field; the bodyfile's ``#`` header, which ``mactime`` skips, says its times are UTC epoch
-seconds). ``write_export`` returns the SHA256 of the bytes written; the caller writes
-``FILE.sha256`` beside it and records the hash in the ledger.
+field); the bodyfile is TSK 3.x's, whose times are UTC epoch seconds by definition (its zone is
+stated in the ledger entry). ``write_export`` returns the SHA256 of the bytes written; the caller
+writes ``FILE.sha256`` beside it and records the hash in the ledger. Other modules (the
+``evidencekit.exporters`` package) add formats with :func:`register_format`.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from pathlib import Path
 from typing import IO, Any
 
 from evidencekit.errors import ValidationError
+from evidencekit.hashing import sha256_file
+from evidencekit.textout import EXCEL_BOM, csv_options, safe_row
 from evidencekit.timeline.events import FN, SOURCE_FS, MacbRow, TimelineEvent, group_macb
 from evidencekit.times import render, zone  # noqa: F401 - the exporters' zone helpers
 
-FORMATS = ("csv", "jsonl", "bodyfile", "timesketch")
+FORMATS = ["csv", "jsonl", "bodyfile", "timesketch"]  # grows as exporters register formats
 NS = 1_000_000_000
 CSV_COLUMNS = (
     "datetime", "timezone", "date", "time", "MACB", "source", "sourcetype", "type", "short", "desc",
@@ -69,12 +72,19 @@ def _frac_seconds(ns: int | None, digits: int) -> str:
 
 
 def tsk_safe(text: str) -> str:
-    """Control characters and the field separator as ``^``, as TSK writes names in a bodyfile."""
+    """Control characters and the field separator as ``^``, as TSK writes names in a bodyfile
+    (``mactime`` splits on every ``|``, escaped or not; plaso reads ``^`` as it is)."""
     return "".join("^" if ch < " " or ch in "|\x7f" else ch for ch in text)
 
 
+def body_prefix(ev: TimelineEvent) -> str:
+    """``EXHIBIT:VOLUME`` before the path (``E1:p2/Users/x``, ``E2:/etc/passwd``), like the
+    mount point ``fls -m`` puts there, so the exhibits of a case stay apart."""
+    return f"{ev.exhibit or ''}:{ev.volume or ''}" if ev.exhibit or ev.volume else ""
+
+
 def body_name(ev: TimelineEvent) -> str:
-    name = ev.display_path
+    name = body_prefix(ev) + ev.display_path
     if ev.link_target:
         name += f" -> {ev.link_target}"
     if ev.attribute == FN:
@@ -87,7 +97,7 @@ def body_name(ev: TimelineEvent) -> str:
 def _body_line(first: TimelineEvent, times: dict[str, int]) -> str:
     cols = [_frac_seconds(times.get(ch), first.time_digits) for ch in "amcb"]
     size = first.size if first.size is not None else 0
-    return (f"{first.sha256 or 0}|{body_name(first)}|{first.inode or 0}|{mode_string(first)}|"
+    return (f"{first.md5 or 0}|{body_name(first)}|{first.inode or 0}|{mode_string(first)}|"
             f"{first.uid or 0}|{first.gid or 0}|{size}|{'|'.join(cols)}\n")
 
 
@@ -97,9 +107,9 @@ def write_bodyfile(events: Iterable[TimelineEvent], out: IO[str]) -> int:
     File system events of one entry and attribute make one line (events must arrive ordered by
     entry). Deletion times have no bodyfile column and are left out. An artefact event is one
     line with its time in the column of its MACB letter (``mtime`` when it has none) and its
-    parser, meaning and message in the name. The first column carries the SHA256 when known.
+    parser, meaning and message in the name. The first column is the MD5 or ``0``, no comment
+    line: what TSK 3.x defines and plaso's bodyfile parser accepts.
     """
-    out.write("# evidencekit timeline bodyfile: times are seconds since 1970-01-01 UTC (zone UTC)\n")
     count, key, first, times = 0, None, None, {}
     for ev in events:
         count += 1
@@ -139,40 +149,58 @@ def write_jsonl(rows: Iterable[MacbRow], out: IO[str], tz: tzinfo, zone_name: st
     return count
 
 
+def timesketch_row(ev: TimelineEvent, tz: tzinfo, zone_name: str) -> dict[str, Any]:
+    """One event as Timesketch wants it: flat attributes (no nested object) and its own
+    ``timestamp_desc``; ``timestamp`` in microseconds, ``datetime`` ISO-8601 in the display zone."""
+    row = _common(ev, tz, zone_name)
+    extra = row.pop("extra")
+    row.update(message=ev.message or ev.path, timestamp=ev.time // 1000, flags=",".join(ev.flags),
+               locator=ev.locator or "",
+               data_type=ev.extra.get("data_type", "fs:stat" if ev.source == SOURCE_FS else "plaso"))
+    for key, value in _flatten(extra):
+        row[key if key not in row else f"extra_{key}"] = value
+    return row
+
+
+def _flatten(values: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            yield from _flatten(value, name + "_")
+        elif isinstance(value, list | tuple):
+            yield name, ",".join(map(str, value))
+        else:
+            yield name, value if value is None or isinstance(value, str | int | float | bool) else str(value)
+
+
 def write_timesketch(rows: Iterable[MacbRow], out: IO[str], tz: tzinfo, zone_name: str) -> int:
-    """Timesketch JSONL: ``message``, ``datetime``, ``timestamp`` (µs), ``timestamp_desc`` and ours."""
+    """Timesketch JSONL: one line per event (one ``timestamp_desc`` each), flat attributes."""
     count = 0
     for row in rows:
-        obj = _common(row.first, tz, zone_name)
-        ev = row.first
-        obj["message"] = ev.message or ev.path
-        obj["timestamp"] = ev.time // 1000
-        obj["timestamp_desc"] = "; ".join(row.descs)
-        obj["macb"] = row.macb
-        obj["data_type"] = ev.extra.get("data_type", "fs:stat" if ev.source == SOURCE_FS else "plaso")
-        obj["extra"] = json.dumps(obj["extra"], ensure_ascii=False, default=str) if obj["extra"] else ""
-        out.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
-        count += len(row.descs)
+        out.write(json.dumps(timesketch_row(row.first, tz, zone_name), ensure_ascii=False, default=str) + "\n")
+        count += 1
     return count
 
 
-def write_csv(rows: Iterable[MacbRow], out: IO[str], tz: tzinfo, zone_name: str) -> int:
-    """CSV with l2tcsv-like (date, time, timezone, MACB, source, type, short, desc, filename, inode)
-    and mactime-like (size, mode, uid, gid) columns, plus provenance."""
-    writer = csv.writer(out, lineterminator="\n")
+def write_csv(rows: Iterable[MacbRow], out: IO[str], tz: tzinfo, zone_name: str, excel: bool = False) -> int:
+    """evidencekit's own timeline CSV (neither plaso's l2tcsv nor Timesketch CSV, which are formats
+    of their own): the full-precision time and zone, MACB, the source and meaning, the file's
+    mactime columns (size, mode, uid, gid), exhibit, volume, flags and the locator. Names and
+    messages have their control characters escaped."""
+    writer = csv.writer(out, **csv_options(excel))
     writer.writerow(CSV_COLUMNS)
     count = 0
     for row in rows:
         ev = row.first
         stamp = render(ev.time, ev.time_digits, tz)
-        writer.writerow([
+        writer.writerow(safe_row([
             stamp, zone_name, stamp[:10], stamp[11:], row.macb, "FILE" if ev.source == SOURCE_FS else ev.parser,
             ev.attribute or ("File stat" if ev.source == SOURCE_FS else ev.extra.get("data_type", "")),
             "; ".join(row.descs), ev.display_path, ev.message, ev.display_path, ev.inode, ev.size,
             mode_string(ev), ev.uid, ev.gid, ev.exhibit, ev.volume, ev.attribute, int(ev.deleted), ev.sha256,
             ",".join(ev.flags), ev.assumed_zone, ev.time, ev.time_digits, ev.locator,
             json.dumps(dict(ev.extra), ensure_ascii=False, default=str) if ev.extra else "",
-        ])
+        ]))
         count += len(row.descs)
     return count
 
@@ -185,23 +213,53 @@ def _rows(events: Iterable[TimelineEvent], group: bool) -> Iterator[MacbRow]:
         yield MacbRow(ev, {ev.macb} if ev.macb else set(), [ev.timestamp_desc])
 
 
+# name -> (writer(events, path, tz, zone name, group, excel) -> count, file suffix its readers require)
+_REGISTERED: dict[str, tuple[Callable[..., int], str | None]] = {}
+SUFFIXES = {"timesketch": ".jsonl"}  # the Timesketch import client picks its reader by the suffix
+
+
+def register_format(name: str, writer: Callable[..., int], suffix: str | None = None) -> None:
+    """Add an export format; ``writer(events, path, tz, zone_name, group, excel)`` writes ``path``."""
+    _REGISTERED[name] = (writer, suffix)
+    if suffix:
+        SUFFIXES[name] = suffix
+    if name not in FORMATS:
+        FORMATS.append(name)
+
+
+def check_format(fmt: str, out_path: Path) -> None:
+    """ValidationError unless ``fmt`` is known and ``out_path`` has the suffix its readers need."""
+    if fmt not in FORMATS:
+        raise ValidationError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    suffix = SUFFIXES.get(fmt)
+    if suffix and out_path.suffix.lower() != suffix:
+        raise ValidationError(f"{out_path.name}: a {fmt} export must end in {suffix} (its importer reads only those)")
+
+
 def write_export(fmt: str, out_path: Path, events: Callable[[str], Iterable[TimelineEvent]],
-                 tz_name: str = "UTC", group: bool = True) -> tuple[str, int]:
+                 tz_name: str = "UTC", group: bool = True, excel: bool = False) -> tuple[str, int]:
     """Write ``fmt`` to ``out_path``; ``events(order)`` supplies events ("time" or "entry" order).
 
+    ``excel``: CSV formats as Excel on a ``;`` locale opens them (see ``textout``).
     Returns (sha256 hex of the file, number of events written).
     """
     if fmt not in FORMATS:
         raise ValidationError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
     tz = zone(tz_name)
+    if fmt in _REGISTERED:
+        count = _REGISTERED[fmt][0](events, out_path, tz, tz_name, group, excel)
+        return sha256_file(out_path), count
     with out_path.open("wb") as raw:
         hashing = _HashingFile(raw)
         text = io.TextIOWrapper(io.BufferedWriter(hashing, 1 << 20), encoding="utf-8", newline="")
         if fmt == "bodyfile":
             count = write_bodyfile(events("entry"), text)
+        elif fmt == "csv":
+            text.write(EXCEL_BOM if excel else "")
+            count = write_csv(_rows(events("time"), group), text, tz, tz_name, excel)
         else:
-            writer = {"csv": write_csv, "jsonl": write_jsonl, "timesketch": write_timesketch}[fmt]
-            count = writer(_rows(events("time"), group), text, tz, tz_name)
+            writer = {"jsonl": write_jsonl, "timesketch": write_timesketch}[fmt]
+            count = writer(_rows(events("time"), group and fmt != "timesketch"), text, tz, tz_name)
         text.flush()
         text.detach().flush()
     return hashing.sha256.hexdigest(), count
