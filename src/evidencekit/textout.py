@@ -7,6 +7,7 @@ through :func:`escape_control`; JSONL keeps the exact text (JSON escapes it itse
 
 from __future__ import annotations
 
+import csv
 import re
 
 # C0 controls, DEL, C1 controls, and the bidirectional overrides that reorder what a terminal shows.
@@ -31,9 +32,22 @@ def escape_control(text: str) -> str:
     return _CONTROL.sub(_escape, text) if _CONTROL.search(text) else text
 
 
-def csv_options(excel: bool = False) -> dict[str, str]:
-    """Keyword arguments of ``csv.writer``: RFC 4180-like, or what Excel on a ``;`` locale expects."""
-    return {"delimiter": ";", "lineterminator": "\r\n"} if excel else {"delimiter": ",", "lineterminator": "\n"}
+class PlainCsv(csv.excel):
+    """Comma-separated, quoted where needed, LF line ends."""
+
+    lineterminator = "\n"
+
+
+class ExcelCsv(csv.excel):
+    """What Excel on a locale whose list separator is ``;`` opens as columns."""
+
+    delimiter = ";"
+    lineterminator = "\r\n"
+
+
+def csv_dialect(excel: bool = False) -> type[csv.Dialect]:
+    """The ``csv`` dialect of our CSV writers: :class:`PlainCsv`, or :class:`ExcelCsv` for ``--excel``."""
+    return ExcelCsv if excel else PlainCsv
 
 
 def safe_row(values: list[object]) -> list[object]:

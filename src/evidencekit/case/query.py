@@ -12,8 +12,8 @@ from evidencekit.case.process import FILE_COLUMNS
 from evidencekit.case.store import Case
 from evidencekit.errors import ValidationError
 from evidencekit.models import FileRecord, Locator, iso_utc
+from evidencekit.textout import EXCEL_BOM, csv_dialect, escape_control
 from evidencekit.times import zone
-from evidencekit.textout import EXCEL_BOM, csv_options, escape_control
 
 TABLE_COLUMNS = ("exhibit", "volume", "inode", "deleted", "size", "sha256", "path")
 
@@ -104,7 +104,7 @@ def write_files(case: Case, flt: FileFilter, fmt: str, out: TextIO, excel: bool 
 
     count = 0
     writer = csv.DictWriter(out, fieldnames=("exhibit", *COLUMNS), extrasaction="ignore",
-                            **csv_options(excel)) if fmt == "csv" else None
+                            dialect=csv_dialect(excel)) if fmt == "csv" else None
     if writer:
         out.write(EXCEL_BOM if excel else "")
         writer.writeheader()

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, tzinfo
 from pathlib import Path
 
-from evidencekit.textout import EXCEL_BOM, csv_options, escape_control
+from evidencekit.textout import EXCEL_BOM, csv_dialect, escape_control
 from evidencekit.timeline.events import SOURCE_FS, MacbRow, TimelineEvent, group_macb
 from evidencekit.timeline.export import body_prefix, register_format
 
@@ -72,8 +72,8 @@ def row_values(row: MacbRow, tz: tzinfo, zone_name: str) -> list[str]:
 def write_l2tcsv(events: Callable[[str], Iterable[TimelineEvent]], path: Path, tz: tzinfo, zone_name: str,
                  group: bool = True, excel: bool = False) -> int:
     """Write ``path`` in l2tcsv; returns the number of events (a merged row counts each)."""
-    options = csv_options(excel)
-    sep, end = options["delimiter"], options["lineterminator"]
+    dialect = csv_dialect(excel)
+    sep, end = dialect.delimiter, dialect.lineterminator
     rows: Iterable[MacbRow] = group_macb(events("time")) if group else (
         MacbRow(ev, {ev.macb} if ev.macb else set(), [ev.timestamp_desc]) for ev in events("time"))
     count = 0

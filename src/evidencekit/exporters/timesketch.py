@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from datetime import tzinfo
 from pathlib import Path
 
-from evidencekit.textout import EXCEL_BOM, csv_options, safe_row
+from evidencekit.textout import EXCEL_BOM, csv_dialect, safe_row
 from evidencekit.timeline.events import TimelineEvent
 from evidencekit.timeline.export import register_format, timesketch_row
 
@@ -29,7 +29,7 @@ def write_timesketch_csv(events: Callable[[str], Iterable[TimelineEvent]], path:
     count = 0
     with path.open("w", encoding="utf-8", newline="") as out:
         out.write(EXCEL_BOM if excel else "")
-        writer = csv.writer(out, **csv_options(excel))
+        writer = csv.writer(out, dialect=csv_dialect(excel))
         writer.writerow(COLUMNS)
         for ev in events("time"):
             row = timesketch_row(ev, tz, zone_name)

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from evidencekit.errors import ValidationError
+from evidencekit.hashing import checksum_line
 from evidencekit.timeline import store
 from evidencekit.timeline.build import PartResult, build_fs, build_native, build_plaso
 from evidencekit.timeline.events import TimelineEvent
-from evidencekit.hashing import checksum_line
 from evidencekit.timeline.export import check_format, write_export, zone
 
 

@@ -21,7 +21,7 @@ from typing import IO, Any
 
 from evidencekit.errors import ValidationError
 from evidencekit.hashing import sha256_file
-from evidencekit.textout import EXCEL_BOM, csv_options, safe_row
+from evidencekit.textout import EXCEL_BOM, csv_dialect, safe_row
 from evidencekit.timeline.events import FN, SOURCE_FS, MacbRow, TimelineEvent, group_macb
 from evidencekit.times import render, zone  # noqa: F401 - the exporters' zone helpers
 
@@ -187,7 +187,7 @@ def write_csv(rows: Iterable[MacbRow], out: IO[str], tz: tzinfo, zone_name: str,
     of their own): the full-precision time and zone, MACB, the source and meaning, the file's
     mactime columns (size, mode, uid, gid), exhibit, volume, flags and the locator. Names and
     messages have their control characters escaped."""
-    writer = csv.writer(out, **csv_options(excel))
+    writer = csv.writer(out, dialect=csv_dialect(excel))
     writer.writerow(CSV_COLUMNS)
     count = 0
     for row in rows:
