@@ -1,7 +1,9 @@
-"""Writers for file records: JSONL, CSV and the TSK 3.x bodyfile that ``mactime`` reads.
+"""Writers for file records: JSONL, CSV, DFXML and the TSK 3.x bodyfile that ``mactime`` reads.
 
 JSONL and CSV carry times as ISO-8601 at the source's precision in the display zone and name that
-zone in every record; the bodyfile carries whole seconds since the epoch, as TSK defines it.
+zone in every record; the bodyfile carries whole seconds since the epoch, as TSK defines it;
+DFXML (``evidencekit.exporters.dfxml``) carries UTC. CSV and the bodyfile escape control
+characters in names (``textout``); ``excel`` makes the CSV one Excel on a ``;`` locale opens.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ import orjson
 
 from evidencekit.inventory import batches
 from evidencekit.models import TIME_FIELDS, FileRecord, LocatorText
+from evidencekit.textout import EXCEL_BOM, csv_dialect, escape_control, tsk_safe
 from evidencekit.times import iso_utc, render, zone
 
-FILE_FORMATS = ("jsonl", "csv", "bodyfile")
+FILE_FORMATS = ("jsonl", "csv", "bodyfile", "dfxml")
 COLUMNS = ("volume", "path", "stream", "inode", "type", "deleted", "orphan", "size", "md5", "sha1", "sha256",
            *TIME_FIELDS, "filesystem", "assumed_zone", "mode", "uid", "gid", "link_target", "attributes", "display_zone",
            "locator", "warnings")
@@ -70,23 +73,35 @@ _ROW = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 class Renderer:
     """Turns records into text in one format; picklable, so worker processes can render too."""
 
-    def __init__(self, fmt: str, zone_name: str = "UTC"):
-        self.fmt, self.zone_name = fmt, zone_name
+    def __init__(self, fmt: str, zone_name: str = "UTC", excel: bool = False, dfxml: dict | None = None):
+        """``dfxml``: the header's ``source`` (image path), ``volumes`` and ``version`` for that format."""
+        self.fmt, self.zone_name, self.excel, self.dfxml = fmt, zone_name, excel, dfxml or {}
         self._zone = zone(zone_name)
         self._locator_json = LocatorText()
+        self._partitions = {v.name: i for i, v in enumerate(self.dfxml.get("volumes", ()), 1)}
 
     def __getstate__(self) -> dict:
-        return {"fmt": self.fmt, "zone_name": self.zone_name}
+        return {"fmt": self.fmt, "zone_name": self.zone_name, "excel": self.excel, "dfxml": self.dfxml}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["fmt"], state["zone_name"])  # type: ignore[misc]
+        self.__init__(state["fmt"], state["zone_name"], state["excel"], state["dfxml"])  # type: ignore[misc]
 
     def header(self) -> bytes:
+        if self.fmt == "dfxml":
+            from evidencekit.exporters import dfxml
+
+            info = self.dfxml
+            return _utf8(dfxml.header(info.get("source"), info.get("volumes", ()), info.get("version", ""),
+                                      info.get("command")))
         if self.fmt != "csv":
             return b""
         buf = io.StringIO()
-        csv.writer(buf).writerow(COLUMNS)
+        buf.write(EXCEL_BOM if self.excel else "")
+        csv.writer(buf, dialect=csv_dialect(self.excel)).writerow(COLUMNS)
         return buf.getvalue().encode()
+
+    def footer(self) -> bytes:
+        return b"</dfxml>\n" if self.fmt == "dfxml" else b""
 
     def __call__(self, records: Iterable[FileRecord]) -> tuple[bytes, int]:
         """The UTF-8 text of ``records`` (no header) and how many there were.
@@ -108,17 +123,27 @@ class Renderer:
             lines.append(b"")
             return b"\n".join(lines), len(lines) - 1
         buf, count = io.StringIO(), 0
+        if self.fmt == "dfxml":
+            from evidencekit.exporters.dfxml import fileobject
+
+            for record in records:
+                buf.write(fileobject(record, self._partitions))
+                count += 1
+            return _utf8(buf.getvalue()), count
         if self.fmt == "bodyfile":
             for record in records:
                 buf.write("".join(line + "\n" for line in bodyfile_lines(record)))
                 count += 1
             return _utf8(buf.getvalue()), count
-        writer = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="ignore")
+        writer = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="ignore", dialect=csv_dialect(self.excel))
         for record in records:
             row = _flat(record, zone, zone_name)
             row["locator"] = locator_json(record.locator)
             row["warnings"] = "; ".join(record.warnings)
             row["attributes"] = " ".join(record.attributes)
+            for key in ("path", "stream", "link_target", "warnings"):
+                if row[key]:
+                    row[key] = escape_control(row[key])
             writer.writerow(row)
             count += 1
         return _utf8(buf.getvalue()), count
@@ -137,6 +162,7 @@ def write_records(records: Iterable[FileRecord], out: BinaryIO, fmt: str, zone_n
         data, count = renderer(batch)
         out.write(data)
         total += count
+    out.write(renderer.footer())
     return total
 
 
@@ -160,13 +186,9 @@ def bodyfile_lines(record: FileRecord) -> list[str]:
     md5 = record.md5 or "0"
     inode = "0" if record.inode is None else str(record.inode)
     common = f"{mode_string(record)}|{record.uid or 0}|{record.gid or 0}|{record.size or 0}"
-    lines = [f"{md5}|{_clean(name)}{suffix}|{inode}|{common}|{_secs(record.atime)}|{_secs(record.mtime)}|"
+    lines = [f"{md5}|{tsk_safe(name)}{suffix}|{inode}|{common}|{_secs(record.atime)}|{_secs(record.mtime)}|"
              f"{_secs(record.ctime)}|{_secs(record.crtime)}"]
     if record.fn_crtime is not None and not record.stream:
-        lines.append(f"0|{_clean(record.path)} ($FILE_NAME){suffix}|{inode}|{common}|{_secs(record.fn_atime)}|"
+        lines.append(f"0|{tsk_safe(record.path)} ($FILE_NAME){suffix}|{inode}|{common}|{_secs(record.fn_atime)}|"
                      f"{_secs(record.fn_mtime)}|{_secs(record.fn_ctime)}|{_secs(record.fn_crtime)}")
     return lines
-
-
-def _clean(name: str) -> str:
-    return name.replace("|", "\\|").replace("\n", "\\n")

@@ -53,3 +53,9 @@ def csv_dialect(excel: bool = False) -> type[csv.Dialect]:
 def safe_row(values: list[object]) -> list[object]:
     """A CSV/TSV row with every string escaped (numbers and None pass as they are)."""
     return [escape_control(v) if isinstance(v, str) else v for v in values]
+
+
+def tsk_safe(text: str) -> str:
+    """Control characters and the field separator as ``^``, as TSK writes names in a bodyfile
+    (``mactime`` splits on every ``|``, escaped or not; plaso reads ``^`` as it is)."""
+    return "".join("^" if ch < " " or ch in "|\x7f" else ch for ch in text)

@@ -42,6 +42,23 @@ def build_ext4(work: Path, n_files: int, size_mb: int = 16) -> Path:
     return image
 
 
+def build_ext4_named(work: Path, names: dict[str, str], label: str) -> Path:
+    """An 8 MiB ext4 image holding ``names`` (any bytes but "/") with the given contents."""
+    need_tool("mke2fs")
+    src = work / f"src-{label}"
+    src.mkdir(parents=True)
+    for i, (name, text) in enumerate(names.items()):
+        path = src / name
+        path.write_text(text * (i + 1))
+        os.utime(path, (MTIME + 60 * i + 5, MTIME + 60 * i))
+    image = work / f"{label}.raw"
+    with open(image, "wb") as fh:
+        fh.truncate(8 << 20)
+    env = {**os.environ, "E2FSPROGS_FAKE_TIME": str(MTIME), "TZ": "UTC", "LC_ALL": "C"}
+    subprocess.run(["mke2fs", "-q", "-F", "-t", "ext4", "-L", label, "-d", str(src), str(image)], check=True, env=env)
+    return image
+
+
 @pytest.fixture(scope="session")
 def ext4_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_ext4(tmp_path_factory.mktemp("tlimg"), 30)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 import subprocess
 from datetime import datetime
@@ -16,7 +15,14 @@ from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
-from tests.timeline.conftest import MTIME, event_keys, mactime_events, mactime_rows, new_case, run_cli
+from tests.timeline.conftest import (
+    build_ext4_named,
+    event_keys,
+    mactime_events,
+    mactime_rows,
+    new_case,
+    run_cli,
+)
 
 import evidencekit.exporters.l2tcsv
 import evidencekit.exporters.timesketch
@@ -32,26 +38,10 @@ FORGED = "0|INJECTED|1|rrw-r--r--|0|0|1|1|1|1|1"  # what mactime would read as a
 HOSTILE = {f"evil\n{FORGED}": "x", "tab\there.txt": "t", "pipe|name.txt": "p", "Документы.txt": "д"}
 
 
-def _ext4_with(work: Path, names: dict[str, str], label: str) -> Path:
-    need_tool("mke2fs")
-    src = work / f"src-{label}"
-    src.mkdir(parents=True)
-    for i, (name, text) in enumerate(names.items()):
-        path = src / name
-        path.write_text(text * (i + 1))
-        os.utime(path, (MTIME + 60 * i + 5, MTIME + 60 * i))
-    image = work / f"{label}.raw"
-    with open(image, "wb") as fh:
-        fh.truncate(8 << 20)
-    env = {**os.environ, "E2FSPROGS_FAKE_TIME": str(MTIME), "TZ": "UTC", "LC_ALL": "C"}
-    subprocess.run(["mke2fs", "-q", "-F", "-t", "ext4", "-L", label, "-d", str(src), str(image)], check=True, env=env)
-    return image
-
-
 @pytest.fixture(scope="module")
 def images(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     work = tmp_path_factory.mktemp("consumers")
-    return _ext4_with(work, HOSTILE, "hostile"), _ext4_with(work, {"same.txt": "a", "other.txt": "b"}, "plain")
+    return build_ext4_named(work, HOSTILE, "hostile"), build_ext4_named(work, {"same.txt": "a", "other.txt": "b"}, "plain")
 
 
 @pytest.fixture

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import asdict
+from typing import Any
 
 import click
 
 from evidencekit.cli.common import credential_options, open_from_cli, progress_bar, tz_option
+from evidencekit.errors import ValidationError
 from evidencekit.export import FILE_FORMATS, Renderer
 from evidencekit.inventory import parse_hash_list
 from evidencekit.sources.parallel import default_jobs, segments
@@ -83,25 +85,28 @@ def _num(value: int | None) -> str:
 @click.option("--hash", "hash_names", default="md5,sha1,sha256", show_default=True, metavar="ALGS",
               help="Comma-separated hashes of each file's content (md5, sha1, sha256), or 'none'.")
 @click.option("--format", "fmt", type=click.Choice(FILE_FORMATS), default="jsonl", show_default=True,
-              help="jsonl (one JSON object per entry), csv, or bodyfile (TSK 3.x, for mactime).")
+              help="jsonl (one JSON object per entry), csv, bodyfile (TSK 3.x, for mactime and plaso) or "
+                   "dfxml (as fiwalk writes it).")
+@click.option("--excel", is_flag=True, help="CSV for Excel: UTF-8 with a byte order mark, ';' between fields, CRLF.")
 @click.option("--volume", metavar="NAME", help="Only this volume (e.g. p2, vss1; '' for an unpartitioned one).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write to FILE instead of stdout.")
 @click.option("--jobs", "-j", type=click.IntRange(0, 64), default=0, show_default="0: one per core, up to 4",
               help="Worker processes for large file systems; the output is identical whatever the number.")
 @tz_option
 @credential_options
-def files(evidence: str, hash_names: str, fmt: str, volume: str | None, output: str | None, jobs: int, tz: str,
-          password: str | None, recovery_key: str | None) -> None:
+def files(evidence: str, hash_names: str, fmt: str, excel: bool, volume: str | None, output: str | None, jobs: int,
+          tz: str, password: str | None, recovery_key: str | None) -> None:
     """List every entry with hashes and MACB times: deleted, orphaned and NTFS streams included.
 
     Times are ISO-8601 in UTC with the file system's full precision (FAT stores local time: its
     records name the zone it was read as). A read failure becomes a warning on that record; the
-    listing goes on.
+    listing goes on. A --volume the evidence does not have is an error naming those it has.
     """
     hashes = parse_hash_list(hash_names)
-    renderer = Renderer(fmt, tz)
     with open_from_cli(evidence, password, recovery_key) as ev:
         ev.require_filesystems()
+        _check_volume(ev, volume)
+        renderer = Renderer(fmt, tz, excel, _dfxml_context(ev, volume) if fmt == "dfxml" else None)
         out = open(output, "wb") if output else sys.stdout.buffer  # noqa: SIM115 - the renderer gives UTF-8 bytes
         count = 0
         try:
@@ -111,6 +116,7 @@ def files(evidence: str, hash_names: str, fmt: str, volume: str | None, output: 
                     out.write(data)
                     count += n
                     advance(n)
+            out.write(renderer.footer())
         finally:
             if output:
                 out.close()
@@ -118,6 +124,21 @@ def files(evidence: str, hash_names: str, fmt: str, volume: str | None, output: 
         click.echo(f"evidencekit: warning: {warning}", err=True)
     if output:
         click.echo(f"{count} entries written to {output}", err=True)
+
+
+def _check_volume(ev: Any, volume: str | None) -> None:
+    names = [name for name, _reader in ev.readers()]
+    if volume is not None and volume not in names:
+        shown = ", ".join(repr(n) if n == "" else n for n in names) or "none"
+        raise ValidationError(f"{ev.path}: no volume {volume!r} with a file system; it has {shown}")
+
+
+def _dfxml_context(ev: Any, volume: str | None) -> dict[str, Any]:
+    import evidencekit
+
+    volumes = [v for v in ev.volumes if v.filesystem and (volume is None or v.name == volume)]
+    return {"source": ev.path, "volumes": volumes, "version": evidencekit.__version__,
+            "command": " ".join(sys.argv)}
 
 
 COMMANDS = [info, files]

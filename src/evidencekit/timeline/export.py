@@ -21,7 +21,7 @@ from typing import IO, Any
 
 from evidencekit.errors import ValidationError
 from evidencekit.hashing import sha256_file
-from evidencekit.textout import EXCEL_BOM, csv_dialect, safe_row
+from evidencekit.textout import EXCEL_BOM, csv_dialect, safe_row, tsk_safe
 from evidencekit.timeline.events import FN, SOURCE_FS, MacbRow, TimelineEvent, group_macb
 from evidencekit.times import render, zone  # noqa: F401 - the exporters' zone helpers
 
@@ -69,12 +69,6 @@ def _frac_seconds(ns: int | None, digits: int) -> str:
     secs, frac = divmod(ns, NS)
     text = f"{frac:09d}"[: max(digits, 0)].rstrip("0")
     return f"{secs}.{text}" if text else str(secs)
-
-
-def tsk_safe(text: str) -> str:
-    """Control characters and the field separator as ``^``, as TSK writes names in a bodyfile
-    (``mactime`` splits on every ``|``, escaped or not; plaso reads ``^`` as it is)."""
-    return "".join("^" if ch < " " or ch in "|\x7f" else ch for ch in text)
 
 
 def body_prefix(ev: TimelineEvent) -> str:
