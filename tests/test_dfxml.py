@@ -63,7 +63,7 @@ def test_dfxml_agrees_with_fiwalk(image: Path, tmp_path: Path) -> None:
 
     def regular_files(path: Path) -> dict[str, tuple[str | None, ...]]:
         found = {}
-        for obj in etree.parse(str(path)).iter("{%s}fileobject" % NS["d"]):
+        for obj in etree.parse(str(path)).iter(f"{{{NS['d']}}}fileobject"):
             if obj.findtext("d:name_type", namespaces=NS) != "r":
                 continue
             found[obj.findtext("d:filename", namespaces=NS)] = tuple(

@@ -2,7 +2,7 @@
 
 JSONL and CSV carry times as ISO-8601 at the source's precision in the display zone and name that
 zone in every record; the bodyfile carries whole seconds since the epoch, as TSK defines it;
-DFXML (``evidencekit.exporters.dfxml``) carries UTC. CSV and the bodyfile escape control
+DFXML (``evidencekit.exporters.dfxml``, a Renderer of its own) carries UTC. CSV and the bodyfile escape control
 characters in names (``textout``); ``excel`` makes the CSV one Excel on a ``;`` locale opens.
 """
 
@@ -73,26 +73,18 @@ _ROW = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 class Renderer:
     """Turns records into text in one format; picklable, so worker processes can render too."""
 
-    def __init__(self, fmt: str, zone_name: str = "UTC", excel: bool = False, dfxml: dict | None = None):
-        """``dfxml``: the header's ``source`` (image path), ``volumes`` and ``version`` for that format."""
-        self.fmt, self.zone_name, self.excel, self.dfxml = fmt, zone_name, excel, dfxml or {}
+    def __init__(self, fmt: str, zone_name: str = "UTC", excel: bool = False):
+        self.fmt, self.zone_name, self.excel = fmt, zone_name, excel
         self._zone = zone(zone_name)
         self._locator_json = LocatorText()
-        self._partitions = {v.name: i for i, v in enumerate(self.dfxml.get("volumes", ()), 1)}
 
     def __getstate__(self) -> dict:
-        return {"fmt": self.fmt, "zone_name": self.zone_name, "excel": self.excel, "dfxml": self.dfxml}
+        return {"fmt": self.fmt, "zone_name": self.zone_name, "excel": self.excel}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["fmt"], state["zone_name"], state["excel"], state["dfxml"])  # type: ignore[misc]
+        self.__init__(state["fmt"], state["zone_name"], state["excel"])  # type: ignore[misc]
 
     def header(self) -> bytes:
-        if self.fmt == "dfxml":
-            from evidencekit.exporters import dfxml
-
-            info = self.dfxml
-            return _utf8(dfxml.header(info.get("source"), info.get("volumes", ()), info.get("version", ""),
-                                      info.get("command")))
         if self.fmt != "csv":
             return b""
         buf = io.StringIO()
@@ -101,7 +93,7 @@ class Renderer:
         return buf.getvalue().encode()
 
     def footer(self) -> bytes:
-        return b"</dfxml>\n" if self.fmt == "dfxml" else b""
+        return b""
 
     def __call__(self, records: Iterable[FileRecord]) -> tuple[bytes, int]:
         """The UTF-8 text of ``records`` (no header) and how many there were.
@@ -119,22 +111,15 @@ class Renderer:
                     lines.append(orjson.dumps(row))  # several times faster than json on this hot path
                 except TypeError:  # orjson.JSONEncodeError: see _ROW
                     row["locator"] = json.loads(locator)
-                    lines.append(_utf8(_ROW(row)))
+                    lines.append(utf8(_ROW(row)))
             lines.append(b"")
             return b"\n".join(lines), len(lines) - 1
         buf, count = io.StringIO(), 0
-        if self.fmt == "dfxml":
-            from evidencekit.exporters.dfxml import fileobject
-
-            for record in records:
-                buf.write(fileobject(record, self._partitions))
-                count += 1
-            return _utf8(buf.getvalue()), count
         if self.fmt == "bodyfile":
             for record in records:
                 buf.write("".join(line + "\n" for line in bodyfile_lines(record)))
                 count += 1
-            return _utf8(buf.getvalue()), count
+            return utf8(buf.getvalue()), count
         writer = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="ignore", dialect=csv_dialect(self.excel))
         for record in records:
             row = _flat(record, zone, zone_name)
@@ -146,10 +131,10 @@ class Renderer:
                     row[key] = escape_control(row[key])
             writer.writerow(row)
             count += 1
-        return _utf8(buf.getvalue()), count
+        return utf8(buf.getvalue()), count
 
 
-def _utf8(text: str) -> bytes:
+def utf8(text: str) -> bytes:
     return text.encode("utf-8", "backslashreplace")  # a lone surrogate from an undecodable name stays visible
 
 

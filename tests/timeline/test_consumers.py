@@ -198,3 +198,40 @@ def test_sha256_sidecar_checks_from_its_own_folder(case: Case, examiner, tmp_pat
         export(case, examiner, "csv", folder / name)
         done = subprocess.run(["sha256sum", "-c", f"{name}.sha256"], cwd=folder, capture_output=True, text=True)
         assert done.returncode == 0 and ": OK" in done.stdout, done.stdout + done.stderr
+
+
+def test_a_selection_that_matches_nothing_is_an_error_naming_what_exists(case: Case, tmp_path: Path) -> None:
+    root = str(case.root)
+    for args, says in (
+        (("case", "files", root, "--exhibit", "E9"), "no exhibit 'E9'; the case has E1, E2"),
+        (("case", "files", root, "--volume", "nosuch"), "no volume 'nosuch' in the inventory; it has ''"),
+        (("timeline", "show", root, "--exhibit", "E9"), "no exhibit 'E9'; the case has E1, E2"),
+        (("timeline", "show", root, "--source", "nosuchparser"), "nor a parser of this timeline (filesystem)"),
+        (("timeline", "export", root, "--format", "csv", "--out", str(tmp_path / "x.csv"), "--exhibit", "E9"),
+         "no exhibit 'E9'"),
+    ):
+        done = run_cli(*args)
+        assert done.returncode == 2 and done.stdout == "" and says in done.stderr, (args, done.stderr)
+        assert "Traceback" not in done.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["case"]  # no export, no partial file
+    # a filter that is valid but happens to match no row is not an error
+    assert run_cli("timeline", "show", root, "--source", "plaso").returncode == 0
+    assert run_cli("timeline", "show", root, "--source", "filesystem", "--limit", "1").returncode == 0
+
+
+def test_case_files_xlsx_has_a_sheet_per_exhibit(case: Case, tmp_path: Path) -> None:
+    out = tmp_path / "files.xlsx"
+    done = run_cli("case", "files", str(case.root), "--format", "xlsx", "-o", str(out), "--tz", "Asia/Almaty")
+    assert done.returncode == 0, done.stderr
+    book = openpyxl.load_workbook(out)
+    assert book.sheetnames == ["E1", "E2"]
+    ws = book["E2"]
+    header = [c.value for c in ws[1]]
+    assert header[:3] == ["exhibit", "volume", "path"] and "mtime (Asia/Almaty)" in header
+    rows = {r[2]: r for r in ws.iter_rows(min_row=2, values_only=True)}
+    stored = case.db.execute("SELECT mtime, size FROM files WHERE exhibit = 'E2' AND path = '/same.txt'").fetchone()
+    mtime = rows["/same.txt"][header.index("mtime (Asia/Almaty)")]
+    assert mtime == datetime.fromtimestamp(stored[0] // 10**9, ZoneInfo("Asia/Almaty")).replace(tzinfo=None)
+    assert rows["/same.txt"][header.index("size")] == stored[1]
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref
+    assert run_cli("case", "files", str(case.root), "--format", "xlsx").returncode == 2  # needs --output

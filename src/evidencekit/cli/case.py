@@ -169,12 +169,13 @@ def files_cmd(case_dir: str, pattern: str | None, exhibit: str | None, volume: s
 
 
 def _files_xlsx(case: Case, filters: query.FileFilter, output: str | None, tz: str) -> None:
+    from evidencekit.export import COLUMNS
     from evidencekit.exporters.xlsx import write_files
     from evidencekit.times import zone
 
     if not output:
         raise CaseError("--format xlsx writes a file: give --output FILE.xlsx")
-    count = write_files(query.select_files(case, filters), Path(output), zone(tz), tz)
+    count = write_files(query.select_files(case, filters), Path(output), zone(tz), tz, COLUMNS)
     click.echo(f"{count} entries written to {output}", err=True)
 
 

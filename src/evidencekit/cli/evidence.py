@@ -106,7 +106,7 @@ def files(evidence: str, hash_names: str, fmt: str, excel: bool, volume: str | N
     with open_from_cli(evidence, password, recovery_key) as ev:
         ev.require_filesystems()
         _check_volume(ev, volume)
-        renderer = Renderer(fmt, tz, excel, _dfxml_context(ev, volume) if fmt == "dfxml" else None)
+        renderer = _dfxml_renderer(ev, volume) if fmt == "dfxml" else Renderer(fmt, tz, excel)
         out = open(output, "wb") if output else sys.stdout.buffer  # noqa: SIM115 - the renderer gives UTF-8 bytes
         count = 0
         try:
@@ -133,12 +133,12 @@ def _check_volume(ev: Any, volume: str | None) -> None:
         raise ValidationError(f"{ev.path}: no volume {volume!r} with a file system; it has {shown}")
 
 
-def _dfxml_context(ev: Any, volume: str | None) -> dict[str, Any]:
+def _dfxml_renderer(ev: Any, volume: str | None) -> Renderer:
     import evidencekit
+    from evidencekit.exporters.dfxml import DfxmlRenderer
 
-    volumes = [v for v in ev.volumes if v.filesystem and (volume is None or v.name == volume)]
-    return {"source": ev.path, "volumes": volumes, "version": evidencekit.__version__,
-            "command": " ".join(sys.argv)}
+    volumes = tuple(v for v in ev.volumes if v.filesystem and (volume is None or v.name == volume))
+    return DfxmlRenderer(ev.path, volumes, evidencekit.__version__, " ".join(sys.argv))
 
 
 COMMANDS = [info, files]

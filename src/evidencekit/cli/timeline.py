@@ -122,9 +122,10 @@ def show_cmd(case_dir: Path, from_: str | None, to_: str | None, exhibit: str | 
     q = _query(from_, to_, exhibit, source, grep, flagged, tz, limit)
     case = _open_case(case_dir)
     try:
+        events = api.timeline(case, start=q.start, end=q.end, exhibit=q.exhibit, source=q.source,
+                              grep=q.grep, flagged=q.flagged, limit=q.limit)
         click.echo(f"# time ({tz})\tmacb\tsource\texhibit\tpath\tdescription\tflags")
-        for ev in api.timeline(case, start=q.start, end=q.end, exhibit=q.exhibit, source=q.source,
-                               grep=q.grep, flagged=q.flagged, limit=q.limit):
+        for ev in events:
             src = "fs" if ev.source == "fs" else ev.parser
             desc = ev.timestamp_desc + (f" [{ev.attribute}]" if ev.attribute else "")
             text = ev.message if ev.source != "fs" else desc

@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable
 from xml.sax.saxutils import escape, quoteattr
 
+from evidencekit.export import Renderer, utf8
 from evidencekit.models import FileRecord, VolumeInfo
 from evidencekit.textout import escape_control
 from evidencekit.times import iso_utc
@@ -110,3 +111,29 @@ def _extensions(rec: FileRecord, digits: int) -> list[str]:
                  f"{_text(json.dumps(rec.locator.spec, sort_keys=True))}</ek:locator>\n")
     parts += [f"    <ek:warning>{_text(w)}</ek:warning>\n" for w in rec.warnings]
     return parts
+
+
+class DfxmlRenderer(Renderer):
+    """The ``files`` renderer of ``dfxml``: header, fileobjects, footer; picklable for workers."""
+
+    def __init__(self, source: str | None = None, volumes: tuple[VolumeInfo, ...] = (), version: str = "",
+                 command: str | None = None):
+        super().__init__("dfxml")
+        self.source, self.volumes, self.version, self.command = source, tuple(volumes), version, command
+        self._partitions = {v.name: i for i, v in enumerate(self.volumes, 1)}
+
+    def __getstate__(self) -> dict:
+        return {"source": self.source, "volumes": self.volumes, "version": self.version, "command": self.command}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(**state)  # type: ignore[misc]
+
+    def header(self) -> bytes:
+        return utf8(header(self.source, self.volumes, self.version, self.command))
+
+    def footer(self) -> bytes:
+        return FOOTER.encode()
+
+    def __call__(self, records: Iterable[FileRecord]) -> tuple[bytes, int]:
+        text = [fileobject(record, self._partitions) for record in records]
+        return utf8("".join(text)), len(text)

@@ -148,20 +148,21 @@ def write_timeline(events: Any, path: Path, tz: tzinfo, zone_name: str, group: b
 
 
 # --- a case's inventory (``case files --format xlsx``) ---------------------------------------
-def file_columns() -> list[Column]:
-    from evidencekit.export import COLUMNS
+def file_columns(names: Sequence[str]) -> list[Column]:
+    """Columns of ``names`` (the ``files`` columns) with an exhibit column first."""
     from evidencekit.models import TIME_FIELDS
 
     kinds = {"inode": "int", "size": "int", "deleted": "bool", "orphan": "bool", "uid": "int", "gid": "int"}
     widths = {"path": 60, "locator": 40, "sha256": 20}
     return [Column("exhibit", "text", 8)] + [
         Column(name, "time" if name in TIME_FIELDS else kinds.get(name, "text"), widths.get(name, 24 if name in TIME_FIELDS else 12))
-        for name in COLUMNS if name != "display_zone"]
+        for name in names if name != "display_zone"]
 
 
-def write_files(records: Iterable[tuple[str, Any]], path: Path, tz: tzinfo, zone_name: str) -> int:
-    """``(exhibit, FileRecord)`` pairs as one sheet per exhibit; returns how many."""
-    columns = file_columns()
+def write_files(records: Iterable[tuple[str, Any]], path: Path, tz: tzinfo, zone_name: str,
+                names: Sequence[str]) -> int:
+    """``(exhibit, FileRecord)`` pairs as one sheet per exhibit, columns ``names``; returns how many."""
+    columns = file_columns(names)
     names = [c.name for c in columns[1:]]
 
     def rows() -> Iterable[tuple[str, list[Any]]]:

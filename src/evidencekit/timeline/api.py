@@ -19,10 +19,30 @@ from evidencekit.timeline.export import check_format, write_export, zone
 def timeline(case: Any, *, start: int | None = None, end: int | None = None, exhibit: str | None = None,
              source: str | None = None, grep: str | None = None, flagged: bool = False,
              limit: int | None = None) -> Iterator[TimelineEvent]:
-    """The case's events in time order, filtered; ``start``/``end`` are ns UTC (end exclusive)."""
+    """The case's events in time order, filtered; ``start``/``end`` are ns UTC (end exclusive).
+
+    An ``exhibit`` the case does not have, or a ``source`` that is neither a kind (fs, plaso,
+    native) nor a parser of the timeline, is a ValidationError naming those that exist."""
     store.ensure_schema(case.db)
     q = store.Query(start, end, exhibit, source, grep, flagged, limit)
+    check_selection(case, q)
     return store.query(case.db, q)
+
+
+SOURCE_KINDS = ("fs", "plaso", "native")
+
+
+def check_selection(case: Any, q: store.Query) -> None:
+    """ValidationError when ``q.exhibit`` or ``q.source`` can match nothing, naming what exists."""
+    ids = [ex.id for ex in case.exhibits()]
+    if q.exhibit is not None and q.exhibit not in ids:
+        raise ValidationError(f"{case.root}: no exhibit {q.exhibit!r}; the case has {', '.join(ids) or 'none'}")
+    if q.source and q.source not in SOURCE_KINDS:
+        parsers = sorted({p for (p,) in case.db.execute("SELECT DISTINCT parser FROM timeline_events") if p})
+        names = set(parsers) | {p.split("/", 1)[0] for p in parsers}
+        if q.source not in names:
+            raise ValidationError(f"--source {q.source!r}: not a kind ({', '.join(SOURCE_KINDS)}) nor a parser of "
+                                  f"this timeline ({', '.join(parsers) or 'none yet'})")
 
 
 def build(case: Any, examiner: Any, exhibits: list[str] | None = None, artifacts: str = "default",
@@ -59,6 +79,7 @@ def export(case: Any, examiner: Any, fmt: str, out: Path, *, tz: str = "UTC", gr
     zone(tz)
     store.ensure_schema(case.db)
     q = query or store.Query()
+    check_selection(case, q)
     out = out.absolute()
     tmp = out.with_name(f".{out.name}.partial")
     sha, count = write_export(fmt, tmp, lambda order: store.query(case.db, q, order), tz, group, excel)
