@@ -112,10 +112,8 @@ def export_case(case: Case, out: str | Path | None, examiner: Examiner) -> dict[
         files = case.db.execute("SELECT count(*) FROM files").fetchone()[0]
         details = {"format": "CASE/UCO JSON-LD", "path": str(path), "sha256": digest, "inventory_files": files}
         with case.action("exported", examiner=examiner, details=details) as act:
-            try:
+            if path.is_relative_to(case.root):  # outside the case, the details carry its hash
                 act.outputs[str(path.relative_to(case.root))] = digest
-            except ValueError:
-                pass  # outside the case: the details carry its hash
             tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
