@@ -39,7 +39,10 @@ class _Main(click.Group):
     """
 
     def _load(self, module_name: str) -> None:
+        from evidencekit.cli.common import add_quiet
+
         for command in importlib.import_module(module_name).COMMANDS:
+            add_quiet(command)  # every command takes --quiet
             self.add_command(command)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:

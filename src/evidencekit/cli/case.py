@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ import click
 from evidencekit.case import Case, query
 from evidencekit.case.intake import Seizure, add_exhibit
 from evidencekit.case.process import DEFAULT_HASHES, process_exhibit
-from evidencekit.cli.common import is_terminal
+from evidencekit.cli.common import is_terminal, note, phase_progress, progress_bar
 from evidencekit.cli.examiner import acting_examiner, examiner_option
 from evidencekit.errors import CaseError
 from evidencekit.inventory import parse_hash_list
@@ -56,16 +56,23 @@ def init_cmd(case_dir: str, number: str, title: str, authority: str, authority_d
 @click.option("--received-from", help="Who handed the exhibit to the lab.")
 @click.option("--acquisition-hash", metavar="ALG:HEX", help="Hash stated at acquisition, e.g. sha256:ab12...")
 @click.option("--copy", is_flag=True, help="Copy the evidence files into the case (evidence/EXHIBIT/) and register the copy.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 @examiner_option
-def add_cmd(case_dir: str, evidence: str, exhibit_id: str, acquisition_hash: str | None, copy: bool,
+def add_cmd(case_dir: str, evidence: str, exhibit_id: str, acquisition_hash: str | None, copy: bool, as_json: bool,
             examiner_id: str | None, **label: Any) -> None:
     """Register EVIDENCE as an exhibit: referenced by path and by the hash of its decoded media.
 
-    The evidence is never copied or written unless --copy is given.
+    The evidence is never copied or written unless --copy is given. On a terminal the hashing
+    of the media shows its progress, total and time left.
     """
     case = Case.open(case_dir)
     examiner = acting_examiner(examiner_id)
-    result = add_exhibit(case, evidence, exhibit_id, examiner, Seizure(**label), acquisition_hash, copy=copy)
+    with progress_bar(f"{exhibit_id}: hashing", total=_media_size(evidence), unit="bytes") as advance:
+        result = add_exhibit(case, evidence, exhibit_id, examiner, Seizure(**label), acquisition_hash, copy=copy,
+                             progress=advance)
+    if as_json:
+        click.echo(json.dumps({"exhibit": exhibit_id, **result}, sort_keys=True, default=str))
+        return
     click.echo(f"exhibit {exhibit_id} registered: " + " ".join(f"{k}:{v}" for k, v in result["hashes"].items()))
     click.echo(f"acquisition hash check: {result['acquisition_check']}")
     for line in result["mismatches"]:
@@ -82,10 +89,15 @@ def add_cmd(case_dir: str, evidence: str, exhibit_id: str, acquisition_hash: str
 @click.option("--reprocess", is_flag=True, help="Process again exhibits already processed (rows replaced).")
 @click.option("--jobs", "-j", type=click.IntRange(0, 64), default=0, show_default="0: one per core, up to 4",
               help="Worker processes listing large file systems (same rows, same order as one process).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per exhibit (JSON Lines).")
 @examiner_option
 def process_cmd(case_dir: str, exhibits: tuple[str, ...], hash_list: str, deviation: str | None,
-                reprocess: bool, jobs: int, examiner_id: str | None) -> None:
-    """Verify each exhibit (integrity gate) and inventory it with hashes into the case. Resumable."""
+                reprocess: bool, jobs: int, as_json: bool, examiner_id: str | None) -> None:
+    """Verify each exhibit (integrity gate) and inventory it with hashes into the case. Resumable.
+
+    On a terminal each phase shows its count (bytes verified, entries listed), with the total
+    and time left where it is known.
+    """
     case = Case.open(case_dir)
     examiner = acting_examiner(examiner_id)
     hashes = parse_hash_list(hash_list)
@@ -93,29 +105,26 @@ def process_cmd(case_dir: str, exhibits: tuple[str, ...], hash_list: str, deviat
     if not targets:
         raise CaseError(f"{case.root}: the case has no exhibits yet; register one with 'evidencekit case add'")
     for exhibit_id in targets:
-        with _progress(exhibit_id) as progress:
+        size = case.exhibit(exhibit_id).media_size if exhibit_id in {e.id for e in case.exhibits()} else None
+        with phase_progress(exhibit_id, {"verify": size, "re-verify": size}) as progress:
             summary = process_exhibit(case, exhibit_id, examiner, hashes=hashes, deviation=deviation,
                                       reprocess=reprocess, progress=progress, jobs=jobs)
-        click.echo(" ".join(f"{k}={v}" for k, v in summary.items()))
+        click.echo(json.dumps(summary, sort_keys=True, default=str) if as_json
+                   else " ".join(f"{k}={v}" for k, v in summary.items()))
 
 
-@contextlib.contextmanager
-def _progress(exhibit_id: str) -> Iterator[Callable[[str, int], None] | None]:
-    """A rich progress display on a terminal (bytes verified, entries inventoried), else nothing."""
+def _media_size(evidence: str) -> int | None:
+    """The decoded media size for the progress total (only worth opening for on a terminal)."""
     if not is_terminal():
-        yield None
-        return
-    from rich.progress import Progress
+        return None
+    from evidencekit.errors import EvidenceKitError
+    from evidencekit.sources import open_evidence
 
-    with Progress(transient=True) as bar:
-        tasks: dict[str, Any] = {}
-
-        def advance(phase: str, n: int) -> None:
-            if phase not in tasks:
-                tasks[phase] = bar.add_task(f"{exhibit_id}: {phase}", total=None)
-            bar.advance(tasks[phase], n)
-
-        yield advance
+    try:
+        with open_evidence(evidence, locked_ok=True) as ev:
+            return ev.media_size
+    except EvidenceKitError:
+        return None  # add_exhibit reports it
 
 
 @case_group.command("status")
@@ -165,7 +174,9 @@ def files_cmd(case_dir: str, pattern: str | None, exhibit: str | None, volume: s
         _files_xlsx(case, filters, output, tz)
         return
     with _output(output) as out:
-        query.write_files(case, filters, fmt, out, excel=excel, tz=tz)
+        count = query.write_files(case, filters, fmt, out, excel=excel, tz=tz)
+    if output:
+        note(f"{count} entries written to {output}")
 
 
 def _files_xlsx(case: Case, filters: query.FileFilter, output: str | None, tz: str) -> None:
@@ -176,7 +187,7 @@ def _files_xlsx(case: Case, filters: query.FileFilter, output: str | None, tz: s
     if not output:
         raise CaseError("--format xlsx writes a file: give --output FILE.xlsx")
     count = write_files(query.select_files(case, filters), Path(output), zone(tz), tz, COLUMNS)
-    click.echo(f"{count} entries written to {output}", err=True)
+    note(f"{count} entries written to {output}")
 
 
 @contextlib.contextmanager

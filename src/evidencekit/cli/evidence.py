@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from evidencekit.cli.common import credential_options, open_from_cli, progress_bar, tz_option
+from evidencekit.cli.common import credential_options, note, open_from_cli, progress_bar, tz_option
 from evidencekit.errors import ValidationError
 from evidencekit.export import FILE_FORMATS, Renderer
 from evidencekit.inventory import parse_hash_list
@@ -123,7 +123,7 @@ def files(evidence: str, hash_names: str, fmt: str, excel: bool, volume: str | N
     for warning in ev.warnings:
         click.echo(f"evidencekit: warning: {warning}", err=True)
     if output:
-        click.echo(f"{count} entries written to {output}", err=True)
+        note(f"{count} entries written to {output}")
 
 
 def _check_volume(ev: Any, volume: str | None) -> None:

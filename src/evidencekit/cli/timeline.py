@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -95,9 +96,10 @@ def timeline() -> None:
 @click.option("--year", type=click.IntRange(1970, 9999), default=None, metavar="YYYY",
               help="Year of timestamps that carry none, e.g. syslog lines (default: plaso infers it "
                    "from the file). Recorded in the ledger entry.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per exhibit and part (JSON Lines).")
 @EXAMINER
 def build_cmd(case_dir: Path, exhibits: tuple[str, ...], artifacts: str, workers: int, timeout: float | None,
-              year: int | None, examiner: str | None) -> None:
+              year: int | None, as_json: bool, examiner: str | None) -> None:
     """Build the timeline of DIR's exhibits from their inventory and, with plaso, their artefacts."""
     case = _open_case(case_dir)
     try:
@@ -105,6 +107,10 @@ def build_cmd(case_dir: Path, exhibits: tuple[str, ...], artifacts: str, workers
     finally:
         case.close()
     for exhibit_id, part in results:
+        if as_json:
+            click.echo(json.dumps({"exhibit": exhibit_id, "source": part.source, "events": part.events,
+                                   "warnings": part.warnings}, sort_keys=True, default=str))
+            continue
         click.echo(f"{exhibit_id}\t{part.source}\t{part.events} events")
         for warning in part.warnings:
             click.echo(f"{exhibit_id}\t{part.source}\twarning: {warning}", err=True)
