@@ -31,6 +31,12 @@ COMMAND_MODULES = {
 }
 
 
+def _choose_lang(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
+    from evidencekit.cli.lang import choose
+
+    return choose(ctx, param, value)
+
+
 class _Main(click.Group):
     """Turns every EvidenceKitError into one line on stderr and its exit code: no tracebacks.
 
@@ -54,13 +60,15 @@ class _Main(click.Group):
         return list(COMMAND_MODULES)
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]
+        from evidencekit.cli.lang import _
+
         try:
             return super().invoke(ctx)
         except EvidenceKitError as err:
-            click.echo(f"evidencekit: error: {err}", err=True)
+            click.echo(_("evidencekit: error: {error}", error=err), err=True)
             sys.exit(err.exit_code)
         except KeyboardInterrupt:
-            click.echo("evidencekit: interrupted", err=True)
+            click.echo(_("evidencekit: interrupted"), err=True)
             sys.exit(130)
         except BrokenPipeError:
             sys.exit(141)
@@ -68,6 +76,8 @@ class _Main(click.Group):
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="evidencekit", prog_name="evidencekit")
+@click.option("--lang", metavar="LANG", default=None, expose_value=False, is_eager=True, callback=_choose_lang,
+              help="Language of messages and prompts (en, ru); default: the locale ($LC_ALL, $LANG).")
 def main() -> None:
     """evidencekit: forensic ingest, inventory, timelines, custody and SOP checklists.
 

@@ -16,6 +16,7 @@ from evidencekit.case.intake import Seizure, add_exhibit
 from evidencekit.case.process import DEFAULT_HASHES, process_exhibit
 from evidencekit.cli.common import is_terminal, note, phase_progress, progress_bar
 from evidencekit.cli.examiner import acting_examiner, examiner_option
+from evidencekit.cli.lang import _, n_
 from evidencekit.errors import CaseError
 from evidencekit.inventory import parse_hash_list
 from evidencekit.scan.filters import file_filter_options, file_filter_sql
@@ -41,7 +42,7 @@ def init_cmd(case_dir: str, number: str, title: str, authority: str, authority_d
     examiner = acting_examiner(examiner_id)
     case = Case.init(case_dir, number=number, title=title, authority=authority, authority_date=authority_date,
                      examiner=examiner)
-    click.echo(f"case {number} created in {case.root} (id {case.id})")
+    click.echo(_("case {number} created in {path} (id {id})", number=number, path=case.root, id=case.id))
 
 
 @case_group.command("add")
@@ -73,8 +74,9 @@ def add_cmd(case_dir: str, evidence: str, exhibit_id: str, acquisition_hash: str
     if as_json:
         click.echo(json.dumps({"exhibit": exhibit_id, **result}, sort_keys=True, default=str))
         return
-    click.echo(f"exhibit {exhibit_id} registered: " + " ".join(f"{k}:{v}" for k, v in result["hashes"].items()))
-    click.echo(f"acquisition hash check: {result['acquisition_check']}")
+    hashes = " ".join(f"{k}:{v}" for k, v in result["hashes"].items())
+    click.echo(_("exhibit {exhibit} registered: {hashes}", exhibit=exhibit_id, hashes=hashes))
+    click.echo(_("acquisition hash check: {result}", result=result["acquisition_check"]))
     for line in result["mismatches"]:
         click.echo(f"  MISMATCH {line}")
 
@@ -176,7 +178,7 @@ def files_cmd(case_dir: str, pattern: str | None, exhibit: str | None, volume: s
     with _output(output) as out:
         count = query.write_files(case, filters, fmt, out, excel=excel, tz=tz)
     if output:
-        note(f"{count} entries written to {output}")
+        note(n_("{n} entry written to {path}", "{n} entries written to {path}", count, path=output))
 
 
 def _files_xlsx(case: Case, filters: query.FileFilter, output: str | None, tz: str) -> None:
@@ -187,7 +189,7 @@ def _files_xlsx(case: Case, filters: query.FileFilter, output: str | None, tz: s
     if not output:
         raise CaseError("--format xlsx writes a file: give --output FILE.xlsx")
     count = write_files(query.select_files(case, filters), Path(output), zone(tz), tz, COLUMNS)
-    note(f"{count} entries written to {output}")
+    note(n_("{n} entry written to {path}", "{n} entries written to {path}", count, path=output))
 
 
 @contextlib.contextmanager

@@ -43,10 +43,22 @@ QUIET_HELP = "No progress display and no notes on stderr (results, warnings and 
 
 
 def add_quiet(command: click.Command) -> None:
-    """Give ``command`` (and every subcommand) ``--quiet/-q``; the flag is read by :func:`quiet`."""
-    if not any(p.name == "quiet" for p in command.params):
+    """Give ``command`` (and every subcommand) ``--quiet/-q`` (read by :func:`quiet`) and
+    ``--lang`` (the language of messages; a command's own ``--lang`` also sets it)."""
+    from evidencekit.cli.lang import LANG_OPTION, choose
+
+    names = {p.name: p for p in command.params}
+    if "quiet" not in names:
         command.params.append(click.Option(["--quiet", "-q"], is_flag=True, expose_value=False,
                                            callback=set_quiet, help=QUIET_HELP))
+    if "lang" not in names and not isinstance(command, click.Group):
+        LANG_OPTION(command)
+    elif "lang" in names and names["lang"].callback is None:  # e.g. sop and training: their --lang
+        option = names["lang"]
+        option.default = None
+        if isinstance(option, click.Option):
+            option.show_default = False
+        option.callback = choose
     for sub in getattr(command, "commands", {}).values():
         add_quiet(sub)
 

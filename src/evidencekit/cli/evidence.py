@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from evidencekit.cli.common import credential_options, note, open_from_cli, progress_bar, tz_option
+from evidencekit.cli.lang import _, n_
 from evidencekit.errors import ValidationError
 from evidencekit.export import FILE_FORMATS, Renderer
 from evidencekit.inventory import parse_hash_list
@@ -121,9 +122,9 @@ def files(evidence: str, hash_names: str, fmt: str, excel: bool, volume: str | N
             if output:
                 out.close()
     for warning in ev.warnings:
-        click.echo(f"evidencekit: warning: {warning}", err=True)
+        click.echo(_("evidencekit: warning: {warning}", warning=warning), err=True)
     if output:
-        note(f"{count} entries written to {output}")
+        note(n_("{n} entry written to {path}", "{n} entries written to {path}", count, path=output))
 
 
 def _check_volume(ev: Any, volume: str | None) -> None:

@@ -13,6 +13,7 @@ import click
 import evidencekit.exporters.l2tcsv
 import evidencekit.exporters.timesketch
 import evidencekit.exporters.xlsx  # noqa: F401 - these register their formats
+from evidencekit.cli.lang import _, n_
 from evidencekit.errors import CaseError, ValidationError
 from evidencekit.models import parse_iso_utc
 from evidencekit.textout import escape_control
@@ -111,7 +112,7 @@ def build_cmd(case_dir: Path, exhibits: tuple[str, ...], artifacts: str, workers
             click.echo(json.dumps({"exhibit": exhibit_id, "source": part.source, "events": part.events,
                                    "warnings": part.warnings}, sort_keys=True, default=str))
             continue
-        click.echo(f"{exhibit_id}\t{part.source}\t{part.events} events")
+        click.echo(f"{exhibit_id}\t{part.source}\t" + n_("{n} event", "{n} events", part.events))
         for warning in part.warnings:
             click.echo(f"{exhibit_id}\t{part.source}\twarning: {warning}", err=True)
 
@@ -171,7 +172,7 @@ def export_cmd(case_dir: Path, fmt: str, out: Path, from_: str | None, to_: str 
         sha, count = api.export(case, _examiner(examiner), fmt, out, tz=tz, group=not no_group, query=q, excel=excel)
     finally:
         case.close()
-    click.echo(f"{sha}  {out}  ({count} events, zone {tz})")
+    click.echo(f"{sha}  {out}  ({n_('{n} event', '{n} events', count)}, {_('zone {zone}', zone=tz)})")
 
 
 COMMANDS = [timeline]
