@@ -89,6 +89,25 @@ def test_command_blocks_run_as_written(page: Path, tmp_path: Path) -> None:
     assert done.returncode == 0, f"{page.name}: exit {done.returncode}\n{done.stderr[-3000:]}"
 
 
+PYTHON = re.compile(r"^```python\n(?P<body>.*?)^```", re.M | re.S)
+
+
+def test_library_examples_run(tmp_path: Path) -> None:
+    """docs/library.md's Python blocks, as one script from a folder holding the samples."""
+    text = "\n".join(m["body"] for m in PYTHON.finditer((ROOT / "docs" / "library.md").read_text(encoding="utf-8")))
+    assert "open_evidence" in text and "case.timeline" in text
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "training_images").symlink_to(ROOT / "training_images")
+    (tmp_path / "tmp").mkdir()
+    script = work / "library.py"
+    script.write_text(text.replace("/tmp/", f"{tmp_path}/tmp/"), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, str(script)], cwd=work, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "deleted:" in done.stdout and "'status': " not in done.stderr
+
+
 def test_readme_says_how_to_get_evidencekit_on_the_path() -> None:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     assert ". .venv/bin/activate" in text and ".venv/bin/evidencekit " not in text

@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from evidencekit import models
 from evidencekit.case import intake, ledger
 from evidencekit.case.examiners import Examiner
 from evidencekit.case.rows import FILE_COLUMNS, RowEncoder, RowTails, inventory_digest
@@ -35,7 +36,7 @@ from evidencekit.errors import CaseError
 __all__ = ["FILE_COLUMNS", "inventory_digest", "process_exhibit"]
 
 QUEUED_BATCHES = 4  # batches (walk segments) waiting for the writer thread
-DEFAULT_HASHES = ("md5", "sha256")
+DEFAULT_HASHES = models.DEFAULT_HASHES
 POLL_S = 0.5
 
 

@@ -14,11 +14,16 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evidencekit.case import ledger, schema
 from evidencekit.case.examiners import Examiner
 from evidencekit.errors import CaseError
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from evidencekit.timeline.events import TimelineEvent
 
 DB_NAME = "case.db"
 FORMAT = "evidencekit-case"
@@ -150,6 +155,7 @@ class Case:
         return cls(root, db)
 
     def close(self) -> None:
+        """Close the case database (a ``with Case.open(...)`` block does it)."""
         self.db.close()
 
     def __enter__(self) -> Case:
@@ -227,22 +233,35 @@ class Case:
 
     # -- exhibits -------------------------------------------------------------------------
     def exhibits(self) -> list[Exhibit]:
+        """Every exhibit of the case, in the order they were added."""
         return [_exhibit(r) for r in self.db.execute(_EXHIBIT_SELECT + " ORDER BY added_ns, id")]
 
     def exhibit(self, exhibit_id: str) -> Exhibit:
+        """The exhibit ``exhibit_id``; CaseError when the case has none of that id."""
         row = self.db.execute(_EXHIBIT_SELECT + " WHERE id = ?", (exhibit_id,)).fetchone()
         if row is None:
             raise CaseError(f"{self.root}: no exhibit {exhibit_id!r} in this case")
         return _exhibit(row)
 
     def entries(self) -> list[ledger.Entry]:
+        """The custody ledger's entries in order (signed, hash-chained)."""
         return ledger.entries(self.db)
 
-    def timeline(self, **filters: Any) -> Iterator[Any]:
-        """The case's timeline events (``TimelineEvent``) in time order; see evidencekit.timeline.timeline."""
-        from evidencekit.timeline import timeline
+    def timeline(self, *, start: int | datetime | None = None, end: int | datetime | None = None,
+                 exhibit: str | None = None, source: str | None = None, grep: str | None = None,
+                 flagged: bool = False, limit: int | None = None) -> Iterator[TimelineEvent]:
+        """The case's timeline events in time order, filtered.
 
-        return timeline(self, **filters)
+        ``start``/``end``: ns UTC or an aware ``datetime`` (``end`` exclusive); ``exhibit``: one
+        exhibit; ``source``: ``fs``, ``plaso``, ``native`` or a parser; ``grep``: text in the path
+        or message; ``flagged``: only events with an anomaly flag. An exhibit or source that
+        matches nothing is a ValidationError naming those that exist.
+        """
+        from evidencekit.timeline import timeline
+        from evidencekit.times import to_ns
+
+        return timeline(self, start=to_ns(start), end=to_ns(end), exhibit=exhibit, source=source, grep=grep,
+                        flagged=flagged, limit=limit)
 
 
 _EXHIBIT_COLUMNS = (
