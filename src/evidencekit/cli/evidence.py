@@ -16,6 +16,7 @@ from evidencekit.export import FILE_FORMATS, Renderer
 from evidencekit.inventory import parse_hash_list
 from evidencekit.models import DEFAULT_HASHES
 from evidencekit.sources.parallel import default_jobs, segments
+from evidencekit.textout import escape_control
 
 
 @click.command()
@@ -63,8 +64,9 @@ def _print_info(data: dict) -> None:
     click.echo(f"  {'name':<8} {'offset':>12} {'length':>14}  {'type':<28} {'file system':<12} {'label':<16} encryption")
     for v in data["volumes"]:
         enc = (v["encryption"] or "-") + (" (locked)" if v["locked"] else "")
+        label = escape_control(v["fs_label"] or "-")  # written by whoever formatted the volume
         click.echo(f"  {v['name'] or '(whole)':<8} {_num(v['offset']):>12} {_num(v['length']):>14}  {v['type']:<28} "
-                   f"{v['filesystem'] or '-':<12} {v['fs_label'] or '-':<16} {enc}")
+                   f"{v['filesystem'] or '-':<12} {label:<16} {enc}")
     acq = data["acquisition"]
     if acq:
         click.echo("Acquisition metadata (stored in the container):")
@@ -72,8 +74,8 @@ def _print_info(data: dict) -> None:
             if key == "stored_hashes":
                 for alg, digest in value.items():
                     click.echo(f"  stored {alg:<13} {digest}")
-            elif value:
-                click.echo(f"  {key.replace('_', ' '):<20} {value}")
+            elif value:  # E01 header fields: free text of the acquiring examiner's tool
+                click.echo(f"  {key.replace('_', ' '):<20} {escape_control(str(value))}")
     for warning in data["warnings"]:
         click.echo(f"Warning: {warning}", err=True)
 

@@ -16,6 +16,7 @@ from evidencekit.scan.engine import DEFAULT_WORKERS, ContentPass, FileResult
 from evidencekit.scan.magic import HEAD_BYTES
 from evidencekit.scan.yara import YaraScanner, compile_rules
 from evidencekit.sources import Credentials
+from evidencekit.textout import escape_control
 
 _SIZE_RE = re.compile(r"^\s*(\d+)\s*([KMGT]?)i?B?\s*$", re.I)
 
@@ -168,7 +169,7 @@ def _scan_evidence(evidence: str, content: ContentPass, fmt: str, password: str 
             click.echo(f"{'rule':<32} {'offsets':<24} path")
         for res in content.run(ev.entries(), lambda _rec: advance(1)):
             for warning in res.all_warnings:
-                click.echo(f"evidencekit: warning: {res.record.path}: {warning}", err=True)
+                click.echo(f"evidencekit: warning: {escape_control(res.record.path)}: {warning}", err=True)
             if res.yara:
                 for line in _match_lines(res, fmt):
                     click.echo(line)
@@ -180,8 +181,8 @@ def _match_lines(res: FileResult, fmt: str) -> list[str]:
     for m in res.yara.matches if res.yara else []:
         if fmt == "table":
             offsets = ",".join(f"{s.identifier}@{s.offset}" for s in m.strings[:3])
-            lines.append(f"{m.namespace + ':' + m.rule:<32} {offsets:<24} {rec.path}"
-                         + (f":{rec.stream}" if rec.stream else "") + (" (deleted)" if rec.deleted else ""))
+            name = escape_control(rec.path + (f":{rec.stream}" if rec.stream else ""))
+            lines.append(f"{m.namespace + ':' + m.rule:<32} {offsets:<24} {name}" + (" (deleted)" if rec.deleted else ""))
             continue
         row = {"path": rec.path, "stream": rec.stream, "volume": rec.volume, "inode": rec.inode,
                "deleted": rec.deleted, "size": rec.size, **m.to_dict(),
