@@ -32,9 +32,13 @@ COMMAND_MODULES = {
 
 
 def _choose_lang(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
-    from evidencekit.cli.lang import choose
+    """Start of every invocation: the language from --lang or the locale, --quiet off (a process
+    may run several invocations, as tests do)."""
+    from evidencekit.cli import common, lang
 
-    return choose(ctx, param, value)
+    common.reset_quiet()
+    lang.reset()
+    return lang.choose(ctx, param, value)
 
 
 class _Main(click.Group):

@@ -34,6 +34,10 @@ def tz_option(func: Callable[..., Any]) -> Callable[..., Any]:
 _QUIET = {"on": False}
 
 
+def reset_quiet() -> None:
+    _QUIET["on"] = False
+
+
 def set_quiet(ctx: click.Context | None, _param: object, value: bool) -> None:
     if value:
         _QUIET["on"] = True

@@ -15,6 +15,10 @@ DOMAIN = "cli"
 _STATE = {"lang": ""}
 
 
+def reset() -> None:
+    _STATE["lang"] = ""
+
+
 def current() -> str:
     """The chosen language code (``en``, ``ru``, ...)."""
     if not _STATE["lang"]:
