@@ -154,9 +154,9 @@ def _hash_list(work: Path, tree: Path, n: int) -> Path:
 def _process_and_check(work: Path, image: Path, hs: HashSet) -> tuple[list[float], list[float], int]:
     """Three rounds on fresh cases: time `case process` (verify, inventory, hashes), then the look-up."""
     from evidencekit.case import Case, examiners
-    from evidencekit.case.intake import add_exhibit
-    from evidencekit.case.process import process_exhibit
-    from evidencekit.scan.hashcheck import check_exhibit
+    from evidencekit.pipeline.intake import add_exhibit
+    from evidencekit.pipeline.processing import process_exhibit
+    from evidencekit.pipeline.scan import check_exhibit
 
     examiner = examiners.init_examiner("Bench Examiner", "bench")
     process, check, hits = [], [], 0

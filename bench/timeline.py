@@ -42,8 +42,8 @@ def _setup_home(work: Path):  # type: ignore[no-untyped-def]
 
 def _case(root: Path, examiner, exhibits: dict[str, Path]):  # type: ignore[no-untyped-def]
     from evidencekit.case import Case
-    from evidencekit.case.intake import add_exhibit
-    from evidencekit.case.process import process_exhibit
+    from evidencekit.pipeline.intake import add_exhibit
+    from evidencekit.pipeline.processing import process_exhibit
 
     shutil.rmtree(root, ignore_errors=True)
     case = Case.init(root, number="BENCH", title="timeline bench", authority="bench", examiner=examiner)
@@ -98,12 +98,13 @@ def _synthetic(n: int):  # type: ignore[no-untyped-def]
 
 
 def bench_million(work: Path, examiner) -> list[str]:  # type: ignore[no-untyped-def]
-    from evidencekit.timeline import store, timeline
+    from evidencekit.pipeline.timeline import timeline
+    from evidencekit.timeline import store
 
     image = ext4_image(work, 100)
     root = work / "tl-case-1m"
     case = _case(root, examiner, {"E1": image})
-    with case.action("analysed", examiner=examiner, exhibit="E1", details={"bench": "1M events"}) as act:
+    with case.run("analysed", examiner=examiner, exhibit="E1", details={"bench": "1M events"}) as act:
         store.insert_events(act.db, None, _synthetic(1_000_000))
     rng = random.Random(7)
     times = []

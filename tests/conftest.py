@@ -33,3 +33,16 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     for name in ("EVIDENCEKIT_EXAMINER", "EVIDENCEKIT_PASSPHRASE", "EVIDENCEKIT_PASSWORD", "EVIDENCEKIT_RECOVERY_KEY",
                  "EVIDENCEKIT_SOP_PATH", "EVIDENCEKIT_BUSY_TIMEOUT"):
         monkeypatch.delenv(name, raising=False)
+    from evidencekit import settings
+
+    settings.reset()  # the library reads the environment once per process: read this test's
+    monkeypatch.setattr(monkeypatch, "setenv", _resetting(monkeypatch.setenv, settings.reset))
+    monkeypatch.setattr(monkeypatch, "delenv", _resetting(monkeypatch.delenv, settings.reset))
+
+
+def _resetting(change, reset):
+    """A monkeypatch.setenv/delenv that makes the library read the environment again."""
+    def changed(*args, **kwargs):
+        change(*args, **kwargs)
+        reset()
+    return changed

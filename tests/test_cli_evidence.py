@@ -16,7 +16,7 @@ import pytest
 from ektools import need_tool
 from images import ext4_image
 
-EK = [sys.executable, "-m", "evidencekit.cli.main"]
+EK = [sys.executable, "-m", "evidencekit"]
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from evidencekit import i18n
-from evidencekit.sop.prompt import parse_yes_no
+from evidencekit.cli.sop_prompt import parse_yes_no
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

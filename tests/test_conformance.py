@@ -16,6 +16,7 @@ import pytest
 from ektools import CORPUS
 from evidencekit import open_evidence
 from evidencekit.hashing import hash_stream
+from evidencekit.inventory import files
 from evidencekit.models import parse_iso_utc
 
 ANSWERS = CORPUS / "answers.json"
@@ -34,7 +35,7 @@ def listings(corpus):
         if image_id not in cache:
             image = next(im for im in IMAGES if im["id"] == image_id)
             with open_evidence(corpus / image["files"][0]["path"]) as ev:
-                cache[image_id] = (ev, list(ev.files(hashes=("md5", "sha256"))))
+                cache[image_id] = (ev, list(files(ev, hashes=("md5", "sha256"))))
         return cache[image_id]
 
     return get

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from ektools import need_tool
 from evidencekit import open_evidence
 from evidencekit.errors import CredentialError
+from evidencekit.inventory import files
 from evidencekit.sources import Credentials
 
 PASSWORD = "correct horse"
@@ -56,7 +57,7 @@ def test_opens_with_the_password(luks):
     with open_evidence(luks, Credentials(password=PASSWORD)) as ev:
         assert "luks" in ev.format_chain
         assert ev.volumes[0].encryption == "luks"
-        records = {r.path: r for r in ev.files(hashes=("sha256",))}
+        records = {r.path: r for r in files(ev, hashes=("sha256",))}
     assert "/hidden-ledger.txt" in records and records["/hidden-ledger.txt"].size == len("accounts payable\n") * 20
 
 

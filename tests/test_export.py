@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from evidencekit.export import Renderer
+from evidencekit.exporters.files import Renderer
 from evidencekit.models import FileRecord, Locator
 
 

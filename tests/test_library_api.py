@@ -12,7 +12,9 @@ import pytest
 import evidencekit
 from evidencekit import open_evidence
 from evidencekit.errors import EvidenceError, ValidationError
-from evidencekit.models import DEFAULT_HASHES, TIME_FIELDS
+from evidencekit.hashing import DEFAULT_FILE_HASHES as DEFAULT_HASHES
+from evidencekit.inventory import files as list_files
+from evidencekit.models import TIME_FIELDS
 from evidencekit.times import to_ns
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,7 +53,7 @@ def test_entry_in_an_extraction_folder(tmp_path: Path) -> None:
 
 def test_datetimes_beside_nanoseconds() -> None:
     with open_evidence(USB) as ev:
-        rec = next(r for r in ev.files(hashes=()) if r.mtime is not None)
+        rec = next(r for r in list_files(ev, hashes=()) if r.mtime is not None)
     when = rec.datetime("mtime")
     assert when is not None and when.tzinfo is UTC and to_ns(when) == rec.mtime // 1000 * 1000
     assert set(rec.datetimes) <= set(TIME_FIELDS) and rec.datetimes["mtime"] == when
@@ -64,9 +66,11 @@ def test_datetimes_beside_nanoseconds() -> None:
 def test_package_surface() -> None:
     assert "Case" in evidencekit.__all__ and evidencekit.Case.__name__ == "Case"
     assert (Path(evidencekit.__file__).parent / "py.typed").is_file()
-    files = inspect.signature(evidencekit.sources.base.Evidence.files).parameters["hashes"].default
-    from evidencekit.case.process import DEFAULT_HASHES as CASE_DEFAULT
     from evidencekit.cli.evidence import files as files_cmd
+    from evidencekit.inventory import files as list_files
+    from evidencekit.pipeline.processing import DEFAULT_HASHES as CASE_DEFAULT
+
+    files = inspect.signature(list_files).parameters["hashes"].default
 
     cli_default = next(p.default for p in files_cmd.params if p.name == "hash_names")
     assert files == CASE_DEFAULT == DEFAULT_HASHES and cli_default == ",".join(DEFAULT_HASHES)

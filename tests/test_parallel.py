@@ -6,8 +6,8 @@ import pytest
 
 from ektools import CORPUS, ROOT
 from evidencekit import open_evidence
-from evidencekit.export import Renderer
-from evidencekit.sources import parallel
+from evidencekit.exporters.files import Renderer
+from evidencekit.inventory import files, parallel
 from images import ext4_image
 
 
@@ -18,7 +18,7 @@ def _always_parallel(monkeypatch):
 
 def _listing(path, jobs):
     with open_evidence(path) as ev:
-        return [r.to_dict() for r in ev.files(hashes=("md5", "sha256"), jobs=jobs)], list(ev.warnings)
+        return [r.to_dict() for r in files(ev, hashes=("md5", "sha256"), jobs=jobs)], list(ev.warnings)
 
 
 @pytest.mark.parametrize("image", [

@@ -16,6 +16,7 @@ import pytest
 from ektools import ROOT, need_tool
 from evidencekit import open_evidence
 from evidencekit.errors import EvidenceError
+from evidencekit.inventory import files
 from evidencekit.models import Locator
 from images import FAKE_NOW, Q1_MTIME_NS, ext4_image, fat16_image
 
@@ -50,7 +51,7 @@ def icat(image: Path, inode: int) -> bytes:
 def test_listing_and_hashes_agree_with_tsk(kind, request):
     image = request.getfixturevalue(kind)
     with open_evidence(image) as ev:
-        records = list(ev.files(hashes=("md5", "sha1", "sha256")))
+        records = list(files(ev, hashes=("md5", "sha1", "sha256")))
     assert {(r.path, r.deleted) for r in records} == fls_listing(image)
     for r in records:
         if r.type == "file" and not r.deleted and r.inode:
@@ -64,7 +65,7 @@ def test_ext4_times_deleted_file_and_precision(ext4):
     with open_evidence(ext4) as ev:
         assert ev.format_chain == ["raw", "ext4"]
         assert ev.volumes[0].fs_label == "TESTVOL"
-        records = {r.path: r for r in ev.files(hashes=("sha256",))}
+        records = {r.path: r for r in files(ev, hashes=("sha256",))}
     q1 = records["/docs/reports/q1.txt"]
     assert q1.mtime % 10**9 == Q1_MTIME_NS, "ext4 keeps nanoseconds"
     assert q1.time_digits == 9 and q1.assumed_zone is None
@@ -78,7 +79,7 @@ def test_ext4_times_deleted_file_and_precision(ext4):
 
 def test_fat_times_are_local_and_say_so(fat16):
     with open_evidence(fat16) as ev:
-        records = {r.path: r for r in ev.files(hashes=())}
+        records = {r.path: r for r in files(ev, hashes=())}
         assert ev.volumes[0].fs_label == "USBSTICK"
     plan = records["/Work/plan.txt"]
     assert plan.assumed_zone == "UTC" and plan.filesystem == "fat16"
@@ -92,7 +93,7 @@ def test_fat_times_are_local_and_say_so(fat16):
 
 def test_fat_attributes_agree_with_mattrib(fat16):
     with open_evidence(fat16) as ev:
-        records = {r.path: r for r in ev.files(hashes=())}
+        records = {r.path: r for r in files(ev, hashes=())}
     env = dict(os.environ, MTOOLS_SKIP_CHECK="1")
     for name in ("hidden.txt", "plan.txt"):
         listing = subprocess.run([need_tool("mattrib"), "-i", str(fat16), f"::/Work/{name}"], capture_output=True,
@@ -113,7 +114,7 @@ def test_split_and_gzip_images_list_the_same(ext4, tmp_path):
 
     def listing(path: Path):
         with open_evidence(path) as ev:
-            return ev.format_chain, [(r.path, r.inode, r.sha256, r.mtime, r.deleted) for r in ev.files(("sha256",))]
+            return ev.format_chain, [(r.path, r.inode, r.sha256, r.mtime, r.deleted) for r in files(ev, ("sha256",))]
 
     chain, whole = listing(ext4)
     split_chain, split = listing(tmp_path / "disk.000")
@@ -126,7 +127,7 @@ def test_split_and_gzip_images_list_the_same(ext4, tmp_path):
 
 def test_locators_reopen_each_entry(ext4):
     with open_evidence(ext4) as ev:
-        records = [r for r in ev.files(("sha256",)) if r.type == "file" and r.sha256]
+        records = [r for r in files(ev, ("sha256",)) if r.type == "file" and r.sha256]
         for r in records:
             again = Locator.from_json(r.locator.to_json())
             with ev.open_locator(again) as fh:
@@ -140,7 +141,7 @@ def test_locator_is_a_dfvfs_path_spec(ext4):
     from evidencekit.sources.disk import from_spec_dict
 
     with open_evidence(ext4) as ev:
-        record = next(r for r in ev.files(("sha256",)) if r.path == "/docs/reports/q1.txt")
+        record = next(r for r in files(ev, ("sha256",)) if r.path == "/docs/reports/q1.txt")
     fo = resolver.Resolver.OpenFileObject(from_spec_dict(record.locator.spec))
     assert hashlib.sha256(fo.read()).hexdigest() == record.sha256
 
@@ -154,7 +155,7 @@ def test_zip_extraction_with_hostile_names(tmp_path):
         zf.writestr("data/", b"")
     with open_evidence(archive) as ev:
         assert ev.kind == "zip"
-        records = {r.path: r for r in ev.files(("md5",))}
+        records = {r.path: r for r in files(ev, ("md5",))}
     assert set(records) == {"/sdcard/DCIM/a.jpg", "/etc/evil", "/abs/path.txt", "/data"}
     assert any("unsafe member name '../../etc/evil'" in w for w in records["/etc/evil"].warnings)
     assert records["/sdcard/DCIM/a.jpg"].md5 == hashlib.md5(b"\xff\xd8jpeg").hexdigest()
@@ -171,10 +172,10 @@ def test_tar_gz_and_directory_extractions(tmp_path):
         tf.add(tree, arcname="android")
     with open_evidence(archive) as ev:
         assert ev.kind == "tar" and ev.format_chain == ["gzip", "tar"]
-        tar_records = {r.path: r for r in ev.files(("sha256",))}
+        tar_records = {r.path: r for r in files(ev, ("sha256",))}
     with open_evidence(tree) as ev:
         assert ev.kind == "directory"
-        dir_records = {r.path: r for r in ev.files(("sha256",))}
+        dir_records = {r.path: r for r in files(ev, ("sha256",))}
     assert tar_records["/android/data/db/mmssms.db"].sha256 == dir_records["/data/db/mmssms.db"].sha256
 
 
@@ -192,16 +193,16 @@ def test_damaged_inputs_raise_one_clear_error(tmp_path, corpus):
              cut: "truncated or corrupt"}
     for path, cause in cases.items():
         with pytest.raises(EvidenceError, match=cause):
-            open_evidence(path).files(())
+            files(open_evidence(path), ())
     with open_evidence(noise) as ev, pytest.raises(EvidenceError, match="no file system recognised"):
-        next(iter(ev.files(())))
+        next(iter(files(ev, ())))
 
 
 def test_truncated_raw_image_lists_what_it_can_and_warns(ext4, tmp_path):
     cut = tmp_path / "cut.raw"
     cut.write_bytes(ext4.read_bytes()[: 6 << 20])
     with open_evidence(cut) as ev:
-        records = list(ev.files(("md5",)))
+        records = list(files(ev, ("md5",)))
         assert any("image truncated" in w for w in ev.warnings)
     assert any(r.path == "/docs" for r in records)
 
@@ -209,7 +210,7 @@ def test_truncated_raw_image_lists_what_it_can_and_warns(ext4, tmp_path):
 def test_ntfs_attributes_from_standard_information():
     image = ROOT / "training_images" / "office-workstation" / "workstation.E01"
     with open_evidence(image) as ev:
-        records = {(r.path, r.stream): r for r in ev.files(hashes=())}
+        records = {(r.path, r.stream): r for r in files(ev, hashes=())}
     assert {"hidden", "system"} <= set(records[("/$MFT", None)].attributes)  # NTFS marks its metadata files so
     assert "hidden" in records[("/Users/m.ivanova/Desktop/desktop.ini", None)].attributes
     assert "hidden" not in records[("/Users/m.ivanova/Downloads/Invoice_7731.zip", None)].attributes
@@ -226,7 +227,7 @@ def test_walkers_fill_exactly_the_record_fields(image, request):
             else request.getfixturevalue(image))
     names = {f.name for f in fields(FileRecord)}
     with open_evidence(path) as ev:
-        records = list(ev.files(("md5",)))
+        records = list(files(ev, ("md5",)))
     assert records
     for record in records:
         assert set(vars(record)) == names, record.path

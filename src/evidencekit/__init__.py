@@ -18,12 +18,8 @@ def __getattr__(name: str):  # lazy: each costs start-up time a short command ne
 
         return Case
     if name == "__version__":  # importlib.metadata costs about 25 ms
-        from importlib.metadata import PackageNotFoundError, version
+        from evidencekit._version import version
 
-        try:
-            value = version("evidencekit")
-        except PackageNotFoundError:  # running from a source tree without installation
-            value = "0.0.0+unknown"
-        globals()["__version__"] = value
+        globals()["__version__"] = value = version()
         return value
     raise AttributeError(name)

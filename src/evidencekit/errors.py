@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 
+def one_line(err: BaseException) -> str:
+    """An exception's message on one line (its type's name when it has none): what a warning shows."""
+    return " ".join(str(err).split()) or type(err).__name__
+
+
 class EvidenceKitError(Exception):
     """Root of every error evidencekit raises on purpose. ``str(err)`` is the one line shown."""
 

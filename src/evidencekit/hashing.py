@@ -28,6 +28,90 @@ THREAD_THRESHOLD = 8 << 20  # bytes hashed sequentially before switching to thre
 
 Progress = Callable[[int], None]
 
+# --- the hash vocabulary: every other module takes these from here --------------------------------
+ALGORITHMS = ("md5", "sha1", "sha256")  # what evidencekit computes, weakest first
+STRONGEST_FIRST = tuple(reversed(ALGORITHMS))
+HEX_LENGTHS = {"md5": 32, "sha1": 40, "sha256": 64}
+HEX_ALGORITHMS = {length: name for name, length in HEX_LENGTHS.items()}
+DEFAULT_FILE_HASHES = ("md5", "sha256")  # per-file hashes of a listing or inventory (CLI and library)
+CONSTRUCTORS: dict[str, Callable[..., Any]] = {"md5": hashlib.md5, "sha1": hashlib.sha1, "sha256": hashlib.sha256}
+
+
+# --- the one canonical digest of stored rows -------------------------------------------------------
+
+
+def canonical_json(value: object) -> bytes:
+    """``json.dumps(value, separators=(",", ":"), ensure_ascii=False)`` in UTF-8, the bytes a
+    digest is taken over. orjson writes the same bytes for ints, strings and nulls (a test checks
+    it on every escaping case) about five times faster; what it refuses goes through json."""
+    import orjson
+
+    try:
+        return orjson.dumps(value)
+    except TypeError:  # e.g. a lone surrogate
+        import json
+
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass")
+
+
+class RowDigest:
+    """sha256 of stored rows in the canonical form every layer signs: the canonical JSON of each
+    consecutive chunk of at most :data:`ROW_CHUNK` rows (a JSON array of row arrays), and of any
+    section marker or trailing value added with :meth:`value`. The rows' order and columns are
+    fixed by the table's owner; a verifier recomputes the same bytes from the stored rows."""
+
+    def __init__(self) -> None:
+        self._sha = hashlib.sha256()
+        self._pending: list[Any] = []
+
+    def rows(self, rows: Iterable[Any]) -> None:
+        pending = self._pending
+        for row in rows:
+            pending.append(row)
+            if len(pending) == ROW_CHUNK:
+                self._sha.update(canonical_json(pending))
+                pending.clear()
+
+    def value(self, value: object) -> None:
+        self._flush()
+        self._sha.update(canonical_json(value))
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._sha.update(canonical_json(self._pending))
+            self._pending = []
+
+    def hexdigest(self) -> str:
+        self._flush()
+        return self._sha.hexdigest()
+
+
+ROW_CHUNK = 4096
+
+
+def parse_hash_list(text: str) -> tuple[str, ...]:
+    """``"md5,sha256"`` -> ("md5", "sha256"); ``"none"`` or ``""`` -> (). ValidationError when unknown."""
+    from evidencekit.errors import ValidationError
+
+    names = tuple(n.strip().lower() for n in text.split(",") if n.strip() and n.strip().lower() != "none")
+    unknown = [n for n in names if n not in ALGORITHMS]
+    if unknown:
+        raise ValidationError(f"unknown hash algorithm {unknown[0]!r}: choose from {', '.join(ALGORITHMS)} or none")
+    return names
+
+
+def parse_hash_value(text: str, option: str = "--expect") -> tuple[str, str]:
+    """``ALG:HEX`` (or a bare HEX whose length names the algorithm) -> (alg, lower-case hex)."""
+    from evidencekit.errors import ValidationError
+
+    alg_text, sep, hex_text = text.strip().rpartition(":")
+    value = hex_text.strip().lower()
+    by_length = HEX_ALGORITHMS.get(len(value))
+    alg = normalise_algorithm(alg_text) if sep else by_length
+    if not alg or by_length != alg or any(c not in "0123456789abcdef" for c in value):
+        raise ValidationError(f"{option} {text!r}: give ALG:HEX with ALG md5, sha1 or sha256 and a hex value of its length")
+    return alg, value
+
 
 class MultiHasher:
     """Feeds each chunk to every algorithm. ``hexdigests()`` returns {"md5": hex, ...}."""
@@ -202,7 +286,6 @@ def checksum_line(hexdigest: str, name: str) -> str:
 # "h (md5), sectors a - b" lines are skipped) and dcfldd hash logs ("Total (md5): h"). The parsers
 # read every line they recognise and tolerate spacing, tabs, case, CRLF and extra text.
 
-HEX_ALGORITHMS = {32: "md5", 40: "sha1", 64: "sha256"}
 _ALG = r"(?P<alg>MD5|SHA-?1|SHA-?256|SHA2-256)"
 _HEX = r"(?P<hex>[0-9A-Fa-f]{64}|[0-9A-Fa-f]{40}|[0-9A-Fa-f]{32})(?![0-9A-Fa-f])"
 _LABELLED = re.compile(rf"^\s*{_ALG}(?![0-9A-Za-z])(?P<label>[^:=\n]{{0,60}}?)\s*:\s*{_HEX}(?P<rest>.*)$", re.I)

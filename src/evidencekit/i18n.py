@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import gettext as _gettext
 import io
-import os
 from pathlib import Path
 
 LOCALE_DIR = Path(__file__).with_name("locale")
@@ -33,11 +32,12 @@ def choose(explicit: str | None = None) -> str:
     if explicit:
         code = explicit.split("_")[0].split(".")[0].lower()
         return code if code in langs else SOURCE_LANG
-    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
-        value = os.environ.get(var, "")
-        if value:
-            code = value.split("_")[0].split(".")[0].lower()
-            return code if code in langs else SOURCE_LANG
+    from evidencekit import settings
+
+    value = settings.get().locale
+    if value:
+        code = value.split("_")[0].split(".")[0].lower()
+        return code if code in langs else SOURCE_LANG
     return SOURCE_LANG
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import stat
 from dataclasses import MISSING, asdict, dataclass, field
 from dataclasses import fields as dataclass_fields
 from typing import Any
@@ -11,8 +12,6 @@ from typing import Any
 from evidencekit.times import iso_utc, parse_iso_utc, to_datetime  # noqa: E402,F401 - re-exported
 
 TIME_FIELDS = ("mtime", "atime", "ctime", "crtime", "dtime", "fn_mtime", "fn_atime", "fn_ctime", "fn_crtime")
-HASH_ALGORITHMS = ("md5", "sha1", "sha256")
-DEFAULT_HASHES = ("md5", "sha256")  # of each file, when none are asked for: the library, `files` and `case process`
 
 
 @dataclass(frozen=True)
@@ -27,14 +26,20 @@ class Locator:
     spec: dict[str, Any]
 
     def to_json(self) -> str:
-        """The canonical JSON text (sorted keys, no spaces): what cases store and exports cite."""
-        return json.dumps({"evidence": self.evidence, "spec": self.spec}, sort_keys=True, separators=(",", ":"))
+        """The one text form: compact JSON, keys sorted (what the case stores and listings print)."""
+        text = self.__dict__.get("_text")
+        if text is None:
+            text = json.dumps({"evidence": self.evidence, "spec": self.spec}, sort_keys=True, separators=(",", ":"))
+            object.__setattr__(self, "_text", text)
+        return text  # type: ignore[no-any-return]
 
     @classmethod
     def from_json(cls, text: str) -> Locator:
-        """The locator of a JSON text made by :meth:`to_json`."""
+        """The locator a :meth:`to_json` text describes (that text is kept: stored rows re-export as read)."""
         data = json.loads(text)
-        return cls(evidence=data["evidence"], spec=data["spec"])
+        locator = cls(evidence=data["evidence"], spec=data["spec"])
+        object.__setattr__(locator, "_text", text)
+        return locator
 
 
 _json_str = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
@@ -79,6 +84,16 @@ def _scalar(value: Any) -> str:
     if type(value) is int:
         return str(value)
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One change of the case database schema: SQL run in one transaction, numbered globally
+    (the case store runs every layer's migrations in number order; see case/schema.py)."""
+
+    number: int
+    description: str
+    sql: str
 
 
 @dataclass(frozen=True)
@@ -191,3 +206,15 @@ class FileRecord:
 
 _RECORD_DEFAULTS = {f.name: f.default for f in dataclass_fields(FileRecord) if f.default is not MISSING}
 
+
+
+# TSK's name-type letters (tsk_fs_name_type_str): what fls -m and mactime print.
+TYPE_LETTERS = {"file": "r", "dir": "d", "symlink": "l", "fifo": "p", "chardev": "c", "blockdev": "b",
+                "socket": "s", "virtual": "v", "virtual_dir": "V", "hardlink": "h"}
+
+
+def mode_string(entry_type: str | None, mode: int | None) -> str:
+    """``r/rrw-r--r--`` as ``fls -m`` writes it: the name type, then the metadata type and permissions."""
+    letter = TYPE_LETTERS.get(entry_type or "", "-")
+    perms = stat.filemode(mode)[1:] if mode is not None else "---------"
+    return f"{letter}/{letter}{perms}"

@@ -14,42 +14,26 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evidencekit import __version__
-from evidencekit.errors import EvidenceError, ValidationError
+from evidencekit._version import version
+from evidencekit.errors import EvidenceError
 from evidencekit.hashing import (
+    ALGORITHMS,
     HEX_ALGORITHMS,
     Progress,
     hash_file,
     hash_stream,
     normalise_algorithm,
     parse_hash_text,
+    parse_hash_value,
     sidecar_tool,
 )
-from evidencekit.models import HASH_ALGORITHMS, iso_utc
+from evidencekit.models import iso_utc
+from evidencekit.references import Check, IntegrityCheck, Reference, references_from  # noqa: F401 - re-exported
 
 SIDECAR_EXTENSIONS = ("md5", "sha1", "sha256", "md5sum", "sha1sum", "sha256sum", "txt", "info", "log")
 LIST_FILES = ("md5sums", "sha1sums", "sha256sums")  # folder lists: only lines naming our files count
 LIST_LEVELS = 2  # folders above the evidence searched for list files
 SIDECAR_MAX_BYTES = 4 << 20
-
-
-@dataclass(frozen=True)
-class Reference:
-    """One expected hash value and where it was stated."""
-
-    algorithm: str  # md5 | sha1 | sha256
-    value: str  # lower-case hex
-    origin: str  # "container" | "expect" | "sidecar"
-    source: str  # "container", "--expect", or "<sidecar path>:<line>"
-    description: str  # e.g. "EWF stored hash", "FTK Imager report: MD5 checksum (verified)"
-    subject: str | None = None  # None: the decoded media (tree/archive, see docs); else a file whose bytes it covers
-
-
-@dataclass(frozen=True)
-class Check:
-    reference: Reference
-    computed: str
-    status: str  # "match" | "mismatch"
 
 
 @dataclass(frozen=True)
@@ -78,7 +62,7 @@ class VerifyResult:
         out["format_chain"] = list(self.format_chain)
         out["notes"] = list(self.notes)
         out["started"], out["finished"] = iso_utc(self.started), iso_utc(self.finished)
-        out["evidencekit_version"] = __version__
+        out["evidencekit_version"] = version()
         return out
 
 
@@ -86,7 +70,7 @@ class VerifyResult:
 
 
 def media_digests(
-    ev: Any, algorithms: Sequence[str] = HASH_ALGORITHMS, progress: Progress | None = None
+    ev: Any, algorithms: Sequence[str] = ALGORITHMS, progress: Progress | None = None
 ) -> dict[str, str]:
     """Digests of what the evidence is: the decoded media, the archive file, or the tree manifest."""
     if ev.kind == "directory":
@@ -139,7 +123,7 @@ class TreeDigest:
 
 
 def tree_digests(
-    root: str, algorithms: Sequence[str] = HASH_ALGORITHMS, progress: Progress | None = None
+    root: str, algorithms: Sequence[str] = ALGORITHMS, progress: Progress | None = None
 ) -> TreeDigest:
     """Digests of a folder's canonical manifest.
 
@@ -188,17 +172,6 @@ class _BytesReader:
 
 
 # --- references ---------------------------------------------------------------------------------
-
-
-def parse_hash_value(text: str, option: str = "--expect") -> tuple[str, str]:
-    """``ALG:HEX`` (or a bare HEX whose length names the algorithm) -> (alg, lower-case hex)."""
-    alg_text, sep, hex_text = text.strip().rpartition(":")
-    value = hex_text.strip().lower()
-    by_length = HEX_ALGORITHMS.get(len(value))
-    alg = normalise_algorithm(alg_text) if sep else by_length
-    if not alg or by_length != alg or any(c not in "0123456789abcdef" for c in value):
-        raise ValidationError(f"{option} {text!r}: give ALG:HEX with ALG md5, sha1 or sha256 and a hex value of its length")
-    return alg, value
 
 
 def parse_expect(values: Iterable[str]) -> list[Reference]:
@@ -342,8 +315,8 @@ def verify_evidence(
 def _primary_digests(ev: Any, progress: Progress | None, notes: list[str]) -> tuple[int | None, dict[str, str]]:
     if ev.kind != "directory":
         size = ev.media_size if ev.kind == "disk_image" else os.path.getsize(ev.path)
-        return size, media_digests(ev, HASH_ALGORITHMS, progress)
-    tree = tree_digests(ev.path, HASH_ALGORITHMS, progress)
+        return size, media_digests(ev, ALGORITHMS, progress)
+    tree = tree_digests(ev.path, ALGORITHMS, progress)
     notes.append(f"directory tree manifest of {tree.files} regular files ({tree.skipped} links or special files not covered)")
     return tree.size, tree.digests
 
@@ -355,7 +328,7 @@ def _file_digests(ev: Any, refs: list[Reference], media: dict[str, str]) -> dict
         if subject == ev.path and media_is_file(ev):
             out[subject] = media
         else:
-            out[subject] = _read_guarded(subject, lambda p, s=subject: hash_file(s, HASH_ALGORITHMS, p), None, None)
+            out[subject] = _read_guarded(subject, lambda p, s=subject: hash_file(s, ALGORITHMS, p), None, None)
     return out
 
 

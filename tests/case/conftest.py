@@ -9,7 +9,7 @@ import pytest
 
 from case.util import build_ext4
 from evidencekit.case import Case, examiners
-from evidencekit.case.intake import add_exhibit
+from evidencekit.pipeline.intake import add_exhibit
 
 
 @pytest.fixture(scope="session")
@@ -37,7 +37,7 @@ def case(tmp_path: Path, examiner: examiners.Examiner) -> Iterator[Case]:
 
 @pytest.fixture
 def processed_case(case: Case, examiner: examiners.Examiner, small_image: Path) -> Case:
-    from evidencekit.case.process import process_exhibit
+    from evidencekit.pipeline.processing import process_exhibit
 
     add_exhibit(case, small_image, "E1", examiner)
     process_exhibit(case, "E1", examiner)

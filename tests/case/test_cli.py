@@ -81,11 +81,11 @@ def test_case_uco_export_validates(processed_case: Case, examiner: examiners.Exa
     validator = shutil.which("case_validate") or str(Path(sys.executable).with_name("case_validate"))
     custody.transfer(processed_case, "E1", examiner, "Court clerk", "trial")
     listing = processed_case.root / "exports" / "listing.csv"
-    with processed_case.action("exported", examiner=examiner, exhibit="E1") as act:
+    with processed_case.run("exported", examiner=examiner, exhibit="E1") as act:
         listing.write_text("path\n/a\n")
         act.outputs["exports/listing.csv"] = hashlib.sha256(listing.read_bytes()).hexdigest()
     out = tmp_path / "custody.jsonld"
-    from evidencekit.case.caseuco import export_case
+    from evidencekit.exporters.caseuco import export_case
 
     export_case(processed_case, out, examiner)
     doc = json.loads(out.read_text())
@@ -144,7 +144,7 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path: Path, processed_case
 
 def test_newer_schema_and_foreign_database(tmp_path: Path, processed_case: Case) -> None:
     db = sqlite3.connect(processed_case.root / "case.db")
-    db.execute(f"PRAGMA user_version = {schema.SCHEMA_VERSION + 1}")
+    db.execute(f"PRAGMA user_version = {schema.schema_version_supported() + 1}")
     db.close()
     proc = run_cli("case", "status", str(processed_case.root))
     assert proc.returncode == 2 and "is newer than this evidencekit supports" in proc.stderr
@@ -211,7 +211,7 @@ def test_files_with_content_filters(processed_case: Case, examiner: examiners.Ex
 def test_export_refuses_altered_file_and_missing_evidence(processed_case: Case, examiner: examiners.Examiner,
                                                         small_image: Path, tmp_path: Path) -> None:
     listing = processed_case.root / "exports" / "listing.csv"
-    with processed_case.action("exported", examiner=examiner) as act:
+    with processed_case.run("exported", examiner=examiner) as act:
         listing.write_text("a\n")
         act.outputs["exports/listing.csv"] = hashlib.sha256(b"a\n").hexdigest()
     listing.write_text("b\n")
@@ -222,7 +222,7 @@ def test_export_refuses_altered_file_and_missing_evidence(processed_case: Case, 
     assert not (tmp_path / "b.zip").exists() and len(processed_case.entries()) == entries
     moved = tmp_path / "moved.raw"
     shutil.copyfile(small_image, moved)
-    from evidencekit.case.intake import add_exhibit
+    from evidencekit.pipeline.intake import add_exhibit
 
     add_exhibit(processed_case, moved, "E2", examiner)
     moved.unlink()

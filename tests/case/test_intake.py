@@ -10,9 +10,9 @@ import pytest
 
 from ektools import need_tool
 from evidencekit.case import Case, custody, examiners
-from evidencekit.case.intake import add_exhibit
-from evidencekit.case.process import process_exhibit
 from evidencekit.errors import CaseError
+from evidencekit.pipeline.intake import add_exhibit
+from evidencekit.pipeline.processing import process_exhibit
 
 
 def _sha256(path: Path) -> str:

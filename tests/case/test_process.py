@@ -16,9 +16,10 @@ import pytest
 from case.util import run_cli
 from evidencekit import open_evidence
 from evidencekit.case import Case, custody, examiners
-from evidencekit.case.intake import add_exhibit
-from evidencekit.case.process import process_exhibit
 from evidencekit.errors import CaseError
+from evidencekit.inventory import files
+from evidencekit.pipeline.intake import add_exhibit
+from evidencekit.pipeline.processing import process_exhibit
 
 
 def _walk_keys(image: Path) -> list[tuple[str, str, int | None, str]]:
@@ -37,7 +38,7 @@ def test_process_records_inventory_and_hashes(processed_case: Case, small_image:
     keys = _case_keys(processed_case.root)
     assert keys == _walk_keys(small_image)
     with open_evidence(str(small_image)) as ev:
-        expected = {r.path: (r.md5, r.sha256) for r in ev.files(hashes=("md5", "sha256")) if r.type == "file"}
+        expected = {r.path: (r.md5, r.sha256) for r in files(ev, hashes=("md5", "sha256")) if r.type == "file"}
     got = {p: (m, s) for p, m, s in processed_case.db.execute("SELECT path, md5, sha256 FROM files WHERE type = 'file'")}
     assert got == expected
     actions = [e.action for e in processed_case.entries()]
@@ -98,7 +99,7 @@ def hooked(self, tails):
 p.RowEncoder.number = hooked
 """,
     "mid-inventory-workers": """
-import evidencekit.sources.parallel as par
+import evidencekit.inventory.parallel as par
 par.MIN_INODES = 0
 orig = p.RowEncoder.number
 def hooked(self, tails):
@@ -122,7 +123,7 @@ p.ledger.append = hooked
 
 
 def _cli_process(case_dir: Path, hook: str = "claimed") -> subprocess.Popen[str]:
-    code = ("import time\nimport evidencekit.case.process as p\n" + HOOKS[hook] +
+    code = ("import time\nimport evidencekit.pipeline.processing as p\n" + HOOKS[hook] +
             "\nfrom evidencekit.cli import main\nmain()")
     return subprocess.Popen([sys.executable, "-c", code, "case", "process", str(case_dir)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -206,8 +207,8 @@ def test_writer_waits_for_the_case_lock(case: Case, examiner: examiners.Examiner
 
 def test_parallel_walk_stores_the_same_rows(tmp_path: Path, examiner: examiners.Examiner, medium_image: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    """Worker processes (evidencekit.sources.parallel) render the same rows, in the same order."""
-    from evidencekit.sources import parallel
+    """Worker processes (evidencekit.inventory.parallel) render the same rows, in the same order."""
+    from evidencekit.inventory import parallel
 
     monkeypatch.setattr(parallel, "MIN_INODES", 0)
     digests = []
@@ -237,17 +238,27 @@ def test_attributes_are_stored_signed_and_read_back(case: Case, examiner: examin
     assert not custody.verify_case(case).ok
 
 
-def test_digest_without_attributes_is_the_digest_cases_were_signed_with(processed_case: Case) -> None:
-    """ext4 has no attribute flags: the rows digest as they did before the column existed (32 columns)."""
+def test_entries_signed_with_the_legacy_digest_still_verify(processed_case: Case, examiner) -> None:
+    """Cases signed before the canonical row digest: the legacy form (32 columns when no file has
+    attribute flags, json.dumps of 1024-row chunks) is what they signed, and custody verify accepts
+    it; a changed row fails either form."""
     import hashlib
     import json
 
-    from evidencekit.case.rows import DIGEST_CHUNK, FILE_COLUMNS, inventory_digest
+    from evidencekit.case.custody import verify_case
+    from evidencekit.case.rows import FILE_COLUMNS, LEGACY_CHUNK, inventory_digest, legacy_files_digest
 
     assert FILE_COLUMNS[-1] == "attributes"
     cols = ", ".join(FILE_COLUMNS[:-1])
     rows = processed_case.db.execute(f"SELECT {cols} FROM files WHERE exhibit = 'E1' ORDER BY seq").fetchall()
     old = hashlib.sha256()
-    for i in range(0, len(rows), DIGEST_CHUNK):
-        old.update(json.dumps(rows[i:i + DIGEST_CHUNK]).encode("ascii"))
-    assert rows and inventory_digest(processed_case.db, "E1") == (len(rows), old.hexdigest())
+    for i in range(0, len(rows), LEGACY_CHUNK):
+        old.update(json.dumps(rows[i:i + LEGACY_CHUNK]).encode("ascii"))
+    legacy = legacy_files_digest(processed_case.db, "E1")
+    assert rows and legacy == old.hexdigest() != inventory_digest(processed_case.db, "E1")[1]
+    with processed_case.run("note", examiner=examiner, exhibit="E1", details={"text": "legacy"}) as act:
+        act.record("db:files/E1", legacy)  # what a 'processed' entry of an older evidencekit says
+    assert verify_case(processed_case).ok
+    with processed_case.transaction() as db:
+        db.execute("UPDATE files SET size = size + 1 WHERE exhibit = 'E1' AND seq = 2")
+    assert not verify_case(processed_case).ok

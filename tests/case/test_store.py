@@ -18,13 +18,13 @@ def test_init_into_empty_dir_and_open(tmp_path: Path, examiner: examiners.Examin
         "case.db", "exports", "reports"]
     again = Case.open(tmp_path / "c")
     assert again.id == case.id and again.meta["authority_date"] == "2026-01-02"
-    assert schema.schema_version(again.db) == schema.SCHEMA_VERSION
+    assert schema.schema_version(again.db) == schema.schema_version_supported()
     assert again.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert [e.action for e in again.entries()] == ["created"]
 
 
 def test_action_commits_results_with_entry(case: Case, examiner: examiners.Examiner) -> None:
-    with case.action("note", examiner=examiner, details={"text": "x"}) as act:
+    with case.run("note", examiner=examiner, details={"text": "x"}) as act:
         act.db.execute("INSERT INTO case_meta (key, value) VALUES ('probe', '1')")
         act.outputs["db:probe/none"] = "v"
     assert act.entry is not None and act.entry.body["outputs"] == {"db:probe/none": "v"}
@@ -33,14 +33,14 @@ def test_action_commits_results_with_entry(case: Case, examiner: examiners.Exami
 
 def test_failed_action_leaves_neither_results_nor_entry(case: Case, examiner: examiners.Examiner) -> None:
     before = len(case.entries())
-    with pytest.raises(RuntimeError), case.action("note", examiner=examiner) as act:
+    with pytest.raises(RuntimeError), case.run("note", examiner=examiner) as act:
         act.db.execute("INSERT INTO case_meta (key, value) VALUES ('probe', '1')")
         raise RuntimeError("boom")
     with pytest.raises(CaseError, match="database error: UNIQUE constraint failed"), \
-            case.action("note", examiner=examiner) as act:
+            case.run("note", examiner=examiner) as act:
         act.db.execute("INSERT INTO case_meta (key, value) VALUES ('probe2', '1')")
         act.db.execute("INSERT INTO case_meta (key, value) VALUES ('number', 'dup')")
-    with pytest.raises(CaseError, match="no exhibit 'E9'"), case.action("note", examiner=examiner, exhibit="E9"):
+    with pytest.raises(CaseError, match="no exhibit 'E9'"), case.run("note", examiner=examiner, exhibit="E9"):
         pass
     assert len(case.entries()) == before
     assert case.db.execute("SELECT count(*) FROM case_meta WHERE key LIKE 'probe%'").fetchone()[0] == 0
@@ -48,12 +48,12 @@ def test_failed_action_leaves_neither_results_nor_entry(case: Case, examiner: ex
 
 
 def test_unknown_action_and_foreign_key_refused(case: Case, examiner: examiners.Examiner) -> None:
-    with pytest.raises(CustodyError, match="unknown custody action 'stolen'"), case.action("stolen", examiner=examiner):
+    with pytest.raises(CustodyError, match="unknown custody action 'stolen'"), case.run("stolen", examiner=examiner):
         pass
     mallory = examiners.init_examiner("Mallory", "mallory")
     impostor = examiners.Examiner("alice", "Alice", mallory.public_key, mallory.fingerprint, mallory.private_key)
     with pytest.raises(CustodyError, match="differs from the key this case knows"), \
-            case.action("note", examiner=impostor):
+            case.run("note", examiner=impostor):
         pass
     assert len(case.entries()) == 1
 
@@ -62,13 +62,14 @@ def test_older_case_is_migrated(tmp_path: Path, examiner: examiners.Examiner,
                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """A case written when only the first migration existed gets every later one on open."""
     with monkeypatch.context() as m:
-        m.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:1])
-        m.setattr(schema, "SCHEMA_VERSION", 1)
+        first = schema.migrations()[:1]
+        m.setattr(schema, "migrations", lambda: first)
+        m.setattr(schema, "schema_version_supported", lambda: 1)
         old = Case.init(tmp_path / "old", number="N", title="T", authority="A", examiner=examiner)
         assert schema.schema_version(old.db) == 1
         old.close()
     case = Case.open(tmp_path / "old")
-    assert schema.schema_version(case.db) == schema.SCHEMA_VERSION > 1
+    assert schema.schema_version(case.db) == schema.schema_version_supported() > 1
     tables = {r[0] for r in case.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert "files_staging" not in tables and {"files", "ledger", "file_types"} <= tables
     assert custody.verify_case(case).ok

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from evidencekit.case import Case, bundle, custody, examiners
+from evidencekit.case import Case, custody, examiners
+from evidencekit.exporters import bundle
 
 
 def _export(case: Case, examiner: examiners.Examiner, name: str, text: str) -> None:
     """A derived file written and recorded the way every exporter does it."""
     path = case.root / "exports" / name
-    with case.action("exported", examiner=examiner, exhibit="E1", details={"what": name}) as act:
+    with case.run("exported", examiner=examiner, exhibit="E1", details={"what": name}) as act:
         path.write_text(text)
         act.outputs[f"exports/{name}"] = hashlib.sha256(text.encode()).hexdigest()
 
@@ -200,10 +201,10 @@ def test_bundle_tampering_is_named(busy_case: Case, examiner: examiners.Examiner
 
 
 def test_long_ledger_checked_in_parallel(case: Case, examiner: examiners.Examiner) -> None:
-    from evidencekit.case import ledger, signatures
+    from evidencekit.case import ledger, signature_pool
 
     with case.transaction() as db:
-        for i in range(signatures.PARALLEL_FROM + 100):
+        for i in range(signature_pool.PARALLEL_FROM + 100):
             ledger.append(db, case.id, examiner, "note", details={"n": i})
     assert _findings(case) == []
     other = case.db.execute("SELECT signature FROM ledger WHERE seq = 5").fetchone()[0]

@@ -92,8 +92,8 @@ def examiner() -> examiners.Examiner:
 
 @pytest.fixture
 def processed_case(tmp_path: Path, examiner: examiners.Examiner, ext4_image: Path) -> Iterator[Case]:
-    from evidencekit.case.intake import add_exhibit
-    from evidencekit.case.process import process_exhibit
+    from evidencekit.pipeline.intake import add_exhibit
+    from evidencekit.pipeline.processing import process_exhibit
 
     case = Case.init(tmp_path / "case", number="2026/0007", title="Scan test", authority="Warrant W-7",
                      examiner=examiner)

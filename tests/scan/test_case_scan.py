@@ -12,11 +12,11 @@ from pathlib import Path
 from evidencekit import open_evidence
 from evidencekit.case import Case
 from evidencekit.case.examiners import Examiner
+from evidencekit.pipeline.scan import check_exhibit, scan_exhibit
 from evidencekit.scan.engine import ContentPass
 from evidencekit.scan.filters import file_filter_sql, scan_flags
-from evidencekit.scan.hashcheck import check_exhibit
 from evidencekit.scan.hashsets import import_hash_set, open_hash_set
-from evidencekit.scan.results import run_digest, scan_exhibit
+from evidencekit.scan.store import run_digest
 from evidencekit.scan.yara import YaraScanner, compile_rules
 from scan.conftest import RULES, TREE, WEBSHELL
 

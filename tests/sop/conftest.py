@@ -12,7 +12,7 @@ import pytest
 
 from ektools import ROOT, need_tool
 from evidencekit.case import Case, examiners
-from evidencekit.case.intake import add_exhibit
+from evidencekit.pipeline.intake import add_exhibit
 
 EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 UUID = "5e0b5e0b-0000-4000-8000-000000000001"

@@ -8,7 +8,7 @@ import pytest
 
 from evidencekit.case import Case
 from evidencekit.case.custody import verify_case
-from evidencekit.case.intake import add_exhibit
+from evidencekit.pipeline.intake import add_exhibit
 from evidencekit.sop.answers import Answers
 from evidencekit.sop.library import SHIPPED, find_sop
 from evidencekit.sop.runner import RunOutcome, run_sop

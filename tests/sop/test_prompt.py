@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
+from evidencekit.cli.sop_prompt import TerminalPrompter
 from evidencekit.sop.answers import attestation_outcome, attestation_values
 from evidencekit.sop.library import SHIPPED, find_sop
 from evidencekit.sop.messages import render
-from evidencekit.sop.prompt import TerminalPrompter
 
 
 def _with_input(text: str, func, *args):

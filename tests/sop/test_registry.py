@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
 
 from evidencekit.case import Case
+from evidencekit.registry import ENTRY_POINT_GROUP, registry
 from evidencekit.sop import SopValidationError, validate_text
 from evidencekit.sop.answers import Answers
 from evidencekit.sop.loader import load_sop
-from evidencekit.sop.registry import ENTRY_POINT_GROUP, get_action, load_actions
+from evidencekit.sop.registry import get_action, load_actions
 from evidencekit.sop.runner import run_sop
 
 BUILTINS = ("verify_hash", "inventory", "timeline", "export_timeline", "yara_scan", "hashset_match", "custody_export")
@@ -30,6 +30,10 @@ def min_files(ctx: StepContext, params: Params) -> StepResult:
     (n,) = ctx.case.db.execute("SELECT count(*) FROM files WHERE exhibit = ? AND type = 'file'",
                                (ctx.exhibit["id"],)).fetchone()
     return StepResult(n >= params.minimum, f"{n} files (minimum {params.minimum})", values={"files": n})
+
+
+def register(registry):
+    registry.add("sop_action", "lab_checks", "lab_checks")
 '''
 
 SOP = """\
@@ -54,10 +58,10 @@ steps:
 """
 
 
-def test_builtins_are_declared_in_the_entry_point_group() -> None:
-    declared = {ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+def test_builtins_register_as_a_plugin_would() -> None:
+    declared = {item.target for item in registry().items("sop_action")}
     for name in BUILTINS:
-        assert get_action(name).module in declared, f"{name} is not registered through {ENTRY_POINT_GROUP}"
+        assert get_action(name).module in declared, f"{name} is not registered as an sop_action"
 
 
 def _install_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -65,7 +69,7 @@ def _install_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     dist = tmp_path / "lab_checks-1.0.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: lab-checks\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\nlab_min_files = lab_checks\n")
+    (dist / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\nlab_checks = lab_checks\n")
     monkeypatch.syspath_prepend(str(tmp_path))
 
 

@@ -9,8 +9,8 @@ import pytest
 
 from evidencekit.case import Case
 from evidencekit.case.custody import verify_case
-from evidencekit.case.intake import add_exhibit
 from evidencekit.errors import ValidationError
+from evidencekit.pipeline.intake import add_exhibit
 from evidencekit.sop.answers import Answers, load_answers
 from evidencekit.sop.library import SHIPPED, find_sop
 from evidencekit.sop.registry import StepResult, action

@@ -13,9 +13,9 @@ import pytest
 
 from ektools import need_tool
 from evidencekit.case import Case, examiners
-from evidencekit.case.intake import add_exhibit
-from evidencekit.case.process import process_exhibit
 from evidencekit.models import iso_utc
+from evidencekit.pipeline.intake import add_exhibit
+from evidencekit.pipeline.processing import process_exhibit
 from evidencekit.timeline.events import FN, TimelineEvent
 
 ROOT = Path(__file__).resolve().parents[2]

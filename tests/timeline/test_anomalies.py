@@ -9,7 +9,7 @@ from tests.timeline.conftest import WORKSTATION, add_processed, new_case
 
 from evidencekit.case import examiners
 from evidencekit.models import FileRecord, Locator, parse_iso_utc
-from evidencekit.timeline import build, timeline
+from evidencekit.pipeline.timeline import build, timeline
 from evidencekit.timeline.anomalies import AnomalyContext, record_flags, scan_fs_created
 from evidencekit.timeline.build import parse_loose
 from evidencekit.timeline.events import FN, SI, derive_all

@@ -16,7 +16,9 @@ from tests.timeline.conftest import add_processed, event_keys, mactime_events, n
 from ektools import need_tool
 from evidencekit.case import Case
 from evidencekit.errors import ValidationError
-from evidencekit.timeline import Query, build, export, timeline
+from evidencekit.exporters.timeline import export
+from evidencekit.pipeline.timeline import build, timeline
+from evidencekit.timeline import Query
 
 
 def _fls_body(image: Path, out: Path) -> Path:
@@ -35,7 +37,7 @@ def test_build_from_inventory_equals_fls_mactime(ext4_case: Case, examiner, ext4
     assert [e.time for e in events] == sorted(e.time for e in events)
     sample = next(e for e in events if e.path.endswith("file0003.txt") and e.macb == "m")
     assert sample.sha256 == hashlib.sha256(b"content of file 3\n" * 4).hexdigest()
-    assert json.loads(sample.locator)["spec"] and sample.exhibit == "E1" and sample.inode
+    assert sample.locator is not None and sample.locator.spec and sample.exhibit == "E1" and sample.inode
     entry = ext4_case.entries()[-1]
     assert entry.action == "analysed" and entry.body["details"]["analysis"] == "timeline:fs"
     assert entry.body["details"]["events"] == len(events)
@@ -128,7 +130,7 @@ def test_fat_local_times_carry_their_assumed_zone(tmp_path: Path, examiner) -> N
 
 
 def test_reprocessing_drops_derived_events_until_rebuilt(ext4_case: Case, examiner) -> None:
-    from evidencekit.case.process import process_exhibit
+    from evidencekit.pipeline.processing import process_exhibit
 
     build(ext4_case, examiner, artifacts="none")
     before = [(e.time, e.macb, e.path, e.sha256, e.locator) for e in timeline(ext4_case)]
@@ -140,8 +142,8 @@ def test_reprocessing_drops_derived_events_until_rebuilt(ext4_case: Case, examin
 
 def test_events_carry_scan_results(ext4_case: Case, examiner, tmp_path: Path) -> None:
     """YARA matches and file types stored by `scan` travel with the file's events into exports."""
+    from evidencekit.pipeline.scan import scan_exhibit
     from evidencekit.scan.engine import ContentPass
-    from evidencekit.scan.results import scan_exhibit
     from evidencekit.scan.yara import YaraScanner, compile_rules
 
     rules = tmp_path / "r.yar"
@@ -162,7 +164,7 @@ def test_events_carry_scan_results(ext4_case: Case, examiner, tmp_path: Path) ->
 def test_custody_verify_rechecks_stored_events(ext4_case: Case, examiner) -> None:
     """Each build signs a digest of its rows; a rebuild or reprocess supersedes it; an edit is found."""
     from evidencekit.case import custody
-    from evidencekit.case.process import process_exhibit
+    from evidencekit.pipeline.processing import process_exhibit
 
     build(ext4_case, examiner, artifacts="none")
     entry = ext4_case.entries()[-1]

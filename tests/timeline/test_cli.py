@@ -12,7 +12,7 @@ from tests.timeline.conftest import run_cli
 
 from evidencekit.case import Case
 from evidencekit.cli.timeline import timeline as timeline_group
-from evidencekit.timeline import timeline
+from evidencekit.pipeline.timeline import timeline
 
 
 def test_every_command_and_option_has_help() -> None:

@@ -24,15 +24,13 @@ from tests.timeline.conftest import (
     run_cli,
 )
 
-import evidencekit.exporters.l2tcsv
-import evidencekit.exporters.timesketch
-import evidencekit.exporters.xlsx  # noqa: F401 - register their formats
 from ektools import need_tool
 from evidencekit.case import Case
-from evidencekit.case.intake import add_exhibit
-from evidencekit.case.process import process_exhibit
 from evidencekit.errors import ValidationError
-from evidencekit.timeline import build, export, timeline
+from evidencekit.exporters.timeline import export
+from evidencekit.pipeline.intake import add_exhibit
+from evidencekit.pipeline.processing import process_exhibit
+from evidencekit.pipeline.timeline import build, timeline
 
 FORGED = "0|INJECTED|1|rrw-r--r--|0|0|1|1|1|1|1"  # what mactime would read as an entry
 HOSTILE = {f"evil\n{FORGED}": "x", "tab\there.txt": "t", "pipe|name.txt": "p", "Документы.txt": "д"}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 
@@ -10,7 +9,8 @@ import pytest
 from tests.timeline.conftest import WORKSTATION, add_processed, mactime_events, new_case
 
 from evidencekit.case import Case, examiners
-from evidencekit.timeline import build, export, timeline
+from evidencekit.exporters.timeline import export
+from evidencekit.pipeline.timeline import build, timeline
 from evidencekit.timeline.anomalies import AnomalyContext
 from evidencekit.timeline.build import fs_created, records_from_case
 from evidencekit.timeline.events import TimelineEvent, derive_all
@@ -21,7 +21,7 @@ FIELDS = ("time", "time_digits", "exhibit", "volume", "path", "stream", "inode",
 
 
 def _key(ev: TimelineEvent) -> tuple:
-    return (*(getattr(ev, name) for name in FIELDS), json.dumps(json.loads(ev.locator or "null"), sort_keys=True))
+    return (*(getattr(ev, name) for name in FIELDS), ev.locator.to_json() if ev.locator else "null")
 
 
 def _compare(tmp_path: Path, examiner: examiners.Examiner, image: Path) -> int:

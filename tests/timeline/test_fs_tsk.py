@@ -11,8 +11,9 @@ import pytest
 from tests.timeline.conftest import event_keys, mactime_events
 
 from evidencekit import open_evidence
+from evidencekit.exporters.timeline import write_bodyfile
+from evidencekit.inventory import files
 from evidencekit.timeline.events import derive_all
-from evidencekit.timeline.export import write_bodyfile
 
 pytestmark = pytest.mark.corpus
 
@@ -51,7 +52,7 @@ def test_fs_events_equal_fls_mactime(corpus: Path, group: str, tmp_path: Path) -
     events = defaultdict(list)
     records = {}
     with open_evidence(str(image)) as ev:
-        for rec in ev.files(hashes=()):
+        for rec in files(ev, hashes=()):
             records[(rec.volume, rec.path)] = rec
             for event in derive_all([(None, rec)], "E1"):
                 events[rec.volume].append(event)

@@ -16,9 +16,12 @@ import pytest
 from tests.timeline import devices
 from tests.timeline.conftest import add_processed, mactime_rows, new_case
 
+from evidencekit import settings
 from evidencekit.case import Case, examiners
+from evidencekit.exporters.timeline import export
 from evidencekit.models import iso_utc, parse_iso_utc
-from evidencekit.timeline import Query, build, export, timeline
+from evidencekit.pipeline.timeline import build, timeline
+from evidencekit.timeline import Query
 from evidencekit.timeline import store as tl_store
 from evidencekit.timeline.plaso import PRESETS
 
@@ -43,11 +46,13 @@ def plaso_case(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Case:
     work = tmp_path_factory.mktemp("plaso")
     old_home = os.environ.get("EVIDENCEKIT_HOME")
     os.environ["EVIDENCEKIT_HOME"] = str(work / "home")
+    settings.reset()
     try:
         examiner = examiners.init_examiner("Pat Plaso", "pat")
     finally:
         if old_home is not None:
             os.environ["EVIDENCEKIT_HOME"] = old_home
+        settings.reset()
     files = work / "artefacts"
     files.mkdir()
     for name, rel in ARTIFACTS.items():
@@ -159,7 +164,7 @@ def test_ios_backup_events_use_real_names(plaso_case: Case) -> None:
     assert not any(fid in e.path for e in fs_events)
     renamed = [e for e in fs_events if e.path == real]
     assert renamed and all(e.extra["backup_path"] == f"/{fid[:2]}/{fid}" for e in renamed)
-    assert renamed[0].sha256 == messages[0].sha256 and fid in (renamed[0].locator or "")
+    assert renamed[0].sha256 == messages[0].sha256 and renamed[0].locator is not None and fid in renamed[0].locator.to_json()
 
 
 def test_ios_call_history_read_natively(plaso_case: Case) -> None:
@@ -204,7 +209,7 @@ def test_custody_verify_rechecks_plaso_and_native_rows(plaso_case: Case) -> None
 
 def test_year_for_syslog_lines_is_passed_to_plaso_and_recorded(corpus: Path, tmp_path: Path) -> None:
     """syslog lines carry no year: --year sets it (plaso would infer one), and the ledger says so."""
-    from evidencekit.timeline.build import build_plaso
+    from evidencekit.pipeline.timeline import build_plaso
 
     files = tmp_path / "logs"
     files.mkdir()

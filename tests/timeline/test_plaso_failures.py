@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from evidencekit.case import Case
-from evidencekit.timeline import build, timeline
+from evidencekit.pipeline.timeline import build, timeline
 from evidencekit.timeline import store as tl_store
 
 

@@ -1,12 +1,12 @@
 """The case store and the custody ledger.
 
-``Case.init`` / ``Case.open`` give a case; ``case.action(...)`` records results and their signed
+``Case.init`` / ``Case.open`` give a case; ``case.run(...)`` records results and their signed
 ledger entry in one transaction; :mod:`evidencekit.case.examiners` holds examiner keys;
-:mod:`evidencekit.case.verifier` checks a case or a custody bundle.
+:mod:`evidencekit.case.chain_check` checks a case or a custody bundle.
 """
 
 from __future__ import annotations
 
-from evidencekit.case.store import Action, Case, Exhibit
+from evidencekit.case.store import Case, Exhibit, Run
 
-__all__ = ["Action", "Case", "Exhibit"]
+__all__ = ["Case", "Exhibit", "Run"]

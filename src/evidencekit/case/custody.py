@@ -2,68 +2,46 @@
 
 Output conventions (``act.outputs``): a key that is a path relative to the case directory
 (``exports/…``, ``reports/…``) maps to the file's sha256; a key ``db:files/<exhibit>`` maps to the
-inventory digest (:func:`evidencekit.case.process.inventory_digest`). ``custody verify`` re-hashes
+inventory digest (:func:`evidencekit.case.rows.inventory_digest`). ``custody verify`` re-hashes
 each, using the latest entry that names it.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from evidencekit.case import examiners, verifier
+from evidencekit.case import chain_check, examiners
 from evidencekit.case.examiners import Examiner
-from evidencekit.case.ledger import Entry
+from evidencekit.case.ledger import LedgerEntry
 from evidencekit.case.store import META_FIELDS, Case
 from evidencekit.errors import CustodyError, ValidationError
 from evidencekit.hashing import sha256_file
 
 EXHIBIT_FIELDS = ("path", "description", "seal", "seized_from", "seized_at", "seized_on", "received_from")
 MANUAL_ACTIONS = ("sealed", "imaged", "returned", "disposed", "note", "reported", "analysed")
-DB_DIGESTS: dict[str, Callable[[sqlite3.Connection, str], str]] = {}
-# Digest functions of other layers, imported only when a ledger names their table.
-DB_DIGEST_PATHS = {"scan_runs": "evidencekit.scan.results:run_digest",
-                   "timeline_runs": "evidencekit.timeline.store:run_digest"}
-
-
-def register_db_digest(table: str, func: Callable[[sqlite3.Connection, str], str]) -> None:
-    """Let another layer sign a digest of its own rows: outputs key ``db:<table>/<id>`` -> func(db, id)."""
-    DB_DIGESTS[table] = func
 
 
 def digest_function(table: str) -> Callable[[sqlite3.Connection, str], str] | None:
-    if table not in DB_DIGESTS and table in DB_DIGEST_PATHS:
-        module, _, name = DB_DIGEST_PATHS[table].partition(":")
-        try:
-            DB_DIGESTS[table] = getattr(importlib.import_module(module), name)
-        except (ImportError, AttributeError):
-            return None
-    return DB_DIGESTS.get(table)
+    """The digest of a layer's stored rows named ``db:<table>/<id>`` (plugin registry kind ``digest``)."""
+    from evidencekit.registry import registry
+
+    plugins = registry()
+    item = plugins.find("digest", table)
+    return plugins.resolve(item) if item is not None else None
 
 
-def _files_digest(db: sqlite3.Connection, exhibit: str) -> str:
-    from evidencekit.case.process import inventory_digest
-
-    return inventory_digest(db, exhibit)[1]
-
-
-def _volumes_digest(db: sqlite3.Connection, exhibit: str) -> str:
-    from evidencekit.case.process import volumes_digest
-
-    return volumes_digest(db, exhibit)
+def _legacy_matches(case: Case, table: str, ident: str, value: str) -> bool:
+    """Whether an entry signed before the canonical row digest (``hashing.RowDigest``) still matches
+    the rows in the digest form it was signed in (``<table>@legacy``)."""
+    legacy = digest_function(f"{table}@legacy")
+    return legacy is not None and legacy(case.db, ident) == value
 
 
-register_db_digest("files", _files_digest)
-register_db_digest("volumes", _volumes_digest)
-
-
-
-
-def latest_outputs(rows: list[Entry]) -> dict[str, tuple[int, Any]]:
+def latest_outputs(rows: list[LedgerEntry]) -> dict[str, tuple[int, Any]]:
     """{output key: (seq of the latest entry naming it, value)}."""
     out: dict[str, tuple[int, Any]] = {}
     for e in rows:
@@ -76,19 +54,19 @@ def is_file_output(key: str, value: Any) -> bool:
     return "/" in key and not key.startswith("db:") and isinstance(value, str) and len(value) == 64
 
 
-def check_file(root: Path, key: str, seq: int, expected: str, label: str = "exported file") -> list[verifier.Finding]:
+def check_file(root: Path, key: str, seq: int, expected: str, label: str = "exported file") -> list[chain_check.Finding]:
     path = root / key
     if not path.is_file():
-        return [verifier.Finding("output", f"{label} {key} (entry {seq}) missing")]
+        return [chain_check.Finding("output", f"{label} {key} (entry {seq}) missing")]
     got = sha256_file(path)
     if got != expected:
-        return [verifier.Finding("output", f"{label} {key} (entry {seq}) altered: sha256 expected {expected} got {got}")]
+        return [chain_check.Finding("output", f"{label} {key} (entry {seq}) altered: sha256 expected {expected} got {got}")]
     return []
 
 
-def _case_outputs(case: Case, notes: list[str]) -> Callable[[list[Entry]], list[verifier.Finding]]:
-    def check(rows: list[Entry]) -> list[verifier.Finding]:
-        found: list[verifier.Finding] = []
+def _case_outputs(case: Case, notes: list[str]) -> Callable[[list[LedgerEntry]], list[chain_check.Finding]]:
+    def check(rows: list[LedgerEntry]) -> list[chain_check.Finding]:
+        found: list[chain_check.Finding] = []
         for key, (seq, value) in latest_outputs(rows).items():
             if value is None:
                 continue  # superseded: a later entry replaced these results
@@ -99,29 +77,29 @@ def _case_outputs(case: Case, notes: list[str]) -> Callable[[list[Entry]], list[
                 func = digest_function(table)
                 if func is None:
                     notes.append(f"{key} (entry {seq}): not re-checked, no digest function for table {table}")
-                elif (got := func(case.db, ident)) != value:
-                    found.append(verifier.Finding("output", f"stored results {key} (entry {seq}) altered: "
+                elif (got := func(case.db, ident)) != value and not _legacy_matches(case, table, ident, value):
+                    found.append(chain_check.Finding("output", f"stored results {key} (entry {seq}) altered: "
                                                   f"sha256 expected {value} got {got}"))
         return found + _records_findings(case, rows)
 
     return check
 
 
-def _records_findings(case: Case, rows: list[Entry]) -> list[verifier.Finding]:
+def _records_findings(case: Case, rows: list[LedgerEntry]) -> list[chain_check.Finding]:
     """Case metadata and exhibit hashes must agree with the entries that recorded them."""
-    out: list[verifier.Finding] = []
+    out: list[chain_check.Finding] = []
     created = next((e for e in rows if e.action == "created"), None)
     if created is not None:
         for key in META_FIELDS:
             signed, stored = created.body["details"].get(key, ""), case.meta.get(key, "")
             if signed != stored:
-                out.append(verifier.Finding("case", f"case {key} altered: entry {created.seq} says {signed!r}, "
+                out.append(chain_check.Finding("case", f"case {key} altered: entry {created.seq} says {signed!r}, "
                                             f"the case says {stored!r}"))
     received = {e.exhibit: e for e in rows if e.action == "received" and e.exhibit}
     for ex in case.exhibits():
         entry = received.get(ex.id)
         if entry is None:
-            out.append(verifier.Finding("exhibit", f"exhibit {ex.id} has no 'received' entry"))
+            out.append(chain_check.Finding("exhibit", f"exhibit {ex.id} has no 'received' entry"))
             continue
         signed = {f"media_{alg}": entry.body["inputs"].get(f"media_{alg}") for alg in ex.hashes}
         stored = {f"media_{alg}": value for alg, value in ex.hashes.items()}
@@ -131,63 +109,63 @@ def _records_findings(case: Case, rows: list[Entry]) -> list[verifier.Finding]:
         for name, value in stored.items():
             if signed[name] != value:
                 label = name.replace("media_", "registered ")
-                out.append(verifier.Finding("exhibit", f"exhibit {ex.id} {label} altered: entry {entry.seq} says "
+                out.append(chain_check.Finding("exhibit", f"exhibit {ex.id} {label} altered: entry {entry.seq} says "
                                             f"{signed[name]!r}, the case says {value!r}"))
     return out
 
 
-def _key_store_findings(keys: dict[str, str]) -> list[verifier.Finding]:
+def _key_store_findings(keys: dict[str, str]) -> list[chain_check.Finding]:
     """Examiners this machine knows must have the same key as the ledger says."""
     out = []
     local = {x.id: x for x in examiners.list_examiners()}
     for examiner_id, public in keys.items():
         mine = local.get(examiner_id)
         if mine is not None and mine.public_key != public:
-            out.append(verifier.Finding("key", f"examiner {examiner_id}: key in the ledger differs from this "
+            out.append(chain_check.Finding("key", f"examiner {examiner_id}: key in the ledger differs from this "
                                         f"machine's key store ({mine.fingerprint[:16]})"))
     return out
 
 
-def case_view(case: Case) -> verifier.LedgerView:
+def case_view(case: Case) -> chain_check.LedgerView:
     keys = dict(case.db.execute("SELECT id, public_key FROM examiners").fetchall())
     row = case.db.execute("SELECT seq, entry_hash, examiner, signature FROM ledger_head WHERE id = 1").fetchone()
-    head = verifier.Head(*row) if row else None
+    head = chain_check.Head(*row) if row else None
     notes: list[str] = []
-    return verifier.LedgerView(case.id, case.entries(), keys, head, _case_outputs(case, notes),
+    return chain_check.LedgerView(case.id, case.entries(), keys, head, _case_outputs(case, notes),
                                _key_store_findings(keys), notes)
 
 
-def verify_case(case: Case) -> verifier.Report:
+def verify_case(case: Case) -> chain_check.Report:
     """Recompute the chain and signatures and re-hash every output the ledger names."""
-    return verifier.verify(case_view(case))
+    return chain_check.verify(case_view(case))
 
 
 def transfer(
     case: Case, exhibit: str, examiner: Examiner, to: str, reason: str, receiver: Examiner | None = None
-) -> Entry:
+) -> LedgerEntry:
     """A hand-over, signed by the one handing over and co-signed by the receiver when present."""
     if not to.strip() or not reason.strip():
         raise ValidationError("a transfer needs --to and --reason")
     details = {"from": examiner.id, "to": to.strip(), "reason": reason.strip(),
                "receiver": receiver.id if receiver else None, "receiver_present": receiver is not None}
     cosigners = (receiver,) if receiver else ()
-    with case.action("transferred", examiner=examiner, exhibit=exhibit, details=details, cosigners=cosigners) as act:
+    with case.run("transferred", examiner=examiner, exhibit=exhibit, details=details, cosigners=cosigners) as act:
         pass
     assert act.entry is not None
     return act.entry
 
 
-def record(case: Case, action: str, examiner: Examiner, text: str, exhibit: str | None = None) -> Entry:
+def record(case: Case, action: str, examiner: Examiner, text: str, exhibit: str | None = None) -> LedgerEntry:
     """A manual custody record (sealed, returned, disposed, note, ...) with free text."""
     if action not in MANUAL_ACTIONS:
         raise ValidationError(f"action {action!r}: record one of {', '.join(MANUAL_ACTIONS)}")
-    with case.action(action, examiner=examiner, exhibit=exhibit, details={"text": text}) as act:
+    with case.run(action, examiner=examiner, exhibit=exhibit, details={"text": text}) as act:
         pass
     assert act.entry is not None
     return act.entry
 
 
-def entry_line(e: Entry) -> str:
+def entry_line(e: LedgerEntry) -> str:
     """One human-readable line per entry for ``custody log``."""
     from evidencekit.models import iso_utc
 
@@ -197,7 +175,7 @@ def entry_line(e: Entry) -> str:
     return f"{e.seq:>5} {iso_utc(e.time_ns)} {e.examiner:<12} {e.action:<11} {e.exhibit or '-':<8} {details}"
 
 
-def require_entries(case: Case) -> list[Entry]:
+def require_entries(case: Case) -> list[LedgerEntry]:
     rows = case.entries()
     if not rows:
         raise CustodyError(f"{case.root}: the custody ledger is empty")

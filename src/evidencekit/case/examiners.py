@@ -17,6 +17,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from evidencekit import settings
 from evidencekit.case import signing
 from evidencekit.errors import CustodyError, ValidationError
 
@@ -40,13 +41,8 @@ class Examiner:
         return signing.b64(self.private_key.sign(message))
 
 
-def home() -> Path:
-    """The evidencekit home directory ($EVIDENCEKIT_HOME, default ~/.evidencekit)."""
-    return Path(os.environ.get("EVIDENCEKIT_HOME") or Path.home() / ".evidencekit")
-
-
 def store_dir() -> Path:
-    return home() / "examiners"
+    return settings.get().home / "examiners"
 
 
 def _paths(examiner_id: str) -> tuple[Path, Path]:
@@ -116,7 +112,7 @@ def _read_meta(path: Path) -> Examiner:
 
 def resolve_id(examiner_id: str | None) -> str:
     """The acting examiner: the argument, else $EVIDENCEKIT_EXAMINER, else the only one in the store."""
-    chosen = examiner_id or os.environ.get("EVIDENCEKIT_EXAMINER")
+    chosen = examiner_id or settings.get().examiner
     if chosen:
         return check_id(chosen)
     known = list_examiners()
@@ -150,7 +146,7 @@ def load_examiner(examiner_id: str | None = None, passphrase: str | None = None)
         raise CustodyError(f"{missing}: key of examiner {examiner_id} not found")
     meta = _read_meta(meta_path)
     if passphrase is None:
-        passphrase = os.environ.get("EVIDENCEKIT_PASSPHRASE") or None
+        passphrase = settings.get().passphrase
     private = _load_private(key_path, examiner_id, passphrase)
     raw = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     if signing.b64(raw) != meta.public_key:

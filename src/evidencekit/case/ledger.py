@@ -10,6 +10,7 @@ appended it, so that a truncated tail is detected.
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 import platform
 import socket
@@ -34,7 +35,7 @@ COLUMN_FIELDS = ("seq", "time_ns", "examiner", "action", "exhibit", "prev_hash")
 
 
 @dataclass
-class Entry:
+class LedgerEntry:
     """One ledger entry as stored: the canonical fields plus hash and signatures."""
 
     seq: int
@@ -64,7 +65,7 @@ class Entry:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Entry:
+    def from_dict(cls, data: dict[str, Any]) -> LedgerEntry:
         data = dict(data)
         cols = {name: data.pop(name) for name in COLUMN_FIELDS}
         entry_hash, signature = data.pop("entry_hash"), data.pop("signature")
@@ -72,7 +73,7 @@ class Entry:
         return cls(body=data, entry_hash=entry_hash, signature=signature, cosignatures=cosignatures, **cols)
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row | tuple[Any, ...]) -> Entry:
+    def from_row(cls, row: sqlite3.Row | tuple[Any, ...]) -> LedgerEntry:
         seq, time_ns, examiner, action, exhibit, body, prev_hash, entry_hash, signature, cosig = row
         return cls(seq, time_ns, examiner, action, exhibit, prev_hash, _json_object(body), entry_hash,
                    signature, _json_object(cosig or "{}"))
@@ -113,12 +114,11 @@ def tool_versions() -> dict[str, str]:
 def _native_versions() -> dict[str, str]:
     out: dict[str, str] = {}
     probes = {
-        "libtsk": lambda: __import__("pytsk3").TSK_VERSION_STR,
-        "libewf": lambda: __import__("pyewf").get_version(),
-        # E01 media are read through the system libewf when it is installed (sources/libewf.py)
-        "libewf_system": lambda: __import__("evidencekit.sources.libewf", fromlist=["version"]).version() or "not used",
-        "libyara": lambda: __import__("yara").YARA_VERSION,
-        "libmagic": lambda: str(__import__("magic").version()),
+        "libtsk": lambda: importlib.import_module("pytsk3").TSK_VERSION_STR,
+        "libewf": lambda: importlib.import_module("pyewf").get_version(),
+        "libewf_system": _system_libewf_version,
+        "libyara": lambda: importlib.import_module("yara").YARA_VERSION,
+        "libmagic": lambda: str(importlib.import_module("magic").version()),
     }
     for name, probe in probes.items():
         try:
@@ -170,7 +170,7 @@ def append(
     inputs: dict[str, Any] | None = None,
     outputs: dict[str, Any] | None = None,
     cosigners: tuple[Examiner, ...] = (),
-) -> Entry:
+) -> LedgerEntry:
     """Append one signed entry and move the signed head. The caller holds the write transaction."""
     if not db.in_transaction:
         raise CustodyError("ledger append outside a transaction (internal error)")
@@ -184,7 +184,7 @@ def append(
         "outputs": outputs or {}, "tools": tool_versions(), "host": host(), "command": redacted(sys.argv),
         "cosigners": [c.id for c in cosigners],
     }
-    entry = Entry(seq + 1, max(time.time_ns(), prev_ns + 1), examiner.id, action, exhibit, prev, body, "", "")
+    entry = LedgerEntry(seq + 1, max(time.time_ns(), prev_ns + 1), examiner.id, action, exhibit, prev, body, "", "")
     entry.entry_hash = signing.entry_hash(prev, entry.canonical())
     digest = bytes.fromhex(entry.entry_hash)
     entry.signature = examiner.sign(digest)
@@ -193,7 +193,7 @@ def append(
     return entry
 
 
-def _store(db: sqlite3.Connection, entry: Entry, head_signature: str) -> None:
+def _store(db: sqlite3.Connection, entry: LedgerEntry, head_signature: str) -> None:
     """Insert the entry and move the signed head to it."""
     db.execute(
         "INSERT INTO ledger (seq, time_ns, examiner, action, exhibit, body, prev_hash, entry_hash, signature,"
@@ -221,6 +221,13 @@ def register_examiner(db: sqlite3.Connection, examiner: Examiner) -> None:
         )
 
 
-def entries(db: sqlite3.Connection) -> list[Entry]:
+def entries(db: sqlite3.Connection) -> list[LedgerEntry]:
     """Every entry in sequence order."""
-    return [Entry.from_row(r) for r in db.execute(SELECT_ENTRIES + " ORDER BY seq")]
+    return [LedgerEntry.from_row(r) for r in db.execute(SELECT_ENTRIES + " ORDER BY seq")]
+
+
+def _system_libewf_version() -> str:
+    """E01 media are read through the system libewf when it is installed (sources/libewf.py)."""
+    from evidencekit.sources import libewf
+
+    return libewf.version() or "not used"

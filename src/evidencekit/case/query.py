@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import Any
 
-from evidencekit.case.process import FILE_COLUMNS
+from evidencekit.case.rows import FILE_COLUMNS
 from evidencekit.case.store import Case
 from evidencekit.errors import ValidationError
 from evidencekit.models import FileRecord, Locator, iso_utc
-from evidencekit.textout import EXCEL_BOM, csv_dialect, escape_control
-from evidencekit.times import zone
-
-TABLE_COLUMNS = ("exhibit", "volume", "inode", "deleted", "size", "sha256", "path")
 
 
 @dataclass
@@ -93,39 +88,6 @@ def check_selection(case: Case, exhibit: str | None, volume: str | None = None) 
 
 def _listing(names: list[str]) -> str:
     return ", ".join(repr(n) if n == "" else n for n in names) if names else "none"
-
-
-def write_files(case: Case, flt: FileFilter, fmt: str, out: TextIO, excel: bool = False, tz: str = "UTC") -> int:
-    """Write matching rows as table, jsonl or csv (jsonl/csv: the columns of ``evidencekit files``).
-
-    Table and CSV escape control characters in names (a name cannot forge a line); ``excel``:
-    CSV with a byte order mark, ``;`` and CRLF."""
-    from evidencekit.export import COLUMNS, record_dict
-
-    count = 0
-    writer = csv.DictWriter(out, fieldnames=("exhibit", *COLUMNS), extrasaction="ignore",
-                            dialect=csv_dialect(excel)) if fmt == "csv" else None
-    if writer:
-        out.write(EXCEL_BOM if excel else "")
-        writer.writeheader()
-    elif fmt == "table":
-        out.write("\t".join(TABLE_COLUMNS) + "\n")
-    for exhibit, rec in select_files(case, flt):
-        count += 1
-        if fmt == "table":
-            out.write(f"{exhibit}\t{rec.volume or '-'}\t{rec.inode if rec.inode is not None else '-'}\t"
-                      f"{'deleted' if rec.deleted else '-'}\t{rec.size if rec.size is not None else '-'}\t"
-                      f"{rec.sha256 or '-'}\t{escape_control(rec.path + (':' + rec.stream if rec.stream else ''))}\n")
-            continue
-        row = {"exhibit": exhibit, **record_dict(rec, zone(tz), tz)}
-        if writer:
-            row["locator"] = rec.locator.to_json()
-            row["warnings"] = "; ".join(rec.warnings)
-            row["attributes"] = " ".join(rec.attributes)
-            writer.writerow({k: escape_control(v) if isinstance(v, str) else v for k, v in row.items()})
-        else:
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
-    return count
 
 
 def status(case: Case) -> dict[str, Any]:

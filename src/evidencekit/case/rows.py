@@ -7,21 +7,22 @@ import json
 import sqlite3
 from typing import Any
 
+from evidencekit.hashing import RowDigest
 from evidencekit.models import FileRecord, LocatorText
 
 FILE_COLUMNS = (
     "exhibit", "seq", "volume", "path", "inode", "stream", "type", "deleted", "orphan", "size", "filesystem",
     "mode", "uid", "gid", "link_target", "mtime", "atime", "ctime", "crtime", "dtime", "fn_mtime", "fn_atime",
     "fn_ctime", "fn_crtime", "time_digits", "assumed_zone", "md5", "sha1", "sha256", "locator", "warnings", "ext",
-    "attributes",  # last, and left out of the digest when empty: see _digest_chunk
+    "attributes",  # last (the legacy digest left it out when empty: see _legacy_chunk)
 )
-DIGEST_CHUNK = 1024
+LEGACY_CHUNK = 1024
 
 
 class RowTails:
     """Renders a batch of records as ``files`` rows without their first two columns (exhibit, seq).
 
-    Picklable, so that the walk's worker processes (``evidencekit.sources.parallel``) can render
+    Picklable, so that the walk's worker processes (``evidencekit.inventory.parallel``) can render
     their segments; returns ``(rows, count)`` as a renderer of ``segments`` does.
     """
 
@@ -61,8 +62,7 @@ class RowEncoder:
     def __init__(self, exhibit: str):
         self.exhibit = exhibit
         self.count = 0
-        self._digest = hashlib.sha256()
-        self._pending: list[tuple[Any, ...]] = []
+        self._digest = RowDigest()
         self._tails = RowTails()
 
     def __call__(self, rec: FileRecord) -> tuple[Any, ...]:
@@ -74,25 +74,14 @@ class RowEncoder:
         start = self.count + 1
         rows = [(self.exhibit, seq, *tail) for seq, tail in enumerate(tails, start)]
         self.count += len(rows)
-        self._pending += rows
-        if len(self._pending) >= DIGEST_CHUNK:
-            self._flush()
+        self._digest.rows(rows)
         return rows
 
-    def _flush(self) -> None:
-        for i in range(0, len(self._pending) - len(self._pending) % DIGEST_CHUNK, DIGEST_CHUNK):
-            self._digest.update(_digest_chunk(self._pending[i:i + DIGEST_CHUNK]))
-        self._pending = self._pending[len(self._pending) - len(self._pending) % DIGEST_CHUNK:]
-
     def hexdigest(self) -> str:
-        self._flush()
-        if self._pending:
-            self._digest.update(_digest_chunk(self._pending))
-            self._pending = []
         return self._digest.hexdigest()
 
 
-def _digest_chunk(rows: list[tuple[Any, ...]]) -> bytes:
+def _legacy_chunk(rows: list[tuple[Any, ...]]) -> bytes:
     # The attributes column came after the first cases were signed: an empty one is left out, so
     # those digests still verify; a non-empty one lengthens the row, so any change to it shows.
     return json.dumps([row if row[-1] else row[:-1] for row in rows]).encode("ascii")
@@ -101,14 +90,34 @@ def _digest_chunk(rows: list[tuple[Any, ...]]) -> bytes:
 def inventory_digest(db: sqlite3.Connection, exhibit: str, table: str = "files") -> tuple[int, str]:
     """(row count, sha256) over an exhibit's inventory rows in walk order: what the ledger signs.
 
-    sha256 over the JSON of consecutive chunks of DIGEST_CHUNK rows (FILE_COLUMNS order, an empty
-    ``attributes`` left out).
+    The canonical row digest (``hashing.RowDigest``) of the rows in FILE_COLUMNS order.
     """
-    digest = hashlib.sha256()
+    digest = RowDigest()
     count = 0
-    cols = ", ".join(FILE_COLUMNS)
-    cur = db.execute(f"SELECT {cols} FROM {table} WHERE exhibit = ? ORDER BY seq", (exhibit,))
-    while rows := cur.fetchmany(DIGEST_CHUNK):
-        digest.update(_digest_chunk(rows))
+    cur = db.execute(f"SELECT {', '.join(FILE_COLUMNS)} FROM {table} WHERE exhibit = ? ORDER BY seq", (exhibit,))
+    while rows := cur.fetchmany(4096):
+        digest.rows(rows)
         count += len(rows)
     return count, digest.hexdigest()
+
+
+def legacy_files_digest(db: sqlite3.Connection, exhibit: str) -> str:
+    """The digest 'processed' entries signed before the canonical form (json.dumps of chunks of
+    1024 rows, an empty ``attributes`` left out): kept only so that those entries still verify."""
+    digest = hashlib.sha256()
+    cur = db.execute(f"SELECT {', '.join(FILE_COLUMNS)} FROM files WHERE exhibit = ? ORDER BY seq", (exhibit,))
+    while rows := cur.fetchmany(LEGACY_CHUNK):
+        digest.update(_legacy_chunk(rows))
+    return digest.hexdigest()
+
+
+def volumes_digest(db: sqlite3.Connection, exhibit_id: str) -> str:
+    """sha256 of the exhibit's volume rows (name order), as the 'processed' entry signs them."""
+    rows = db.execute("SELECT name, idx, offset, length, type, label, filesystem, fs_label, encryption, locked "
+                      "FROM volumes WHERE exhibit = ? ORDER BY idx, name", (exhibit_id,)).fetchall()
+    return hashlib.sha256(json.dumps(rows).encode("ascii")).hexdigest()
+
+
+def files_digest(db: sqlite3.Connection, exhibit: str) -> str:
+    """The digest a 'processed' entry signs over the exhibit's inventory (``db:files/<exhibit>``)."""
+    return inventory_digest(db, exhibit)[1]

@@ -1,41 +1,26 @@
-"""Case database schema as an ordered list of migrations.
+"""The case database schema: every layer's migrations, run in their global order.
 
-The schema version is ``PRAGMA user_version``: the number of migrations applied. Each layer that
-needs tables appends its own migration to :data:`MIGRATIONS` (one per change, never edit a shipped
-one, never reorder). A database whose version is higher than ``len(MIGRATIONS)`` was written by a
-newer evidencekit and is refused with a :class:`~evidencekit.errors.CaseError`.
-
-Example of a migration added by another layer::
-
-    MIGRATIONS.append(Migration("timeline: events table", '''
-        CREATE TABLE timeline_events (...);
-    '''))
-
-Append in ``case/schema.py`` itself (not at import time of another module) so that every reader of
-a case sees the same list.
+The schema version is ``PRAGMA user_version``: the number of migrations applied. Each layer owns
+the tables it writes and ships its migrations beside its code (``case/schema.py`` for the case's
+own, ``scan/schema.py``, ``timeline/schema.py``), each a :class:`~evidencekit.models.Migration`
+with a global ``number``, registered through the plugin registry (kind ``schema``); this module
+collects them and runs them in number order. One per change: never edit a shipped migration,
+never renumber; a new one takes the next free number. A database whose version is higher than
+the last number was written by a newer evidencekit and is refused with a
+:class:`~evidencekit.errors.CaseError`.
 """
 
 from __future__ import annotations
 
+import functools
 import sqlite3
-from dataclasses import dataclass
 from pathlib import Path
 
 from evidencekit.errors import CaseError
-from evidencekit.timeline import store as _timeline_store
+from evidencekit.models import Migration
 
-
-@dataclass(frozen=True)
-class Migration:
-    """One schema change: a description and SQL statements run in one transaction."""
-
-    description: str
-    sql: str
-
-
-MIGRATIONS: list[Migration] = [
-    Migration(
-        "case: metadata, examiners, exhibits, volumes, files, custody ledger and its signed head",
+CASE_MIGRATIONS: list[Migration] = [
+    Migration(1, "case: metadata, examiners, exhibits, volumes, files, custody ledger and its signed head",
         """
         CREATE TABLE case_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
         CREATE TABLE examiners (
@@ -88,63 +73,35 @@ MIGRATIONS: list[Migration] = [
         );
         """,
     ),
-    Migration(
-        "scan: file types, YARA matches, hash-set hits, scan runs and their warnings",
-        """
-        CREATE TABLE scan_runs (
-            id INTEGER PRIMARY KEY, kind TEXT NOT NULL, exhibit TEXT NOT NULL REFERENCES exhibits(id),
-            time_ns INTEGER NOT NULL, ruleset_sha256 TEXT, parameters TEXT NOT NULL DEFAULT '{}'
-        );
-        CREATE TABLE file_types (
-            file_id INTEGER PRIMARY KEY REFERENCES files(id) ON DELETE CASCADE,
-            mime TEXT NOT NULL, description TEXT NOT NULL, mismatch INTEGER,
-            run_id INTEGER NOT NULL REFERENCES scan_runs(id)
-        );
-        CREATE INDEX file_types_mime ON file_types(mime);
-        CREATE TABLE yara_matches (
-            id INTEGER PRIMARY KEY, file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
-            run_id INTEGER NOT NULL REFERENCES scan_runs(id), ruleset_sha256 TEXT NOT NULL,
-            rule TEXT NOT NULL, namespace TEXT NOT NULL, tags TEXT NOT NULL, meta TEXT NOT NULL,
-            strings TEXT NOT NULL
-        );
-        CREATE INDEX yara_matches_file ON yara_matches(file_id);
-        CREATE INDEX yara_matches_rule ON yara_matches(rule);
-        CREATE TABLE hashset_hits (
-            file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE, hashset TEXT NOT NULL,
-            kind TEXT NOT NULL, algorithm TEXT NOT NULL, run_id INTEGER NOT NULL REFERENCES scan_runs(id),
-            PRIMARY KEY (file_id, hashset)
-        );
-        CREATE INDEX hashset_hits_kind ON hashset_hits(kind, file_id);
-        CREATE TABLE scan_warnings (
-            run_id INTEGER NOT NULL REFERENCES scan_runs(id),
-            file_id INTEGER REFERENCES files(id) ON DELETE CASCADE, message TEXT NOT NULL
-        );
-        CREATE INDEX scan_warnings_run ON scan_warnings(run_id);
-        CREATE VIEW file_scan AS
-            SELECT f.id AS file_id, t.mime, t.description, t.mismatch,
-                   (SELECT group_concat(r, ',') FROM (SELECT DISTINCT y.rule AS r FROM yara_matches y
-                        WHERE y.file_id = f.id ORDER BY y.rule)) AS yara_rules,
-                   EXISTS (SELECT 1 FROM hashset_hits h WHERE h.file_id = f.id AND h.kind = 'known-bad') AS known_bad,
-                   EXISTS (SELECT 1 FROM hashset_hits h WHERE h.file_id = f.id AND h.kind = 'known-good') AS known_good
-            FROM files f LEFT JOIN file_types t ON t.file_id = f.id;
-        """,
-    ),
-    # timeline (owner: timeline/): the SQL lives beside the code that uses it and is frozen there.
-    Migration(_timeline_store.MIGRATION_DESCRIPTION, _timeline_store.MIGRATION_SQL),
-    Migration("case: processing commits in one transaction; drop the unused files_staging table",
+    Migration(4, "case: processing commits in one transaction; drop the unused files_staging table",
               "DROP TABLE files_staging;"),
-    Migration("case: drop the files indexes on md5 and (exhibit, path): unused, and they slow processing",
+    Migration(5, "case: drop the files indexes on md5 and (exhibit, path): unused, and they slow processing",
               "DROP INDEX files_md5; DROP INDEX files_exhibit_path;"),
-    Migration(_timeline_store.FOLLOW_FILES_DESCRIPTION, _timeline_store.FOLLOW_FILES_SQL),
-    Migration("case: acquisition hashes read from sidecar files next to an exhibit",
+    Migration(7, "case: acquisition hashes read from sidecar files next to an exhibit",
               "ALTER TABLE exhibits ADD COLUMN sidecar_hashes TEXT NOT NULL DEFAULT '{}';"),
-    Migration("case: drop the files index on sha256 (a quarter of the insert cost; no layer looks files up by hash)",
+    Migration(8, "case: drop the files index on sha256 (a quarter of the insert cost; no layer looks files up by hash)",
               "DROP INDEX files_sha256;"),
-    Migration("case: file attributes (hidden, system, read_only, ...: FAT attribute byte, NTFS $SI flags)",
+    Migration(9, "case: file attributes (hidden, system, read_only, ...: FAT attribute byte, NTFS $SI flags)",
               "ALTER TABLE files ADD COLUMN attributes TEXT NOT NULL DEFAULT '';"),
 ]
 
-SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@functools.cache
+def migrations() -> tuple[Migration, ...]:
+    """Every layer's migrations in number order; numbers must run 1..N without gaps or repeats."""
+    from evidencekit.registry import registry
+
+    plugins = registry()
+    found = sorted((plugins.resolve(item) for item in plugins.items("schema")), key=lambda m: m.number)
+    numbers = [m.number for m in found]
+    if numbers != list(range(1, len(found) + 1)):
+        raise CaseError(f"case schema migrations are not numbered 1..{len(found)}: {numbers}")
+    return tuple(found)
+
+
+def schema_version_supported() -> int:
+    return len(migrations())
 
 
 def schema_version(db: sqlite3.Connection) -> int:
@@ -155,10 +112,10 @@ def schema_version(db: sqlite3.Connection) -> int:
 def check_version(db: sqlite3.Connection, path: Path) -> int:
     """Raise CaseError when ``db`` comes from a newer evidencekit; return its version."""
     version = schema_version(db)
-    if version > SCHEMA_VERSION:
+    if version > schema_version_supported():
         raise CaseError(
             f"{path}: case database schema version {version} is newer than this evidencekit "
-            f"supports ({SCHEMA_VERSION}); upgrade evidencekit"
+            f"supports ({schema_version_supported()}); upgrade evidencekit"
         )
     return version
 
@@ -166,7 +123,8 @@ def check_version(db: sqlite3.Connection, path: Path) -> int:
 def migrate(db: sqlite3.Connection, path: Path) -> int:
     """Apply every pending migration, each in its own transaction; return the new version."""
     version = check_version(db, path)
-    for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
+    for migration in migrations()[version:]:
+        number = migration.number
         try:
             db.execute("BEGIN IMMEDIATE")
             if schema_version(db) >= number:  # another process migrated meanwhile

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shutil
 import sqlite3
-import sys
 import tempfile
 import time
 import uuid
@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from evidencekit import settings
 from evidencekit.case import ledger, schema
 from evidencekit.case.examiners import Examiner
 from evidencekit.errors import CaseError
@@ -28,19 +29,34 @@ if TYPE_CHECKING:
 DB_NAME = "case.db"
 FORMAT = "evidencekit-case"
 SUBDIRS = ("exports", "reports")
-BUSY_TIMEOUT_S = float(os.environ.get("EVIDENCEKIT_BUSY_TIMEOUT", "600"))
+log = logging.getLogger(__name__)
 META_FIELDS = ("number", "title", "authority", "authority_date")
 
 
 @dataclass
-class Action:
-    """The open transaction of one custody action: write results through ``db``, name outputs."""
+class Run:
+    """The run context of one custody action: its open write transaction and its ledger entry.
+
+    Analysis never sees the case: the pipeline opens a run and hands the layer ``run.db`` (or calls
+    :meth:`insert`), fills ``details``/``inputs`` and names each output with :meth:`record`; on
+    leaving the ``with`` block the results and the signed entry commit together, or neither does.
+    """
 
     db: sqlite3.Connection
     details: dict[str, Any]
     inputs: dict[str, Any]
     outputs: dict[str, Any] = field(default_factory=dict)
-    entry: ledger.Entry | None = None
+    entry: ledger.LedgerEntry | None = None
+
+    def insert(self, table: str, columns: tuple[str, ...], rows: Any) -> None:
+        """Insert ``rows`` (tuples in ``columns`` order) into one of the layer's tables."""
+        marks = ", ".join("?" * len(columns))
+        self.db.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+    def record(self, key: str, value: Any) -> None:
+        """Name an output of this action: ``db:<table>/<id>`` -> digest, a case-relative path ->
+        sha256, or None for results this action supersedes. ``custody verify`` re-checks each."""
+        self.outputs[key] = value
 
 
 @dataclass(frozen=True)
@@ -76,7 +92,7 @@ class Exhibit:
 
 def connect(path: Path) -> sqlite3.Connection:
     """A connection in autocommit mode (explicit BEGIN IMMEDIATE), WAL, full sync, busy timeout."""
-    db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+    db = sqlite3.connect(path, timeout=settings.get().busy_timeout_s, isolation_level=None, check_same_thread=False)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=FULL")
     db.execute("PRAGMA foreign_keys=ON")
@@ -166,7 +182,7 @@ class Case:
 
     # -- actions --------------------------------------------------------------------------
     @contextlib.contextmanager
-    def action(
+    def run(
         self,
         action: str,
         *,
@@ -175,9 +191,10 @@ class Case:
         details: dict[str, Any] | None = None,
         inputs: dict[str, Any] | None = None,
         cosigners: tuple[Examiner, ...] = (),
-    ) -> Iterator[Action]:
-        """One custody action: results and the signed ledger entry in one write transaction."""
-        act = Action(self.db, dict(details or {}), dict(inputs or {}))
+    ) -> Iterator[Run]:
+        """The run context of one custody action: results and the signed ledger entry in one
+        write transaction (see :class:`Run`)."""
+        act = Run(self.db, dict(details or {}), dict(inputs or {}))
         with self.transaction():
             yield act
             if exhibit is not None:
@@ -219,13 +236,12 @@ class Case:
                     if not wait or "locked" not in str(err):
                         raise CaseError(f"{self.root}: case is busy (another process is writing to it): {err}") from err
                     if not self._told_busy:
-                        print(f"evidencekit: {self.root}: another process is writing to the case; waiting",
-                              file=sys.stderr)
+                        log.warning("%s: another process is writing to the case; waiting", self.root)
                         self._told_busy = True
-                    self.db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+                    self.db.execute(f"PRAGMA busy_timeout = {int(settings.get().busy_timeout_s * 1000)}")
         finally:
             if wait:
-                self.db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+                self.db.execute(f"PRAGMA busy_timeout = {int(settings.get().busy_timeout_s * 1000)}")
 
     def _rollback(self) -> None:
         if self.db.in_transaction:
@@ -243,7 +259,7 @@ class Case:
             raise CaseError(f"{self.root}: no exhibit {exhibit_id!r} in this case")
         return _exhibit(row)
 
-    def entries(self) -> list[ledger.Entry]:
+    def entries(self) -> list[ledger.LedgerEntry]:
         """The custody ledger's entries in order (signed, hash-chained)."""
         return ledger.entries(self.db)
 
@@ -257,11 +273,12 @@ class Case:
         or message; ``flagged``: only events with an anomaly flag. An exhibit or source that
         matches nothing is a ValidationError naming those that exist.
         """
-        from evidencekit.timeline import timeline
+        from evidencekit.timeline.store import Query, check_selection, query
         from evidencekit.times import to_ns
 
-        return timeline(self, start=to_ns(start), end=to_ns(end), exhibit=exhibit, source=source, grep=grep,
-                        flagged=flagged, limit=limit)
+        q = Query(to_ns(start), to_ns(end), exhibit, source, grep, flagged, limit)
+        check_selection(self.db, str(self.root), [ex.id for ex in self.exhibits()], q)
+        return query(self.db, q)
 
 
 _EXHIBIT_COLUMNS = (

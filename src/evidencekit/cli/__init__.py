@@ -1,34 +1,39 @@
 """The ``evidencekit`` command: a thin layer that parses, calls the library and prints.
 
-Each command group lives in its own module and is registered in ``COMMAND_MODULES``; a module
+Each command group lives in its own module and is registered in ``cli/plugin.py`` (plugin registry kind ``command``); a module
 exposes ``COMMANDS``, a list of click commands or groups.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 
 import click
 
+from evidencekit import settings
 from evidencekit.errors import EvidenceKitError
 
-# Each top-level command and the module that defines it (a module exposes ``COMMANDS``, a list of
-# click commands or groups). Order is the order of `evidencekit --help`; tests/test_cli_help.py
-# checks that this index and the modules agree.
-COMMAND_MODULES = {
-    "info": "evidencekit.cli.evidence",
-    "files": "evidencekit.cli.evidence",
-    "training": "evidencekit.cli.training",
-    "verify": "evidencekit.cli.verify",
-    "examiner": "evidencekit.cli.examiner",
-    "case": "evidencekit.cli.case",
-    "custody": "evidencekit.cli.custody",
-    "timeline": "evidencekit.cli.timeline",
-    "scan": "evidencekit.cli.scan",
-    "hashset": "evidencekit.cli.hashset",
-    "sop": "evidencekit.cli.sop",
-}
+
+def command_modules() -> dict[str, str]:
+    """Each top-level command and the module that defines it (plugin registry kind ``command``;
+    the module exposes ``COMMANDS``, a list of click commands or groups). Registration order is
+    the order of `evidencekit --help`; tests/test_cli_help.py checks the index and the modules agree."""
+    from evidencekit.registry import registry
+
+    return {item.name: item.target for item in registry().items("command")}
+
+
+def _log_to_stderr() -> None:
+    """The library reports through ``logging`` (it never prints); the CLI shows those lines."""
+    logger = logging.getLogger("evidencekit")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("evidencekit: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
 
 
 def _choose_lang(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
@@ -36,6 +41,7 @@ def _choose_lang(ctx: click.Context, param: click.Parameter, value: str | None) 
     may run several invocations, as tests do)."""
     from evidencekit.cli import common, lang
 
+    settings.reset()  # the locale is read through settings: this invocation's environment
     common.reset_quiet()
     lang.reset()
     return lang.choose(ctx, param, value)
@@ -56,16 +62,19 @@ class _Main(click.Group):
             self.add_command(command)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
-            self._load(COMMAND_MODULES[cmd_name])
+        modules = command_modules()
+        if cmd_name not in self.commands and cmd_name in modules:
+            self._load(modules[cmd_name])
         return self.commands.get(cmd_name)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(COMMAND_MODULES)
+        return list(command_modules())
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]
         from evidencekit.cli.lang import _
 
+        _log_to_stderr()
+        settings.reset()  # each invocation reads the environment it runs in (once)
         try:
             return super().invoke(ctx)
         except EvidenceKitError as err:

@@ -12,13 +12,14 @@ from typing import Any
 import click
 
 from evidencekit.case import Case, query
-from evidencekit.case.intake import Seizure, add_exhibit
-from evidencekit.case.process import DEFAULT_HASHES, process_exhibit
 from evidencekit.cli.common import is_terminal, note, phase_progress, progress_bar
 from evidencekit.cli.examiner import acting_examiner, examiner_option
 from evidencekit.cli.lang import _, n_
 from evidencekit.errors import CaseError
-from evidencekit.inventory import parse_hash_list
+from evidencekit.hashing import DEFAULT_FILE_HASHES as DEFAULT_HASHES
+from evidencekit.hashing import parse_hash_list
+from evidencekit.pipeline.intake import Seizure, add_exhibit
+from evidencekit.pipeline.processing import process_exhibit
 from evidencekit.scan.filters import file_filter_options, file_filter_sql
 
 CASE_DIR = click.argument("case_dir", metavar="DIR", type=click.Path(file_okay=False))
@@ -172,17 +173,19 @@ def files_cmd(case_dir: str, pattern: str | None, exhibit: str | None, volume: s
     query.check_selection(case, exhibit, volume)
     filters = query.FileFilter(pattern=pattern, exhibit=exhibit, volume=volume, deleted=deleted,
                                exts=exts, min_size=min_size, extra=[file_filter_sql(**scan_filters)])
+    from evidencekit.exporters.case_files import write_files
+
     if fmt == "xlsx":
         _files_xlsx(case, filters, output, tz)
         return
     with _output(output) as out:
-        count = query.write_files(case, filters, fmt, out, excel=excel, tz=tz)
+        count = write_files(case, filters, fmt, out, excel=excel, tz=tz)
     if output:
         note(n_("{n} entry written to {path}", "{n} entries written to {path}", count, path=output))
 
 
 def _files_xlsx(case: Case, filters: query.FileFilter, output: str | None, tz: str) -> None:
-    from evidencekit.export import COLUMNS
+    from evidencekit.exporters.files import COLUMNS
     from evidencekit.exporters.xlsx import write_files
     from evidencekit.times import zone
 

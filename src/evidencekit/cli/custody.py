@@ -8,10 +8,11 @@ from pathlib import Path
 
 import click
 
-from evidencekit.case import Case, bundle, custody
-from evidencekit.case.verifier import Report
+from evidencekit.case import Case, custody
+from evidencekit.case.chain_check import Report
 from evidencekit.cli.examiner import acting_examiner, examiner_option
 from evidencekit.errors import CustodyError
+from evidencekit.exporters import bundle
 
 CASE_DIR = click.argument("case_dir", metavar="DIR", type=click.Path(file_okay=False))
 
@@ -129,7 +130,7 @@ def export_cmd(case_dir: str, out: str | None, fmt: str, custody_only: bool, exa
     examiner = acting_examiner(examiner_id)
     if fmt == "case":
         if custody_only:
-            from evidencekit.case.caseuco import export_case
+            from evidencekit.exporters.caseuco import export_case
         else:
             from evidencekit.exporters.case_inventory import export_case  # type: ignore[assignment]
 

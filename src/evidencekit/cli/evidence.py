@@ -12,10 +12,9 @@ import click
 from evidencekit.cli.common import credential_options, note, open_from_cli, progress_bar, tz_option
 from evidencekit.cli.lang import _, n_
 from evidencekit.errors import ValidationError
-from evidencekit.export import FILE_FORMATS, Renderer
-from evidencekit.inventory import parse_hash_list
-from evidencekit.models import DEFAULT_HASHES
-from evidencekit.sources.parallel import default_jobs, segments
+from evidencekit.exporters.files import FILE_FORMATS, Renderer
+from evidencekit.hashing import DEFAULT_FILE_HASHES, parse_hash_list
+from evidencekit.inventory.parallel import default_jobs, segments
 from evidencekit.textout import escape_control
 
 
@@ -86,7 +85,7 @@ def _num(value: int | None) -> str:
 
 @click.command()
 @click.argument("evidence", type=click.Path(exists=False))
-@click.option("--hash", "hash_names", default=",".join(DEFAULT_HASHES), show_default=True, metavar="ALGS",
+@click.option("--hash", "hash_names", default=",".join(DEFAULT_FILE_HASHES), show_default=True, metavar="ALGS",
               help="Comma-separated hashes of each file's content (md5, sha1, sha256), or 'none'.")
 @click.option("--format", "fmt", type=click.Choice(FILE_FORMATS), default="jsonl", show_default=True,
               help="jsonl (one JSON object per entry), csv, bodyfile (TSK 3.x, for mactime and plaso) or "

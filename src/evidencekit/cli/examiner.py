@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 from typing import Any
 
 import click
 
+from evidencekit import settings
 from evidencekit.case import examiners
 from evidencekit.errors import CustodyError
 
@@ -22,7 +22,7 @@ def examiner_option(func: Callable[..., Any]) -> Callable[..., Any]:
 def acting_examiner(examiner_id: str | None) -> examiners.Examiner:
     """Load the acting examiner; prompt for the passphrase on a terminal when none is set."""
     resolved = examiners.resolve_id(examiner_id)
-    passphrase = os.environ.get("EVIDENCEKIT_PASSPHRASE") or None
+    passphrase = settings.get().passphrase
     if passphrase is None and examiners.needs_passphrase(resolved) and sys.stdin.isatty():
         passphrase = click.prompt(f"Passphrase for examiner {resolved}", hide_input=True, err=True)
     return examiners.load_examiner(resolved, passphrase)
@@ -42,7 +42,7 @@ def init_cmd(name: str, examiner_id: str, passphrase: bool) -> None:
     """Create an examiner key pair under $EVIDENCEKIT_HOME/examiners (default ~/.evidencekit)."""
     secret = None
     if passphrase:
-        secret = os.environ.get("EVIDENCEKIT_PASSPHRASE") or None
+        secret = settings.get().passphrase
         if secret is None:
             if not sys.stdin.isatty():
                 raise CustodyError("--passphrase: set EVIDENCEKIT_PASSPHRASE or run on a terminal to be prompted")

@@ -115,9 +115,8 @@ def hashsets_cmd(case_dir: str, set_names: tuple[str, ...], exhibits: tuple[str,
                  examiner_id: str | None) -> None:
     """Look up every file's inventory hashes in hash sets: flag known-bad, mark known-good."""
     from evidencekit.case import Case
-    from evidencekit.scan.hashcheck import check_exhibit
+    from evidencekit.pipeline.scan import check_exhibit, exhibit_ids
     from evidencekit.scan.hashsets import list_hash_sets, open_hash_set
-    from evidencekit.scan.results import exhibit_ids
 
     _case_only(case_dir)
     sets = [open_hash_set(n) for n in set_names] if set_names else list_hash_sets()
@@ -139,7 +138,7 @@ def hashsets_cmd(case_dir: str, set_names: tuple[str, ...], exhibits: tuple[str,
 def _scan_case(case_dir: str, exhibits: tuple[str, ...], content: ContentPass, examiner_id: str | None,
                credentials: Credentials, as_json: bool = False) -> None:
     from evidencekit.case import Case
-    from evidencekit.scan.results import exhibit_ids, scan_exhibit
+    from evidencekit.pipeline.scan import exhibit_ids, scan_exhibit
 
     examiner = acting_examiner(examiner_id)
     with Case.open(case_dir) as case:

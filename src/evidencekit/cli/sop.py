@@ -122,9 +122,9 @@ def run_cmd(case_dir: str, sop_ref: str, exhibit_id: str, answers_file: str | No
     or a different examiner for a review; run again to continue).
     """
     from evidencekit.case import Case
+    from evidencekit.cli.sop_prompt import TerminalPrompter
     from evidencekit.sop.answers import load_answers
     from evidencekit.sop.library import find_sop
-    from evidencekit.sop.prompt import TerminalPrompter
     from evidencekit.sop.runner import run_sop
 
     loaded = find_sop(sop_ref)
@@ -134,8 +134,8 @@ def run_cmd(case_dir: str, sop_ref: str, exhibit_id: str, answers_file: str | No
     prompter = TerminalPrompter(lang) if sys.stdin.isatty() else None
     outcome = run_sop(case, exhibit_id, loaded, examiner, answers=answers, prompter=prompter,
                       declared_kind=exhibit_kind, restart=restart)
+    from evidencekit.exporters.checklist import labels
     from evidencekit.sop.messages import text
-    from evidencekit.sop.views import labels
 
     words = labels(lang)
     for sid, st in outcome.run.steps.items():
@@ -159,8 +159,8 @@ def status_cmd(case_dir: str, exhibit_id: str | None, fmt: str, output: str | No
                lang: str) -> None:
     """The checklist: each step done, pending, failed, deviated or skipped, by whom and when (UTC)."""
     from evidencekit.case import Case
+    from evidencekit.exporters.checklist import render
     from evidencekit.sop.checklist import checklists
-    from evidencekit.sop.views import render
 
     case = Case.open(case_dir)
     lists = checklists(case, exhibit_id, lang, every_run=all_runs)
@@ -179,7 +179,7 @@ def _table(lists: list, lang: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from evidencekit.sop.views import labels
+    from evidencekit.exporters.checklist import labels
 
     t = labels(lang)
     console = Console()

@@ -10,15 +10,13 @@ from typing import Any
 
 import click
 
-import evidencekit.exporters.l2tcsv
-import evidencekit.exporters.timesketch
-import evidencekit.exporters.xlsx  # noqa: F401 - these register their formats
 from evidencekit.cli.lang import _, n_
 from evidencekit.errors import CaseError, ValidationError
+from evidencekit.exporters import timeline as timeline_export
+from evidencekit.exporters.timeline import FORMATS, render, zone
 from evidencekit.models import parse_iso_utc
+from evidencekit.pipeline import timeline as api
 from evidencekit.textout import escape_control
-from evidencekit.timeline import api
-from evidencekit.timeline.export import FORMATS, render, zone
 from evidencekit.timeline.plaso import PRESETS
 from evidencekit.timeline.store import Query
 
@@ -169,7 +167,8 @@ def export_cmd(case_dir: Path, fmt: str, out: Path, from_: str | None, to_: str 
         raise CaseError(f"{out.parent}: output folder does not exist")
     case = _open_case(case_dir)
     try:
-        sha, count = api.export(case, _examiner(examiner), fmt, out, tz=tz, group=not no_group, query=q, excel=excel)
+        sha, count = timeline_export.export(case, _examiner(examiner), fmt, out, tz=tz, group=not no_group, query=q,
+                                            excel=excel)
     finally:
         case.close()
     click.echo(f"{sha}  {out}  ({n_('{n} event', '{n} events', count)}, {_('zone {zone}', zone=tz)})")

@@ -1,6 +1,6 @@
 """CASE/UCO export of a case with its inventory: the custody graph, then every file, streamed.
 
-The custody part is ``case.caseuco.build_graph`` (investigation, authority, examiners, tools,
+The custody part is ``exporters.caseuco.build_graph`` (investigation, authority, examiners, tools,
 exhibits, one action per ledger entry, the output files). Then each inventory row becomes an
 ``observable:File`` (FileFacet: name, path, size, times, directory, allocation; ContentDataFacet:
 hashes) and an ``observable:ObservableRelationship`` "Contained_Within" its exhibit; each output
@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from evidencekit.case import custody
-from evidencekit.case.caseuco import CONTEXT, _hashes, _Ids, _time, build_graph
 from evidencekit.case.examiners import Examiner
 from evidencekit.case.store import Case
 from evidencekit.errors import CustodyError
+from evidencekit.exporters.caseuco import CONTEXT, _hashes, _Ids, _time, build_graph
 
 _ROWS = ("exhibit", "seq", "path", "stream", "type", "deleted", "size", "mtime", "atime", "ctime", "crtime",
          "md5", "sha1", "sha256", "locator")
@@ -111,7 +111,7 @@ def export_case(case: Case, out: str | Path | None, examiner: Examiner) -> dict[
             digest = write_graph(case, fh)
         files = case.db.execute("SELECT count(*) FROM files").fetchone()[0]
         details = {"format": "CASE/UCO JSON-LD", "path": str(path), "sha256": digest, "inventory_files": files}
-        with case.action("exported", examiner=examiner, details=details) as act:
+        with case.run("exported", examiner=examiner, details=details) as act:
             if path.is_relative_to(case.root):  # outside the case, the details carry its hash
                 act.outputs[str(path.relative_to(case.root))] = digest
             tmp.replace(path)

@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable
 from xml.sax.saxutils import escape, quoteattr
 
-from evidencekit.export import Renderer, utf8
+from evidencekit.exporters.files import Renderer, utf8
 from evidencekit.models import FileRecord, VolumeInfo
 from evidencekit.textout import escape_control
 from evidencekit.times import iso_utc

@@ -15,11 +15,11 @@ import functools
 import os
 from collections.abc import Callable, Iterable
 from datetime import datetime, tzinfo
-from pathlib import Path
+from typing import IO
 
-from evidencekit.textout import EXCEL_BOM, csv_dialect, escape_control
-from evidencekit.timeline.events import SOURCE_FS, MacbRow, TimelineEvent, group_macb
-from evidencekit.timeline.export import body_prefix, register_format
+from evidencekit.exporters.timeline import body_prefix
+from evidencekit.textout import csv_dialect, escape_control
+from evidencekit.timeline.events import SOURCE_FS, MacbRow, TimelineEvent
 
 FIELDS = ("date", "time", "timezone", "MACB", "source", "sourcetype", "type", "user", "host", "short", "desc",
           "version", "filename", "inode", "notes", "format", "extra")
@@ -69,20 +69,14 @@ def row_values(row: MacbRow, tz: tzinfo, zone_name: str) -> list[str]:
     return [escape_control(v) if v else "-" for v in values]
 
 
-def write_l2tcsv(events: Callable[[str], Iterable[TimelineEvent]], path: Path, tz: tzinfo, zone_name: str,
-                 group: bool = True, excel: bool = False) -> int:
-    """Write ``path`` in l2tcsv; returns the number of events (a merged row counts each)."""
+def write_l2tcsv(rows: Iterable[MacbRow], out: IO[str], tz: tzinfo, zone_name: str, excel: bool = False) -> int:
+    """Write ``rows`` in l2tcsv to the text stream ``out``; returns the number of events (a merged
+    row counts each). ``excel``: ``;`` between fields and CRLF (the caller writes the BOM)."""
     dialect = csv_dialect(excel)
     sep, end = dialect.delimiter, dialect.lineterminator
-    rows: Iterable[MacbRow] = group_macb(events("time")) if group else (
-        MacbRow(ev, {ev.macb} if ev.macb else set(), [ev.timestamp_desc]) for ev in events("time"))
+    out.write(sep.join(FIELDS) + end)
     count = 0
-    with path.open("w", encoding="utf-8", newline="") as out:
-        out.write((EXCEL_BOM if excel else "") + sep.join(FIELDS) + end)
-        for row in rows:
-            out.write(sep.join(v.replace(sep, " ") for v in row_values(row, tz, zone_name)) + end)
-            count += len(row.descs)
+    for row in rows:
+        out.write(sep.join(v.replace(sep, " ") for v in row_values(row, tz, zone_name)) + end)
+        count += len(row.descs)
     return count
-
-
-register_format("l2tcsv", write_l2tcsv)

@@ -126,10 +126,10 @@ TIMELINE_COLUMNS = (
 )
 
 
-def write_timeline(events: Any, path: Path, tz: tzinfo, zone_name: str, group: bool = True,
-                   excel: bool = False) -> int:
-    """The timeline export's ``xlsx`` format (``excel`` does not apply); returns the event count."""
-    from evidencekit.timeline.export import _rows, render
+def write_timeline(events: Any, path: Path, tz: tzinfo, zone_name: str, group: bool = True) -> int:
+    """The timeline export's ``xlsx`` format; returns the event count. It writes ``path`` itself
+    (``writes_file``): a zip archive, not a text stream."""
+    from evidencekit.exporters.timeline import _rows, render
 
     count = 0
     book = Workbook(path, TIMELINE_COLUMNS, tz, zone_name)
@@ -175,10 +175,4 @@ def write_files(records: Iterable[tuple[str, Any]], path: Path, tz: tzinfo, zone
     return write_rows(path, columns, rows(), tz, zone_name)
 
 
-def _register() -> None:
-    from evidencekit.timeline.export import register_format
-
-    register_format("xlsx", write_timeline)
-
-
-_register()
+write_timeline.writes_file = True  # type: ignore[attr-defined]

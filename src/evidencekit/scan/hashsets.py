@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import shutil
 import tempfile
@@ -25,7 +24,8 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from evidencekit import __version__
+from evidencekit import settings
+from evidencekit._version import version
 from evidencekit.errors import ValidationError
 from evidencekit.hashing import sha256_file
 from evidencekit.scan.hashlists import DIGEST_SIZES, Malformed, detect_format, read_hash_list
@@ -37,13 +37,8 @@ FLUSH_DIGESTS = 1 << 20
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
-def home_dir() -> Path:
-    """``$EVIDENCEKIT_HOME`` (default ``~/.evidencekit``)."""
-    return Path(os.environ.get("EVIDENCEKIT_HOME") or Path.home() / ".evidencekit")
-
-
 def store_dir() -> Path:
-    return home_dir() / "hashsets"
+    return settings.get().home / "hashsets"
 
 
 def _to_rows(raw: bytes, width: int) -> np.ndarray:
@@ -151,7 +146,7 @@ def _manifest(name: str, kind: str, description: str, fmt: str, path: Path, coun
         "source": str(path.resolve()), "source_sha256": sha256_file(path), "source_size": path.stat().st_size,
         "counts": counts, "malformed_lines": bad.count, "malformed_first": bad.lines,
         "imported_ns": started, "import_seconds": round((time.time_ns() - started) / 1e9, 3),
-        "evidencekit_version": __version__, "store_format": STORE_FORMAT,
+        "evidencekit_version": version(), "store_format": STORE_FORMAT,
     }
 
 

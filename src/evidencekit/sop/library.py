@@ -6,9 +6,9 @@ Search order: the folders in ``$EVIDENCEKIT_SOP_PATH`` (``os.pathsep``-separated
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from evidencekit import settings
 from evidencekit.errors import ValidationError
 from evidencekit.sop.loader import LoadedSop, load_sop
 from evidencekit.sop.yamlsrc import SopValidationError
@@ -18,8 +18,7 @@ SHIPPED = Path(__file__).resolve().parents[3] / "sops"
 
 def search_path() -> list[Path]:
     """The folders searched for SOPs, in order."""
-    extra = [Path(p) for p in os.environ.get("EVIDENCEKIT_SOP_PATH", "").split(os.pathsep) if p]
-    return [*extra, SHIPPED]
+    return [*settings.get().sop_path, SHIPPED]
 
 
 def sop_files(folders: list[Path] | None = None) -> list[Path]:

@@ -19,7 +19,6 @@ from evidencekit.sop.registry import load_actions
 from evidencekit.sop.yamlsrc import Problem, SopValidationError, Source, parse_yaml, pydantic_problems
 
 EXHIBIT_ATTRS = ("id", "kind", "evidence_kind", "description", "path")
-RESULTS = ("passed", "failed", "deviated", "skipped", "pending")
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,10 +26,6 @@ from evidencekit.errors import ValidationError
 if TYPE_CHECKING:
     from evidencekit.sop.model import AutomatedStep, Sop
 
-ENTRY_POINT_GROUP = "evidencekit.sop_actions"
-# The built-in modules, as pyproject.toml declares them; imported directly only when the package
-# metadata is stale (a source tree whose entry points were not regenerated).
-BUILTIN_MODULES = ("evidencekit.sop.actions",)
 
 
 class NoParams(BaseModel):
@@ -118,13 +113,16 @@ def action(name: str, params: type[BaseModel] = NoParams) -> Callable[[ActionFun
 
 
 def load_actions(refresh: bool = False) -> dict[str, ActionSpec]:
-    """Import every module of the entry-point group (once, or again with ``refresh``); the registry."""
+    """Import every module registered as kind ``sop_action`` (once, or again with ``refresh``); the registry."""
     global _loaded
     if refresh or not _loaded:
         _loaded = True
-        modules = {ep.value.split(":")[0] for ep in entry_points(group=ENTRY_POINT_GROUP)}
-        for module in sorted(modules | set(BUILTIN_MODULES)):
-            importlib.import_module(module)
+        from evidencekit.registry import registry, reset
+
+        if refresh:
+            reset()
+        for item in registry().items("sop_action"):  # modules whose @action decorators register
+            importlib.import_module(item.target)
     return dict(_ACTIONS)
 
 

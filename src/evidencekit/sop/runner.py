@@ -17,8 +17,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from evidencekit.case.process import process_alive
 from evidencekit.errors import CaseError, EvidenceKitError, ValidationError
+from evidencekit.pipeline.processing import process_alive
 from evidencekit.sop import answers as ans
 from evidencekit.sop import messages
 from evidencekit.sop.expr import Expression
@@ -301,7 +301,7 @@ class _Runner:
 
     def _append(self, event: str, details: dict[str, Any], examiner: Any, outputs: dict[str, Any]) -> Any:
         inputs = {"sop_sha256": self.loaded.sha256}
-        with self.case.action(EVENT_ACTIONS[event], examiner=examiner, exhibit=self.exhibit.id,
+        with self.case.run(EVENT_ACTIONS[event], examiner=examiner, exhibit=self.exhibit.id,
                               details=details, inputs=inputs) as act:
             self._refuse_if_advanced(act.db, details["run"])
             act.outputs.update(outputs)

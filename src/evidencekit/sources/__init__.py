@@ -1,61 +1,45 @@
 """Detect what a piece of evidence is and open it read-only.
 
-Detection is an ordered registry, most specific first, the dfvfs disk-image scanner last (it is
-the catch-all): a logical extraction folder, a zip, a tar (plain or compressed), then anything
-dfvfs can decode (raw, split raw, E01, VMDK, VHD, QCOW2, DMG, gzip-compressed images, ...).
+Detection asks the ``source`` detectors of the plugin registry in order, most specific first,
+the dfvfs disk-image scanner last (it is the catch-all): a zip, a tar (plain or compressed), then
+anything dfvfs can decode (raw, split raw, E01, VMDK, VHD, QCOW2, DMG, gzip-compressed images,
+...). A folder is a logical extraction. A new format is one module with a :class:`Detector` and
+one registration (see ``sources/plugin.py`` and docs/architecture.md).
 """
 
 from __future__ import annotations
 
-import gzip
 import os
-import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from evidencekit.errors import EvidenceError
 from evidencekit.sources.base import Credentials, Entry, Evidence
 
-__all__ = ["Credentials", "Entry", "Evidence", "open_evidence", "DETECTORS"]
+__all__ = ["Credentials", "Entry", "Evidence", "open_evidence", "fork_safe", "reset_after_fork"]
 
 
-def _is_zip(path: str, head: bytes) -> bool:
-    return head[:4] in (b"PK\x03\x04", b"PK\x05\x06") and zipfile.is_zipfile(path)
+def fork_safe() -> bool:
+    """Whether forked listing workers can be isolated from the parent's dfvfs state."""
+    from evidencekit.sources.dfvfs_support import fork_safe as check
+
+    return check()
 
 
-def _is_tar(path: str, head: bytes) -> bool:
-    if head[:2] == b"\x1f\x8b":
-        try:
-            with gzip.open(path, "rb") as fh:
-                head = fh.read(512)
-        except (OSError, EOFError):
-            return False
-    return len(head) >= 263 and head[257:262] == b"ustar"
+def reset_after_fork() -> None:
+    """Call first in a forked worker: dfvfs state of its own (see sources.dfvfs_support)."""
+    from evidencekit.sources.dfvfs_support import reset_after_fork as reset
+
+    reset()
 
 
-def _zip(path: str, credentials: Credentials, locked_ok: bool) -> Evidence:
-    from evidencekit.sources.extraction import ZipExtraction
+@dataclass(frozen=True)
+class Detector:
+    """One evidence format: ``detect(path, first 512 bytes)`` says whether it is this format,
+    ``open(path, credentials, locked_ok)`` opens it (an :class:`Evidence`)."""
 
-    return ZipExtraction(path, credentials)
-
-
-def _tar(path: str, credentials: Credentials, locked_ok: bool) -> Evidence:
-    from evidencekit.sources.extraction import TarExtraction
-
-    return TarExtraction(path)
-
-
-def _disk(path: str, credentials: Credentials, locked_ok: bool) -> Evidence:
-    from evidencekit.sources.disk import DiskImage
-
-    return DiskImage(path, credentials, locked_ok)
-
-
-# (name, detect(path, first 512 bytes) -> bool, open(path, credentials, locked_ok) -> Evidence). Order matters.
-DETECTORS: list[tuple[str, Callable[[str, bytes], bool], Callable[[str, Credentials, bool], Evidence]]] = [
-    ("zip", _is_zip, _zip),
-    ("tar", _is_tar, _tar),
-    ("disk_image", lambda path, head: True, _disk),
-]
+    detect: Callable[[str, bytes], bool]
+    open: Callable[[str, Credentials, bool], Evidence]
 
 
 def open_evidence(path: str | os.PathLike[str], credentials: Credentials | None = None,
@@ -84,7 +68,11 @@ def open_evidence(path: str | os.PathLike[str], credentials: Credentials | None 
         raise EvidenceError(f"{text}: cannot be read: {err.strerror}") from err
     if not head:
         raise EvidenceError(f"{text}: empty file")
-    for _name, detect, opener in DETECTORS:
-        if detect(text, head):
-            return opener(text, credentials, locked_ok)
+    from evidencekit.registry import registry
+
+    plugins = registry()
+    for item in plugins.items("source"):
+        detector: Detector = plugins.resolve(item)
+        if detector.detect(text, head):
+            return detector.open(text, credentials, locked_ok)
     raise EvidenceError(f"{text}: unrecognised evidence")  # unreachable: the disk scanner is the catch-all

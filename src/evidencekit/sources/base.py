@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from evidencekit.errors import EvidenceError
-from evidencekit.models import DEFAULT_HASHES, AcquisitionInfo, FileRecord, Locator, VolumeInfo
+from evidencekit.models import AcquisitionInfo, FileRecord, Locator, VolumeInfo
 
 _PREFIX = re.compile(r"^(?:[A-Za-z_]+_[A-Za-z_]+: |Unable to process source path specification with error: )+")
 
@@ -172,22 +172,6 @@ class Evidence:
     def open(self, path: str, volume: str | None = None) -> BinaryIO:
         """The content of the file at ``path`` (see :meth:`entry`), read-only."""
         return self.entry(path, volume).open()
-
-    def files(
-        self,
-        hashes: tuple[str, ...] = DEFAULT_HASHES,
-        progress: Callable[[FileRecord], None] | None = None,
-        volume: str | None = None,
-        jobs: int = 1,
-    ) -> Iterator[FileRecord]:
-        """Entries with their content hashed; a read failure is a warning on that record.
-
-        ``jobs`` > 1 lists large file systems with that many worker processes (same records,
-        same order).
-        """
-        from evidencekit.inventory import hashed_records
-
-        return hashed_records(self, hashes, progress=progress, volume=volume, jobs=jobs)
 
     @property
     def credentials(self) -> Credentials:

@@ -14,6 +14,7 @@ from dfvfs.resolver import resolver
 from evidencekit.errors import EvidenceError
 from evidencekit.models import FileRecord, Locator, parse_iso_utc
 from evidencekit.sources.base import Entry
+from evidencekit.sources.dfvfs_support import from_spec_dict, to_spec_dict
 
 DFVFS_ONLY = {dd.TYPE_INDICATOR_APFS, dd.TYPE_INDICATOR_XFS}
 TIME_ATTRS = {"mtime": "modification_time", "atime": "access_time", "ctime": "change_time",
@@ -73,8 +74,6 @@ class DfvfsFileSystem:
         pass
 
     def entries(self, evidence_path: str) -> Iterator[Entry]:
-        from evidencekit.sources.disk import to_spec_dict
-
         fs = resolver.Resolver.OpenFileSystem(self._fs_spec)
         stack = [fs.GetRootFileEntry()]
         while stack:
@@ -121,8 +120,6 @@ class DfvfsFileSystem:
         return False
 
     def open_spec(self, spec: dict[str, Any]) -> BinaryIO:
-        from evidencekit.sources.disk import from_spec_dict
-
         return open_spec(from_spec_dict(spec))
 
 

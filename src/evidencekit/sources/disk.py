@@ -19,7 +19,6 @@ from dfvfs.lib import errors as dfvfs_errors
 from dfvfs.path import factory as spec_factory
 from dfvfs.resolver import context as dfvfs_context
 from dfvfs.resolver import resolver
-from dfvfs.serializer.json_serializer import JsonPathSpecSerializer
 from dfvfs.volume import factory as volume_factory
 
 from evidencekit.errors import CredentialError, EvidenceError
@@ -27,6 +26,7 @@ from evidencekit.models import Locator, VolumeInfo
 from evidencekit.sources import dfvfs_fs, libewf, tsk_fs
 from evidencekit.sources.base import Credentials, Entry, Evidence, explain
 from evidencekit.sources.containers import acquisition_info, segment_files
+from evidencekit.sources.dfvfs_support import from_spec_dict
 
 # Storage media containers: the layer whose decoded stream is "the media".
 MEDIA_TYPES = {
@@ -53,19 +53,6 @@ class FileSystemRef:
     fs_spec: Any  # dfvfs PathSpec of the file system
     volume_spec: Any  # dfvfs PathSpec of the byte range holding it
     reader: Any = None  # tsk_fs.TskFileSystem or dfvfs_fs.DfvfsFileSystem, opened lazily
-
-
-def to_spec_dict(path_spec: Any) -> dict[str, Any]:
-    """A dfvfs path spec as the dict of dfvfs's own JSON serialisation."""
-    import json
-
-    return json.loads(JsonPathSpecSerializer.WriteSerialized(path_spec))
-
-
-def from_spec_dict(data: dict[str, Any]) -> Any:
-    import json
-
-    return JsonPathSpecSerializer.ReadSerialized(json.dumps(data))
 
 
 class DiskImage(Evidence):

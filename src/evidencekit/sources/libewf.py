@@ -19,6 +19,7 @@ from typing import Any
 
 import pytsk3
 
+from evidencekit import settings
 from evidencekit.sources.base import ReadCallback
 
 LIBEWF_OPEN_READ = 0x01
@@ -28,7 +29,7 @@ _ERROR_TEXT = 512
 @lru_cache(maxsize=1)
 def _library() -> Any:
     """The system libewf with its read function bound, or None."""
-    if os.environ.get("EVIDENCEKIT_SYSTEM_LIBEWF", "1") == "0":
+    if not settings.get().system_libewf:
         return None
     try:
         lib = ctypes.CDLL("libewf.so.2")  # Debian's soname: no search (find_library may run gcc)

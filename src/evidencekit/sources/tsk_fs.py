@@ -17,6 +17,8 @@ from dfvfs.resolver import resolver
 from evidencekit.errors import EvidenceError
 from evidencekit.models import FileRecord, Locator
 from evidencekit.sources.base import Entry, ReadCallback, explain
+from evidencekit.sources.dfvfs_support import to_spec_dict
+from evidencekit.sources.tsk_meta import ExtInodeTable, FatDentries, flag_names, volume_label
 
 FS_NAMES = {int(getattr(pytsk3, n)): n[len("TSK_FS_TYPE_"):].lower() for n in dir(pytsk3)
             if n.startswith("TSK_FS_TYPE_") and not n.endswith(("_DETECT", "_ENUM"))}
@@ -48,7 +50,6 @@ ATTR_SI = int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_SI)
 NTFS_FLAGS = ((0x1, "read_only"), (0x2, "hidden"), (0x4, "system"), (0x20, "archive"), (0x40, "device"),
               (0x100, "temporary"), (0x200, "sparse"), (0x400, "reparse_point"), (0x800, "compressed"),
               (0x1000, "offline"), (0x2000, "not_content_indexed"), (0x4000, "encrypted"))
-FAT_FLAGS = ((0x1, "read_only"), (0x2, "hidden"), (0x4, "system"), (0x8, "volume_label"), (0x20, "archive"))
 FILETIME_EPOCH = 116444736000000000  # 100 ns intervals from 1601-01-01 to 1970-01-01
 WHOLE_READ = 8 << 20
 Segment = tuple[str, int, str, tuple[int, ...]]  # ("dir" | "tree", inode, path, inode chain)
@@ -88,12 +89,12 @@ class TskFileSystem:
         self.volume = volume
         self._img, self._offset, self._fs = img, offset, fs
         self.fs_type = FS_NAMES.get(int(fs.info.ftype), "unknown")
-        self.label = _volume_label(self.fs_type, img, offset, fs)
+        self.label = volume_label(self.fs_type, img, offset, fs)
         self.time_digits = TIME_DIGITS.get(self.fs_type, 0)
         self.assumed_zone = "UTC" if self.fs_type in LOCAL_TIME_FS else None
         self._parent_spec = parent_spec
-        self._ext = _ExtInodeTable(img, offset) if self.fs_type.startswith("ext") else None
-        self._fat = _FatDentries(img, offset) if self.fs_type in ("fat12", "fat16", "fat32") else None
+        self._ext = ExtInodeTable(img, offset) if self.fs_type.startswith("ext") else None
+        self._fat = FatDentries(img, offset) if self.fs_type in ("fat12", "fat16", "fat32") else None
         self.warnings: list[str] = []
         expected = int(fs.info.block_count) * int(fs.info.block_size)
         available = int(img.get_size()) - offset
@@ -103,8 +104,6 @@ class TskFileSystem:
 
     @classmethod
     def try_open(cls, evidence_path: str, volume: str, volume_spec: Any, media_spec: Any) -> TskFileSystem | None:
-        from evidencekit.sources.disk import to_spec_dict
-
         img, offset = _direct_image(evidence_path, volume_spec, media_spec)
         try:
             if img is None:
@@ -336,30 +335,6 @@ def _stream_reader(f: Any, attr_type: int, attr_id: int) -> Callable[[int, int],
     return read_at
 
 
-def _volume_label(fs_type: str, img: Any, offset: int, fs: Any) -> str | None:
-    """The label as the file system stores it (None where it has none or it cannot be read)."""
-    try:
-        if fs_type.startswith("ext"):
-            raw = img.read(offset + 1024 + 120, 16).split(b"\0", 1)[0]
-            return raw.decode("utf-8", "replace") or None
-        if fs_type.startswith("fat"):
-            boot = img.read(offset, 512)
-            raw = boot[0x47:0x52] if fs_type == "fat32" else boot[0x2B:0x36]
-            text = raw.decode("ascii", "replace").strip()
-            return None if text in ("", "NO NAME") else text
-        if fs_type == "iso9660":
-            return img.read(offset + 0x8000 + 40, 32).decode("ascii", "replace").strip() or None
-        if fs_type == "ntfs":
-            volume_file = fs.open_meta(inode=3)
-            for attr in volume_file:
-                if int(attr.info.type) == int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_VNAME):
-                    data = volume_file.read_random(0, int(attr.info.size), attr.info.type, attr.info.id)
-                    return data.decode("utf-16-le", "replace") or None
-    except (OSError, UnicodeDecodeError):
-        return None
-    return None
-
-
 def _direct_image(evidence_path: str, volume_spec: Any, media_spec: Any) -> tuple[Any, int]:
     """The media without dfvfs's Python layers where that is possible: pytsk3 reads a single
     uncompressed raw file natively, and an E01 through the system libewf (sources/libewf.py)."""
@@ -384,64 +359,3 @@ def _direct_image(evidence_path: str, volume_spec: Any, media_spec: Any) -> tupl
     if len(segments) != 1:
         return None, 0
     return pytsk3.Img_Info(evidence_path), offset
-
-
-def flag_names(value: int, table: tuple[tuple[int, str], ...]) -> tuple[str, ...]:
-    return tuple(name for bit, name in table if value & bit)
-
-
-class _FatDentries:
-    """Reads a FAT entry's attribute byte (hidden, system, ...), which pytsk3 does not expose.
-
-    TSK numbers FAT inodes by directory-entry slot: inode 3 is the first 32-byte entry of the
-    first sector that can hold one (the root directory of FAT12/16, the data area of FAT32),
-    both at reserved + FATs x FAT size sectors.
-    """
-
-    def __init__(self, img: Any, offset: int):
-        self._img, self._offset = img, offset
-        boot = img.read(offset, 512)
-        self._sector = struct.unpack_from("<H", boot, 0x0B)[0] or 512
-        reserved, fats = struct.unpack_from("<H", boot, 0x0E)[0], boot[0x10]
-        fat_size = struct.unpack_from("<H", boot, 0x16)[0] or struct.unpack_from("<I", boot, 0x24)[0]
-        self._first = reserved + fats * fat_size
-
-    def attributes(self, inode: int) -> tuple[str, ...]:
-        per_sector = self._sector // 32
-        if inode < 3:
-            return ()
-        sector, slot = divmod(inode - 3, per_sector)
-        try:
-            raw = self._img.read(self._offset + (self._first + sector) * self._sector + slot * 32 + 11, 1)
-        except (OSError, RuntimeError):
-            return ()
-        return flag_names(raw[0], FAT_FLAGS) if raw else ()
-
-
-class _ExtInodeTable:
-    """Reads the ext2/3/4 deletion time, which pytsk3 does not expose, straight from the inode."""
-
-    def __init__(self, img: Any, offset: int):
-        self._img, self._offset = img, offset
-        sb = img.read(offset + 1024, 1024)
-        self._block = 1024 << struct.unpack_from("<I", sb, 24)[0]
-        self._first_data_block = struct.unpack_from("<I", sb, 20)[0]
-        self._per_group = struct.unpack_from("<I", sb, 40)[0]
-        rev = struct.unpack_from("<I", sb, 76)[0]
-        self._inode_size = struct.unpack_from("<H", sb, 88)[0] if rev >= 1 else 128
-        is64 = struct.unpack_from("<I", sb, 96)[0] & 0x80
-        self._desc_size = (struct.unpack_from("<H", sb, 254)[0] or 32) if is64 else 32
-
-    def dtime(self, inode: int) -> int | None:
-        try:
-            group, index = divmod(inode - 1, self._per_group)
-            desc_at = self._offset + (self._first_data_block + 1) * self._block + group * self._desc_size
-            desc = self._img.read(desc_at, self._desc_size)
-            table = struct.unpack_from("<I", desc, 8)[0]
-            if self._desc_size >= 64:
-                table |= struct.unpack_from("<I", desc, 0x28)[0] << 32
-            raw = self._img.read(self._offset + table * self._block + index * self._inode_size + 0x14, 4)
-            value = struct.unpack("<I", raw)[0]
-        except (OSError, struct.error, ZeroDivisionError):
-            return None
-        return value * 1_000_000_000 if value else None

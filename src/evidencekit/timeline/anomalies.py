@@ -43,13 +43,6 @@ CHANGE_BIRTH = ("ctime", "crtime", "fn_ctime", "fn_crtime")
 ALL_TIMES = ("mtime", "atime", "ctime", "crtime", "dtime", "fn_mtime", "fn_atime", "fn_ctime", "fn_crtime")
 NS = 1_000_000_000
 
-FLAG_REASONS = {
-    "si_created_before_fn": "$STANDARD_INFORMATION created earlier than $FILE_NAME created (possible back-dating)",
-    "si_zero_fraction": "$STANDARD_INFORMATION time on a whole second where $FILE_NAME has sub-seconds",
-    "future": "later than the reference time (acquisition date, seizure date or build time)",
-    "before_fs_created": "changed/created time earlier than the file system's creation",
-}
-
 
 @dataclass
 class AnomalyContext:

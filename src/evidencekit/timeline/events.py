@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from evidencekit.models import FileRecord
+from evidencekit.models import FileRecord, Locator
 from evidencekit.times import to_datetime
 
 SOURCE_FS = "fs"
@@ -62,7 +62,7 @@ class TimelineEvent:
     stream: str | None = None
     message: str = ""
     sha256: str | None = None
-    locator: str | None = None  # models.Locator JSON
+    locator: Locator | None = None
     deleted: bool = False
     orphan: bool = False
     type: str | None = None
@@ -110,7 +110,7 @@ def derive_events(
     data stream, so :func:`derive_all` emits them once per name (as ``fls -m`` does).
     """
     ntfs = (rec.filesystem or "").lower() == "ntfs" or rec.fn_crtime is not None
-    locator = rec.locator.to_json()
+    locator = rec.locator
     for name, desc, letter, attribute in FS_TIMES:
         value = getattr(rec, name)
         if value is None or (attribute == FN and not file_name):

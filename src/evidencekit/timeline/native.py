@@ -1,6 +1,6 @@
 """Artefacts plaso has no parser for, read by evidencekit itself (source ``native``).
 
-A reader is registered in ``READERS`` by its name with the real (domain/relative) path it reads;
+A reader is registered (plugin registry kind ``reader``) by its name with the real (domain/relative) path it reads;
 today: the iOS call history (``CallHistory.storedata``) of an iOS backup. The database is opened
 read-only and immutable where it lies (a folder exhibit) or from a temporary copy of the member
 (a zip/tar exhibit): the evidence is never written.
@@ -9,7 +9,6 @@ read-only and immutable where it lies (a folder exhibit) or from a temporary cop
 from __future__ import annotations
 
 import hashlib
-import json
 import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator
@@ -18,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from evidencekit.models import Locator
 from evidencekit.timeline.events import TimelineEvent
 from evidencekit.timeline.plaso_import import archive_member, file_id
 
@@ -33,7 +33,7 @@ class Located:
     stored: str  # path inside the exhibit ("/3d/3d0d...")
     db: Path  # a readable SQLite file (the original, or a temporary copy)
     sha256: str
-    locator: str
+    locator: Locator
 
 
 def _cocoa_ns(value: Any) -> int:
@@ -63,9 +63,28 @@ def ios_calls(found: Located, exhibit: str) -> Iterator[TimelineEvent]:
                                 sha256=found.sha256, locator=found.locator, extra=extra)
 
 
-READERS: dict[str, tuple[tuple[str, str], Callable[[Located, str], Iterator[TimelineEvent]]]] = {
-    "ios_calls": (("HomeDomain", "Library/CallHistoryDB/CallHistory.storedata"), ios_calls),
-}
+@dataclass(frozen=True)
+class Reader:
+    """A native reader: the real (domain, relative) path of the file it reads, and the reader."""
+
+    domain: str
+    relative: str
+    read: Callable[[Located, str], Iterator[TimelineEvent]]
+
+
+IOS_CALLS = Reader("HomeDomain", "Library/CallHistoryDB/CallHistory.storedata", ios_calls)
+
+
+def readers() -> list[tuple[str, Reader]]:
+    """The registered native readers (plugin registry kind ``reader``), by name."""
+    from evidencekit.registry import registry
+
+    plugins = registry()
+    return [(item.name, plugins.resolve(item)) for item in plugins.items("reader")]
+
+
+def reader_names() -> list[str]:
+    return [name for name, _ in readers()]
 
 
 def locate(evidence: Path, kind: str, domain: str, relative: str, tmp: Path) -> Located | None:
@@ -93,17 +112,18 @@ def locate(evidence: Path, kind: str, domain: str, relative: str, tmp: Path) -> 
     return Located(real, "/" + name.lstrip("/"), copy, hashlib.sha256(data).hexdigest(), _locator(evidence, spec))
 
 
-def _locator(evidence: Path, spec: dict[str, Any]) -> str:
-    return json.dumps({"evidence": str(evidence), "spec": spec}, sort_keys=True, separators=(",", ":"))
+def _locator(evidence: Path, spec: dict[str, Any]) -> Locator:
+    return Locator(str(evidence), spec)
 
 
 def read_native(evidence: Path, kind: str, exhibit: str, warnings: list[str]) -> Iterator[TimelineEvent]:
     """Events of every registered reader that finds its file; a failing reader is a warning."""
     with tempfile.TemporaryDirectory() as tmp:
-        for name, ((domain, relative), reader) in READERS.items():
+        for name, reader in readers():
+            domain, relative = reader.domain, reader.relative
             try:
                 found = locate(evidence, kind, domain, relative, Path(tmp))
                 if found is not None:
-                    yield from reader(found, exhibit)
+                    yield from reader.read(found, exhibit)
             except (OSError, sqlite3.Error, ValueError, ArithmeticError) as err:
                 warnings.append(f"{name}: {domain}/{relative} unreadable: {err}")

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from evidencekit import settings
 from evidencekit.hashing import hash_stream
 
 # Our named presets: small parser sets (plaso with every parser is very slow). Anything that is
@@ -49,9 +50,9 @@ def parser_expression(artifacts: str) -> str:
 def find_tool(name: str) -> str | None:
     """The plaso console script ``name``: from $EVIDENCEKIT_PLASO_BIN when set (only there), else
     next to the running Python, else from PATH."""
-    forced = os.environ.get("EVIDENCEKIT_PLASO_BIN")
+    forced = settings.get().plaso_bin
     if forced is not None:
-        path = Path(forced) / name
+        path = forced / name
         return str(path) if path.is_file() and os.access(path, os.X_OK) else None
     local = Path(sys.executable).parent / name
     if local.is_file():

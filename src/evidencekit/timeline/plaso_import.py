@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from evidencekit.models import Locator
 from evidencekit.timeline.anomalies import AnomalyContext, event_future
 from evidencekit.timeline.events import SOURCE_PLASO, TimelineEvent
 
@@ -93,7 +94,7 @@ def to_event(record: Mapping[str, Any], exhibit: str | None, evidence: str, root
         time=time_ns, timestamp_desc=desc, source=SOURCE_PLASO, path=path, exhibit=exhibit, volume=volume,
         macb=MACB.get(desc, ""), time_digits=digits, parser=str(record.get("parser") or "unknown"),
         inode=inode, message=str(record.get("message") or ""), sha256=record.get("sha256_hash"),
-        locator=json.dumps({"evidence": evidence, "spec": spec}, sort_keys=True, separators=(",", ":")),
+        locator=Locator(evidence, spec) if isinstance(spec, dict) else None,
         assumed_zone="UTC" if dt.get("is_local_time") else None, flags=flags, extra=extra,
     )
 

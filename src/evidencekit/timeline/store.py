@@ -1,61 +1,20 @@
-"""Timeline tables in the case database: write events, replace a build, query by time.
-
-``MIGRATION_SQL`` is shipped as a case schema migration (``case/schema.py``): never edit it;
-add a new migration there for any change.
-
-The schema is the migration ``MIGRATION_SQL`` appended to ``case/schema.py``'s list. Times are
-int nanoseconds UTC; the ``time`` index serves range queries and time-ordered exports without a
+"""Timeline tables in the case database (schema: ``timeline/schema.py``): write events, replace a
+build, query by time. Times are int nanoseconds UTC; the ``time`` index serves range queries and time-ordered exports without a
 sort; ``(source, entry)`` serves bodyfile exports, which group the events of one entry.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
+from evidencekit.errors import ValidationError
+from evidencekit.hashing import RowDigest, canonical_json  # noqa: F401 - canonical_json re-exported
+from evidencekit.models import Locator
 from evidencekit.timeline.events import SOURCE_FS, TimelineEvent
-
-MIGRATION_DESCRIPTION = "timeline: events, runs and warnings"
-MIGRATION_SQL = """
-CREATE TABLE IF NOT EXISTS timeline_runs (
-    id INTEGER PRIMARY KEY, exhibit TEXT, kind TEXT NOT NULL, started_ns INTEGER NOT NULL,
-    events INTEGER NOT NULL DEFAULT 0, details TEXT NOT NULL DEFAULT '{}'
-);
-CREATE TABLE IF NOT EXISTS timeline_events (
-    id INTEGER PRIMARY KEY, run INTEGER REFERENCES timeline_runs(id),
-    time INTEGER NOT NULL, digits INTEGER NOT NULL DEFAULT 9,
-    exhibit TEXT, volume TEXT NOT NULL DEFAULT '', path TEXT NOT NULL, stream TEXT, inode INTEGER,
-    source TEXT NOT NULL, parser TEXT NOT NULL, timestamp_desc TEXT NOT NULL,
-    macb TEXT NOT NULL DEFAULT '', attribute TEXT, message TEXT NOT NULL DEFAULT '',
-    sha256 TEXT, locator TEXT, deleted INTEGER NOT NULL DEFAULT 0, orphan INTEGER NOT NULL DEFAULT 0,
-    type TEXT, size INTEGER, mode INTEGER, uid INTEGER, gid INTEGER, link_target TEXT,
-    assumed_zone TEXT, flags TEXT NOT NULL DEFAULT '', entry INTEGER, extra TEXT
-);
-CREATE INDEX IF NOT EXISTS timeline_events_time ON timeline_events(time);
-CREATE INDEX IF NOT EXISTS timeline_events_exhibit ON timeline_events(exhibit, source);
-CREATE INDEX IF NOT EXISTS timeline_events_entry ON timeline_events(source, entry);
-CREATE TABLE IF NOT EXISTS timeline_warnings (
-    id INTEGER PRIMARY KEY, run INTEGER REFERENCES timeline_runs(id), exhibit TEXT,
-    source TEXT NOT NULL, path TEXT, message TEXT NOT NULL
-);
-"""
-
-# Migration 2 of the timeline: file system events are derived from inventory rows and read their
-# file columns from them, so they go when their row goes (an exhibit processed again): a stale
-# event must never borrow the hash or locator of another file.
-FOLLOW_FILES_DESCRIPTION = "timeline: file system events are deleted with the inventory rows they derive from"
-FOLLOW_FILES_SQL = """
-CREATE TRIGGER IF NOT EXISTS timeline_events_follow_files AFTER DELETE ON files
-BEGIN
-    DELETE FROM timeline_events WHERE source = 'fs' AND entry = OLD.id AND locator IS NULL;
-END;
-"""
 
 COLUMNS = (
     "run", "time", "digits", "exhibit", "volume", "path", "stream", "inode", "source", "parser",
@@ -88,17 +47,10 @@ _SELECT_SCAN = (f"SELECT e.id, {', '.join(_column(c) for c in COLUMNS)}, CASE WH
                 " FROM file_scan s WHERE s.file_id = f.id) END" + _MD5 + _FROM)
 
 
-def ensure_schema(db: sqlite3.Connection) -> None:
-    """Create the timeline tables when the case schema does not carry them (older case code)."""
-    row = db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='timeline_events'").fetchone()
-    if row is None:
-        db.executescript(MIGRATION_SQL + FOLLOW_FILES_SQL)
-
-
 def _row(run: int | None, ev: TimelineEvent) -> tuple[object, ...]:
     return (
         run, ev.time, ev.time_digits, ev.exhibit, ev.volume, ev.path, ev.stream, ev.inode, ev.source,
-        ev.parser, ev.timestamp_desc, ev.macb, ev.attribute, ev.message, ev.sha256, ev.locator,
+        ev.parser, ev.timestamp_desc, ev.macb, ev.attribute, ev.message, ev.sha256, ev.locator.to_json() if ev.locator else None,
         int(ev.deleted), int(ev.orphan), ev.type, ev.size, ev.mode, ev.uid, ev.gid, ev.link_target,
         ev.assumed_zone, ",".join(ev.flags), ev.entry,
         json.dumps(dict(ev.extra), sort_keys=True, default=str) if ev.extra else None,
@@ -159,7 +111,7 @@ def run_digest(db: sqlite3.Connection, run: str | int) -> str:
     inode, hashes, locator, ...) are read from its inventory row, which ``db:files/<exhibit>``
     covers. Other events are digested by every column.
     """
-    digest = hashlib.sha256()
+    digest = RowDigest()
     found = db.execute("SELECT exhibit, kind FROM timeline_runs WHERE id = ?", (int(run),)).fetchone()
     exhibit, source = found if found else (None, None)
     # exhibit, source and run are fixed by the WHERE clause (a row whose value changed drops out
@@ -170,21 +122,11 @@ def run_digest(db: sqlite3.Connection, run: str | int) -> str:
     cur = db.execute(f"SELECT id, {', '.join(columns)} FROM timeline_events "
                      "WHERE exhibit = ? AND source = ? AND run = ? ORDER BY id", (exhibit, source, int(run)))
     while rows := cur.fetchmany(4096):
-        digest.update(canonical_json(rows))
+        digest.rows(rows)
     warnings = db.execute("SELECT exhibit, source, path, message FROM timeline_warnings WHERE run = ? ORDER BY id",
                           (int(run),)).fetchall()
-    digest.update(canonical_json(["warnings", warnings]))
+    digest.value(["warnings", warnings])
     return digest.hexdigest()
-
-
-def canonical_json(value: object) -> bytes:
-    """``json.dumps(value, separators=(",", ":"), ensure_ascii=False)`` in UTF-8, the bytes a
-    digest is taken over. orjson writes the same bytes for ints, strings and nulls (a test checks
-    it on every escaping case) about five times faster; what it refuses goes through json."""
-    try:
-        return orjson.dumps(value)
-    except TypeError:  # e.g. a lone surrogate
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass")
 
 
 @dataclass(frozen=True)
@@ -224,6 +166,21 @@ class Query:
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
 
 
+SOURCE_KINDS = ("fs", "plaso", "native")
+
+
+def check_selection(db: sqlite3.Connection, root: str, exhibit_ids: list[str], q: Query) -> None:
+    """ValidationError when ``q.exhibit`` is not one of ``exhibit_ids`` or ``q.source`` is neither
+    a kind (fs, plaso, native) nor a parser (or parser family) of the stored timeline."""
+    if q.exhibit is not None and q.exhibit not in exhibit_ids:
+        raise ValidationError(f"{root}: no exhibit {q.exhibit!r}; the case has {', '.join(exhibit_ids) or 'none'}")
+    if q.source and q.source not in SOURCE_KINDS:
+        parsers = sorted({p for (p,) in db.execute("SELECT DISTINCT parser FROM timeline_events") if p})
+        if q.source not in set(parsers) | {p.split("/", 1)[0] for p in parsers}:
+            raise ValidationError(f"--source {q.source!r}: not a kind ({', '.join(SOURCE_KINDS)}) nor a parser of "
+                                  f"this timeline ({', '.join(parsers) or 'none yet'})")
+
+
 def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -240,7 +197,7 @@ def from_row(row: tuple[Any, ...]) -> TimelineEvent:
         time=time, timestamp_desc=desc, source=source, path=path, exhibit=exhibit, volume=volume,
         macb=macb, time_digits=digits, parser=parser, attribute=attribute, inode=inode,
         stream=stream, message=message or (_fs_message(desc, attribute, path, deleted) if source == "fs" else ""),
-        sha256=sha256, md5=md5, locator=locator, deleted=bool(deleted),
+        sha256=sha256, md5=md5, locator=Locator.from_json(locator) if locator else None, deleted=bool(deleted),
         orphan=bool(orphan), type=typ, size=size, mode=mode, uid=uid, gid=gid, link_target=link,
         assumed_zone=zone, flags=tuple(str(flags).split(",")) if flags else (), entry=entry,
         extra=details, id=eid,

@@ -4,7 +4,7 @@
 - :func:`evidencekit.training.grader.exercise_text` prints a briefing with its questions.
 - :func:`evidencekit.training.grader.grade` scores an answer sheet against salted answer hashes.
 
-The scenario list is :data:`evidencekit.training.catalog.BUILDERS`; see docs/training.md.
+The scenario list is registered in ``training/plugin.py``; see docs/training.md.
 """
 
 from __future__ import annotations

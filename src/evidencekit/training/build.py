@@ -106,7 +106,7 @@ def write_sums(out_root: Path) -> Path:
     lines = []
     for path in sorted(out_root.rglob("*")):
         rel = path.relative_to(out_root)
-        if path.is_file() and rel.parts[0] in catalog.BUILDERS:
+        if path.is_file() and rel.parts[0] in catalog.builders():
             lines.append(f"{sha256_file(path)}  {rel.as_posix()}")
     sums = out_root / SUMS
     sums.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -11,15 +10,9 @@ from typing import Any, Protocol
 
 import yaml
 
+from evidencekit import settings
 from evidencekit.errors import ValidationError
 
-# scenario name -> builder module (exposes build(work, out) -> facts)
-BUILDERS = {
-    "usb-data-theft": "evidencekit.training.usb",
-    "office-workstation": "evidencekit.training.office",
-    "linux-server": "evidencekit.training.linux",
-    "mobile": "evidencekit.training.mobile",
-}
 KINDS = ("text", "path", "hash", "time", "count")
 TRAINER_DIR = "trainer"
 
@@ -56,18 +49,26 @@ class Texts:
     questions: tuple[Question, ...] = field(default_factory=tuple)
 
 
+def builders() -> dict[str, str]:
+    """Scenario name -> builder module (plugin registry kind ``training``; the module exposes
+    ``build(work, out) -> facts``)."""
+    from evidencekit.registry import registry
+
+    return {item.name: item.target for item in registry().items("training")}
+
+
 def names() -> list[str]:
-    return list(BUILDERS)
+    return list(builders())
 
 
 def check_name(name: str) -> str:
-    if name not in BUILDERS:
-        raise ValidationError(f"unknown training scenario '{name}' (known: {', '.join(BUILDERS)})")
+    if name not in builders():
+        raise ValidationError(f"unknown training scenario '{name}' (known: {', '.join(builders())})")
     return name
 
 
 def builder(name: str) -> Builder:
-    return importlib.import_module(BUILDERS[check_name(name)])  # type: ignore[return-value]
+    return importlib.import_module(builders()[check_name(name)])  # type: ignore[return-value]
 
 
 def texts(name: str) -> Texts:
@@ -87,9 +88,9 @@ def texts(name: str) -> Texts:
 
 def default_images_dir() -> Path:
     """$EVIDENCEKIT_TRAINING_IMAGES, else training_images/ of the source checkout."""
-    env = os.environ.get("EVIDENCEKIT_TRAINING_IMAGES")
-    if env:
-        return Path(env)
+    chosen = settings.get().training_images
+    if chosen is not None:
+        return chosen
     return Path(__file__).resolve().parents[3] / "training_images"
 
 

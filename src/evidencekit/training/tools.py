@@ -20,7 +20,6 @@ TOOL_PACKAGES = {
     "ntfslabel": "ntfs-3g", "sfdisk": "fdisk", "sgdisk": "gdisk", "ewfacquire": "ewf-tools",
     "faketime": "faketime",
 }
-LIBNTFS = "libntfs-3g.so.89"
 
 
 class BuildError(EvidenceKitError):
@@ -80,7 +79,3 @@ def patch(path: Path, offset: int, data: bytes) -> None:
     with path.open("r+b") as fh:
         fh.seek(offset)
         fh.write(data)
-
-
-def pad_sectors(data: bytes, sector: int = 512) -> bytes:
-    return data + b"\0" * (-len(data) % sector)

@@ -17,8 +17,8 @@ class CustodyExportParams(BaseModel):
 @action("custody_export", params=CustodyExportParams)
 def custody_export(ctx: StepContext, params: CustodyExportParams) -> StepResult:
     """Verify every hash link and signature of the ledger and export it as a zip bundle under exports/."""
-    from evidencekit.case.bundle import export_bundle
     from evidencekit.case.custody import verify_case
+    from evidencekit.exporters.bundle import export_bundle
 
     report = verify_case(ctx.case)
     if not report.ok:

@@ -17,7 +17,7 @@ class VerifyParams(BaseModel):
 @action("verify_hash", params=VerifyParams)
 def verify_hash(ctx: StepContext, params: VerifyParams) -> StepResult:
     """Hash the whole decoded media; compare with acquisition, container, sidecar and intake hashes."""
-    from evidencekit import open_evidence
+    from evidencekit.sources import open_evidence
     from evidencekit.verify import verify_evidence
 
     exhibit = ctx.case.exhibit(ctx.exhibit["id"])
@@ -31,7 +31,7 @@ def verify_hash(ctx: StepContext, params: VerifyParams) -> StepResult:
     details: dict[str, Any] = {"status": result.status, "subject": result.subject, "checks": checks,
                                "intake_check": intake, "notes": list(result.notes)}
     inputs = {f"media_{alg}": value for alg, value in result.digests.items()}
-    with ctx.case.action("verified", examiner=ctx.examiner, exhibit=exhibit.id, details=details,
+    with ctx.case.run("verified", examiner=ctx.examiner, exhibit=exhibit.id, details=details,
                          inputs=inputs) as act:
         pass
     values = {"status": result.status, "references": len(checks), **result.digests}

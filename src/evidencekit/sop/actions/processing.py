@@ -34,7 +34,7 @@ class ExportTimelineParams(BaseModel):
 @action("inventory", params=InventoryParams)
 def inventory(ctx: StepContext, params: InventoryParams) -> StepResult:
     """Verify, walk and hash every file of the exhibit into the case (``case process``)."""
-    from evidencekit.case.process import process_exhibit
+    from evidencekit.pipeline.processing import process_exhibit
 
     exhibit = ctx.exhibit["id"]
     try:
@@ -53,7 +53,7 @@ def inventory(ctx: StepContext, params: InventoryParams) -> StepResult:
 @action("timeline", params=TimelineParams)
 def timeline(ctx: StepContext, params: TimelineParams) -> StepResult:
     """Derive the exhibit's timeline into the case: file system times, and plaso artefacts when asked."""
-    from evidencekit.timeline.api import build
+    from evidencekit.pipeline.timeline import build
 
     parts = build(ctx.case, ctx.examiner, exhibits=[ctx.exhibit["id"]], artifacts=params.artifacts)
     events = {part.source: part.events for _, part in parts}
@@ -68,7 +68,7 @@ def timeline(ctx: StepContext, params: TimelineParams) -> StepResult:
 @action("export_timeline", params=ExportTimelineParams)
 def export_timeline(ctx: StepContext, params: ExportTimelineParams) -> StepResult:
     """Write the exhibit's timeline under the case's exports/ and record its hash."""
-    from evidencekit.timeline.api import export
+    from evidencekit.exporters.timeline import export
     from evidencekit.timeline.store import Query
 
     exhibit = ctx.exhibit["id"]

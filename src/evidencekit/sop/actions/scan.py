@@ -34,8 +34,8 @@ class HashsetParams(BaseModel):
 @action("yara_scan", params=YaraParams)
 def yara_scan(ctx: StepContext, params: YaraParams) -> StepResult:
     """Scan the exhibit's files with YARA rules; matches are recorded findings."""
+    from evidencekit.pipeline.scan import scan_exhibit
     from evidencekit.scan.engine import ContentPass
-    from evidencekit.scan.results import scan_exhibit
     from evidencekit.scan.yara import YaraScanner, compile_rules
 
     ruleset = compile_rules(ctx.resolve(params.rules))
@@ -51,7 +51,7 @@ def yara_scan(ctx: StepContext, params: YaraParams) -> StepResult:
 @action("hashset_match", params=HashsetParams)
 def hashset_match(ctx: StepContext, params: HashsetParams) -> StepResult:
     """Match the exhibit's file hashes against a hash set (known bad or known good)."""
-    from evidencekit.scan.hashcheck import check_exhibit
+    from evidencekit.pipeline.scan import check_exhibit
     from evidencekit.scan.hashsets import import_hash_set, open_hash_set, store_dir
 
     name = params.hashset

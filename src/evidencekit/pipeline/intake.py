@@ -17,10 +17,10 @@ from typing import Any
 from evidencekit.case.examiners import Examiner
 from evidencekit.case.store import Case
 from evidencekit.errors import CaseError, ValidationError
+from evidencekit.hashing import ALGORITHMS, HEX_LENGTHS, parse_hash_value
+from evidencekit.references import IntegrityCheck, Reference, references_from
 
-MEDIA_ALGORITHMS = ("md5", "sha1", "sha256")
 EXHIBIT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
-HEX_LENGTHS = {"md5": 32, "sha1": 40, "sha256": 64}
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,6 @@ class Seizure:
 
 def parse_acquisition_hash(text: str) -> tuple[str, str]:
     """``ALG:HEX`` -> (alg, lowercase hex); ValidationError when malformed."""
-    from evidencekit.verify import parse_hash_value
-
     return parse_hash_value(text, "acquisition hash")
 
 
@@ -49,26 +47,15 @@ def media_digests(ev: Any, algorithms: Iterable[str], progress: Callable[[int], 
     return digests(ev, tuple(algorithms), progress)
 
 
-def reference_hashes(exhibit: Any) -> dict[str, dict[str, str]]:
-    """Every hash the media must match: {"registered": {...}, "acquisition": {...}, "container": {...}}."""
-    refs: dict[str, dict[str, str]] = {"registered": dict(exhibit.hashes)}
+def reference_hashes(exhibit: Any) -> list[Reference]:
+    """Every hash the exhibit's media must match: registered at intake, the acquisition hash the
+    examiner stated, the container's stored hashes, and hashes in sidecar files (in that order)."""
+    refs = references_from("registered", dict(exhibit.hashes))
     if exhibit.acquisition_alg and exhibit.acquisition_hash:
-        refs["acquisition"] = {exhibit.acquisition_alg: exhibit.acquisition_hash}
-    stored = {k: v.lower() for k, v in exhibit.stored_hashes.items() if k in HEX_LENGTHS and v}
-    if stored:
-        refs["container"] = stored
-    refs["sidecar"] = dict(exhibit.sidecar_hashes)
-    return {k: v for k, v in refs.items() if v}
-
-
-def compare(refs: dict[str, dict[str, str]], got: dict[str, str]) -> list[str]:
-    """Human-readable mismatches between reference hashes and computed ones ([] when all agree)."""
-    out = []
-    for source, values in refs.items():
-        for alg, expected in values.items():
-            if alg in got and got[alg] != expected.lower():
-                out.append(f"{source} {alg} expected {expected.lower()} got {got[alg]}")
-    return out
+        refs += references_from("acquisition", {exhibit.acquisition_alg: exhibit.acquisition_hash})
+    refs += references_from("container", {k: v for k, v in exhibit.stored_hashes.items() if k in HEX_LENGTHS and v})
+    refs += references_from("sidecar", dict(exhibit.sidecar_hashes))
+    return refs
 
 
 def add_exhibit(
@@ -107,10 +94,10 @@ def _register(
     case: Case, evidence_path: str, exhibit_id: str, examiner: Examiner, seizure: Seizure,
     acq: tuple[str, str] | None, progress: Callable[[int], None] | None, extra: dict[str, Any],
 ) -> dict[str, Any]:
-    from evidencekit import open_evidence
+    from evidencekit.sources import open_evidence
 
     with open_evidence(evidence_path) as ev:
-        digests = media_digests(ev, MEDIA_ALGORITHMS, progress)
+        digests = media_digests(ev, ALGORITHMS, progress)
         stored = dict(ev.acquisition.stored_hashes) if ev.acquisition else {}
         sidecars, notes = sidecar_hashes(ev)
         row = _exhibit_row(exhibit_id, ev, digests, stored, seizure, acq)
@@ -119,17 +106,16 @@ def _register(
             extra = {**extra, "sidecars": {alg: ref[1] for alg, ref in sidecars.items()}}
         if notes:
             extra = {**extra, "sidecar_notes": notes}
-    refs = reference_hashes(_RowView(row))
-    refs.pop("registered", None)
-    mismatches = compare(refs, digests)
+    refs = [r for r in reference_hashes(_RowView(row)) if r.origin != "registered"]
+    mismatches = IntegrityCheck("intake", tuple(refs), digests).mismatches
     details = {k: v for k, v in vars(seizure).items() if v}
     details.update(path=evidence_path, kind=row["kind"], format_chain=json.loads(row["format_chain"]),
                    media_size=row["media_size"],
                    acquisition_check=("mismatch" if mismatches else "match") if refs else "no acquisition hash",
                    mismatches=mismatches, **extra)
     inputs = {"media_" + k: v for k, v in digests.items()}
-    inputs.update({f"{src}_{alg}": h for src, vals in refs.items() for alg, h in vals.items()})
-    with case.action("received", examiner=examiner, exhibit=exhibit_id, details=details, inputs=inputs) as act:
+    inputs.update({f"{r.origin}_{r.algorithm}": r.value for r in refs})
+    with case.run("received", examiner=examiner, exhibit=exhibit_id, details=details, inputs=inputs) as act:
         cols = ", ".join(row)
         act.db.execute(f"INSERT INTO exhibits ({cols}) VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
     return {"exhibit": exhibit_id, "hashes": digests, "acquisition_check": details["acquisition_check"],
@@ -138,7 +124,7 @@ def _register(
 
 def copy_evidence(case: Case, path: str, exhibit_id: str) -> tuple[str, dict[str, str]]:
     """Copy every file of the evidence (all segments) into ``evidence/<exhibit>/``; sha256 of each."""
-    from evidencekit import open_evidence
+    from evidencekit.sources import open_evidence
 
     with open_evidence(path) as ev:
         if ev.kind == "directory":
@@ -188,7 +174,7 @@ def sidecar_hashes(ev: Any) -> tuple[dict[str, tuple[str, str]], list[str]]:
 
 class _RowView:
     def __init__(self, row: dict[str, Any]):
-        self.hashes = {k: row[k] for k in MEDIA_ALGORITHMS if row.get(k)}
+        self.hashes = {k: row[k] for k in ALGORITHMS if row.get(k)}
         self.acquisition_alg = row["acquisition_alg"]
         self.acquisition_hash = row["acquisition_hash"]
         self.stored_hashes = json.loads(row["stored_hashes"])

@@ -4,7 +4,7 @@ manifest of output hashes and the output files themselves, verifiable without th
 Layout::
 
     case.json      case id, number, title, authority, export time, exporting examiner
-    ledger.jsonl   one entry per line (``Entry.to_dict``), in sequence order
+    ledger.jsonl   one entry per line (``LedgerEntry.to_dict``), in sequence order
     keys.json      {examiner id: {name, public_key (raw, base64), fingerprint}}
     head.json      the signed ledger head {seq, entry_hash, examiner, signature}
     manifest.json  {relative path: sha256} of every file under files/
@@ -22,14 +22,12 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from evidencekit.case import custody, verifier
+from evidencekit.case import chain_check, custody
 from evidencekit.case.examiners import Examiner
-from evidencekit.case.ledger import Entry
+from evidencekit.case.ledger import LedgerEntry
 from evidencekit.case.store import META_FIELDS, Case
 from evidencekit.errors import CustodyError
 from evidencekit.hashing import sha256_file
-
-NAMES = ("case.json", "ledger.jsonl", "keys.json", "head.json", "manifest.json")
 
 
 def export_bundle(case: Case, out: str | Path, examiner: Examiner) -> dict[str, Any]:
@@ -45,7 +43,7 @@ def export_bundle(case: Case, out: str | Path, examiner: Examiner) -> dict[str, 
         if not (case.root / key).is_file() or sha256_file(case.root / key) != expected:
             raise CustodyError(f"{case.root / key}: does not match the hash the ledger recorded; run custody verify")
     details = {"bundle": out.name, "format": "zip" if out.suffix == ".zip" else "directory", "files": sorted(files)}
-    with case.action("exported", examiner=examiner, details=details) as act:
+    with case.run("exported", examiner=examiner, details=details) as act:
         pass
     assert act.entry is not None
     _write(case, out, files)
@@ -130,36 +128,36 @@ class BundleReader:
             raise CustodyError(f"{self.path}: {name} is not valid JSON ({err})") from err
 
 
-def bundle_view(path: str | Path) -> verifier.LedgerView:
+def bundle_view(path: str | Path) -> chain_check.LedgerView:
     """The ledger view of a bundle, with its output files checked against the signed entries."""
     reader = BundleReader(path)
     case = reader.doc("case.json")
     data = reader.read("ledger.jsonl") or b""
     try:
-        rows = [Entry.from_dict(json.loads(line)) for line in io.StringIO(data.decode()) if line.strip()]
+        rows = [LedgerEntry.from_dict(json.loads(line)) for line in io.StringIO(data.decode()) if line.strip()]
     except (ValueError, KeyError, TypeError) as err:
         raise CustodyError(f"{path}: ledger.jsonl is malformed ({err})") from err
     keys = {k: v["public_key"] for k, v in reader.doc("keys.json").items()}
     head_doc = reader.doc("head.json")
-    head = verifier.Head(head_doc["seq"], head_doc["entry_hash"], head_doc["examiner"], head_doc["signature"])
+    head = chain_check.Head(head_doc["seq"], head_doc["entry_hash"], head_doc["examiner"], head_doc["signature"])
     extra = custody._key_store_findings(keys) + _case_doc_findings(case, rows)
     notes = ["results stored in the case database (db:… outputs) are not part of a bundle and are not re-checked"]
-    return verifier.LedgerView(case["id"], rows, keys, head, _bundle_outputs(reader), extra, notes)
+    return chain_check.LedgerView(case["id"], rows, keys, head, _bundle_outputs(reader), extra, notes)
 
 
-def _case_doc_findings(case: dict[str, Any], rows: list[Entry]) -> list[verifier.Finding]:
+def _case_doc_findings(case: dict[str, Any], rows: list[LedgerEntry]) -> list[chain_check.Finding]:
     """case.json must say what the signed 'created' entry says."""
     created = next((e for e in rows if e.action == "created"), None)
     if created is None:
         return []
-    return [verifier.Finding("case", f"case.json {key} altered: entry {created.seq} says {signed!r}, "
+    return [chain_check.Finding("case", f"case.json {key} altered: entry {created.seq} says {signed!r}, "
                              f"case.json says {case.get(key, '')!r}")
             for key in META_FIELDS if (signed := created.body.get("details", {}).get(key, "")) != case.get(key, "")]
 
 
 def _bundle_outputs(reader: BundleReader) -> Any:
-    def check(rows: list[Entry]) -> list[verifier.Finding]:
-        found: list[verifier.Finding] = []
+    def check(rows: list[LedgerEntry]) -> list[chain_check.Finding]:
+        found: list[chain_check.Finding] = []
         manifest = reader.doc("manifest.json")
         present = reader.names()
         for key, (seq, value) in custody.latest_outputs(rows).items():
@@ -168,22 +166,22 @@ def _bundle_outputs(reader: BundleReader) -> Any:
             data = reader.read(f"files/{key}")
             if data is None:
                 if f"files/{key}" in manifest or seq <= _exported_seq(rows):
-                    found.append(verifier.Finding("output", f"exported file {key} (entry {seq}) missing from bundle"))
+                    found.append(chain_check.Finding("output", f"exported file {key} (entry {seq}) missing from bundle"))
                 continue
             got = hashlib.sha256(data).hexdigest()
             if got != value:
-                found.append(verifier.Finding("output", f"exported file {key} (entry {seq}) altered: "
+                found.append(chain_check.Finding("output", f"exported file {key} (entry {seq}) altered: "
                                               f"sha256 expected {value} got {got}"))
         for name in sorted(n for n in present if n.startswith("files/") and n not in manifest):
-            found.append(verifier.Finding("output", f"bundle file {name} is not in the manifest"))
+            found.append(chain_check.Finding("output", f"bundle file {name} is not in the manifest"))
         return found
 
     return check
 
 
-def _exported_seq(rows: list[Entry]) -> int:
+def _exported_seq(rows: list[LedgerEntry]) -> int:
     return max((e.seq for e in rows if e.action == "exported"), default=0)
 
 
-def verify_bundle(path: str | Path) -> verifier.Report:
-    return verifier.verify(bundle_view(path))
+def verify_bundle(path: str | Path) -> chain_check.Report:
+    return chain_check.verify(bundle_view(path))

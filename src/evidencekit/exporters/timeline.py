@@ -4,8 +4,9 @@ Every writer streams: events come from a database cursor and go straight to the 
 does not grow with the timeline. Every format states its display zone (a ``timezone`` column or
 field); the bodyfile is TSK 3.x's, whose times are UTC epoch seconds by definition (its zone is
 stated in the ledger entry). ``write_export`` returns the SHA256 of the bytes written; the caller
-writes ``FILE.sha256`` beside it and records the hash in the ledger. Other modules (the
-``evidencekit.exporters`` package) add formats with :func:`register_format`.
+writes ``FILE.sha256`` beside it and records the hash in the ledger. Formats are registered in
+``exporters/plugin.py`` (kind ``exporter``, ``timeline:<format>``): l2tcsv, timesketch-csv and
+xlsx live in modules of their own.
 """
 
 from __future__ import annotations
@@ -14,27 +15,34 @@ import csv
 import hashlib
 import io
 import json
+import os
 from collections.abc import Callable, Iterable, Iterator
 from datetime import tzinfo
 from pathlib import Path
 from typing import IO, Any
 
 from evidencekit.errors import ValidationError
-from evidencekit.hashing import sha256_file
+from evidencekit.hashing import checksum_line, sha256_file
+from evidencekit.models import mode_string
 from evidencekit.textout import EXCEL_BOM, csv_dialect, safe_row, tsk_safe
+from evidencekit.timeline import store
 from evidencekit.timeline.events import FN, SOURCE_FS, MacbRow, TimelineEvent, group_macb
 from evidencekit.times import render, zone  # noqa: F401 - the exporters' zone helpers
 
-FORMATS = ["csv", "jsonl", "bodyfile", "timesketch"]  # grows as exporters register formats
+
+def _formats() -> tuple[str, ...]:
+    from evidencekit.registry import registry
+
+    return tuple(n.split(":", 1)[1] for n in registry().names("exporter") if n.startswith("timeline:"))
+
+
+FORMATS = _formats()
 NS = 1_000_000_000
 CSV_COLUMNS = (
     "datetime", "timezone", "date", "time", "MACB", "source", "sourcetype", "type", "short", "desc",
     "filename", "inode", "size", "mode", "uid", "gid", "exhibit", "volume", "attribute", "deleted",
     "sha256", "flags", "assumed_zone", "time_utc_ns", "time_digits", "locator", "extra",
 )
-TYPE_LETTERS = {"file": "r", "dir": "d", "symlink": "l", "socket": "s", "fifo": "p", "chardev": "c",
-                "blockdev": "b", "virtual": "V", "virtual_dir": "V"}
-
 
 class _HashingFile(io.RawIOBase):
     """A write-only raw stream that hashes what passes through to ``fh``."""
@@ -52,15 +60,6 @@ class _HashingFile(io.RawIOBase):
         self.sha256.update(view)
         self._fh.write(view)
         return len(view)
-
-
-def mode_string(ev: TimelineEvent) -> str:
-    """TSK's bodyfile mode (``r/rrw-r--r--``): type letter, then type letter and permissions."""
-    letter = TYPE_LETTERS.get(ev.type or "", "-")
-    if ev.mode is None:
-        return f"{letter}/{letter}---------"
-    perms = "".join(ch if ev.mode & (1 << (8 - i)) else "-" for i, ch in enumerate("rwxrwxrwx"))
-    return f"{letter}/{letter}{perms}"
 
 
 def _frac_seconds(ns: int | None, digits: int) -> str:
@@ -91,7 +90,7 @@ def body_name(ev: TimelineEvent) -> str:
 def _body_line(first: TimelineEvent, times: dict[str, int]) -> str:
     cols = [_frac_seconds(times.get(ch), first.time_digits) for ch in "amcb"]
     size = first.size if first.size is not None else 0
-    return (f"{first.md5 or 0}|{body_name(first)}|{first.inode or 0}|{mode_string(first)}|"
+    return (f"{first.md5 or 0}|{body_name(first)}|{first.inode or 0}|{mode_string(first.type, first.mode)}|"
             f"{first.uid or 0}|{first.gid or 0}|{size}|{'|'.join(cols)}\n")
 
 
@@ -128,7 +127,8 @@ def _common(ev: TimelineEvent, tz: tzinfo, zone_name: str) -> dict[str, Any]:
         "attribute": ev.attribute, "macb": ev.macb, "deleted": ev.deleted, "orphan": ev.orphan,
         "size": ev.size, "sha256": ev.sha256, "flags": list(ev.flags), "assumed_zone": ev.assumed_zone,
         "time_utc_ns": ev.time, "time_digits": ev.time_digits, "message": ev.message,
-        "locator": json.loads(ev.locator) if ev.locator else None, "extra": dict(ev.extra),
+        "locator": {"evidence": ev.locator.evidence, "spec": ev.locator.spec} if ev.locator else None,
+        "extra": dict(ev.extra),
     }
 
 
@@ -149,7 +149,7 @@ def timesketch_row(ev: TimelineEvent, tz: tzinfo, zone_name: str) -> dict[str, A
     row = _common(ev, tz, zone_name)
     extra = row.pop("extra")
     row.update(message=ev.message or ev.path, timestamp=ev.time // 1000, flags=",".join(ev.flags),
-               locator=ev.locator or "",
+               locator=ev.locator.to_json() if ev.locator else "",
                data_type=ev.extra.get("data_type", "fs:stat" if ev.source == SOURCE_FS else "plaso"))
     for key, value in _flatten(extra):
         row[key if key not in row else f"extra_{key}"] = value
@@ -191,8 +191,9 @@ def write_csv(rows: Iterable[MacbRow], out: IO[str], tz: tzinfo, zone_name: str,
             stamp, zone_name, stamp[:10], stamp[11:], row.macb, "FILE" if ev.source == SOURCE_FS else ev.parser,
             ev.attribute or ("File stat" if ev.source == SOURCE_FS else ev.extra.get("data_type", "")),
             "; ".join(row.descs), ev.display_path, ev.message, ev.display_path, ev.inode, ev.size,
-            mode_string(ev), ev.uid, ev.gid, ev.exhibit, ev.volume, ev.attribute, int(ev.deleted), ev.sha256,
-            ",".join(ev.flags), ev.assumed_zone, ev.time, ev.time_digits, ev.locator,
+            mode_string(ev.type, ev.mode), ev.uid, ev.gid, ev.exhibit, ev.volume, ev.attribute, int(ev.deleted),
+            ev.sha256, ",".join(ev.flags), ev.assumed_zone, ev.time, ev.time_digits,
+            ev.locator.to_json() if ev.locator else None,
             json.dumps(dict(ev.extra), ensure_ascii=False, default=str) if ev.extra else "",
         ]))
         count += len(row.descs)
@@ -207,18 +208,9 @@ def _rows(events: Iterable[TimelineEvent], group: bool) -> Iterator[MacbRow]:
         yield MacbRow(ev, {ev.macb} if ev.macb else set(), [ev.timestamp_desc])
 
 
-# name -> (writer(events, path, tz, zone name, group, excel) -> count, file suffix its readers require)
-_REGISTERED: dict[str, tuple[Callable[..., int], str | None]] = {}
-SUFFIXES = {"timesketch": ".jsonl"}  # the Timesketch import client picks its reader by the suffix
-
-
-def register_format(name: str, writer: Callable[..., int], suffix: str | None = None) -> None:
-    """Add an export format; ``writer(events, path, tz, zone_name, group, excel)`` writes ``path``."""
-    _REGISTERED[name] = (writer, suffix)
-    if suffix:
-        SUFFIXES[name] = suffix
-    if name not in FORMATS:
-        FORMATS.append(name)
+SUFFIXES = {"timesketch": ".jsonl", "timesketch-csv": ".csv"}  # the Timesketch importer picks its reader by suffix
+CSV_FORMATS = ("csv", "l2tcsv", "timesketch-csv")  # the formats --excel applies to
+UNGROUPED = ("timesketch", "timesketch-csv")  # one row per meaning, whatever --no-group says
 
 
 def check_format(fmt: str, out_path: Path) -> None:
@@ -234,26 +226,70 @@ def write_export(fmt: str, out_path: Path, events: Callable[[str], Iterable[Time
                  tz_name: str = "UTC", group: bool = True, excel: bool = False) -> tuple[str, int]:
     """Write ``fmt`` to ``out_path``; ``events(order)`` supplies events ("time" or "entry" order).
 
-    ``excel``: CSV formats as Excel on a ``;`` locale opens them (see ``textout``).
+    A registered writer takes (rows, text stream, tz, zone name) and, for the CSV formats,
+    ``excel``; the bodyfile takes (events in entry order, text stream); a writer marked
+    ``writes_file`` (xlsx) takes (events, path, tz, zone name, group) and writes the file itself.
+    ``excel``: CSV as Excel on a ``;`` locale opens it (see ``textout``).
     Returns (sha256 hex of the file, number of events written).
     """
     if fmt not in FORMATS:
         raise ValidationError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
     tz = zone(tz_name)
-    if fmt in _REGISTERED:
-        count = _REGISTERED[fmt][0](events, out_path, tz, tz_name, group, excel)
+    from evidencekit.registry import registry
+
+    writer = registry().get("exporter", f"timeline:{fmt}")
+    if getattr(writer, "writes_file", False):
+        count = writer(events, out_path, tz, tz_name, group)
         return sha256_file(out_path), count
     with out_path.open("wb") as raw:
         hashing = _HashingFile(raw)
         text = io.TextIOWrapper(io.BufferedWriter(hashing, 1 << 20), encoding="utf-8", newline="")
-        if fmt == "bodyfile":
-            count = write_bodyfile(events("entry"), text)
-        elif fmt == "csv":
+        if fmt == "bodyfile":  # one line per entry: events in entry order, not grouped by time
+            count = writer(events("entry"), text)
+        elif fmt in CSV_FORMATS:
             text.write(EXCEL_BOM if excel else "")
-            count = write_csv(_rows(events("time"), group), text, tz, tz_name, excel)
+            count = writer(_rows(events("time"), group and fmt not in UNGROUPED), text, tz, tz_name, excel=excel)
         else:
-            writer = {"jsonl": write_jsonl, "timesketch": write_timesketch}[fmt]
-            count = writer(_rows(events("time"), group and fmt != "timesketch"), text, tz, tz_name)
+            count = writer(_rows(events("time"), group and fmt not in UNGROUPED), text, tz, tz_name)
         text.flush()
         text.detach().flush()
     return hashing.sha256.hexdigest(), count
+
+
+def export(case: Any, examiner: Any, fmt: str, out: Path, *, tz: str = "UTC", group: bool = True,
+           query: store.Query | None = None, excel: bool = False) -> tuple[str, int]:
+    """Write an export and ``out``.sha256 beside it; one ledger entry carries the hash.
+
+    Returns (sha256, number of events). The file is written under a temporary name and renamed
+    into place only when the ledger entry commits. ``out``.sha256 names the file without its
+    folder, so ``sha256sum -c timeline.csv.sha256`` works in the folder of both. ``excel``: the
+    CSV formats with a byte order mark, ``;`` and CRLF (see ``evidencekit.textout``). An exhibit
+    or source in ``query`` that matches nothing is a ValidationError naming those that exist.
+    """
+    from evidencekit.pipeline.timeline import check_selection
+
+    check_format(fmt, Path(out))
+    zone(tz)
+    q = query or store.Query()
+    check_selection(case, q)
+    out = out.absolute()
+    tmp = out.with_name(f".{out.name}.partial")
+    sha, count = write_export(fmt, tmp, lambda order: store.query(case.db, q, order), tz, group, excel)
+    details = {"export": "timeline", "format": fmt, "zone": tz, "events": count,
+               "macb_grouped": group and fmt not in ("bodyfile", *UNGROUPED), **({"excel": True} if excel else {}),
+               "filters": {k: v for k, v in vars(q).items() if v not in (None, False)}, "file": out.name}
+    try:
+        with case.run("exported", examiner=examiner, details=details) as act:
+            act.outputs[_display(out, case.root)] = sha
+        os.replace(tmp, out)
+        out.with_name(out.name + ".sha256").write_text(checksum_line(sha, out.name), encoding="utf-8")
+    finally:
+        tmp.unlink(missing_ok=True)
+    return sha, count
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)

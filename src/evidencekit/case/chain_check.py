@@ -13,8 +13,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from evidencekit.case import signatures, signing
-from evidencekit.case.ledger import Entry
+from evidencekit.case import signature_pool, signing
+from evidencekit.case.ledger import LedgerEntry
 
 MOVE_WINDOW = 64  # how far from its stored position an entry is looked for when it does not hash
 
@@ -38,10 +38,10 @@ class LedgerView:
     """What verification needs: entries, the examiners' public keys, the head, and the case id."""
 
     case_id: str
-    entries: list[Entry]
+    entries: list[LedgerEntry]
     keys: dict[str, str]  # examiner id -> raw public key, base64
     head: Head | None
-    check_outputs: Callable[[list[Entry]], list[Finding]] | None = None
+    check_outputs: Callable[[list[LedgerEntry]], list[Finding]] | None = None
     extra: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what could not be checked, and why
 
@@ -70,7 +70,7 @@ def verify(view: LedgerView) -> Report:
     keys, findings = _load_keys(view.keys)
     rows, duplicates = _unique(view.entries)
     findings += duplicates
-    pending = signatures.start(rows, view.keys)  # Ed25519 checks run in worker processes meanwhile
+    pending = signature_pool.start(rows, view.keys)  # Ed25519 checks run in worker processes meanwhile
     origin = {e.seq: _original_seq(e) for e in rows}
     head_seq = view.head.seq if view.head else None
     findings += _content_findings(rows, origin, keys, view.case_id, head_seq, pending.result())
@@ -85,9 +85,9 @@ def verify(view: LedgerView) -> Report:
                                         for x in sorted(used) if x in view.keys}, view.notes, view.head)
 
 
-def _unique(entries: list[Entry]) -> tuple[list[Entry], list[Finding]]:
+def _unique(entries: list[LedgerEntry]) -> tuple[list[LedgerEntry], list[Finding]]:
     """Entries in sequence order; a sequence number seen twice (only possible in a bundle) is reported."""
-    by_seq: dict[int, Entry] = {}
+    by_seq: dict[int, LedgerEntry] = {}
     found = []
     for e in entries:
         if e.seq in by_seq:
@@ -107,13 +107,13 @@ def _load_keys(raw: dict[str, str]) -> tuple[dict[str, Ed25519PublicKey], list[F
     return keys, findings
 
 
-def _hash_as(entry: Entry, seq: int) -> str:
+def _hash_as(entry: LedgerEntry, seq: int) -> str:
     fields = entry.canonical_fields()
     fields["seq"] = seq
     return signing.entry_hash(entry.prev_hash, signing.canonical(fields))
 
 
-def _original_seq(entry: Entry) -> int | None:
+def _original_seq(entry: LedgerEntry) -> int | None:
     """The sequence number the entry's content was hashed with (None: the content was changed)."""
     if _hash_as(entry, entry.seq) == entry.entry_hash:
         return entry.seq
@@ -125,7 +125,7 @@ def _original_seq(entry: Entry) -> int | None:
 
 
 def _content_findings(
-    rows: list[Entry], origin: dict[int, int | None], keys: dict[str, Ed25519PublicKey], case_id: str,
+    rows: list[LedgerEntry], origin: dict[int, int | None], keys: dict[str, Ed25519PublicKey], case_id: str,
     head_seq: int | None, valid: set[int],
 ) -> list[Finding]:
     out: list[Finding] = []
@@ -143,7 +143,7 @@ def _content_findings(
     return out
 
 
-def _unexplained(e: Entry, signed: bool, foreign: bool) -> Finding:
+def _unexplained(e: LedgerEntry, signed: bool, foreign: bool) -> Finding:
     if foreign:
         return Finding("inserted", f"entry {e.seq} inserted: not part of the signed chain (its hash does not "
                        f"match its content" + ("" if signed else f", signature by examiner {e.examiner} invalid") + ")")
@@ -154,7 +154,7 @@ def _unexplained(e: Entry, signed: bool, foreign: bool) -> Finding:
                    f"{e.examiner} does not verify")
 
 
-def _body_findings(e: Entry, keys: dict[str, Ed25519PublicKey], case_id: str) -> list[Finding]:
+def _body_findings(e: LedgerEntry, keys: dict[str, Ed25519PublicKey], case_id: str) -> list[Finding]:
     out = []
     if e.body.get("case") != case_id:
         out.append(Finding("case", f"entry {e.seq}: belongs to case {e.body.get('case')}, not {case_id}"))
@@ -170,7 +170,7 @@ def _body_findings(e: Entry, keys: dict[str, Ed25519PublicKey], case_id: str) ->
     return out
 
 
-def _order_findings(rows: list[Entry], origin: dict[int, int | None]) -> list[Finding]:
+def _order_findings(rows: list[LedgerEntry], origin: dict[int, int | None]) -> list[Finding]:
     """Entries stored at a position other than the one they were signed at."""
     moved = [(e.seq, origin[e.seq]) for e in rows if origin[e.seq] not in (None, e.seq)]
     if not moved:
@@ -191,7 +191,7 @@ def _swapped(moved: list[tuple[int, int | None]]) -> bool:
     return any(o in positions for _, o in moved)
 
 
-def _chain_findings(rows: list[Entry], origin: dict[int, int | None]) -> list[Finding]:
+def _chain_findings(rows: list[LedgerEntry], origin: dict[int, int | None]) -> list[Finding]:
     by_orig = {o: e for e in rows if (o := origin[e.seq]) is not None}
     out: list[Finding] = []
     present = sorted(by_orig)
@@ -209,7 +209,7 @@ def _chain_findings(rows: list[Entry], origin: dict[int, int | None]) -> list[Fi
     return out
 
 
-def _head_findings(view: LedgerView, rows: list[Entry], keys: dict[str, Ed25519PublicKey]) -> list[Finding]:
+def _head_findings(view: LedgerView, rows: list[LedgerEntry], keys: dict[str, Ed25519PublicKey]) -> list[Finding]:
     head = view.head
     if head is None:
         return [Finding("head", "signed ledger head missing")] if rows else []

@@ -12,66 +12,43 @@ matches (or a justified deviation is recorded). Other writers wait for the trans
 
 from __future__ import annotations
 
-import hashlib
 import json
+import logging
 import os
 import queue
 import socket
 import sqlite3
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
-from evidencekit import models
-from evidencekit.case import intake, ledger
+from evidencekit.case import ledger
 from evidencekit.case.examiners import Examiner
-from evidencekit.case.rows import FILE_COLUMNS, RowEncoder, RowTails, inventory_digest
+from evidencekit.case.rows import FILE_COLUMNS, RowEncoder, RowTails, inventory_digest, volumes_digest
 from evidencekit.case.store import Case, Exhibit
 from evidencekit.errors import CaseError
+from evidencekit.hashing import DEFAULT_FILE_HASHES
+from evidencekit.pipeline import intake
+from evidencekit.references import IntegrityCheck, Reference, references_from
 
 __all__ = ["FILE_COLUMNS", "inventory_digest", "process_exhibit"]
 
+log = logging.getLogger(__name__)
 QUEUED_BATCHES = 4  # batches (walk segments) waiting for the writer thread
-DEFAULT_HASHES = models.DEFAULT_HASHES
+DEFAULT_HASHES = DEFAULT_FILE_HASHES
 POLL_S = 0.5
-
-
-@dataclass
-class Gate:
-    """One integrity check of the decoded media against every reference hash."""
-
-    phase: str
-    references: dict[str, dict[str, str]]
-    got: dict[str, str]
-    mismatches: list[str]
-
-    @property
-    def result(self) -> str:
-        if not self.got:
-            return "not applicable (no single media)"
-        return "mismatch" if self.mismatches else "match"
-
-    def as_details(self) -> dict[str, Any]:
-        return {"phase": self.phase, "result": self.result, "mismatches": self.mismatches}
-
-    def as_inputs(self) -> dict[str, str]:
-        out = {f"{self.phase}_media_{alg}": h for alg, h in self.got.items()}
-        out.update({f"{src}_{alg}": h for src, vals in self.references.items() for alg, h in vals.items()})
-        return out
 
 
 def gate_algorithms(exhibit: Exhibit) -> list[str]:
     """sha256 (compared with the registered hash) plus each algorithm an acquisition or container hash uses."""
     refs = intake.reference_hashes(exhibit)
-    return sorted({"sha256"} | {alg for src, values in refs.items() if src != "registered" for alg in values})
+    return sorted({"sha256"} | {r.algorithm for r in refs if r.origin != "registered"})
 
 
-def gate(phase: str, refs: dict[str, dict[str, str]], got: dict[str, str]) -> Gate:
-    return Gate(phase, refs, got, intake.compare(refs, got))
+def gate(phase: str, refs: list[Reference], got: dict[str, str]) -> IntegrityCheck:
+    return IntegrityCheck(phase, tuple(refs), got)
 
 
 def process_exhibit(
@@ -90,7 +67,7 @@ def process_exhibit(
     The media is hashed before (alongside the walk) and after the walk (alongside the last
     inserts); rows, checks and entries then commit together.
     """
-    from evidencekit import open_evidence
+    from evidencekit.sources import open_evidence
 
     exhibit = case.exhibit(exhibit_id)
     run_id = _claim(case, exhibit_id, reprocess)
@@ -98,7 +75,7 @@ def process_exhibit(
         return {"exhibit": exhibit_id, "status": "already processed"}
     hashes, algorithms = tuple(hashes), gate_algorithms(exhibit)
     if jobs <= 0:
-        from evidencekit.sources.parallel import default_jobs
+        from evidencekit.inventory.parallel import default_jobs
 
         jobs = default_jobs()
     try:
@@ -109,7 +86,7 @@ def process_exhibit(
                 after_job = pool.submit(intake.media_digests, ev, algorithms, _bytes(progress, "re-verify"))
                 writer.close()
                 before = _gate_before(case, exhibit, examiner, before_job.result(), deviation)
-                after = gate("after", {"before": before.got}, after_job.result())
+                after = gate("after", references_from("before", before.got), after_job.result())
                 if after.result == "mismatch":
                     raise _Stop(after)
                 return _record(case, exhibit, examiner, run_id, ev, encoder, before, after, hashes)
@@ -123,7 +100,7 @@ def process_exhibit(
 
 
 class _Stop(Exception):
-    def __init__(self, gate: Gate):
+    def __init__(self, gate: IntegrityCheck):
         super().__init__(gate.phase)
         self.gate = gate
 
@@ -138,11 +115,11 @@ def _insert_inventory(
     """Replace the exhibit's rows (dependent scan rows cascade) with the new walk.
 
     Large file systems are walked, hashed and rendered into rows by ``jobs`` worker processes
-    (``evidencekit.sources.parallel``, same rows in the same order as one process); a writer
+    (``evidencekit.inventory.parallel``, same rows in the same order as one process); a writer
     thread runs the inserts (SQLite works without the GIL) while this thread numbers and digests;
     only the writer touches the connection until the caller closes it.
     """
-    from evidencekit.sources.parallel import segments
+    from evidencekit.inventory.parallel import segments
 
     db.execute("DELETE FROM files WHERE exhibit = ?", (exhibit_id,))
     encoder = RowEncoder(exhibit_id)
@@ -191,7 +168,7 @@ class _Writer:
             raise self._error
 
 
-def _gate_before(case: Case, exhibit: Exhibit, examiner: Examiner, got: dict[str, str], deviation: str | None) -> Gate:
+def _gate_before(case: Case, exhibit: Exhibit, examiner: Examiner, got: dict[str, str], deviation: str | None) -> IntegrityCheck:
     """Inside the processing transaction: record the check before; stop unless it matches or is justified."""
     checked = gate("before", intake.reference_hashes(exhibit), got)
     if checked.result == "mismatch" and not (deviation and deviation.strip()):
@@ -204,17 +181,17 @@ def _gate_before(case: Case, exhibit: Exhibit, examiner: Examiner, got: dict[str
 
 
 def _append(case: Case, examiner: Examiner, action: str, exhibit: str, details: dict[str, Any],
-            inputs: dict[str, Any], outputs: dict[str, Any] | None = None) -> ledger.Entry:
+            inputs: dict[str, Any], outputs: dict[str, Any] | None = None) -> ledger.LedgerEntry:
     return ledger.append(case.db, case.id, examiner, action, exhibit=exhibit, details=details, inputs=inputs,
                          outputs=outputs)
 
 
-def _record_failed(case: Case, exhibit: Exhibit, examiner: Examiner, gate: Gate) -> None:
+def _record_failed(case: Case, exhibit: Exhibit, examiner: Examiner, gate: IntegrityCheck) -> None:
     with case.transaction():
         _append(case, examiner, "verified", exhibit.id, gate.as_details(), gate.as_inputs())
 
 
-def _stop_message(exhibit: Exhibit, gate: Gate) -> str:
+def _stop_message(exhibit: Exhibit, gate: IntegrityCheck) -> str:
     when = "changed during processing" if gate.phase == "after" else "no longer hashes the same"
     return (f"{exhibit.path}: exhibit {exhibit.id} {when} ({gate.mismatches[0]}); processing stopped, "
             "nothing stored; to proceed anyway record a deviation with --deviation 'justification'")
@@ -222,7 +199,7 @@ def _stop_message(exhibit: Exhibit, gate: Gate) -> str:
 
 def _record(
     case: Case, exhibit: Exhibit, examiner: Examiner, run_id: int, ev: Any, encoder: RowEncoder,
-    before: Gate, after: Gate, hashes: tuple[str, ...],
+    before: IntegrityCheck, after: IntegrityCheck, hashes: tuple[str, ...],
 ) -> dict[str, Any]:
     db = case.db
     _store_volumes(db, exhibit.id, ev.volumes)
@@ -245,13 +222,6 @@ def _derived_outputs(db: sqlite3.Connection, exhibit_id: str) -> list[str]:
     for (body,) in db.execute("SELECT body FROM ledger WHERE exhibit = ?", (exhibit_id,)):
         keys.update(k for k in json.loads(body).get("outputs", {}) if k.startswith("db:"))
     return sorted(keys - {f"db:files/{exhibit_id}", f"db:volumes/{exhibit_id}"})
-
-
-def volumes_digest(db: sqlite3.Connection, exhibit_id: str) -> str:
-    """sha256 of the exhibit's volume rows (name order), as the 'processed' entry signs them."""
-    rows = db.execute("SELECT name, idx, offset, length, type, label, filesystem, fs_label, encryption, locked "
-                      "FROM volumes WHERE exhibit = ? ORDER BY idx, name", (exhibit_id,)).fetchall()
-    return hashlib.sha256(json.dumps(rows).encode("ascii")).hexdigest()
 
 
 def _store_volumes(db: sqlite3.Connection, exhibit_id: str, volumes: list[Any]) -> None:
@@ -280,8 +250,7 @@ def _claim(case: Case, exhibit_id: str, reprocess: bool) -> int | None:
                                  (exhibit_id, time.time_ns(), os.getpid(), socket.gethostname()))
                 return int(cur.lastrowid or 0)
         if not announced:
-            print(f"evidencekit: exhibit {exhibit_id} is being processed by pid {live[0][1]} on {live[0][2]};"
-                  " waiting", file=sys.stderr)
+            log.warning("exhibit %s is being processed by pid %s on %s; waiting", exhibit_id, live[0][1], live[0][2])
             announced = True
         reprocess = False  # the other run's result is what this request asked for
         time.sleep(POLL_S)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 
 from evidencekit.case import signing
-from evidencekit.case.ledger import Entry
+from evidencekit.case.ledger import LedgerEntry
 
 PARALLEL_FROM = 1500  # below this many entries one process is faster than forking
 Item = tuple[int, str, str, str]  # seq, public key (base64), signature (base64), entry hash (hex)
@@ -32,7 +32,7 @@ class Pending:
         return self._done
 
 
-def start(rows: Sequence[Entry], keys: dict[str, str]) -> Pending:
+def start(rows: Sequence[LedgerEntry], keys: dict[str, str]) -> Pending:
     """Begin verifying each entry's signature by its examiner's key (a missing key never verifies)."""
     items = [(e.seq, keys.get(e.examiner, ""), e.signature, e.entry_hash) for e in rows]
     workers = min(os.cpu_count() or 1, 4)

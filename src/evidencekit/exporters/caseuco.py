@@ -21,7 +21,7 @@ from typing import Any
 
 from evidencekit.case import custody
 from evidencekit.case.examiners import Examiner
-from evidencekit.case.ledger import Entry
+from evidencekit.case.ledger import LedgerEntry
 from evidencekit.case.store import Case, Exhibit
 from evidencekit.errors import CustodyError
 from evidencekit.models import iso_utc, parse_iso_utc
@@ -104,7 +104,7 @@ def _people(case: Case, ids: _Ids) -> list[dict[str, Any]]:
             for r in case.db.execute("SELECT id, name, fingerprint FROM examiners ORDER BY id")]
 
 
-def _tools(rows: list[Entry], ids: _Ids) -> dict[tuple[str, str], dict[str, Any]]:
+def _tools(rows: list[LedgerEntry], ids: _Ids) -> dict[tuple[str, str], dict[str, Any]]:
     tools: dict[tuple[str, str], dict[str, Any]] = {}
     for e in rows:
         for name, version in sorted(e.body.get("tools", {}).items()):
@@ -134,7 +134,7 @@ def _exhibit(ex: Exhibit, ids: _Ids) -> list[dict[str, Any]]:
     return [obj, record]
 
 
-def _files(rows: list[Entry], ids: _Ids) -> dict[str, dict[str, Any]]:
+def _files(rows: list[LedgerEntry], ids: _Ids) -> dict[str, dict[str, Any]]:
     files: dict[str, dict[str, Any]] = {}
     for e in rows:
         for key, value in e.body.get("outputs", {}).items():
@@ -151,7 +151,7 @@ def _files(rows: list[Entry], ids: _Ids) -> dict[str, dict[str, Any]]:
     return files
 
 
-def _action(e: Entry, ids: _Ids, tools: dict[tuple[str, str], dict[str, Any]],
+def _action(e: LedgerEntry, ids: _Ids, tools: dict[tuple[str, str], dict[str, Any]],
             files: dict[str, dict[str, Any]]) -> dict[str, Any]:
     record = {"seq": e.seq, "entry_hash": e.entry_hash, "prev_hash": e.prev_hash, "signature": e.signature,
               "details": e.body.get("details", {}), "inputs": e.body.get("inputs", {}),
@@ -192,7 +192,7 @@ def export_case(case: Case, out: str | Path | None, examiner: Examiner) -> dict[
         key = None
     tmp = path.with_name(f".{path.name}.tmp")
     details = {"format": "CASE/UCO JSON-LD", "path": str(path), "sha256": digest}
-    with case.action("exported", examiner=examiner, details=details) as act:
+    with case.run("exported", examiner=examiner, details=details) as act:
         tmp.write_bytes(data)
         if key is not None:
             act.outputs[key] = digest

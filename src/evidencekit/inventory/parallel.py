@@ -34,23 +34,20 @@ def default_jobs() -> int:
 
 def _init_worker(path: str, credentials: Credentials, turn: Any = None, turn_changed: Any = None,
                  fd: int | None = None) -> None:
-    from dfvfs.resolver import context, resolver
+    from evidencekit.sources import open_evidence, reset_after_fork
 
-    from evidencekit.sources import open_evidence
-
-    resolver.Resolver._resolver_context = context.Context()  # the parent's cached file objects stay the parent's
+    reset_after_fork()  # the parent's cached file objects stay the parent's
     _WORKER.update(evidence=open_evidence(path, credentials), turn=turn, turn_changed=turn_changed, fd=fd)
 
 
 def _start_method() -> str:
-    from dfvfs.resolver import resolver
+    from evidencekit.sources import fork_safe
 
-    # fork needs the resolver cache reset above; should dfvfs ever move it, fall back to a clean spawn
-    return "fork" if hasattr(resolver.Resolver, "_resolver_context") else "spawn"
+    return "fork" if fork_safe() else "spawn"
 
 
 def _run_segment(task: tuple[str, Any, tuple[str, ...], Renderer | None]) -> tuple[Any, int, list[str]]:
-    from evidencekit.inventory import hash_entries
+    from evidencekit.inventory.listing import hash_entries
 
     volume, segment, hashes, renderer = task
     evidence = _WORKER["evidence"]
@@ -99,7 +96,7 @@ def segments(evidence: Evidence, hashes: tuple[str, ...], jobs: int, volume: str
     write what they render to it in walk order, and the payload yielded for their segments is
     empty (the count is not); the caller writes the other payloads to ``direct_to`` as usual.
     """
-    from evidencekit.inventory import batches, hash_entries
+    from evidencekit.inventory.listing import batches, hash_entries
 
     readers = [(name, reader) for name, reader in evidence.readers() if volume is None or name == volume]
     parallel = {name for name, reader in readers

@@ -1,13 +1,16 @@
-"""Checklist views: a terminal table, Markdown, HTML (Jinja2) and JSON, in English or Russian."""
+"""Checklist views: a terminal table, Markdown, HTML (Jinja2) and JSON, in English or Russian.
+
+Each view takes ``evidencekit.sop.checklist.Checklist`` objects (read by attribute: the SOP layer
+builds them and calls these views, so this module does not import it)."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from evidencekit import __version__
-from evidencekit.sop.checklist import Checklist
+from evidencekit._version import version
 
 FORMATS = ("table", "md", "html", "json")
 LABELS: dict[str, dict[str, str]] = {
@@ -53,10 +56,10 @@ def labels(lang: str) -> dict[str, str]:
     return LABELS.get(lang, LABELS["en"])
 
 
-def render(lists: list[Checklist], fmt: str, lang: str = "en") -> str:
+def render(lists: list[Any], fmt: str, lang: str = "en") -> str:
     """The checklists in ``fmt`` (md, html or json); the table format is rendered by the CLI with rich."""
     if fmt == "json":
-        doc = {"format": "evidencekit-sop-checklist/1", "zone": "UTC", "evidencekit": __version__,
+        doc = {"format": "evidencekit-sop-checklist/1", "zone": "UTC", "evidencekit": version(),
                "checklists": [c.to_dict() for c in lists]}
         return json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
     if fmt == "md":
@@ -66,7 +69,7 @@ def render(lists: list[Checklist], fmt: str, lang: str = "en") -> str:
     raise ValueError(f"unknown format {fmt!r}")
 
 
-def markdown(lists: list[Checklist], lang: str) -> str:
+def markdown(lists: list[Any], lang: str) -> str:
     t = labels(lang)
     out = [f"# {t['doc']}", ""]
     if not lists:
@@ -93,8 +96,8 @@ def markdown(lists: list[Checklist], lang: str) -> str:
     return "\n".join(out)
 
 
-def html(lists: list[Checklist], lang: str) -> str:
-    env = Environment(loader=PackageLoader("evidencekit.sop", "templates"), autoescape=select_autoescape(["html"]),
+def html(lists: list[Any], lang: str) -> str:
+    env = Environment(loader=PackageLoader("evidencekit.exporters", "templates"), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)
     return env.get_template("checklist.html.j2").render(lists=lists, t=labels(lang), lang=lang,
-                                                        version=__version__)
+                                                        version=version())

@@ -1,4 +1,4 @@
-"""The inventory: every entry of a piece of evidence with its content hashes.
+"""Listing: every entry of a piece of evidence with its content hashes.
 
 The walk itself lives with each source (pytsk3 where TSK reads the file system, dfvfs or the
 standard library elsewhere); this module adds hashing and turns read failures into warnings
@@ -7,28 +7,31 @@ on the records they touch, so that one damaged file never stops the listing.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
-from evidencekit.errors import EvidenceError
-from evidencekit.hashing import hash_stream
-from evidencekit.models import HASH_ALGORITHMS, FileRecord
+from evidencekit.errors import EvidenceError, one_line
+from evidencekit.hashing import CONSTRUCTORS, DEFAULT_FILE_HASHES, hash_stream
+from evidencekit.models import FileRecord
 
 WHOLE_READ = 1 << 20  # files up to this size are read in one call
-CONSTRUCTORS = {"md5": hashlib.md5, "sha1": hashlib.sha1, "sha256": hashlib.sha256}
 
 if TYPE_CHECKING:
     from evidencekit.sources.base import Entry, Evidence
 
 
-def parse_hash_list(text: str) -> tuple[str, ...]:
-    """``"md5,sha256"`` -> ("md5", "sha256"); ``"none"`` or ``""`` -> ()."""
-    names = tuple(n.strip().lower() for n in text.split(",") if n.strip() and n.strip().lower() != "none")
-    unknown = [n for n in names if n not in HASH_ALGORITHMS]
-    if unknown:
-        raise EvidenceError(f"unknown hash algorithm {unknown[0]!r}: choose from {', '.join(HASH_ALGORITHMS)} or none")
-    return names
+def files(
+    evidence: Evidence,
+    hashes: tuple[str, ...] = DEFAULT_FILE_HASHES,
+    progress: Callable[[FileRecord], None] | None = None,
+    volume: str | None = None,
+    jobs: int = 1,
+) -> Iterator[FileRecord]:
+    """Every entry of ``evidence`` with its content hashed; a read failure is a warning on that record.
+
+    ``jobs`` > 1 lists large file systems with that many worker processes (same records, same order).
+    """
+    return hashed_records(evidence, hashes, progress=progress, volume=volume, jobs=jobs)
 
 
 def hashed_records(
@@ -44,7 +47,7 @@ def hashed_records(
     and their order are the same as with one.
     """
     if jobs > 1:
-        from evidencekit.sources.parallel import segments
+        from evidencekit.inventory.parallel import segments
 
         for records, _count in segments(evidence, hashes, jobs, volume):
             for record in records:
@@ -102,13 +105,9 @@ def _hashed(entry: Entry, makers: tuple[tuple[str, Callable], ...]) -> FileRecor
                 digests = hash_stream(stream, tuple(name for name, _ in makers), progress=count)
             read = counted[0]
     except (EvidenceError, OSError, RuntimeError, EOFError) as err:
-        return record.with_changes(warnings=(*record.warnings, f"content unreadable: {_one_line(err)}"))
+        return record.with_changes(warnings=(*record.warnings, f"content unreadable: {one_line(err)}"))
     if size is not None and read != size:
         # A hash of part of the content must not pass for the file's hash: none is recorded.
         note = f"read {read} of {size} bytes: content incomplete, not hashed"
         return record.with_changes(warnings=(*record.warnings, note))
     return record.with_changes(**digests)
-
-
-def _one_line(err: BaseException) -> str:
-    return " ".join(str(err).split()) or type(err).__name__

@@ -11,25 +11,26 @@ from __future__ import annotations
 import csv
 import io
 import json
-import stat
 from collections.abc import Iterable
 from datetime import UTC, tzinfo
-from typing import BinaryIO
 
 import orjson
 
-from evidencekit.inventory import batches
-from evidencekit.models import TIME_FIELDS, FileRecord, LocatorText
+from evidencekit.models import TIME_FIELDS, FileRecord, LocatorText, mode_string
 from evidencekit.textout import EXCEL_BOM, csv_dialect, escape_control, tsk_safe
 from evidencekit.times import iso_utc, render, zone
 
-FILE_FORMATS = ("jsonl", "csv", "bodyfile", "dfxml")
+
+def _formats() -> tuple[str, ...]:
+    from evidencekit.registry import registry
+
+    return tuple(n.split(":", 1)[1] for n in registry().names("exporter") if n.startswith("files:"))
+
+
+FILE_FORMATS = _formats()
 COLUMNS = ("volume", "path", "stream", "inode", "type", "deleted", "orphan", "size", "md5", "sha1", "sha256",
            *TIME_FIELDS, "filesystem", "assumed_zone", "mode", "uid", "gid", "link_target", "attributes", "display_zone",
            "locator", "warnings")
-_TYPE_LETTER = {"file": "r", "dir": "d", "symlink": "l", "fifo": "p", "chardev": "c", "blockdev": "b",
-                "socket": "s", "virtual": "v", "virtual_dir": "V", "hardlink": "h"}
-
 
 def record_dict(record: FileRecord, zone: tzinfo = UTC, zone_name: str = "UTC") -> dict:
     """A record as a flat, JSON-ready dict (times rendered in the display zone; locator as a dict)."""
@@ -138,26 +139,6 @@ def utf8(text: str) -> bytes:
     return text.encode("utf-8", "backslashreplace")  # a lone surrogate from an undecodable name stays visible
 
 
-def write_records(records: Iterable[FileRecord], out: BinaryIO, fmt: str, zone_name: str = "UTC") -> int:
-    """Stream records to the binary ``out`` in ``fmt`` (UTF-8), in batches; returns how many were written."""
-    renderer = Renderer(fmt, zone_name)
-    out.write(renderer.header())
-    total = 0
-    for batch in batches(records, 1000):
-        data, count = renderer(batch)
-        out.write(data)
-        total += count
-    out.write(renderer.footer())
-    return total
-
-
-def mode_string(record: FileRecord) -> str:
-    """``r/rrw-r--r--`` as fls -m writes it: the name type, then the metadata type and permissions."""
-    letter = _TYPE_LETTER.get(record.type, "-")
-    perms = stat.filemode(record.mode or 0)[1:] if record.mode is not None else "---------"
-    return f"{letter}/{letter}{perms}"
-
-
 def _secs(ns: int | None) -> int:
     return 0 if ns is None else ns // 1_000_000_000
 
@@ -170,7 +151,7 @@ def bodyfile_lines(record: FileRecord) -> list[str]:
     suffix = " (deleted)" if record.deleted else ""
     md5 = record.md5 or "0"
     inode = "0" if record.inode is None else str(record.inode)
-    common = f"{mode_string(record)}|{record.uid or 0}|{record.gid or 0}|{record.size or 0}"
+    common = f"{mode_string(record.type, record.mode)}|{record.uid or 0}|{record.gid or 0}|{record.size or 0}"
     lines = [f"{md5}|{tsk_safe(name)}{suffix}|{inode}|{common}|{_secs(record.atime)}|{_secs(record.mtime)}|"
              f"{_secs(record.ctime)}|{_secs(record.crtime)}"]
     if record.fn_crtime is not None and not record.stream:

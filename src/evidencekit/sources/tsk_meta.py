@@ -1,0 +1,96 @@
+"""Fields The Sleuth Kit reads but pytsk3 does not expose, read from the raw on-disk structures:
+volume labels, the FAT attribute byte, the ext2/3/4 deletion time."""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+import pytsk3
+
+FAT_FLAGS = ((0x1, "read_only"), (0x2, "hidden"), (0x4, "system"), (0x8, "volume_label"), (0x20, "archive"))
+
+
+def volume_label(fs_type: str, img: Any, offset: int, fs: Any) -> str | None:
+    """The label as the file system stores it (None where it has none or it cannot be read)."""
+    try:
+        if fs_type.startswith("ext"):
+            raw = img.read(offset + 1024 + 120, 16).split(b"\0", 1)[0]
+            return raw.decode("utf-8", "replace") or None
+        if fs_type.startswith("fat"):
+            boot = img.read(offset, 512)
+            raw = boot[0x47:0x52] if fs_type == "fat32" else boot[0x2B:0x36]
+            text = raw.decode("ascii", "replace").strip()
+            return None if text in ("", "NO NAME") else text
+        if fs_type == "iso9660":
+            return img.read(offset + 0x8000 + 40, 32).decode("ascii", "replace").strip() or None
+        if fs_type == "ntfs":
+            volume_file = fs.open_meta(inode=3)
+            for attr in volume_file:
+                if int(attr.info.type) == int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_VNAME):
+                    data = volume_file.read_random(0, int(attr.info.size), attr.info.type, attr.info.id)
+                    return data.decode("utf-16-le", "replace") or None
+    except (OSError, UnicodeDecodeError):
+        return None
+    return None
+
+
+def flag_names(value: int, table: tuple[tuple[int, str], ...]) -> tuple[str, ...]:
+    return tuple(name for bit, name in table if value & bit)
+
+
+class FatDentries:
+    """Reads a FAT entry's attribute byte (hidden, system, ...), which pytsk3 does not expose.
+
+    TSK numbers FAT inodes by directory-entry slot: inode 3 is the first 32-byte entry of the
+    first sector that can hold one (the root directory of FAT12/16, the data area of FAT32),
+    both at reserved + FATs x FAT size sectors.
+    """
+
+    def __init__(self, img: Any, offset: int):
+        self._img, self._offset = img, offset
+        boot = img.read(offset, 512)
+        self._sector = struct.unpack_from("<H", boot, 0x0B)[0] or 512
+        reserved, fats = struct.unpack_from("<H", boot, 0x0E)[0], boot[0x10]
+        fat_size = struct.unpack_from("<H", boot, 0x16)[0] or struct.unpack_from("<I", boot, 0x24)[0]
+        self._first = reserved + fats * fat_size
+
+    def attributes(self, inode: int) -> tuple[str, ...]:
+        per_sector = self._sector // 32
+        if inode < 3:
+            return ()
+        sector, slot = divmod(inode - 3, per_sector)
+        try:
+            raw = self._img.read(self._offset + (self._first + sector) * self._sector + slot * 32 + 11, 1)
+        except (OSError, RuntimeError):
+            return ()
+        return flag_names(raw[0], FAT_FLAGS) if raw else ()
+
+
+class ExtInodeTable:
+    """Reads the ext2/3/4 deletion time, which pytsk3 does not expose, straight from the inode."""
+
+    def __init__(self, img: Any, offset: int):
+        self._img, self._offset = img, offset
+        sb = img.read(offset + 1024, 1024)
+        self._block = 1024 << struct.unpack_from("<I", sb, 24)[0]
+        self._first_data_block = struct.unpack_from("<I", sb, 20)[0]
+        self._per_group = struct.unpack_from("<I", sb, 40)[0]
+        rev = struct.unpack_from("<I", sb, 76)[0]
+        self._inode_size = struct.unpack_from("<H", sb, 88)[0] if rev >= 1 else 128
+        is64 = struct.unpack_from("<I", sb, 96)[0] & 0x80
+        self._desc_size = (struct.unpack_from("<H", sb, 254)[0] or 32) if is64 else 32
+
+    def dtime(self, inode: int) -> int | None:
+        try:
+            group, index = divmod(inode - 1, self._per_group)
+            desc_at = self._offset + (self._first_data_block + 1) * self._block + group * self._desc_size
+            desc = self._img.read(desc_at, self._desc_size)
+            table = struct.unpack_from("<I", desc, 8)[0]
+            if self._desc_size >= 64:
+                table |= struct.unpack_from("<I", desc, 0x28)[0] << 32
+            raw = self._img.read(self._offset + table * self._block + index * self._inode_size + 0x14, 4)
+            value = struct.unpack("<I", raw)[0]
+        except (OSError, struct.error, ZeroDivisionError):
+            return None
+        return value * 1_000_000_000 if value else None
