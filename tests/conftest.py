@@ -46,3 +46,12 @@ def _resetting(change, reset):
         change(*args, **kwargs)
         reset()
     return changed
+
+
+@pytest.fixture(scope="session")
+def many_files_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """ext4 with 24,000 files and room for more than parallel.MIN_INODES inodes: `files` and
+    `case process` list it with worker processes as they would a real disk."""
+    from case.util import build_ext4
+
+    return build_ext4(tmp_path_factory.mktemp("many"), 24_000, size_mb=128, seed="many")

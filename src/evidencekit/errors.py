@@ -36,3 +36,7 @@ class ValidationError(EvidenceKitError):
 
 class ToolMissingError(EvidenceKitError):
     """An external program (a Debian package) that this action needs is not installed."""
+
+
+class OutputError(EvidenceKitError):
+    """An output file cannot be written: the disk is full, the file too large, no permission."""

@@ -162,6 +162,7 @@ class FileRecord:
     sha1: str | None = None
     sha256: str | None = None
     warnings: tuple[str, ...] = ()
+    raw_name: str | None = None  # hex of the stored name's bytes when they are not UTF-8 (path shows an escaped form)
 
     @classmethod
     def from_fields(cls, fields: dict[str, Any]) -> FileRecord:

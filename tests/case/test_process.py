@@ -248,8 +248,8 @@ def test_entries_signed_with_the_legacy_digest_still_verify(processed_case: Case
     from evidencekit.case.custody import verify_case
     from evidencekit.case.rows import FILE_COLUMNS, LEGACY_CHUNK, inventory_digest, legacy_files_digest
 
-    assert FILE_COLUMNS[-1] == "attributes"
-    cols = ", ".join(FILE_COLUMNS[:-1])
+    assert FILE_COLUMNS[-2:] == ("attributes", "raw_name")
+    cols = ", ".join(FILE_COLUMNS[:-2])
     rows = processed_case.db.execute(f"SELECT {cols} FROM files WHERE exhibit = 'E1' ORDER BY seq").fetchall()
     old = hashlib.sha256()
     for i in range(0, len(rows), LEGACY_CHUNK):
@@ -261,4 +261,20 @@ def test_entries_signed_with_the_legacy_digest_still_verify(processed_case: Case
     assert verify_case(processed_case).ok
     with processed_case.transaction() as db:
         db.execute("UPDATE files SET size = size + 1 WHERE exhibit = 'E1' AND seq = 2")
+    assert not verify_case(processed_case).ok
+
+
+def test_a_null_raw_name_is_left_out_of_the_digest(processed_case: Case) -> None:
+    """Entries signed before raw_name existed (33 columns) verify; a raw name set later shows."""
+    from evidencekit.case.custody import verify_case
+    from evidencekit.case.rows import FILE_COLUMNS, inventory_digest
+    from evidencekit.hashing import RowDigest
+
+    rows = processed_case.db.execute(f"SELECT {', '.join(FILE_COLUMNS[:-1])} FROM files WHERE exhibit = 'E1' "
+                                     "ORDER BY seq").fetchall()
+    before = RowDigest()
+    before.rows(rows)
+    assert inventory_digest(processed_case.db, "E1") == (len(rows), before.hexdigest())
+    with processed_case.transaction() as db:
+        db.execute("UPDATE files SET raw_name = '6100' WHERE exhibit = 'E1' AND seq = 2")
     assert not verify_case(processed_case).ok

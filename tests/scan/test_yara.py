@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import random
 import re
 import shutil
@@ -156,3 +157,59 @@ def test_many_hits_are_capped_and_yaras_match_limit_is_a_warning(tmp_path: Path)
     assert out.warnings == ["yara: a:many_a $a matched 500 times at offsets from 0; the first 100 are stored"]
     flood = scanner.scan_bytes(b"ab" * 1_000_500)
     assert any("more matches than YARA's limit" in w for w in flood.warnings), flood.warnings
+
+
+def _rules_with_includes(tmp_path: Path) -> tuple[Path, Path]:
+    """rules/main.yar includes sub/inner.yar (which includes ../deep.yar) and ../other.yar."""
+    rules = tmp_path / "rules"
+    (rules / "sub").mkdir(parents=True)
+    (rules / "main.yar").write_text('include "sub/inner.yar"\ninclude "../other.yar"\n'
+                                    "rule main_rule { condition: other_rule or inner_rule }\n")
+    (rules / "sub" / "inner.yar").write_text('include "../deep.yar"\n'
+                                             'rule inner_rule { strings: $a = "inner-marker" condition: $a }\n')
+    (rules / "deep.yar").write_text("rule deep_rule { condition: false }\n")
+    other = tmp_path / "other.yar"
+    other.write_text('rule other_rule { strings: $a = "evil-marker" condition: $a }\n')
+    return rules / "main.yar", other
+
+
+def test_included_files_are_hashed_and_named(tmp_path: Path) -> None:
+    main, other = _rules_with_includes(tmp_path)
+    with pytest.raises(ValidationError, match=r"include '\.\./other\.yar' is outside the rules folder"):
+        compile_rules(main)
+    rs = compile_rules(main, allow_outside_includes=True)
+    assert {p for p, _ in rs.included} == {"sub/inner.yar", "deep.yar", str(other)}
+    assert rs.describe()["included"] == [{"path": p, "sha256": h} for p, h in rs.included]
+    assert [m.rule for m in YaraScanner(rs).scan_bytes(b"an evil-marker here").matches] == ["other_rule", "main_rule"]
+    other.write_text('rule other_rule { strings: $a = "changed-marker" condition: $a }\n')
+    changed = compile_rules(main, allow_outside_includes=True)
+    assert changed.sha256 != rs.sha256  # the matches change, so does the rules hash
+    assert YaraScanner(changed).scan_bytes(b"an evil-marker here").matches == []
+    (main.parent / "deep.yar").write_text("rule deep_rule { condition: true }\n")  # nested two levels down
+    assert compile_rules(main, allow_outside_includes=True).sha256 != changed.sha256
+    (main.parent / "sub" / "inner.yar").write_text('include "../missing.yar"\n')
+    with pytest.raises(ValidationError, match=r"include '\.\./missing\.yar': cannot be read"):
+        compile_rules(main, allow_outside_includes=True)
+
+
+def test_rule_set_without_includes_keeps_its_hash(tmp_path: Path) -> None:
+    """The hash of a set without includes is the manifest of its files alone, as before includes counted."""
+    import hashlib
+
+    rs = compile_rules(RULES)
+    manifest = "".join(f"{rel}\0{digest}\n" for rel, digest in rs.files)
+    assert rs.included == () and rs.sha256 == hashlib.sha256(manifest.encode()).hexdigest()
+
+
+def test_cli_refuses_an_outside_include_unless_allowed(tmp_path: Path) -> None:
+    from case.util import run_cli
+
+    main, _ = _rules_with_includes(tmp_path)
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "note.txt").write_bytes(b"an evil-marker here")
+    refused = run_cli("scan", "yara", str(evidence), "--rules", str(main))
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1 and "--allow-outside-includes" in refused.stderr
+    allowed = run_cli("scan", "yara", str(evidence), "--rules", str(main), "--allow-outside-includes", check=True)
+    assert {json.loads(line)["rule"] for line in allowed.stdout.splitlines()} == {"other_rule", "main_rule"}

@@ -18,7 +18,7 @@ from evidencekit.case import chain_check, examiners
 from evidencekit.case.examiners import Examiner
 from evidencekit.case.ledger import LedgerEntry
 from evidencekit.case.store import META_FIELDS, Case
-from evidencekit.errors import CustodyError, ValidationError
+from evidencekit.errors import CaseError, CustodyError, ValidationError
 from evidencekit.hashing import sha256_file
 
 EXHIBIT_FIELDS = ("path", "description", "seal", "seized_from", "seized_at", "seized_on", "received_from")
@@ -114,15 +114,15 @@ def _records_findings(case: Case, rows: list[LedgerEntry]) -> list[chain_check.F
     return out
 
 
-def _key_store_findings(keys: dict[str, str]) -> list[chain_check.Finding]:
-    """Examiners this machine knows must have the same key as the ledger says."""
+def _key_store_findings(keys: dict[str, str], notes: list[str]) -> list[chain_check.Finding]:
+    """Examiners this machine knows must have the same key as the ledger says (unreadable records: a note)."""
     out = []
-    local = {x.id: x for x in examiners.list_examiners()}
+    local = {x.id: x for x in examiners.list_examiners(skip_unreadable=notes.append)}
     for examiner_id, public in keys.items():
         mine = local.get(examiner_id)
         if mine is not None and mine.public_key != public:
             out.append(chain_check.Finding("key", f"examiner {examiner_id}: key in the ledger differs from this "
-                                        f"machine's key store ({mine.fingerprint[:16]})"))
+                                            f"machine's key store ({mine.fingerprint[:16]})"))
     return out
 
 
@@ -132,12 +132,25 @@ def case_view(case: Case) -> chain_check.LedgerView:
     head = chain_check.Head(*row) if row else None
     notes: list[str] = []
     return chain_check.LedgerView(case.id, case.entries(), keys, head, _case_outputs(case, notes),
-                               _key_store_findings(keys), notes)
+                                  _key_store_findings(keys, notes), notes)
 
 
 def verify_case(case: Case) -> chain_check.Report:
-    """Recompute the chain and signatures and re-hash every output the ledger names."""
-    return chain_check.verify(case_view(case))
+    """Recompute the chain and signatures and re-hash every output the ledger names.
+
+    CaseError (not a finding) when the database itself cannot be read: a damaged page says
+    nothing about tampering either way, and must not pass for "intact" or for "tampered".
+    """
+    where = case.root / "case.db"
+    try:
+        problems = [row[0] for row in case.db.execute("PRAGMA quick_check(1)")]
+        if problems != ["ok"]:
+            raise sqlite3.DatabaseError("; ".join(problems))
+        return chain_check.verify(case_view(case))
+    except sqlite3.DatabaseError as err:
+        cause = " ".join(str(err).replace("*** in database main ***", "").split())
+        raise CaseError(f"{where}: cannot be read, the database is damaged ({cause[:120]}): "
+                        "nothing was verified; restore it from a copy") from err
 
 
 def transfer(

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,11 +96,23 @@ def _write_private(path: Path, pem: bytes) -> None:
     tmp.replace(path)
 
 
-def list_examiners() -> list[Examiner]:
-    """Every examiner in the key store (public parts only)."""
+def list_examiners(skip_unreadable: Callable[[str], None] | None = None) -> list[Examiner]:
+    """Every examiner in the key store (public parts only).
+
+    An unreadable record is a CustodyError, or, given ``skip_unreadable``, is reported to it and
+    skipped (checking a case needs only the keys the case holds).
+    """
     if not store_dir().is_dir():
         return []
-    return [_read_meta(p) for p in sorted(store_dir().glob("*.json"))]
+    found = []
+    for path in sorted(store_dir().glob("*.json")):
+        try:
+            found.append(_read_meta(path))
+        except CustodyError as err:
+            if skip_unreadable is None:
+                raise
+            skip_unreadable(f"{err}: skipped")
+    return found
 
 
 def _read_meta(path: Path) -> Examiner:

@@ -67,7 +67,7 @@ def _record(d: dict[str, Any]) -> FileRecord:
         assumed_zone=d["assumed_zone"], stream=d["stream"] or None, orphan=bool(d["orphan"]),
         filesystem=d["filesystem"], mode=d["mode"], uid=d["uid"], gid=d["gid"], link_target=d["link_target"],
         md5=d["md5"], sha1=d["sha1"], sha256=d["sha256"], warnings=tuple(json.loads(d["warnings"])),
-        attributes=tuple(d["attributes"].split()),
+        attributes=tuple(d["attributes"].split()), raw_name=d["raw_name"],
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from collections.abc import Iterator
 from typing import Any
 
 from evidencekit.hashing import RowDigest
@@ -14,8 +15,10 @@ FILE_COLUMNS = (
     "exhibit", "seq", "volume", "path", "inode", "stream", "type", "deleted", "orphan", "size", "filesystem",
     "mode", "uid", "gid", "link_target", "mtime", "atime", "ctime", "crtime", "dtime", "fn_mtime", "fn_atime",
     "fn_ctime", "fn_crtime", "time_digits", "assumed_zone", "md5", "sha1", "sha256", "locator", "warnings", "ext",
-    "attributes",  # last (the legacy digest left it out when empty: see _legacy_chunk)
+    "attributes",  # the legacy digest left it out when empty: see _legacy_chunk
+    "raw_name",  # last, left out of the digest when NULL: see signed_rows
 )
+LEGACY_COLUMNS = FILE_COLUMNS[:-1]  # raw_name came after the canonical digest
 LEGACY_CHUNK = 1024
 
 
@@ -49,7 +52,7 @@ class RowTails:
             int(rec.orphan), rec.size, rec.filesystem, rec.mode, rec.uid, rec.gid, rec.link_target, rec.mtime,
             rec.atime, rec.ctime, rec.crtime, rec.dtime, rec.fn_mtime, rec.fn_atime, rec.fn_ctime, rec.fn_crtime,
             rec.time_digits, rec.assumed_zone, rec.md5, rec.sha1, rec.sha256, self._locator(rec.locator),
-            json.dumps(list(rec.warnings)) if rec.warnings else "[]", ext, " ".join(rec.attributes),
+            json.dumps(list(rec.warnings)) if rec.warnings else "[]", ext, " ".join(rec.attributes), rec.raw_name,
         )
 
 
@@ -74,11 +77,18 @@ class RowEncoder:
         start = self.count + 1
         rows = [(self.exhibit, seq, *tail) for seq, tail in enumerate(tails, start)]
         self.count += len(rows)
-        self._digest.rows(rows)
+        self._digest.rows(signed_rows(rows))
         return rows
 
     def hexdigest(self) -> str:
         return self._digest.hexdigest()
+
+
+def signed_rows(rows: list[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+    """Rows as the digest covers them: a NULL raw_name (every name that is UTF-8) is left out, so
+    entries signed before the column existed still verify; a raw name lengthens the row."""
+    for row in rows:
+        yield row if row[-1] is not None else row[:-1]
 
 
 def _legacy_chunk(rows: list[tuple[Any, ...]]) -> bytes:
@@ -96,7 +106,7 @@ def inventory_digest(db: sqlite3.Connection, exhibit: str, table: str = "files")
     count = 0
     cur = db.execute(f"SELECT {', '.join(FILE_COLUMNS)} FROM {table} WHERE exhibit = ? ORDER BY seq", (exhibit,))
     while rows := cur.fetchmany(4096):
-        digest.rows(rows)
+        digest.rows(signed_rows(rows))
         count += len(rows)
     return count, digest.hexdigest()
 
@@ -105,7 +115,7 @@ def legacy_files_digest(db: sqlite3.Connection, exhibit: str) -> str:
     """The digest 'processed' entries signed before the canonical form (json.dumps of chunks of
     1024 rows, an empty ``attributes`` left out): kept only so that those entries still verify."""
     digest = hashlib.sha256()
-    cur = db.execute(f"SELECT {', '.join(FILE_COLUMNS)} FROM files WHERE exhibit = ? ORDER BY seq", (exhibit,))
+    cur = db.execute(f"SELECT {', '.join(LEGACY_COLUMNS)} FROM files WHERE exhibit = ? ORDER BY seq", (exhibit,))
     while rows := cur.fetchmany(LEGACY_CHUNK):
         digest.update(_legacy_chunk(rows))
     return digest.hexdigest()

@@ -83,8 +83,9 @@ CASE_MIGRATIONS: list[Migration] = [
               "DROP INDEX files_sha256;"),
     Migration(9, "case: file attributes (hidden, system, read_only, ...: FAT attribute byte, NTFS $SI flags)",
               "ALTER TABLE files ADD COLUMN attributes TEXT NOT NULL DEFAULT '';"),
+    Migration(10, "case: raw bytes (hex) of names that are not UTF-8, and the code page an exhibit's names are read in",
+              "ALTER TABLE files ADD COLUMN raw_name TEXT; ALTER TABLE exhibits ADD COLUMN name_encoding TEXT;"),
 ]
-
 
 
 @functools.cache

@@ -84,6 +84,7 @@ class Exhibit:
     added_ns: int
     status: str
     sidecar_hashes: dict[str, str] = field(default_factory=dict)
+    name_encoding: str | None = None  # code page of the exhibit's 8-bit archive or folder names
 
     @property
     def hashes(self) -> dict[str, str]:
@@ -284,7 +285,7 @@ class Case:
 _EXHIBIT_COLUMNS = (
     "id", "path", "kind", "description", "seal", "seized_from", "seized_at", "seized_on", "received_from",
     "acquisition_alg", "acquisition_hash", "stored_hashes", "media_size", "md5", "sha1", "sha256",
-    "format_chain", "segment_files", "added_ns", "status", "sidecar_hashes",
+    "format_chain", "segment_files", "added_ns", "status", "sidecar_hashes", "name_encoding",
 )
 _EXHIBIT_SELECT = f"SELECT {', '.join(_EXHIBIT_COLUMNS)} FROM exhibits"
 

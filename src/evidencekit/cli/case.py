@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from evidencekit.case import Case, query
-from evidencekit.cli.common import is_terminal, note, phase_progress, progress_bar
+from evidencekit.cli.common import is_terminal, name_encoding_option, note, phase_progress, progress_bar
 from evidencekit.cli.examiner import acting_examiner, examiner_option
 from evidencekit.cli.lang import _, n_
 from evidencekit.errors import CaseError
@@ -48,7 +48,7 @@ def init_cmd(case_dir: str, number: str, title: str, authority: str, authority_d
 
 @case_group.command("add")
 @CASE_DIR
-@click.argument("evidence", type=click.Path(exists=True))
+@click.argument("evidence", type=click.Path(exists=False))
 @click.option("--exhibit", "exhibit_id", required=True, help="Exhibit reference (e.g. E1 or the seal number).")
 @click.option("--description", help="What the exhibit is (e.g. 'Laptop HDD, Seagate 1 TB').")
 @click.option("--seal", help="Seal / evidence bag number.")
@@ -59,9 +59,10 @@ def init_cmd(case_dir: str, number: str, title: str, authority: str, authority_d
 @click.option("--acquisition-hash", metavar="ALG:HEX", help="Hash stated at acquisition, e.g. sha256:ab12...")
 @click.option("--copy", is_flag=True, help="Copy the evidence files into the case (evidence/EXHIBIT/) and register the copy.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+@name_encoding_option
 @examiner_option
 def add_cmd(case_dir: str, evidence: str, exhibit_id: str, acquisition_hash: str | None, copy: bool, as_json: bool,
-            examiner_id: str | None, **label: Any) -> None:
+            name_encoding: str | None, examiner_id: str | None, **label: Any) -> None:
     """Register EVIDENCE as an exhibit: referenced by path and by the hash of its decoded media.
 
     The evidence is never copied or written unless --copy is given. On a terminal the hashing
@@ -71,7 +72,7 @@ def add_cmd(case_dir: str, evidence: str, exhibit_id: str, acquisition_hash: str
     examiner = acting_examiner(examiner_id)
     with progress_bar(f"{exhibit_id}: hashing", total=_media_size(evidence), unit="bytes") as advance:
         result = add_exhibit(case, evidence, exhibit_id, examiner, Seizure(**label), acquisition_hash, copy=copy,
-                             progress=advance)
+                             progress=advance, name_encoding=name_encoding)
     if as_json:
         click.echo(json.dumps({"exhibit": exhibit_id, **result}, sort_keys=True, default=str))
         return

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from evidencekit.sources import Credentials, Evidence, open_evidence
+from evidencekit.sources import NAME_ENCODINGS, Credentials, Evidence, open_evidence
 
 
 def credential_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -22,8 +22,17 @@ def credential_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def open_from_cli(path: str, password: str | None, recovery_key: str | None, locked_ok: bool = False) -> Evidence:
-    return open_evidence(path, Credentials(password=password, recovery_key=recovery_key), locked_ok=locked_ok)
+def open_from_cli(path: str, password: str | None, recovery_key: str | None, locked_ok: bool = False,
+                  name_encoding: str | None = None) -> Evidence:
+    return open_evidence(path, Credentials(password=password, recovery_key=recovery_key), locked_ok=locked_ok,
+                         name_encoding=name_encoding)
+
+
+def name_encoding_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--name-encoding: the code page of archive and folder names that are not UTF-8."""
+    return click.option("--name-encoding", type=click.Choice(NAME_ENCODINGS), default=None, metavar="CP",
+                        help="Code page (cp1251, cp866, koi8-r) of archive and folder names that are not UTF-8, "
+                             "and of zip names without the UTF-8 flag; raw bytes kept (raw_name).")(func)
 
 
 def tz_option(func: Callable[..., Any]) -> Callable[..., Any]:

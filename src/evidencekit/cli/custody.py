@@ -44,7 +44,8 @@ def verify_cmd(target: str, fmt: str) -> None:
     """Recompute the hash chain and signatures and re-hash every output the ledger names.
 
     TARGET is a case directory or a custody bundle (directory or .zip); a bundle needs no
-    case database. Exit status 0: intact; 1: tampering found (each finding on its own line).
+    case database. Exit status 0: intact; 1: tampering found (each finding on its own line);
+    2: the case or bundle cannot be read (a damaged database page is not a finding either way).
     """
     path = Path(target)
     report = verify_case_or_bundle(path)

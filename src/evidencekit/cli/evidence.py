@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import asdict
 from typing import Any
 
 import click
 
-from evidencekit.cli.common import credential_options, note, open_from_cli, progress_bar, tz_option
+from evidencekit.cli.common import (
+    credential_options,
+    name_encoding_option,
+    note,
+    open_from_cli,
+    progress_bar,
+    tz_option,
+)
 from evidencekit.cli.lang import _, n_
 from evidencekit.errors import ValidationError
 from evidencekit.exporters.files import FILE_FORMATS, Renderer
@@ -21,20 +29,24 @@ from evidencekit.textout import escape_control
 @click.command()
 @click.argument("evidence", type=click.Path(exists=False))
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of text.")
+@name_encoding_option
 @credential_options
-def info(evidence: str, as_json: bool, password: str | None, recovery_key: str | None) -> None:
+def info(evidence: str, as_json: bool, name_encoding: str | None, password: str | None,
+         recovery_key: str | None) -> None:
     """Show the format chain, media size, volumes, file systems, encryption and acquisition metadata.
 
     EVIDENCE is a disk image (raw, split, E01, VMDK, VHD, QCOW2, DMG, .gz), a zip or tar
     extraction, or an extraction folder. Nothing is written to it.
     """
-    with open_from_cli(evidence, password, recovery_key, locked_ok=True) as ev:
+    with open_from_cli(evidence, password, recovery_key, locked_ok=True, name_encoding=name_encoding) as ev:
         data = {
             "path": ev.path, "kind": ev.kind, "format_chain": ev.format_chain, "media_size": ev.media_size,
             "segment_files": ev.segment_files, "volumes": [asdict(v) for v in ev.volumes],
             "acquisition": asdict(ev.acquisition) if ev.acquisition else None, "warnings": ev.warnings,
             "media_reader": getattr(ev, "media_reader", None),
         }
+        if ev.name_encoding:
+            data["name_encoding"] = ev.name_encoding
         if as_json:
             click.echo(json.dumps(data, indent=2))
         else:
@@ -53,6 +65,8 @@ def _print_info(data: dict) -> None:
     click.echo(f"Format chain:  {' -> '.join(data['format_chain'])}")
     if data["media_size"] is not None:
         click.echo(f"Media size:    {data['media_size']:,} bytes")
+    if data.get("name_encoding"):
+        click.echo(f"Name encoding: {data['name_encoding']} (for names that are not UTF-8)")
     if data["media_reader"]:
         click.echo(f"Media reader:  {data['media_reader']}")
     if len(data["segment_files"]) > 1:
@@ -96,9 +110,10 @@ def _num(value: int | None) -> str:
 @click.option("--jobs", "-j", type=click.IntRange(0, 64), default=0, show_default="0: one per core, up to 4",
               help="Worker processes for large file systems; the output is identical whatever the number.")
 @tz_option
+@name_encoding_option
 @credential_options
 def files(evidence: str, hash_names: str, fmt: str, excel: bool, volume: str | None, output: str | None, jobs: int,
-          tz: str, password: str | None, recovery_key: str | None) -> None:
+          tz: str, name_encoding: str | None, password: str | None, recovery_key: str | None) -> None:
     """List every entry with hashes and MACB times: deleted, orphaned and NTFS streams included.
 
     Times are ISO-8601 in UTC with the file system's full precision (FAT stores local time: its
@@ -106,7 +121,7 @@ def files(evidence: str, hash_names: str, fmt: str, excel: bool, volume: str | N
     listing goes on. A --volume the evidence does not have is an error naming those it has.
     """
     hashes = parse_hash_list(hash_names)
-    with open_from_cli(evidence, password, recovery_key) as ev:
+    with open_from_cli(evidence, password, recovery_key, name_encoding=name_encoding) as ev:
         ev.require_filesystems()
         _check_volume(ev, volume)
         renderer = _dfxml_renderer(ev, volume) if fmt == "dfxml" else Renderer(fmt, tz, excel)
@@ -120,9 +135,13 @@ def files(evidence: str, hash_names: str, fmt: str, excel: bool, volume: str | N
                     count += n
                     advance(n)
             out.write(renderer.footer())
-        finally:
-            if output:
+        except BaseException:
+            if output:  # no half-written listing is left to pass for a whole one
                 out.close()
+                os.unlink(output)
+            raise
+        if output:
+            out.close()
     for warning in ev.warnings:
         click.echo(_("evidencekit: warning: {warning}", warning=warning), err=True)
     if output:

@@ -62,11 +62,14 @@ def _case_only(target: str) -> None:
               help="Output of matches when scanning evidence without a case.")
 @click.option("--workers", default=DEFAULT_WORKERS, show_default=True, type=click.IntRange(1),
               help="Threads running libmagic and YARA.")
+@click.option("--allow-outside-includes", is_flag=True,
+              help="Let rules include files outside the rules folder (each is still hashed and named in the ledger).")
 @JSON_OPTION
 @examiner_option
 @credential_options
 def yara_cmd(target: str, rules_path: str, exhibits: tuple[str, ...], timeout: int, max_size: str | None,
-             types: bool | None, fmt: str, workers: int, as_json: bool, examiner_id: str | None,
+             types: bool | None, fmt: str, workers: int, allow_outside_includes: bool, as_json: bool,
+             examiner_id: str | None,
              password: str | None, recovery_key: str | None) -> None:
     """Scan every file's content (deleted files and NTFS streams included) with YARA rules.
 
@@ -74,7 +77,7 @@ def yara_cmd(target: str, rules_path: str, exhibits: tuple[str, ...], timeout: i
     exhibit's scan is one signed ledger entry naming the rules' hash. With EVIDENCE (an image,
     extraction or folder) matches are printed and nothing is stored.
     """
-    ruleset = compile_rules(rules_path)
+    ruleset = compile_rules(rules_path, allow_outside_includes)
     scanner = YaraScanner(ruleset, timeout=timeout, max_size=parse_size(max_size))
     case_mode = is_case_dir(target)
     content = ContentPass(scanner, types=case_mode if types is None else types, workers=workers)

@@ -140,8 +140,8 @@ def bundle_view(path: str | Path) -> chain_check.LedgerView:
     keys = {k: v["public_key"] for k, v in reader.doc("keys.json").items()}
     head_doc = reader.doc("head.json")
     head = chain_check.Head(head_doc["seq"], head_doc["entry_hash"], head_doc["examiner"], head_doc["signature"])
-    extra = custody._key_store_findings(keys) + _case_doc_findings(case, rows)
     notes = ["results stored in the case database (db:… outputs) are not part of a bundle and are not re-checked"]
+    extra = custody._key_store_findings(keys, notes) + _case_doc_findings(case, rows)
     return chain_check.LedgerView(case["id"], rows, keys, head, _bundle_outputs(reader), extra, notes)
 
 

@@ -42,6 +42,7 @@ def write_files(case: Case, flt: FileFilter, fmt: str, out: TextIO, excel: bool 
             row["warnings"] = "; ".join(rec.warnings)
             row["attributes"] = " ".join(rec.attributes)
             writer.writerow({k: escape_control(v) if isinstance(v, str) else v for k, v in row.items()})
-        else:
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        else:  # the locator as stored (ASCII JSON): an undecodable name stays a \udcff escape in it
+            row.pop("locator")
+            out.write(json.dumps(row, ensure_ascii=False)[:-1] + f', "locator": {rec.locator.to_json()}}}\n')
     return count

@@ -44,7 +44,7 @@ def _flat(record: FileRecord, zone: tzinfo, zone_name: str) -> dict:
     digits = record.time_digits
     fmt = iso_utc if zone is UTC else (lambda ns, d: render(ns, d, zone))
     r = record
-    return {
+    row = {
         "volume": r.volume, "path": r.path, "stream": r.stream, "inode": r.inode,
         "type": r.type, "deleted": r.deleted, "orphan": r.orphan, "size": r.size,
         "md5": r.md5, "sha1": r.sha1, "sha256": r.sha256,
@@ -63,6 +63,9 @@ def _flat(record: FileRecord, zone: tzinfo, zone_name: str) -> dict:
         "display_zone": zone_name,
         "warnings": r.warnings,  # tuples: orjson writes them as arrays
     }
+    if r.raw_name is not None:  # only names that are not UTF-8: every other record stays as it was
+        row["raw_name"] = r.raw_name
+    return row
 
 
 # For what orjson refuses: strings Python itself cannot encode (a lone surrogate from an

@@ -21,7 +21,7 @@ from datetime import tzinfo
 from pathlib import Path
 from typing import IO, Any
 
-from evidencekit.errors import ValidationError
+from evidencekit.errors import OutputError, ValidationError
 from evidencekit.hashing import checksum_line, sha256_file
 from evidencekit.models import mode_string
 from evidencekit.textout import EXCEL_BOM, csv_dialect, safe_row, tsk_safe
@@ -273,18 +273,24 @@ def export(case: Any, examiner: Any, fmt: str, out: Path, *, tz: str = "UTC", gr
     q = query or store.Query()
     check_selection(case, q)
     out = out.absolute()
-    tmp = out.with_name(f".{out.name}.partial")
-    sha, count = write_export(fmt, tmp, lambda order: store.query(case.db, q, order), tz, group, excel)
-    details = {"export": "timeline", "format": fmt, "zone": tz, "events": count,
-               "macb_grouped": group and fmt not in ("bodyfile", *UNGROUPED), **({"excel": True} if excel else {}),
-               "filters": {k: v for k, v in vars(q).items() if v not in (None, False)}, "file": out.name}
+    tmp, sidecar = out.with_name(f".{out.name}.partial"), out.with_name(f".{out.name}.sha256.partial")
     try:
+        try:  # both files are written before anything is recorded
+            sha, count = write_export(fmt, tmp, lambda order: store.query(case.db, q, order), tz, group, excel)
+            sidecar.write_text(checksum_line(sha, out.name), encoding="utf-8")
+        except OSError as err:  # disk full (ENOSPC), file too large (EFBIG), ...
+            raise OutputError(f"{out}: cannot be written: {err.strerror or err}; nothing exported, "
+                              "nothing recorded") from err
+        details = {"export": "timeline", "format": fmt, "zone": tz, "events": count,
+                   "macb_grouped": group and fmt not in ("bodyfile", *UNGROUPED), **({"excel": True} if excel else {}),
+                   "filters": {k: v for k, v in vars(q).items() if v not in (None, False)}, "file": out.name}
         with case.run("exported", examiner=examiner, details=details) as act:
             act.outputs[_display(out, case.root)] = sha
         os.replace(tmp, out)
-        out.with_name(out.name + ".sha256").write_text(checksum_line(sha, out.name), encoding="utf-8")
+        os.replace(sidecar, out.with_name(out.name + ".sha256"))
     finally:
         tmp.unlink(missing_ok=True)
+        sidecar.unlink(missing_ok=True)
     return sha, count
 
 

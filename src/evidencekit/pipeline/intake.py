@@ -21,6 +21,7 @@ from evidencekit.hashing import ALGORITHMS, HEX_LENGTHS, parse_hash_value
 from evidencekit.references import IntegrityCheck, Reference, references_from
 
 EXHIBIT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
 
 @dataclass(frozen=True)
@@ -67,12 +68,21 @@ def add_exhibit(
     acquisition_hash: str | None = None,
     progress: Callable[[int], None] | None = None,
     copy: bool = False,
+    name_encoding: str | None = None,
 ) -> dict[str, Any]:
     """Open the evidence read-only, hash its decoded media, record the exhibit and a 'received' entry.
 
     The evidence is referenced where it is; with ``copy`` its files are first copied into
     ``evidence/<exhibit>/`` of the case (each hashed while copied) and the copy is registered.
+    ``name_encoding`` (cp1251, cp866, koi8-r) is the code page the exhibit's archive or folder names
+    that are not UTF-8 are read in, from now on; the entry records it.
     """
+    from evidencekit.sources.names import check_name_encoding
+
+    extra: dict[str, Any] = {}
+    encoding = check_name_encoding(name_encoding)
+    if encoding:
+        extra["name_encoding"] = encoding
     if not EXHIBIT_ID.match(exhibit_id):
         raise ValidationError(f"exhibit id {exhibit_id!r}: use 1-64 letters, digits, '.', '_', '/' or '-'")
     if case.db.execute("SELECT 1 FROM exhibits WHERE id = ?", (exhibit_id,)).fetchone():
@@ -80,11 +90,11 @@ def add_exhibit(
     acq = parse_acquisition_hash(acquisition_hash) if acquisition_hash else None
     original = str(Path(path).absolute())
     if not copy:
-        return _register(case, original, exhibit_id, examiner, seizure or Seizure(), acq, progress, {})
+        return _register(case, original, exhibit_id, examiner, seizure or Seizure(), acq, progress, extra)
     copied_path, copied = copy_evidence(case, original, exhibit_id)
     try:
         return _register(case, copied_path, exhibit_id, examiner, seizure or Seizure(), acq, progress,
-                         {"copied_from": original, "copied_files_sha256": copied})
+                         {**extra, "copied_from": original, "copied_files_sha256": copied})
     except BaseException:
         shutil.rmtree(Path(copied_path).parent, ignore_errors=True)
         raise
@@ -98,10 +108,13 @@ def _register(
 
     with open_evidence(evidence_path) as ev:
         digests = media_digests(ev, ALGORITHMS, progress)
+        _refuse_empty_media(ev, digests)
         stored = dict(ev.acquisition.stored_hashes) if ev.acquisition else {}
         sidecars, notes = sidecar_hashes(ev)
         row = _exhibit_row(exhibit_id, ev, digests, stored, seizure, acq)
         row["sidecar_hashes"] = json.dumps({alg: ref[0] for alg, ref in sidecars.items()}, sort_keys=True)
+        if extra.get("name_encoding"):
+            row["name_encoding"] = extra["name_encoding"]
         if sidecars:
             extra = {**extra, "sidecars": {alg: ref[1] for alg, ref in sidecars.items()}}
         if notes:
@@ -120,6 +133,16 @@ def _register(
         act.db.execute(f"INSERT INTO exhibits ({cols}) VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
     return {"exhibit": exhibit_id, "hashes": digests, "acquisition_check": details["acquisition_check"],
             "mismatches": mismatches}
+
+
+def _refuse_empty_media(ev: Any, digests: dict[str, str]) -> None:
+    """A hash of zero bytes signed for a file that holds some is a false statement: refuse it."""
+    if ev.kind == "directory" or digests.get("sha256") != EMPTY_SHA256:
+        return
+    held = sum(os.stat(f).st_size for f in (ev.segment_files or [ev.path]) if os.path.isfile(f))
+    if held:
+        raise CaseError(f"{ev.path}: its media hashes as zero bytes although the file holds {held:,} bytes "
+                        "(truncated or damaged container): not registered")
 
 
 def copy_evidence(case: Case, path: str, exhibit_id: str) -> tuple[str, dict[str, str]]:

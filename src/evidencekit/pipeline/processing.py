@@ -79,7 +79,8 @@ def process_exhibit(
 
         jobs = default_jobs()
     try:
-        with open_evidence(exhibit.path) as ev, ThreadPoolExecutor(max_workers=2) as pool:
+        with open_evidence(exhibit.path, name_encoding=exhibit.name_encoding) as ev, \
+                ThreadPoolExecutor(max_workers=2) as pool:
             before_job = pool.submit(intake.media_digests, ev, algorithms, _bytes(progress, "verify"))
             with case.transaction(wait=True) as db:
                 encoder, writer = _insert_inventory(db, exhibit_id, ev, hashes, jobs, progress)

@@ -71,7 +71,8 @@ def collect(case: Case, exhibit: str, content: ContentPass, credentials: Credent
     if not ids:
         raise CaseError(f"{case.root}: exhibit {exhibit} has no inventory yet; run 'evidencekit case process' first")
     out = Collected()
-    with open_evidence(case.exhibit(exhibit).path, credentials) as ev:
+    registered = case.exhibit(exhibit)
+    with open_evidence(registered.path, credentials, name_encoding=registered.name_encoding) as ev:
         for res in content.run(ev.entries(), progress):
             out.add(ids.get(locator_key(res.record.locator.to_json())), res)
     return out

@@ -24,6 +24,7 @@ NSRL_CSV_COLUMNS = {"SHA-1": "sha1", "MD5": "md5", "SHA-256": "sha256"}
 _TEXT = "utf-8-sig"  # UTF-8, with or without a byte order mark
 _SPLIT = re.compile(r"[\s,;]")
 KEEP_LINES = 20
+_HEX = re.compile(r"[0-9a-f]+")
 
 
 @dataclass
@@ -47,12 +48,9 @@ class Malformed:
 
 def _digest(token: str) -> tuple[str, bytes] | None:
     algorithm = ALGORITHM_BY_HEX_LENGTH.get(len(token))
-    if algorithm is None:
+    if algorithm is None or not _HEX.fullmatch(token):  # fromhex alone takes "00 11 ..." as fewer bytes
         return None
-    try:
-        return algorithm, bytes.fromhex(token)
-    except ValueError:
-        return None
+    return algorithm, bytes.fromhex(token)
 
 
 def _show(text: str) -> str:
@@ -164,14 +162,17 @@ def read_nsrl_csv(path: Path, bad: Malformed) -> Iterator[tuple[str, bytes]]:
     """Legacy NSRL RDS ``NSRLFile.txt``: quoted CSV with ``"SHA-1","MD5",...`` header."""
     with path.open("r", encoding=_TEXT, errors="replace", newline="") as fh:
         reader = csv.reader(fh)
-        header = next(reader, [])
-        wanted = [(i, NSRL_CSV_COLUMNS[name]) for i, name in enumerate(header) if name in NSRL_CSV_COLUMNS]
-        for row in reader:
-            line_no = reader.line_num
-            if len(row) < len(header):
-                bad.add(line_no, f"{len(row)} fields where the header has {len(header)}")
-                continue
-            yield from _nsrl_fields(row, wanted, line_no, bad)
+        try:
+            header = next(reader, [])
+            wanted = [(i, NSRL_CSV_COLUMNS[name]) for i, name in enumerate(header) if name in NSRL_CSV_COLUMNS]
+            for row in reader:
+                line_no = reader.line_num
+                if len(row) < len(header):
+                    bad.add(line_no, f"{len(row)} fields where the header has {len(header)}")
+                    continue
+                yield from _nsrl_fields(row, wanted, line_no, bad)
+        except csv.Error as err:  # e.g. a field over csv's size limit: not an NSRL file
+            raise ValidationError(f"{path}: line {reader.line_num}: not readable as NSRL CSV ({err})") from None
 
 
 def _nsrl_fields(row: list[str], wanted: list[tuple[int, str]], line_no: int, bad: Malformed) -> Iterator[tuple[str, bytes]]:

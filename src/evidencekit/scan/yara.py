@@ -3,6 +3,8 @@
 Rules compile from one ``.yar``/``.yara`` file or every such file under a folder (each file its
 own namespace, named by its path relative to the folder). Every file is compiled on its own first
 so that *all* syntax errors are reported, each with file and line; if any fails nothing is scanned.
+Included files are read through ``yara_includes.IncludeReader``: each is hashed with the rules
+and named in the ledger, and one outside the rules folder is refused unless allowed.
 
 Files up to ``whole_limit`` bytes are scanned in one buffer, so conditions on ``filesize`` and
 absolute offsets mean what the rule author meant. Larger files are streamed in chunks of
@@ -25,6 +27,7 @@ from typing import Any, BinaryIO
 import yara
 
 from evidencekit.errors import ValidationError
+from evidencekit.scan.yara_includes import IncludeReader
 
 RULE_SUFFIXES = (".yar", ".yara")
 EXTERNALS = {"filename": "", "filepath": "", "extension": "", "filetype": ""}
@@ -87,11 +90,15 @@ class RuleSet:
     rule_count: int
     overlap: int
     longest: int
+    included: tuple[tuple[str, str], ...] = ()  # (path relative to the rules folder or absolute, sha256)
 
     def describe(self) -> dict[str, Any]:
-        return {"source": self.source, "sha256": self.sha256, "rule_count": self.rule_count,
-                "files": [{"path": p, "sha256": h} for p, h in self.files],
-                "yara_version": yara.YARA_VERSION}
+        out = {"source": self.source, "sha256": self.sha256, "rule_count": self.rule_count,
+               "files": [{"path": p, "sha256": h} for p, h in self.files],
+               "yara_version": yara.YARA_VERSION}
+        if self.included:
+            out["included"] = [{"path": p, "sha256": h} for p, h in self.included]
+        return out
 
 
 def rule_files(path: Path) -> list[Path]:
@@ -123,15 +130,18 @@ def _error_line(err: Exception, file: Path) -> str:
     return f"{file}: {text}"
 
 
-def _check_each(files: list[Path]) -> None:
+def _check_each(files: list[Path], includes: IncludeReader) -> None:
     errors = []
     for file in files:
+        seen = len(includes.problems)
         try:
-            yara.compile(filepath=str(file), externals=EXTERNALS)
+            yara.compile(filepath=str(file), externals=EXTERNALS, include_callback=includes)
         except yara.SyntaxError as err:
-            errors.append(_error_line(err, file))
+            errors.append("; ".join(includes.problems[seen:]) or _error_line(err, file))
         except yara.Error as err:
             errors.append(f"{file}: {err}")
+        else:
+            errors += includes.problems[seen:]
     if errors:
         raise ValidationError("YARA rules do not compile, nothing scanned: " + "; ".join(errors))
 
@@ -150,25 +160,40 @@ def longest_string(sources: Iterable[str]) -> int:
     return longest
 
 
-def compile_rules(path: str | Path) -> RuleSet:
-    """Compile the rules at ``path`` (file or folder); ValidationError naming file and line."""
+def compile_rules(path: str | Path, allow_outside_includes: bool = False) -> RuleSet:
+    """Compile the rules at ``path`` (file or folder); ValidationError naming file and line.
+
+    The rules hash covers every file the compiler read, included ones too (``include "..."``);
+    an include outside the rules folder (the folder, or a single file's folder) is refused unless
+    ``allow_outside_includes``.
+    """
     root = Path(path).resolve()
     files = rule_files(root)
-    _check_each(files)
+    includes = IncludeReader(root.parent if root.is_file() else root, allow_outside_includes)
+    _check_each(files, includes)
+    includes = IncludeReader(includes.folder, allow_outside_includes)  # what the real compile reads
     filepaths = {_namespace(root, f): str(f) for f in files}
     try:
-        rules = yara.compile(filepaths=filepaths, externals=EXTERNALS)
+        rules = yara.compile(filepaths=filepaths, externals=EXTERNALS, include_callback=includes)
     except yara.Error as err:
-        raise ValidationError(f"YARA rules do not compile, nothing scanned: {_error_line(err, root)}") from err
+        why = "; ".join(includes.problems) or _error_line(err, root)
+        raise ValidationError(f"YARA rules do not compile, nothing scanned: {why}") from err
+    if includes.problems:
+        raise ValidationError("YARA rules do not compile, nothing scanned: " + "; ".join(includes.problems))
+    rule_count = sum(1 for _ in rules)  # once: a yara.Rules is its own iterator
+    if not rule_count:  # scanning with no rule would report "no match" for everything
+        raise ValidationError(f"{root}: holds no YARA rule (empty, or only comments and imports): nothing scanned")
     digests = []
     for f in files:
         rel = f.name if root.is_file() else f.relative_to(root).as_posix()
         digests.append((rel, hashlib.sha256(f.read_bytes()).hexdigest()))
+    included = tuple(includes.manifest_names())
     manifest = "".join(f"{rel}\0{digest}\n" for rel, digest in digests)
-    sources = [f.read_text(errors="replace") for f in files]
+    manifest += "".join(f"include\0{rel}\0{digest}\n" for rel, digest in included)  # none: the hash as before
+    sources = [f.read_text(errors="replace") for f in files] + [d.decode() for d in includes.read.values()]
     longest = longest_string(sources)
     return RuleSet(rules, str(root), tuple(digests), hashlib.sha256(manifest.encode()).hexdigest(),
-                   sum(1 for _ in rules), max(MIN_OVERLAP, 2 * longest), longest)
+                   rule_count, max(MIN_OVERLAP, 2 * longest), longest, included)
 
 
 def externals_for(path: str, filetype: str = "") -> dict[str, str]:

@@ -14,6 +14,7 @@ import yaml
 from pydantic import ValidationError as PydanticError
 
 from evidencekit.errors import ValidationError
+from evidencekit.yamlsafe import YamlError, compose_yaml, construct, duplicate_keys
 
 STEP_KINDS = ("automated", "attestation", "review")
 
@@ -59,41 +60,25 @@ class Source:
 
 
 def parse_yaml(text: str, name: str) -> Source:
-    """Parse ``text``; malformed YAML, duplicate keys or an empty file raise SopValidationError."""
-    loader = yaml.SafeLoader(text)
+    """Parse ``text``; malformed YAML, duplicate keys, an empty file or aliases that expand beyond
+    ``yamlsafe.MAX_ALIAS_NODES`` raise SopValidationError (read by ``evidencekit.yamlsafe``)."""
     try:
-        root = loader.get_single_node()
+        root, loader = compose_yaml(text, name, check_duplicates=False)
+    except YamlError as err:
+        raise SopValidationError([Problem(name, err.line, err.column, "", err.reason)]) from None
+    try:
         if root is None:
             raise SopValidationError([Problem(name, 1, 1, "", "empty file")])
-        dupes = list(_duplicate_keys(root, name))
+        dupes = [Problem(name, mark.line + 1, mark.column + 1, "", f"duplicate key {key!r}")
+                 for mark, key in duplicate_keys(root)]
         if dupes:
             raise SopValidationError(dupes)
-        data = loader.construct_document(root)
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        what = " ".join(x for x in (err.context, err.problem) if x)
-        raise SopValidationError([Problem(name, line, col, "", f"malformed YAML: {what}")]) from None
-    except yaml.YAMLError as err:
-        raise SopValidationError([Problem(name, 1, 1, "", f"malformed YAML: {err}")]) from None
+        data = construct(loader, root, name)
+    except YamlError as err:
+        raise SopValidationError([Problem(name, err.line, err.column, "", err.reason)]) from None
     finally:
         loader.dispose()
     return Source(name, data, root)
-
-
-def _duplicate_keys(node: yaml.Node, name: str):
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key, value in node.value:
-            if isinstance(key, yaml.ScalarNode):
-                if key.value in seen:
-                    mark = key.start_mark
-                    yield Problem(name, mark.line + 1, mark.column + 1, "", f"duplicate key {key.value!r}")
-                seen.add(key.value)
-            yield from _duplicate_keys(value, name)
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            yield from _duplicate_keys(item, name)
 
 
 def locate(root: yaml.Node, loc: Sequence[str | int]) -> tuple[yaml.Node, list[str | int]]:

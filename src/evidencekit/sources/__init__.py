@@ -10,13 +10,16 @@ one registration (see ``sources/plugin.py`` and docs/architecture.md).
 from __future__ import annotations
 
 import os
+import re
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from evidencekit.errors import EvidenceError
 from evidencekit.sources.base import Credentials, Entry, Evidence
+from evidencekit.sources.names import NAME_ENCODINGS, check_name_encoding
 
-__all__ = ["Credentials", "Entry", "Evidence", "open_evidence", "fork_safe", "reset_after_fork"]
+__all__ = ["Credentials", "Entry", "Evidence", "open_evidence", "fork_safe", "reset_after_fork", "NAME_ENCODINGS"]
 
 
 def fork_safe() -> bool:
@@ -43,21 +46,28 @@ class Detector:
 
 
 def open_evidence(path: str | os.PathLike[str], credentials: Credentials | None = None,
-                  locked_ok: bool = False) -> Evidence:
+                  locked_ok: bool = False, name_encoding: str | None = None) -> Evidence:
     """Open evidence read-only, detecting its whole format chain.
 
     With ``locked_ok``, an encrypted volume with no key given is listed as locked (its media can
     still be hashed) instead of being an error; a wrong key is an error either way.
+    ``name_encoding`` (cp1251, cp866, koi8-r) decodes the archive and folder names that are not
+    UTF-8 (and a zip's names stored without its UTF-8 flag); their raw bytes are kept either way.
 
     Raises:
         EvidenceError: missing, unreadable, empty, or not decodable; CredentialError for a wrong
             or missing password of an encrypted volume.
     """
-    text = os.path.abspath(os.fspath(path))
-    credentials = credentials or Credentials()
-    if not os.path.exists(text):
-        raise EvidenceError(f"{text}: no such file or directory")
-    if os.path.isdir(text):
+    encoding = check_name_encoding(name_encoding)
+    ev = _open(os.path.abspath(os.fspath(path)), credentials or Credentials(), locked_ok)
+    ev.name_encoding = encoding
+    if ev.name_encoding and ev.kind == "disk_image":
+        ev.warnings.append(f"--name-encoding {ev.name_encoding} applies to archive and folder names only")
+    return ev
+
+
+def _open(text: str, credentials: Credentials, locked_ok: bool) -> Evidence:
+    if require_evidence_file(text) == "directory":
         from evidencekit.sources.extraction import DirectoryExtraction
 
         return DirectoryExtraction(text)
@@ -74,5 +84,62 @@ def open_evidence(path: str | os.PathLike[str], credentials: Credentials | None 
     for item in plugins.items("source"):
         detector: Detector = plugins.resolve(item)
         if detector.detect(text, head):
-            return detector.open(text, credentials, locked_ok)
+            evidence = detector.open(text, credentials, locked_ok)
+            try:
+                _check_claim(evidence)
+                for segment in evidence.segment_files:
+                    require_evidence_file(segment)
+            except BaseException:
+                evidence.close()
+                raise
+            return evidence
     raise EvidenceError(f"{text}: unrecognised evidence")  # unreachable: the disk scanner is the catch-all
+
+
+def require_evidence_file(path: str) -> str:
+    """"file", "block device" or "directory"; EvidenceError for anything else.
+
+    A FIFO, character device or socket never ends (``/dev/zero``) or blocks for ever (a FIFO
+    nobody writes): neither is a piece of evidence, and neither is a name that points nowhere.
+    """
+    target = os.path.realpath(path)
+    shown = path if target == path else f"{path} (a link to {target})"
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        if os.path.islink(path):
+            raise EvidenceError(f"{path}: dangling symbolic link (to {os.readlink(path)}): no evidence there") from None
+        raise EvidenceError(f"{path}: no such file or directory") from None
+    except OSError as err:
+        raise EvidenceError(f"{path}: cannot be read: {err.strerror}") from err
+    if stat.S_ISDIR(mode):
+        return "directory"
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISBLK(mode):
+        return "block device"
+    what = ("a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a character device" if stat.S_ISCHR(mode)
+            else "a socket" if stat.S_ISSOCK(mode) else "a special file")
+    raise EvidenceError(f"{shown}: is {what}, not evidence: only regular files, block devices and "
+                        "directories are read")
+
+
+# A name that says which container the file is: a file so named that does not open as one is
+# damaged or misnamed, and is refused rather than read as a raw disk image.
+CLAIMED_FORMATS = [
+    (re.compile(r"\.(e|ex|s)\d\d$", re.IGNORECASE), "ewf", "an E01 (EWF) image"),
+    (re.compile(r"\.qcow2?$", re.IGNORECASE), "qcow", "a QCOW image"),
+    (re.compile(r"\.vmdk$", re.IGNORECASE), "vmdk", "a VMDK image"),
+    (re.compile(r"\.vhdx?$", re.IGNORECASE), "vhd", "a VHD image"),
+    (re.compile(r"\.zip$", re.IGNORECASE), "zip", "a zip archive"),
+    (re.compile(r"\.(tar|tgz|tar\.gz)$", re.IGNORECASE), "tar", "a tar archive"),
+]
+
+
+def _check_claim(evidence: Evidence) -> None:
+    found = {evidence.kind, *evidence.format_chain}
+    for pattern, fmt, name in CLAIMED_FORMATS:
+        if pattern.search(evidence.path) and fmt not in found:
+            raise EvidenceError(f"{evidence.path}: named as {name} but cannot be read as one (damaged, or a "
+                                f"misnamed {' -> '.join(evidence.format_chain) or evidence.kind} file: rename it "
+                                "to open it as such)")

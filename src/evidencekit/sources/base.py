@@ -136,6 +136,7 @@ class Evidence:
     acquisition: AcquisitionInfo | None = None
     segment_files: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    name_encoding: str | None = None  # code page of 8-bit archive and folder names (sources.names)
 
     def __enter__(self) -> Evidence:
         return self

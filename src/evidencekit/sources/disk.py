@@ -41,6 +41,7 @@ VOLUME_SYSTEMS = {
 }
 ENCRYPTED = {dd.TYPE_INDICATOR_BDE: "bitlocker", dd.TYPE_INDICATOR_LUKSDE: "luks", dd.TYPE_INDICATOR_FVDE: "filevault"} \
     if hasattr(dd, "TYPE_INDICATOR_FVDE") else {dd.TYPE_INDICATOR_BDE: "bitlocker", dd.TYPE_INDICATOR_LUKSDE: "luks"}
+MAX_MEDIA = (1 << 63) - 1  # the largest offset a seek can take
 VOLUME_PREFIX = {"mbr": "p", "gpt": "p", "apm": "p", "lvm": "lvm", "apfs_container": "apfs", "vss": "vss",
                  "corestorage": "cs"}
 
@@ -82,7 +83,7 @@ class DiskImage(Evidence):
         self._ctx.AddScanNode(root, None)
         try:
             self._scanner.Scan(self._ctx, scan_path_spec=root)
-        except (dfvfs_errors.BackEndError, ValueError, OSError, RuntimeError) as err:
+        except (dfvfs_errors.BackEndError, ValueError, OSError, RuntimeError, OverflowError) as err:
             raise EvidenceError(f"{self.path}: cannot be read as evidence: {explain(err)}") from err
         node = self._ctx.GetScanNode(root)
         self._media_spec = root
@@ -97,6 +98,9 @@ class DiskImage(Evidence):
         self.segment_files = segment_files(self.path, self._media_spec)
         self.acquisition = acquisition_info(self._media_spec, self.segment_files)
         self.media_size = self._measure_media()
+        if not self.media_size:  # the file is not empty (open_evidence checked): a header and no media
+            raise EvidenceError(f"{self.path}: cannot be read as {' -> '.join(self.format_chain)}: its media "
+                                "decodes to 0 bytes (truncated or damaged)")
         self._visit_children(node, prefix="", parent_spec=self._media_spec)
         self._order_volumes()
 
@@ -105,11 +109,14 @@ class DiskImage(Evidence):
         try:
             fo = resolver.Resolver.OpenFileObject(self._media_spec)
             size = int(fo.get_size())
+            if size > MAX_MEDIA:  # a damaged size field: no offset can reach its end
+                raise EvidenceError(f"{self.path}: cannot decode the media: its header states a size of "
+                                    f"{size:,} bytes, beyond any medium (damaged header)")
             if size:
                 fo.seek(max(0, size - 512))
                 fo.read(min(512, size))
             return size
-        except (dfvfs_errors.BackEndError, OSError, ValueError, RuntimeError) as err:
+        except (dfvfs_errors.BackEndError, OSError, ValueError, RuntimeError, OverflowError) as err:
             raise EvidenceError(f"{self.path}: cannot decode the media: {explain(err)}") from err
 
     def _visit_children(self, node: Any, prefix: str, parent_spec: Any) -> None:

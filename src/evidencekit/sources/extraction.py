@@ -1,17 +1,20 @@
 """Logical extractions: a directory tree, a zip, a tar (optionally gzip-compressed).
 
 Archives are read in place with the standard library and never extracted, so a hostile member
-name (absolute, ``..``, drive letter) cannot write anywhere; it is listed under a safe path with a
-warning that quotes the original name.
+name (absolute, ``..``, drive letter) cannot write anywhere; it is listed as stored, never resolved,
+with a warning that flags it. A name that is not UTF-8 is shown escaped (or decoded in the code page
+given as ``name_encoding``) and its raw bytes are kept (``sources.names``).
 """
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 import struct
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from functools import partial
@@ -20,9 +23,12 @@ from typing import Any, BinaryIO
 from evidencekit.errors import CredentialError, EvidenceError
 from evidencekit.models import FileRecord, Locator, VolumeInfo
 from evidencekit.sources.base import Credentials, Entry, Evidence
+from evidencekit.sources.names import decode_name, os_name
+from evidencekit.sources.zipnames import UTF8_FLAG, open_zip
 
 _MODE_TYPES = ((stat.S_ISDIR, "dir"), (stat.S_ISREG, "file"), (stat.S_ISLNK, "symlink"), (stat.S_ISFIFO, "fifo"),
                (stat.S_ISCHR, "chardev"), (stat.S_ISBLK, "blockdev"), (stat.S_ISSOCK, "socket"))
+MAX_LINK_TARGET = 4096  # PATH_MAX: a zip "link" holding more is not a link target
 _TAR_TYPES = {tarfile.REGTYPE: "file", tarfile.AREGTYPE: "file", tarfile.DIRTYPE: "dir", tarfile.SYMTYPE: "symlink",
               tarfile.LNKTYPE: "hardlink", tarfile.CHRTYPE: "chardev", tarfile.BLKTYPE: "blockdev",
               tarfile.FIFOTYPE: "fifo", tarfile.CONTTYPE: "file", tarfile.GNUTYPE_SPARSE: "file"}
@@ -32,20 +38,25 @@ def _os_spec(path: str) -> dict[str, Any]:
     return {"__type__": "PathSpec", "type_indicator": "OS", "location": path}
 
 
-def safe_member_path(name: str) -> tuple[str, str | None]:
-    """A member name as an absolute, normalised path inside the archive, and a warning if unsafe."""
-    cleaned = name.replace("\\", "/")
-    unsafe = cleaned.startswith("/") or (len(cleaned) > 1 and cleaned[1] == ":")
-    parts = []
-    for part in cleaned.split("/"):
-        if part in ("", "."):
-            continue
-        if part == "..":
-            unsafe = True
-            continue
-        parts.append(part.split(":", 1)[1] if len(part) == 2 and part[1] == ":" else part)
-    path = "/" + "/".join(p for p in parts if p)
-    return path, (f"unsafe member name {name!r} (absolute or escaping the archive): listed as {path}" if unsafe else None)
+def member_path(raw: bytes, encoding: str | None = None) -> tuple[str, str | None, list[str]]:
+    """A stored member name as an absolute path inside the archive: (path, raw name hex, warnings).
+
+    Backslashes read as ``/`` and empty or ``.`` parts are dropped (``./a/b`` is ``/a/b``); ``..``
+    parts, a leading ``/`` and a drive letter are kept as stored and flagged, never resolved: a
+    member ``a/../../x`` is listed as ``/a/../../x``, not as ``/x``. Bytes that are not UTF-8 are
+    shown escaped or in ``encoding`` (sources.names), after the split, so an escape is no separator.
+    """
+    name = decode_name(raw, encoding)
+    cleaned = raw.replace(b"\\", b"/")
+    parts = [part for part in cleaned.split(b"/") if part not in (b"", b".")]
+    reasons = [why for why, hit in (("absolute", cleaned.startswith(b"/")),
+                                    ("drive letter", cleaned[1:2] == b":"),
+                                    ("'..' climbs out of the archive", b".." in parts)) if hit]
+    path = decode_name(b"/" + b"/".join(parts), encoding).text
+    warnings = [name.warning] if name.warning else []
+    if reasons:
+        warnings.append(f"unsafe member name {name.text!r} ({', '.join(reasons)}): listed as stored, never resolved")
+    return path, name.raw_hex, warnings
 
 
 def _mode_type(mode: int) -> str:
@@ -76,21 +87,33 @@ class DirectoryExtraction(Evidence):
             yield self._entry(err.filename or self.path, f"unreadable: {err.strerror}")
 
     def _entry(self, full: str, warning: str | None = None) -> Entry:
-        rel = "/" + os.path.relpath(full, self.path).replace(os.sep, "/")
-        warnings = (warning,) if warning else ()
+        name = os_name(os.path.relpath(full, self.path).replace(os.sep, "/"), self.name_encoding)
+        warnings = [w for w in (warning, name.warning) if w]
         try:
             st = os.lstat(full)
         except OSError as err:
-            st, warnings = None, (*warnings, f"cannot stat: {err.strerror}")
+            st = None
+            warnings.append(f"cannot stat: {err.strerror}")
         kind = _mode_type(st.st_mode) if st else "unknown"
+        target = self._link_target(full, warnings) if kind == "symlink" else None
         record = FileRecord(
-            volume="", path=rel, inode=st.st_ino if st else None, type=kind, deleted=False,
+            volume="", path="/" + name.text, inode=st.st_ino if st else None, type=kind, deleted=False,
             size=st.st_size if st else None, locator=Locator(self.path, _os_spec(full)),
             mtime=st.st_mtime_ns if st else None, atime=st.st_atime_ns if st else None,
             ctime=st.st_ctime_ns if st else None, filesystem="directory", mode=st.st_mode if st else None,
             uid=st.st_uid if st else None, gid=st.st_gid if st else None,
-            link_target=os.readlink(full) if kind == "symlink" else None, warnings=warnings)
+            link_target=target, warnings=tuple(warnings), raw_name=name.raw_hex)
         return Entry(record, (lambda: _open_noatime(full)) if kind == "file" else None)
+
+    def _link_target(self, full: str, warnings: list[str]) -> str | None:
+        try:
+            target = os_name(os.readlink(full), self.name_encoding, "link target")
+        except OSError as err:
+            warnings.append(f"cannot read the link: {err.strerror}")
+            return None
+        if target.warning:
+            warnings.append(target.warning)
+        return target.text
 
     def open_locator(self, locator: Locator) -> BinaryIO:
         location = locator.spec.get("location", "")
@@ -117,10 +140,11 @@ class ZipExtraction(Evidence):
 
     def __init__(self, path: str, credentials: Credentials | None = None):
         super().__init__(path=path, kind="zip", format_chain=["zip"])
+        self._view = None
         try:
-            self._zip = zipfile.ZipFile(path)
+            self._zip, self._masked, self._view = open_zip(path)
             infos = self._zip.infolist()
-        except (zipfile.BadZipFile, OSError, ValueError) as err:
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as err:
             raise EvidenceError(f"{path}: damaged zip archive: {err}") from err
         self.media_size = os.path.getsize(path)
         self.segment_files = [path]
@@ -146,6 +170,8 @@ class ZipExtraction(Evidence):
 
     def close(self) -> None:
         self._zip.close()
+        if self._view is not None:
+            self._view.close()
 
     def open_media(self) -> BinaryIO:
         return open(self.path, "rb")  # noqa: SIM115 - the caller closes it
@@ -153,24 +179,50 @@ class ZipExtraction(Evidence):
     def entries(self, volume: str | None = None) -> Iterator[Entry]:
         if volume not in (None, ""):
             return
-        for info in self._zip.infolist():
-            path, warning = safe_member_path(info.filename)
-            warnings = [warning] if warning else []
+        for index, info in enumerate(self._zip.infolist()):
+            path, raw_name, warnings = member_path(*self._member_name(index, info))
             times, zone = _zip_times(info)
             unix_mode = info.external_attr >> 16
             kind = "dir" if info.is_dir() else _mode_type(unix_mode) if stat.S_IFMT(unix_mode) else "file"
+            target = self._link_target(info, warnings) if kind == "symlink" else None
             spec = {"__type__": "PathSpec", "type_indicator": "ZIP", "location": "/" + info.filename.lstrip("/"),
                     "parent": _os_spec(self.path)}
             record = FileRecord(volume="", path=path, inode=None, type=kind, deleted=False, size=info.file_size,
                                 locator=Locator(self.path, spec), time_digits=0, assumed_zone=zone,
-                                filesystem="zip", warnings=tuple(warnings), **times)
+                                filesystem="zip", link_target=target, warnings=tuple(warnings),
+                                raw_name=raw_name, **times)
             yield Entry(record, partial(self._open, info) if kind == "file" else None)
+
+    def _member_name(self, index: int, info: zipfile.ZipInfo) -> tuple[bytes, str | None]:
+        """The stored name's bytes and the code page for them: a name flagged UTF-8 but not (read
+        as cp437 by open_zip) or, with a name encoding, an unflagged 8-bit name, in that encoding;
+        every other name as zipfile decoded it (UTF-8, or cp437 as the zip format defines)."""
+        if index in self._masked or (self.name_encoding and not info.flag_bits & UTF8_FLAG
+                                     and not info.orig_filename.isascii()):
+            return info.orig_filename.encode("cp437"), self.name_encoding
+        return info.filename.encode("utf-8", "surrogateescape"), None
+
+    def _link_target(self, info: zipfile.ZipInfo, warnings: list[str]) -> str | None:
+        """A symbolic link's target: the member's content (as Info-ZIP stores links)."""
+        if info.file_size > MAX_LINK_TARGET:
+            warnings.append(f"symbolic link target of {info.file_size} bytes not read (over {MAX_LINK_TARGET})")
+            return None
+        try:
+            with self._open(info) as fh:
+                target = decode_name(fh.read(MAX_LINK_TARGET), self.name_encoding, "link target")
+        except (EvidenceError, zipfile.BadZipFile, OSError, EOFError) as err:
+            warnings.append(f"symbolic link target unreadable: {err}")
+            return None
+        if target.warning:
+            warnings.append(target.warning)
+        return target.text
 
     def _open(self, info: zipfile.ZipInfo) -> BinaryIO:
         try:
-            return self._zip.open(info, pwd=self._password.encode() if self._password else None)  # type: ignore[return-value]
-        except (RuntimeError, zipfile.BadZipFile, NotImplementedError, OSError) as err:
+            inner = self._zip.open(info, pwd=self._password.encode() if self._password else None)
+        except (RuntimeError, zipfile.BadZipFile, NotImplementedError, OSError, EOFError, zlib.error) as err:
             raise EvidenceError(f"{info.filename}: cannot be read: {err}") from err
+        return _Checked(inner, info.filename)  # type: ignore[return-value]
 
     def open_locator(self, locator: Locator) -> BinaryIO:
         name = locator.spec.get("location", "").lstrip("/")
@@ -205,10 +257,11 @@ class TarExtraction(Evidence):
     def __init__(self, path: str):
         super().__init__(path=path, kind="tar", format_chain=["tar"])
         try:
-            self._tar = tarfile.open(path, "r:*")  # noqa: SIM115 - open for the evidence's lifetime
+            # names as bytes through surrogateescape whatever the locale: sources.names recovers them
+            self._tar = tarfile.open(path, "r:*", encoding="utf-8", errors="surrogateescape")  # noqa: SIM115
             self._members = self._tar.getmembers()
-        except (tarfile.TarError, OSError, EOFError) as err:
-            raise EvidenceError(f"{path}: damaged tar archive: {err}") from err
+        except (tarfile.TarError, OSError, EOFError, zlib.error) as err:
+            raise EvidenceError(f"{path}: damaged tar archive: {_tar_cause(err)}") from err
         with open(path, "rb") as fh:
             self._compressed = fh.read(2) == b"\x1f\x8b"
         if self._compressed:
@@ -230,21 +283,28 @@ class TarExtraction(Evidence):
         if self._compressed:
             parent = {"__type__": "PathSpec", "type_indicator": "GZIP", "parent": parent}
         for member in self._members:
-            path, warning = safe_member_path(member.name)
+            path, raw_name, warnings = member_path(member.name.encode("utf-8", "surrogateescape"), self.name_encoding)
             kind = _TAR_TYPES.get(member.type, "unknown")
             spec = {"__type__": "PathSpec", "type_indicator": "TAR", "location": "/" + member.name.lstrip("/"),
                     "parent": parent}
+            target = os_name(member.linkname, self.name_encoding, "link target") if member.linkname else None
+            if target is not None and target.warning:
+                warnings.append(target.warning)
             record = FileRecord(volume="", path=path, inode=None, type=kind, deleted=False, size=member.size,
                                 locator=Locator(self.path, spec), mtime=int(member.mtime) * 1_000_000_000,
                                 time_digits=0, filesystem="tar", mode=member.mode, uid=member.uid, gid=member.gid,
-                                link_target=member.linkname or None, warnings=(warning,) if warning else ())
+                                link_target=target.text if target else None, warnings=tuple(warnings),
+                                raw_name=raw_name)
             yield Entry(record, partial(self._open, member) if kind == "file" else None)
 
     def _open(self, member: tarfile.TarInfo) -> BinaryIO:
-        fh = self._tar.extractfile(member)
+        try:
+            fh = self._tar.extractfile(member)
+        except (tarfile.TarError, OSError, EOFError, zlib.error) as err:
+            raise EvidenceError(f"{member.name}: cannot be read: {_tar_cause(err)}") from err
         if fh is None:
             raise EvidenceError(f"{member.name}: has no content")
-        return fh  # type: ignore[return-value]
+        return _Checked(fh, member.name)  # type: ignore[return-value]
 
     def open_locator(self, locator: Locator) -> BinaryIO:
         name = locator.spec.get("location", "").lstrip("/")
@@ -252,3 +312,40 @@ class TarExtraction(Evidence):
             if member.name.lstrip("/") == name:
                 return self._open(member)
         raise EvidenceError(f"{name}: not in {self.path}")
+
+
+def _tar_cause(err: BaseException) -> str:
+    """One line: tarfile lists each decompressor it tried on lines of their own."""
+    text = str(err)
+    if "could not be opened successfully" in text:
+        return "not readable as a tar archive, plain or gzip, bzip2 or xz compressed"
+    return " ".join(text.split()) or type(err).__name__
+
+
+class _Checked(io.RawIOBase):
+    """A member's content stream on which damage found while reading (a bad CRC, broken deflate
+    data, a truncated archive) is an EvidenceError: a warning on that record, not a stop."""
+
+    _DAMAGE = (zipfile.BadZipFile, tarfile.TarError, zlib.error, EOFError, RuntimeError, ValueError)
+
+    def __init__(self, inner: Any, name: str):
+        super().__init__()
+        self._inner, self._name = inner, name
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        try:
+            return self._inner.read(-1 if size is None else size)  # type: ignore[no-any-return]
+        except self._DAMAGE as err:
+            raise EvidenceError(f"{self._name}: content damaged: {err}") from err
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._inner.close()
+        super().close()

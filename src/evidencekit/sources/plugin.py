@@ -6,6 +6,7 @@ import gzip
 import zipfile
 from typing import TYPE_CHECKING
 
+from evidencekit.errors import EvidenceError
 from evidencekit.sources import Detector
 from evidencekit.sources.base import Credentials, Evidence
 
@@ -14,7 +15,12 @@ if TYPE_CHECKING:
 
 
 def _is_zip(path: str, head: bytes) -> bool:
-    return head[:4] in (b"PK\x03\x04", b"PK\x05\x06") and zipfile.is_zipfile(path)
+    if head[:4] not in (b"PK\x03\x04", b"PK\x05\x06"):
+        return False
+    if not zipfile.is_zipfile(path):  # a zip without its central directory is no raw disk image either
+        raise EvidenceError(f"{path}: starts like a zip archive but cannot be read as one "
+                            "(no central directory: truncated or damaged)")
+    return True
 
 
 def _is_tar(path: str, head: bytes) -> bool:

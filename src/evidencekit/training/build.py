@@ -13,6 +13,7 @@ import yaml
 from evidencekit.errors import ValidationError
 from evidencekit.training import answers, catalog
 from evidencekit.training.tools import BuildError, sha256_file
+from evidencekit.yamlsafe import load_yaml
 
 SUMS = "SHA256SUMS"
 
@@ -135,5 +136,5 @@ def load_key(name: str, images: Path | None = None) -> dict[str, Any]:
     path = (images or catalog.default_images_dir()) / catalog.TRAINER_DIR / f"{catalog.check_name(name)}.key.yaml"
     if not path.is_file():
         raise ValidationError(f"{path}: trainer key not found")
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = load_yaml(path.read_text(encoding="utf-8"), str(path))
     return {a["id"]: a["answer"] for a in data["answers"]}

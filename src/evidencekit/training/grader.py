@@ -6,11 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from evidencekit.errors import ValidationError
 from evidencekit.i18n import ngettext
 from evidencekit.training import answers, catalog
+from evidencekit.yamlsafe import YamlError, load_yaml
 
 HINTS = {
     "en": {"text": "text as it appears in the evidence",
@@ -67,7 +66,7 @@ def load_questions(name: str, images: Path | None = None) -> dict[str, Any]:
     path = catalog.scenario_dir(name, images) / "questions.yaml"
     if not path.is_file():
         raise ValidationError(f"{path}: questions not found (build the scenario or pass --images)")
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = load_yaml(path.read_text(encoding="utf-8"), str(path))
     if not isinstance(data, dict) or data.get("scenario") != name:
         raise ValidationError(f"{path}: not the questions of scenario {name}")
     return data
@@ -94,13 +93,13 @@ def exercise_text(name: str, lang: str = "en", images: Path | None = None) -> st
 def read_sheet(path: Path) -> dict[str, str]:
     """An answer sheet: a YAML mapping of question id to a scalar; all values read as text."""
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.BaseLoader)  # noqa: S506
+        data = load_yaml(path.read_text(encoding="utf-8"), str(path), plain_strings=True)
     except OSError as err:
         raise ValidationError(f"{path}: cannot read answers ({err.strerror})") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as err:
-        where = getattr(err, "problem_mark", None)
-        line = f" at line {where.line + 1}" if where else ""
-        raise ValidationError(f"{path}: answers are not valid YAML{line}") from None
+    except UnicodeDecodeError:
+        raise ValidationError(f"{path}: answers are not UTF-8 text") from None
+    except YamlError as err:
+        raise ValidationError(f"{path}: answers are not valid YAML at line {err.line}: {err.reason}") from None
     if isinstance(data, dict) and isinstance(data.get("answers"), dict):
         data = data["answers"]
     if not isinstance(data, dict):

@@ -15,6 +15,7 @@ class YaraParams(BaseModel):
     rules: str  # file or folder of rules; relative paths are relative to the SOP file
     fail_on_match: bool = False  # a match is a finding; make it a failed check only if asked
     timeout: int = 60  # seconds per file
+    allow_outside_includes: bool = False  # rules may include files outside their folder
 
 
 class HashsetParams(BaseModel):
@@ -38,7 +39,7 @@ def yara_scan(ctx: StepContext, params: YaraParams) -> StepResult:
     from evidencekit.scan.engine import ContentPass
     from evidencekit.scan.yara import YaraScanner, compile_rules
 
-    ruleset = compile_rules(ctx.resolve(params.rules))
+    ruleset = compile_rules(ctx.resolve(params.rules), params.allow_outside_includes)
     content = ContentPass(scanner=YaraScanner(ruleset, timeout=params.timeout), types=False)
     got = scan_exhibit(ctx.case, ctx.exhibit["id"], ctx.examiner, content)
     matches, files = int(got.get("matches", 0)), int(got.get("files_matched", 0))
