@@ -1,14 +1,15 @@
 """evidencekit: forensically sound ingest, inventory, timelines, custody and SOP checklists.
 
-The public API is small: :func:`open_evidence`, :class:`Case` (once the case store is present),
-and ``__version__``. Everything the CLI does is reachable from here.
+The public API is small: :func:`open_evidence` (an evidence: volumes, entries, ``entry(path)``,
+``open(path)``, ``files()``), :class:`Case` (a case directory: exhibits, ledger, ``timeline()``)
+and ``__version__``. Everything the CLI does is reachable from here; see docs/library.md.
 """
 
 from __future__ import annotations
 
 from evidencekit.sources import open_evidence
 
-__all__ = ["open_evidence", "__version__"]
+__all__ = ["Case", "open_evidence", "__version__"]
 
 
 def __getattr__(name: str):  # lazy: each costs start-up time a short command need not pay

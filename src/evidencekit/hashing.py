@@ -268,6 +268,16 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     return hash_file(os.fspath(path), ("sha256",))["sha256"]
 
 
+def checksum_line(hexdigest: str, name: str) -> str:
+    """One ``sha256sum`` line for the file ``name`` (no folder: it is checked from its own
+    folder). A name with a backslash, newline or carriage return is escaped as GNU coreutils
+    does it: the line starts with ``\\`` and those characters become ``\\\\``, ``\\n``, ``\\r``."""
+    if not any(ch in name for ch in "\\\n\r"):
+        return f"{hexdigest}  {name}\n"
+    escaped = name.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
+    return f"\\{hexdigest}  {escaped}\n"
+
+
 # --- acquisition-hash sidecars -------------------------------------------------------------
 # Text written by acquisition tools next to an image: md5sum/sha*sum and BSD "MD5 (f) = h" lists,
 # a bare hex value, FTK Imager ".txt" reports ("MD5 checksum:    h [: verified]"), Guymager ".info"

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import stat
 from dataclasses import MISSING, asdict, dataclass, field
 from dataclasses import fields as dataclass_fields
 from typing import Any
 
-from evidencekit.times import iso_utc, parse_iso_utc  # noqa: E402,F401 - re-exported
+from evidencekit.times import iso_utc, parse_iso_utc, to_datetime  # noqa: E402,F401 - re-exported
 
 TIME_FIELDS = ("mtime", "atime", "ctime", "crtime", "dtime", "fn_mtime", "fn_atime", "fn_ctime", "fn_crtime")
 
@@ -181,6 +182,18 @@ class FileRecord:
         new.__dict__.update(self.__dict__)
         new.__dict__.update(changes)
         return new
+
+    def datetime(self, name: str) -> _dt.datetime | None:
+        """The time field ``name`` (``mtime``, ``crtime``, ``fn_mtime``, ...) as an aware UTC
+        ``datetime`` (microseconds); the int nanoseconds of the field stay the exact value."""
+        if name not in TIME_FIELDS:
+            raise ValueError(f"{name!r} is not a time field ({', '.join(TIME_FIELDS)})")
+        return to_datetime(getattr(self, name))
+
+    @property
+    def datetimes(self) -> dict[str, _dt.datetime]:
+        """Every time the record has, as aware UTC ``datetime`` values, by field name."""
+        return {name: to_datetime(value) for name in TIME_FIELDS if (value := getattr(self, name)) is not None}  # type: ignore[misc]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict: times as ISO-8601 UTC strings at the source's precision."""

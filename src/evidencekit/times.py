@@ -102,3 +102,22 @@ def render(ns: int, digits: int, tz: tzinfo) -> str:
         text += "." + f"{frac:09d}"[:digits]
     offset = local.strftime("%z")
     return f"{text}{offset[:3]}:{offset[3:]}"
+
+
+def to_datetime(ns: int | None) -> datetime | None:
+    """An aware UTC ``datetime`` of ``ns`` (to the microsecond: what ``datetime`` holds; the int
+    nanoseconds stay the exact value)."""
+    if ns is None:
+        return None
+    secs, frac = divmod(ns, 1_000_000_000)
+    return datetime.fromtimestamp(secs, UTC).replace(microsecond=frac // 1000)
+
+
+def to_ns(value: int | datetime | None) -> int | None:
+    """ns UTC from ns or an aware ``datetime`` (a naive one is refused: its zone is unknown)."""
+    if value is None or isinstance(value, int):
+        return value
+    if value.tzinfo is None:
+        raise ValidationError(f"{value.isoformat()}: a datetime without a time zone; give tzinfo (e.g. UTC)")
+    delta = value - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000

@@ -153,3 +153,25 @@ def test_sort_unique_matches_python() -> None:
     arr = np.frombuffer(b"".join(rows), dtype=np.uint8).reshape(-1, 20)
     got = [bytes(r) for r in sort_unique(arr)]
     assert got == sorted(set(rows))
+
+
+def test_byte_order_mark_crlf_and_csv_with_a_header_are_read(tmp_path: Path) -> None:
+    """As Windows tools write lists: a UTF-8 BOM, CRLF, CSV with a header (Excel: ';' and quotes)."""
+    bom = tmp_path / "bom.txt"
+    bom.write_bytes(b"\xef\xbb\xbf" + f"{_hex(CONTENTS[0], 'md5')}  alpha.txt\r\n{_hex(CONTENTS[1], 'md5')}\r\n".encode())
+    comma = tmp_path / "list.csv"
+    comma.write_text(f"SHA-256,File Name,Size\r\n{_hex(CONTENTS[2], 'sha256')},charlie.bin,8\r\n", newline="")
+    excel = tmp_path / "excel.csv"
+    excel.write_bytes(b"\xef\xbb\xbf" + f'"Name";"MD5 Hash";"SHA1"\r\n"Документ.doc";"{_hex(CONTENTS[3], "md5").upper()}";'
+                      f'"{_hex(CONTENTS[3], "sha1")}"\r\n'.encode())
+    assert [detect_format(p) for p in (bom, comma, excel)] == ["plain", "csv", "csv"]
+    expected = {"bom": {"md5": 2}, "list": {"sha256": 1}, "excel": {"md5": 1, "sha1": 1}}
+    for path in (bom, comma, excel):
+        report = import_hash_set(path.stem, path, "known-bad")
+        assert report.manifest["counts"] == expected[path.stem] and report.manifest.get("malformed_lines", 0) == 0
+    assert open_hash_set("excel").contains_hex("md5", [_hex(CONTENTS[3], "md5")]).tolist() == [True]
+    assert open_hash_set("bom").contains_hex("md5", [_hex(c, "md5") for c in CONTENTS[:2]]).tolist() == [True, True]
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"md5,name\r\n{_hex(b'x', 'md5')},x\r\nnot-hex,y\r\n", newline="")
+    with pytest.raises(ValidationError, match="line 3"):
+        import_hash_set("bad", bad, "known-bad")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -38,6 +39,23 @@ def build_ext4(work: Path, n_files: int, size_mb: int = 16) -> Path:
     env = {**os.environ, "E2FSPROGS_FAKE_TIME": str(MTIME), "TZ": "UTC", "LC_ALL": "C"}
     subprocess.run(["mke2fs", "-q", "-F", "-t", "ext4", "-b", "4096", "-I", "256", "-L", "TL",
                     "-d", str(src), str(image)], check=True, env=env)
+    return image
+
+
+def build_ext4_named(work: Path, names: dict[str, str], label: str) -> Path:
+    """An 8 MiB ext4 image holding ``names`` (any bytes but "/") with the given contents."""
+    need_tool("mke2fs")
+    src = work / f"src-{label}"
+    src.mkdir(parents=True)
+    for i, (name, text) in enumerate(names.items()):
+        path = src / name
+        path.write_text(text * (i + 1))
+        os.utime(path, (MTIME + 60 * i + 5, MTIME + 60 * i))
+    image = work / f"{label}.raw"
+    with open(image, "wb") as fh:
+        fh.truncate(8 << 20)
+    env = {**os.environ, "E2FSPROGS_FAKE_TIME": str(MTIME), "TZ": "UTC", "LC_ALL": "C"}
+    subprocess.run(["mke2fs", "-q", "-F", "-t", "ext4", "-L", label, "-d", str(src), str(image)], check=True, env=env)
     return image
 
 
@@ -79,7 +97,7 @@ def mactime_rows(body: Path) -> list[list[str]]:
 
 def tsk_name(name: str) -> tuple[str, str | None]:
     """A mactime/bodyfile name without TSK's decorations: (path, "$FILE_NAME" or None)."""
-    name = name.strip('"')
+    name = re.sub(r"^[^/:]*:[^/]*(?=/)", "", name.strip('"'))  # our EXHIBIT:VOLUME prefix
     if name.endswith(" (deleted)"):
         name = name[: -len(" (deleted)")]
     attribute = None

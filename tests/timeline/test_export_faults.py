@@ -88,4 +88,5 @@ def test_the_same_export_fits_where_there_is_room(big_case: Path, tmp_path: Path
     out = tmp_path / f"timeline.{fmt}"
     proc = _export(big_case, out, fmt, None)
     assert proc.returncode == 0, proc.stderr
-    assert out.stat().st_size > 2 * LIMIT and (tmp_path / f"timeline.{fmt}.sha256").is_file()
+    # well above the limit (the bodyfile is the smallest: MD5 or 0 in its first column, as TSK 3.x has it)
+    assert out.stat().st_size > 1.3 * LIMIT and (tmp_path / f"timeline.{fmt}.sha256").is_file()

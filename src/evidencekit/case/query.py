@@ -9,6 +9,7 @@ from typing import Any
 
 from evidencekit.case.rows import FILE_COLUMNS
 from evidencekit.case.store import Case
+from evidencekit.errors import ValidationError
 from evidencekit.models import FileRecord, Locator, iso_utc
 
 
@@ -68,6 +69,25 @@ def _record(d: dict[str, Any]) -> FileRecord:
         md5=d["md5"], sha1=d["sha1"], sha256=d["sha256"], warnings=tuple(json.loads(d["warnings"])),
         attributes=tuple(d["attributes"].split()), raw_name=d["raw_name"],
     )
+
+
+def check_selection(case: Case, exhibit: str | None, volume: str | None = None) -> None:
+    """ValidationError naming what exists when ``exhibit`` or ``volume`` matches nothing in the case."""
+    ids = [ex.id for ex in case.exhibits()]
+    if exhibit is not None and exhibit not in ids:
+        raise ValidationError(f"{case.root}: no exhibit {exhibit!r}; the case has {_listing(ids)}")
+    if volume is not None:
+        sql, args = "SELECT DISTINCT volume FROM files", []
+        if exhibit is not None:
+            sql, args = sql + " WHERE exhibit = ?", [exhibit]
+        volumes = sorted(v or "" for (v,) in case.db.execute(sql, args))
+        if volume not in volumes:
+            where = f"exhibit {exhibit}" if exhibit else "the inventory"
+            raise ValidationError(f"{case.root}: no volume {volume!r} in {where}; it has {_listing(volumes)}")
+
+
+def _listing(names: list[str]) -> str:
+    return ", ".join(repr(n) if n == "" else n for n in names) if names else "none"
 
 
 def status(case: Case) -> dict[str, Any]:

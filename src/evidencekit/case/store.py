@@ -14,12 +14,17 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evidencekit import settings
 from evidencekit.case import ledger, schema
 from evidencekit.case.examiners import Examiner
 from evidencekit.errors import CaseError
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from evidencekit.timeline.events import TimelineEvent
 
 DB_NAME = "case.db"
 FORMAT = "evidencekit-case"
@@ -168,6 +173,7 @@ class Case:
         return cls(root, db)
 
     def close(self) -> None:
+        """Close the case database (a ``with Case.open(...)`` block does it)."""
         self.db.close()
 
     def __enter__(self) -> Case:
@@ -245,23 +251,36 @@ class Case:
 
     # -- exhibits -------------------------------------------------------------------------
     def exhibits(self) -> list[Exhibit]:
+        """Every exhibit of the case, in the order they were added."""
         return [_exhibit(r) for r in self.db.execute(_EXHIBIT_SELECT + " ORDER BY added_ns, id")]
 
     def exhibit(self, exhibit_id: str) -> Exhibit:
+        """The exhibit ``exhibit_id``; CaseError when the case has none of that id."""
         row = self.db.execute(_EXHIBIT_SELECT + " WHERE id = ?", (exhibit_id,)).fetchone()
         if row is None:
             raise CaseError(f"{self.root}: no exhibit {exhibit_id!r} in this case")
         return _exhibit(row)
 
     def entries(self) -> list[ledger.LedgerEntry]:
+        """The custody ledger's entries in order (signed, hash-chained)."""
         return ledger.entries(self.db)
 
-    def timeline(self, **filters: Any) -> Iterator[Any]:
-        """The case's timeline events (``TimelineEvent``) in time order, filtered as
-        :class:`evidencekit.timeline.Query` says (start, end, exhibit, source, grep, flagged, limit)."""
-        from evidencekit.timeline.store import Query, query
+    def timeline(self, *, start: int | datetime | None = None, end: int | datetime | None = None,
+                 exhibit: str | None = None, source: str | None = None, grep: str | None = None,
+                 flagged: bool = False, limit: int | None = None) -> Iterator[TimelineEvent]:
+        """The case's timeline events in time order, filtered.
 
-        return query(self.db, Query(**filters))
+        ``start``/``end``: ns UTC or an aware ``datetime`` (``end`` exclusive); ``exhibit``: one
+        exhibit; ``source``: ``fs``, ``plaso``, ``native`` or a parser; ``grep``: text in the path
+        or message; ``flagged``: only events with an anomaly flag. An exhibit or source that
+        matches nothing is a ValidationError naming those that exist.
+        """
+        from evidencekit.timeline.store import Query, check_selection, query
+        from evidencekit.times import to_ns
+
+        q = Query(to_ns(start), to_ns(end), exhibit, source, grep, flagged, limit)
+        check_selection(self.db, str(self.root), [ex.id for ex in self.exhibits()], q)
+        return query(self.db, q)
 
 
 _EXHIBIT_COLUMNS = (

@@ -36,6 +36,17 @@ def _log_to_stderr() -> None:
         logger.propagate = False
 
 
+def _choose_lang(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
+    """Start of every invocation: the language from --lang or the locale, --quiet off (a process
+    may run several invocations, as tests do)."""
+    from evidencekit.cli import common, lang
+
+    settings.reset()  # the locale is read through settings: this invocation's environment
+    common.reset_quiet()
+    lang.reset()
+    return lang.choose(ctx, param, value)
+
+
 class _Main(click.Group):
     """Turns every EvidenceKitError into one line on stderr and its exit code: no tracebacks.
 
@@ -44,7 +55,10 @@ class _Main(click.Group):
     """
 
     def _load(self, module_name: str) -> None:
+        from evidencekit.cli.common import add_quiet
+
         for command in importlib.import_module(module_name).COMMANDS:
+            add_quiet(command)  # every command takes --quiet
             self.add_command(command)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
@@ -57,15 +71,17 @@ class _Main(click.Group):
         return list(command_modules())
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]
+        from evidencekit.cli.lang import _
+
         _log_to_stderr()
         settings.reset()  # each invocation reads the environment it runs in (once)
         try:
             return super().invoke(ctx)
         except EvidenceKitError as err:
-            click.echo(f"evidencekit: error: {err}", err=True)
+            click.echo(_("evidencekit: error: {error}", error=err), err=True)
             sys.exit(err.exit_code)
         except KeyboardInterrupt:
-            click.echo("evidencekit: interrupted", err=True)
+            click.echo(_("evidencekit: interrupted"), err=True)
             sys.exit(130)
         except BrokenPipeError:
             sys.exit(141)
@@ -73,6 +89,8 @@ class _Main(click.Group):
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="evidencekit", prog_name="evidencekit")
+@click.option("--lang", metavar="LANG", default=None, expose_value=False, is_eager=True, callback=_choose_lang,
+              help="Language of messages and prompts (en, ru); default: the locale ($LC_ALL, $LANG).")
 def main() -> None:
     """evidencekit: forensic ingest, inventory, timelines, custody and SOP checklists.
 

@@ -5,14 +5,24 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import click
 
 from evidencekit.case import Case, query
-from evidencekit.cli.common import credential_options, is_terminal, name_encoding_option, source_tz_option
+from evidencekit.cli.common import (
+    credential_options,
+    is_terminal,
+    name_encoding_option,
+    note,
+    phase_progress,
+    progress_bar,
+    source_tz_option,
+)
 from evidencekit.cli.examiner import acting_examiner, examiner_option
+from evidencekit.cli.lang import _, n_
 from evidencekit.errors import CaseError
 from evidencekit.hashing import DEFAULT_FILE_HASHES as DEFAULT_HASHES
 from evidencekit.hashing import parse_hash_list
@@ -42,7 +52,7 @@ def init_cmd(case_dir: str, number: str, title: str, authority: str, authority_d
     examiner = acting_examiner(examiner_id)
     case = Case.init(case_dir, number=number, title=title, authority=authority, authority_date=authority_date,
                      examiner=examiner)
-    click.echo(f"case {number} created in {case.root} (id {case.id})")
+    click.echo(_("case {number} created in {path} (id {id})", number=number, path=case.root, id=case.id))
 
 
 @case_group.command("add")
@@ -57,25 +67,32 @@ def init_cmd(case_dir: str, number: str, title: str, authority: str, authority_d
 @click.option("--received-from", help="Who handed the exhibit to the lab.")
 @click.option("--acquisition-hash", metavar="ALG:HEX", help="Hash stated at acquisition, e.g. sha256:ab12...")
 @click.option("--copy", is_flag=True, help="Copy the evidence files into the case (evidence/EXHIBIT/) and register the copy.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 @name_encoding_option
 @source_tz_option
 @credential_options
 @examiner_option
-def add_cmd(case_dir: str, evidence: str, exhibit_id: str, acquisition_hash: str | None, copy: bool,
+def add_cmd(case_dir: str, evidence: str, exhibit_id: str, acquisition_hash: str | None, copy: bool, as_json: bool,
             name_encoding: str | None, password: str | None, recovery_key: str | None, examiner_id: str | None,
             **label: Any) -> None:
     """Register EVIDENCE as an exhibit: referenced by path and by the hash of its decoded media.
 
     The evidence is never copied or written unless --copy is given. A password or recovery key is
-    checked, never stored: give it again to the steps that read the content.
+    checked, never stored: give it again to the steps that read the content. On a terminal the
+    hashing of the media shows its progress, total and time left.
     """
     case = Case.open(case_dir)
     examiner = acting_examiner(examiner_id)
-    result = add_exhibit(case, evidence, exhibit_id, examiner, Seizure(**label), acquisition_hash, copy=copy,
-                         name_encoding=name_encoding,
-                         credentials=Credentials(password=password, recovery_key=recovery_key))
-    click.echo(f"exhibit {exhibit_id} registered: " + " ".join(f"{k}:{v}" for k, v in result["hashes"].items()))
-    click.echo(f"acquisition hash check: {result['acquisition_check']}")
+    with progress_bar(f"{exhibit_id}: hashing", total=_media_size(evidence), unit="bytes") as advance:
+        result = add_exhibit(case, evidence, exhibit_id, examiner, Seizure(**label), acquisition_hash, copy=copy,
+                             progress=advance, name_encoding=name_encoding,
+                             credentials=Credentials(password=password, recovery_key=recovery_key))
+    if as_json:
+        click.echo(json.dumps({"exhibit": exhibit_id, **result}, sort_keys=True, default=str))
+        return
+    hashes = " ".join(f"{k}:{v}" for k, v in result["hashes"].items())
+    click.echo(_("exhibit {exhibit} registered: {hashes}", exhibit=exhibit_id, hashes=hashes))
+    click.echo(_("acquisition hash check: {result}", result=result["acquisition_check"]))
     for line in result["mismatches"]:
         click.echo(f"  MISMATCH {line}")
 
@@ -90,14 +107,18 @@ def add_cmd(case_dir: str, evidence: str, exhibit_id: str, acquisition_hash: str
 @click.option("--reprocess", is_flag=True, help="Process again exhibits already processed (rows replaced).")
 @click.option("--jobs", "-j", type=click.IntRange(0, 64), default=0, show_default="0: one per core, up to 4",
               help="Worker processes listing large file systems (same rows, same order as one process).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per exhibit (JSON Lines).")
 @credential_options
 @examiner_option
 def process_cmd(case_dir: str, exhibits: tuple[str, ...], hash_list: str, deviation: str | None,
-                reprocess: bool, jobs: int, password: str | None, recovery_key: str | None,
+                reprocess: bool, jobs: int, as_json: bool, password: str | None, recovery_key: str | None,
                 examiner_id: str | None) -> None:
     """Verify each exhibit (integrity gate) and inventory it with hashes into the case. Resumable.
 
-    An encrypted volume or backup needs its password or recovery key here (a case stores none)."""
+    An encrypted volume or backup needs its password or recovery key here (a case stores none). On
+    a terminal each phase shows its count (bytes verified, entries listed), with the total and time
+    left where it is known.
+    """
     case = Case.open(case_dir)
     examiner = acting_examiner(examiner_id)
     hashes = parse_hash_list(hash_list)
@@ -105,30 +126,27 @@ def process_cmd(case_dir: str, exhibits: tuple[str, ...], hash_list: str, deviat
     if not targets:
         raise CaseError(f"{case.root}: the case has no exhibits yet; register one with 'evidencekit case add'")
     for exhibit_id in targets:
-        with _progress(exhibit_id) as progress:
+        size = case.exhibit(exhibit_id).media_size if exhibit_id in {e.id for e in case.exhibits()} else None
+        with phase_progress(exhibit_id, {"verify": size, "re-verify": size}) as progress:
             summary = process_exhibit(case, exhibit_id, examiner, hashes=hashes, deviation=deviation,
                                       reprocess=reprocess, progress=progress, jobs=jobs,
                                       credentials=Credentials(password=password, recovery_key=recovery_key))
-        click.echo(" ".join(f"{k}={v}" for k, v in summary.items()))
+        click.echo(json.dumps(summary, sort_keys=True, default=str) if as_json
+                   else " ".join(f"{k}={v}" for k, v in summary.items()))
 
 
-@contextlib.contextmanager
-def _progress(exhibit_id: str) -> Iterator[Callable[[str, int], None] | None]:
-    """A rich progress display on a terminal (bytes verified, entries inventoried), else nothing."""
+def _media_size(evidence: str) -> int | None:
+    """The decoded media size for the progress total (only worth opening for on a terminal)."""
     if not is_terminal():
-        yield None
-        return
-    from rich.progress import Progress
+        return None
+    from evidencekit.errors import EvidenceKitError
+    from evidencekit.sources import open_evidence
 
-    with Progress(transient=True) as bar:
-        tasks: dict[str, Any] = {}
-
-        def advance(phase: str, n: int) -> None:
-            if phase not in tasks:
-                tasks[phase] = bar.add_task(f"{exhibit_id}: {phase}", total=None)
-            bar.advance(tasks[phase], n)
-
-        yield advance
+    try:
+        with open_evidence(evidence, locked_ok=True) as ev:
+            return ev.media_size
+    except EvidenceKitError:
+        return None  # add_exhibit reports it
 
 
 @case_group.command("status")
@@ -154,22 +172,55 @@ def status_cmd(case_dir: str, fmt: str) -> None:
 @click.option("--deleted", is_flag=True, help="Only deleted entries.")
 @click.option("--ext", "exts", multiple=True, help="Only these file extensions (repeatable, no dot).")
 @click.option("--min-size", type=int, help="Only files of at least this many bytes.")
-@click.option("--format", "fmt", type=click.Choice(["table", "jsonl", "csv"]), default="table", show_default=True,
-              help="Output format.")
+@click.option("--format", "fmt", type=click.Choice(["table", "jsonl", "csv", "xlsx"]), default="table",
+              show_default=True, help="Output format (xlsx: one sheet per exhibit; needs --output).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to FILE instead of stdout.")
+@click.option("--excel", is_flag=True, help="CSV for Excel: UTF-8 with a byte order mark, ';' between fields, CRLF.")
+@click.option("--tz", "tz", default="UTC", show_default=True, metavar="ZONE",
+              help="Display time zone of jsonl, csv and xlsx times (IANA name). Storage stays UTC.")
 @file_filter_options
 def files_cmd(case_dir: str, pattern: str | None, exhibit: str | None, volume: str | None, deleted: bool,
-              exts: tuple[str, ...], min_size: int | None, fmt: str, **scan_filters: Any) -> None:
+              exts: tuple[str, ...], min_size: int | None, fmt: str, output: str | None, excel: bool, tz: str,
+              **scan_filters: Any) -> None:
     """List the inventory stored in the case; PATTERN is a path glob (e.g. '/home/*/*.jpg').
 
     Content filters (--type, --mismatch, --yara, --known-bad, --hide-known) use the results of
-    'evidencekit scan' stored in the case.
+    'evidencekit scan' stored in the case. An --exhibit or --volume the case does not have is an
+    error naming those it has.
     """
     case = Case.open(case_dir)
+    query.check_selection(case, exhibit, volume)
     filters = query.FileFilter(pattern=pattern, exhibit=exhibit, volume=volume, deleted=deleted,
                                exts=exts, min_size=min_size, extra=[file_filter_sql(**scan_filters)])
     from evidencekit.exporters.case_files import write_files
 
-    write_files(case, filters, fmt, sys.stdout)
+    if fmt == "xlsx":
+        _files_xlsx(case, filters, output, tz)
+        return
+    with _output(output) as out:
+        count = write_files(case, filters, fmt, out, excel=excel, tz=tz)
+    if output:
+        note(n_("{n} entry written to {path}", "{n} entries written to {path}", count, path=output))
+
+
+def _files_xlsx(case: Case, filters: query.FileFilter, output: str | None, tz: str) -> None:
+    from evidencekit.exporters.files import COLUMNS
+    from evidencekit.exporters.xlsx import write_files
+    from evidencekit.times import zone
+
+    if not output:
+        raise CaseError("--format xlsx writes a file: give --output FILE.xlsx")
+    count = write_files(query.select_files(case, filters), Path(output), zone(tz), tz, COLUMNS)
+    note(n_("{n} entry written to {path}", "{n} entries written to {path}", count, path=output))
+
+
+@contextlib.contextmanager
+def _output(output: str | None) -> Iterator[Any]:
+    if not output:
+        yield sys.stdout
+        return
+    with open(output, "w", encoding="utf-8", newline="") as fh:
+        yield fh
 
 
 @case_group.group("question")

@@ -1,4 +1,5 @@
-"""Options and helpers every command module shares: evidence credentials, display zone, progress."""
+"""Options and helpers every command module shares: evidence credentials, display zone, progress,
+--quiet (added to every command by the main group)."""
 
 from __future__ import annotations
 
@@ -53,8 +54,55 @@ def tz_option(func: Callable[..., Any]) -> Callable[..., Any]:
                         help="Display time zone (IANA name, e.g. Asia/Almaty). Storage is always UTC.")(func)
 
 
+_QUIET = {"on": False}
+
+
+def reset_quiet() -> None:
+    _QUIET["on"] = False
+
+
+def set_quiet(ctx: click.Context | None, _param: object, value: bool) -> None:
+    if value:
+        _QUIET["on"] = True
+
+
+QUIET_HELP = "No progress display and no notes on stderr (results, warnings and errors still print)."
+
+
+def add_quiet(command: click.Command) -> None:
+    """Give ``command`` (and every subcommand) ``--quiet/-q`` (read by :func:`quiet`) and
+    ``--lang`` (the language of messages; a command's own ``--lang`` also sets it)."""
+    from evidencekit.cli.lang import LANG_OPTION, choose
+
+    names = {p.name: p for p in command.params}
+    if "quiet" not in names:
+        command.params.append(click.Option(["--quiet", "-q"], is_flag=True, expose_value=False,
+                                           callback=set_quiet, help=QUIET_HELP))
+    if "lang" not in names and not isinstance(command, click.Group):
+        LANG_OPTION(command)
+    elif "lang" in names and names["lang"].callback is None:  # e.g. sop and training: their --lang
+        option = names["lang"]
+        option.default = None
+        if isinstance(option, click.Option):
+            option.show_default = False
+        option.callback = choose
+    for sub in getattr(command, "commands", {}).values():
+        add_quiet(sub)
+
+
+def quiet() -> bool:
+    return _QUIET["on"]
+
+
+def note(message: str) -> None:
+    """An informational line on stderr, unless --quiet."""
+    if not quiet():
+        click.echo(message, err=True)
+
+
 def is_terminal() -> bool:
-    return sys.stderr.isatty()
+    """Whether to draw progress: stderr is a terminal and --quiet was not given."""
+    return sys.stderr.isatty() and not quiet()
 
 
 @contextmanager
@@ -88,3 +136,34 @@ def progress_bar(description: str, total: int | None = None, unit: str = "items"
     with Progress(*columns, console=Console(stderr=True), transient=True, redirect_stdout=False) as progress:
         task = progress.add_task(description, total=total)
         yield lambda n: progress.advance(task, n)
+
+
+@contextmanager
+def phase_progress(label: str, totals: dict[str, int | None]) -> Iterator[Callable[[str, int], None] | None]:
+    """Yields advance(phase, n) drawing one bar per phase (a total, count and ETA where the
+    phase's total is known, else a count and the elapsed time); None off a terminal."""
+    if not is_terminal():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True), transient=True,
+                  redirect_stdout=False) as bar:
+        tasks: dict[str, Any] = {}
+
+        def advance(phase: str, n: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(f"{label}: {phase}", total=totals.get(phase))
+            bar.advance(tasks[phase], n)
+
+        yield advance

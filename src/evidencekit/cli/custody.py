@@ -118,13 +118,22 @@ def record_cmd(case_dir: str, action: str, exhibit: str | None, text: str, exami
               help="Bundle directory or .zip (required for a bundle); for CASE default exports/custody-<time>.jsonld.")
 @click.option("--format", "fmt", type=click.Choice(["bundle", "case"]), default="bundle", show_default=True,
               help="bundle: ledger, keys, manifest and files; case: CASE/UCO JSON-LD.")
+@click.option("--custody-only", is_flag=True,
+              help="case: the chain of custody without the inventory's File observables.")
 @examiner_option
-def export_cmd(case_dir: str, out: str | None, fmt: str, examiner_id: str | None) -> None:
-    """Export the chain of custody for another lab: a verifiable bundle, or CASE/UCO JSON-LD."""
+def export_cmd(case_dir: str, out: str | None, fmt: str, custody_only: bool, examiner_id: str | None) -> None:
+    """Export the chain of custody for another lab: a verifiable bundle, or CASE/UCO JSON-LD.
+
+    CASE/UCO holds every inventory file as an observable (hashes, path, size, times, exhibit)
+    unless --custody-only is given.
+    """
     case = Case.open(case_dir)
     examiner = acting_examiner(examiner_id)
     if fmt == "case":
-        from evidencekit.exporters.caseuco import export_case
+        if custody_only:
+            from evidencekit.exporters.caseuco import export_case
+        else:
+            from evidencekit.exporters.case_inventory import export_case  # type: ignore[assignment]
 
         result = export_case(case, out, examiner)
     elif out is None:

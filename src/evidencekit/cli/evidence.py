@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from dataclasses import asdict
+from typing import Any
 
 import click
 
@@ -13,14 +14,18 @@ from evidencekit.cli.common import (
     archive_option,
     credential_options,
     name_encoding_option,
+    note,
     open_from_cli,
     progress_bar,
     source_tz_option,
     tz_option,
 )
+from evidencekit.cli.lang import _, n_
+from evidencekit.errors import ValidationError
 from evidencekit.exporters.files import FILE_FORMATS, Renderer
-from evidencekit.hashing import parse_hash_list
+from evidencekit.hashing import DEFAULT_FILE_HASHES, parse_hash_list
 from evidencekit.inventory.parallel import default_jobs, segments
+from evidencekit.textout import escape_control
 
 
 @click.command()
@@ -79,8 +84,9 @@ def _print_info(data: dict) -> None:
     click.echo(f"  {'name':<8} {'offset':>12} {'length':>14}  {'type':<28} {'file system':<12} {'label':<16} encryption")
     for v in data["volumes"]:
         enc = (v["encryption"] or "-") + (" (locked)" if v["locked"] else "")
+        label = escape_control(v["fs_label"] or "-")  # written by whoever formatted the volume
         click.echo(f"  {v['name'] or '(whole)':<8} {_num(v['offset']):>12} {_num(v['length']):>14}  {v['type']:<28} "
-                   f"{v['filesystem'] or '-':<12} {v['fs_label'] or '-':<16} {enc}")
+                   f"{v['filesystem'] or '-':<12} {label:<16} {enc}")
         for key, value in (v.get("encryption_details") or {}).items():
             shown = ", ".join(value) if isinstance(value, list) else _num(value) if isinstance(value, int) else value
             click.echo(f"    {key.replace('_', ' '):<20} {shown}")
@@ -91,12 +97,12 @@ def _print_info(data: dict) -> None:
             if key == "stored_hashes":
                 for alg, digest in value.items():
                     click.echo(f"  stored {alg:<13} {digest}")
-            elif value:
-                click.echo(f"  {key.replace('_', ' '):<20} {value}")
+            elif value:  # E01 header fields: free text of the acquiring examiner's tool
+                click.echo(f"  {key.replace('_', ' '):<20} {escape_control(str(value))}")
     if data["device"]:
         click.echo("Device (as the extraction states it):")
         for key, value in data["device"].items():
-            click.echo(f"  {key.replace('_', ' '):<20} {value}")
+            click.echo(f"  {key.replace('_', ' '):<20} {escape_control(str(value))}")
     for warning in data["warnings"]:
         click.echo(f"Warning: {warning}", err=True)
 
@@ -107,10 +113,12 @@ def _num(value: int | None) -> str:
 
 @click.command()
 @click.argument("evidence", type=click.Path(exists=False))
-@click.option("--hash", "hash_names", default="md5,sha1,sha256", show_default=True, metavar="ALGS",
+@click.option("--hash", "hash_names", default=",".join(DEFAULT_FILE_HASHES), show_default=True, metavar="ALGS",
               help="Comma-separated hashes of each file's content (md5, sha1, sha256), or 'none'.")
 @click.option("--format", "fmt", type=click.Choice(FILE_FORMATS), default="jsonl", show_default=True,
-              help="jsonl (one JSON object per entry), csv, or bodyfile (TSK 3.x, for mactime).")
+              help="jsonl (one JSON object per entry), csv, bodyfile (TSK 3.x, for mactime and plaso) or "
+                   "dfxml (as fiwalk writes it).")
+@click.option("--excel", is_flag=True, help="CSV for Excel: UTF-8 with a byte order mark, ';' between fields, CRLF.")
 @click.option("--volume", metavar="NAME", help="Only this volume (e.g. p2, vss1; '' for an unpartitioned one).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write to FILE instead of stdout.")
 @click.option("--jobs", "-j", type=click.IntRange(0, 64), default=0, show_default="0: one per core, up to 4",
@@ -120,20 +128,21 @@ def _num(value: int | None) -> str:
 @source_tz_option
 @archive_option
 @credential_options
-def files(evidence: str, hash_names: str, fmt: str, volume: str | None, output: str | None, jobs: int, tz: str,
-          name_encoding: str | None, source_tz: str | None, as_archive: bool, password: str | None,
+def files(evidence: str, hash_names: str, fmt: str, excel: bool, volume: str | None, output: str | None, jobs: int,
+          tz: str, name_encoding: str | None, source_tz: str | None, as_archive: bool, password: str | None,
           recovery_key: str | None) -> None:
     """List every entry with hashes and MACB times: deleted, orphaned and NTFS streams included.
 
     Times are ISO-8601 in UTC with the file system's full precision (FAT stores local time: its
     records name the zone it was read as). A read failure becomes a warning on that record; the
-    listing goes on.
+    listing goes on. A --volume the evidence does not have is an error naming those it has.
     """
     hashes = parse_hash_list(hash_names)
-    renderer = Renderer(fmt, tz)
     with open_from_cli(evidence, password, recovery_key, name_encoding=name_encoding, source_tz=source_tz,
                        as_archive=as_archive) as ev:
         ev.require_filesystems()
+        _check_volume(ev, volume)
+        renderer = _dfxml_renderer(ev, volume) if fmt == "dfxml" else Renderer(fmt, tz, excel)
         out = open(output, "wb") if output else sys.stdout.buffer  # noqa: SIM115 - the renderer gives UTF-8 bytes
         count = 0
         try:
@@ -143,6 +152,7 @@ def files(evidence: str, hash_names: str, fmt: str, volume: str | None, output: 
                     out.write(data)
                     count += n
                     advance(n)
+            out.write(renderer.footer())
         except BaseException:
             if output:  # no half-written listing is left to pass for a whole one
                 out.close()
@@ -151,9 +161,24 @@ def files(evidence: str, hash_names: str, fmt: str, volume: str | None, output: 
         if output:
             out.close()
     for warning in ev.warnings:
-        click.echo(f"evidencekit: warning: {warning}", err=True)
+        click.echo(_("evidencekit: warning: {warning}", warning=warning), err=True)
     if output:
-        click.echo(f"{count} entries written to {output}", err=True)
+        note(n_("{n} entry written to {path}", "{n} entries written to {path}", count, path=output))
+
+
+def _check_volume(ev: Any, volume: str | None) -> None:
+    names = [name for name, _reader in ev.readers()]
+    if volume is not None and volume not in names:
+        shown = ", ".join(repr(n) if n == "" else n for n in names) or "none"
+        raise ValidationError(f"{ev.path}: no volume {volume!r} with a file system; it has {shown}")
+
+
+def _dfxml_renderer(ev: Any, volume: str | None) -> Renderer:
+    import evidencekit
+    from evidencekit.exporters.dfxml import DfxmlRenderer
+
+    volumes = tuple(v for v in ev.volumes if v.filesystem and (volume is None or v.name == volume))
+    return DfxmlRenderer(ev.path, volumes, evidencekit.__version__, " ".join(sys.argv))
 
 
 COMMANDS = [info, files]

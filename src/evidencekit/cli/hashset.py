@@ -21,7 +21,8 @@ def hashset_group() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--kind", required=True, type=click.Choice(KINDS), help="known-good (e.g. NSRL) or known-bad.")
 @click.option("--format", "fmt", type=click.Choice(["auto", *READERS]), default="auto", show_default=True,
-              help="Hash list format; auto detects plain lists, hashdeep, NSRL CSV and NSRL SQLite.")
+              help="Hash list format; auto detects plain lists, CSV with a header naming its hash columns, "
+                   "hashdeep, NSRL CSV and NSRL SQLite (UTF-8 with or without a byte order mark, LF or CRLF).")
 @click.option("--description", default="", help="Free text: where the list came from, its version.")
 @click.option("--skip-malformed", is_flag=True,
               help="Import the well-formed lines and record the malformed ones (default: refuse the list).")

@@ -16,8 +16,12 @@ from evidencekit.scan.engine import DEFAULT_WORKERS, ContentPass, FileResult
 from evidencekit.scan.magic import HEAD_BYTES
 from evidencekit.scan.yara import YaraScanner, compile_rules
 from evidencekit.sources import Credentials
+from evidencekit.textout import escape_control
 
 _SIZE_RE = re.compile(r"^\s*(\d+)\s*([KMGT]?)i?B?\s*$", re.I)
+
+
+JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print one JSON object per exhibit (JSON Lines).")
 
 
 def parse_size(text: str | None) -> int | None:
@@ -60,10 +64,12 @@ def _case_only(target: str) -> None:
               help="Threads running libmagic and YARA.")
 @click.option("--allow-outside-includes", is_flag=True,
               help="Let rules include files outside the rules folder (each is still hashed and named in the ledger).")
+@JSON_OPTION
 @examiner_option
 @credential_options
 def yara_cmd(target: str, rules_path: str, exhibits: tuple[str, ...], timeout: int, max_size: str | None,
-             types: bool | None, fmt: str, workers: int, allow_outside_includes: bool, examiner_id: str | None,
+             types: bool | None, fmt: str, workers: int, allow_outside_includes: bool, as_json: bool,
+             examiner_id: str | None,
              password: str | None, recovery_key: str | None) -> None:
     """Scan every file's content (deleted files and NTFS streams included) with YARA rules.
 
@@ -76,7 +82,7 @@ def yara_cmd(target: str, rules_path: str, exhibits: tuple[str, ...], timeout: i
     case_mode = is_case_dir(target)
     content = ContentPass(scanner, types=case_mode if types is None else types, workers=workers)
     if case_mode:
-        _scan_case(target, exhibits, content, examiner_id, Credentials(password, recovery_key))
+        _scan_case(target, exhibits, content, examiner_id, Credentials(password, recovery_key), as_json)
     elif exhibits:
         raise ValidationError(f"{target}: --exhibit needs a case directory; this is evidence (nothing is stored)")
     else:
@@ -90,14 +96,15 @@ def yara_cmd(target: str, rules_path: str, exhibits: tuple[str, ...], timeout: i
               help="Bytes of each file libmagic looks at.")
 @click.option("--workers", default=DEFAULT_WORKERS, show_default=True, type=click.IntRange(1),
               help="Threads running libmagic.")
+@JSON_OPTION
 @examiner_option
 @credential_options
-def types_cmd(case_dir: str, exhibits: tuple[str, ...], head_bytes: int, workers: int, examiner_id: str | None,
-              password: str | None, recovery_key: str | None) -> None:
+def types_cmd(case_dir: str, exhibits: tuple[str, ...], head_bytes: int, workers: int, as_json: bool,
+              examiner_id: str | None, password: str | None, recovery_key: str | None) -> None:
     """Identify every file's type with libmagic and flag extension mismatches, stored in the case."""
     _case_only(case_dir)
     content = ContentPass(None, types=True, head_bytes=head_bytes, workers=workers)
-    _scan_case(case_dir, exhibits, content, examiner_id, Credentials(password, recovery_key))
+    _scan_case(case_dir, exhibits, content, examiner_id, Credentials(password, recovery_key), as_json)
 
 
 @scan_group.command("hashsets")
@@ -105,8 +112,10 @@ def types_cmd(case_dir: str, exhibits: tuple[str, ...], head_bytes: int, workers
 @click.option("--set", "set_names", multiple=True, metavar="NAME",
               help="Only this imported hash set (repeatable; default: every imported set).")
 @click.option("--exhibit", "exhibits", multiple=True, metavar="ID", help="Only this exhibit (repeatable).")
+@JSON_OPTION
 @examiner_option
-def hashsets_cmd(case_dir: str, set_names: tuple[str, ...], exhibits: tuple[str, ...], examiner_id: str | None) -> None:
+def hashsets_cmd(case_dir: str, set_names: tuple[str, ...], exhibits: tuple[str, ...], as_json: bool,
+                 examiner_id: str | None) -> None:
     """Look up every file's inventory hashes in hash sets: flag known-bad, mark known-good."""
     from evidencekit.case import Case
     from evidencekit.pipeline.scan import check_exhibit, exhibit_ids
@@ -120,6 +129,9 @@ def hashsets_cmd(case_dir: str, set_names: tuple[str, ...], exhibits: tuple[str,
     with Case.open(case_dir) as case:
         for exhibit in exhibit_ids(case, exhibits):
             out = check_exhibit(case, exhibit, examiner, sets)
+            if as_json:
+                click.echo(json.dumps({"exhibit": exhibit, **out}, sort_keys=True, default=str))
+                continue
             for name, res in out["results"].items():
                 click.echo(f"{exhibit}: {out['files_checked']} files, {res['hits']} in {name} ({res['kind']})"
                            + (f", {res['files_without_usable_hash']} without a usable hash"
@@ -127,17 +139,19 @@ def hashsets_cmd(case_dir: str, set_names: tuple[str, ...], exhibits: tuple[str,
 
 
 def _scan_case(case_dir: str, exhibits: tuple[str, ...], content: ContentPass, examiner_id: str | None,
-               credentials: Credentials) -> None:
+               credentials: Credentials, as_json: bool = False) -> None:
     from evidencekit.case import Case
     from evidencekit.pipeline.scan import exhibit_ids, scan_exhibit
 
     examiner = acting_examiner(examiner_id)
     with Case.open(case_dir) as case:
         for exhibit in exhibit_ids(case, exhibits):
-            with progress_bar(f"scanning {exhibit}", unit="files") as advance:
+            total = case.db.execute("SELECT count(*) FROM files WHERE exhibit = ? AND type = 'file'",
+                                    (exhibit,)).fetchone()[0]
+            with progress_bar(f"scanning {exhibit}", total=total, unit="files") as advance:
                 out = scan_exhibit(case, exhibit, examiner, content, credentials=credentials,
                                    progress=lambda _rec: advance(1))
-            click.echo(_summary_line(out))
+            click.echo(json.dumps(out, sort_keys=True, default=str) if as_json else _summary_line(out))
 
 
 def _summary_line(out: dict[str, Any]) -> str:
@@ -157,7 +171,7 @@ def _scan_evidence(evidence: str, content: ContentPass, fmt: str, password: str 
             click.echo(f"{'rule':<32} {'offsets':<24} path")
         for res in content.run(ev.entries(), lambda _rec: advance(1)):
             for warning in res.all_warnings:
-                click.echo(f"evidencekit: warning: {res.record.path}: {warning}", err=True)
+                click.echo(f"evidencekit: warning: {escape_control(res.record.path)}: {warning}", err=True)
             if res.yara:
                 for line in _match_lines(res, fmt):
                     click.echo(line)
@@ -169,8 +183,8 @@ def _match_lines(res: FileResult, fmt: str) -> list[str]:
     for m in res.yara.matches if res.yara else []:
         if fmt == "table":
             offsets = ",".join(f"{s.identifier}@{s.offset}" for s in m.strings[:3])
-            lines.append(f"{m.namespace + ':' + m.rule:<32} {offsets:<24} {rec.path}"
-                         + (f":{rec.stream}" if rec.stream else "") + (" (deleted)" if rec.deleted else ""))
+            name = escape_control(rec.path + (f":{rec.stream}" if rec.stream else ""))
+            lines.append(f"{m.namespace + ':' + m.rule:<32} {offsets:<24} {name}" + (" (deleted)" if rec.deleted else ""))
             continue
         row = {"path": rec.path, "stream": rec.stream, "volume": rec.volume, "inode": rec.inode,
                "deleted": rec.deleted, "size": rec.size, **m.to_dict(),

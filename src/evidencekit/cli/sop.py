@@ -8,7 +8,9 @@ from pathlib import Path
 
 import click
 
+from evidencekit.cli.common import note
 from evidencekit.cli.examiner import acting_examiner, examiner_option
+from evidencekit.cli.lang import _
 from evidencekit.errors import ValidationError
 
 LANG = click.option("--lang", type=click.Choice(["en", "ru"]), default="en", show_default=True,
@@ -132,9 +134,16 @@ def run_cmd(case_dir: str, sop_ref: str, exhibit_id: str, answers_file: str | No
     prompter = TerminalPrompter(lang) if sys.stdin.isatty() else None
     outcome = run_sop(case, exhibit_id, loaded, examiner, answers=answers, prompter=prompter,
                       declared_kind=exhibit_kind, restart=restart)
+    from evidencekit.exporters.checklist import labels
+    from evidencekit.sop.messages import text
+
+    words = labels(lang)
     for sid, st in outcome.run.steps.items():
-        click.echo(f"  {sid:<24} {st.status:<9} {st.by or st.started_by or '':<10} {st.summary}")
-    click.echo(f"{outcome.status}: {outcome.message}")
+        summary = text(st.message, lang) or st.summary  # the recorded summary in --lang
+        click.echo(f"  {sid:<24} {words.get(st.status, st.status):<11} {st.by or st.started_by or '':<10} {summary}")
+    message = (_("{sop} completed on {exhibit}", sop=loaded.sop.id, exhibit=exhibit_id)
+               if outcome.status == "completed" else outcome.message)
+    click.echo(f"{_(outcome.status)}: {message}")
     sys.exit(outcome.exit_code)
 
 
@@ -161,7 +170,7 @@ def status_cmd(case_dir: str, exhibit_id: str | None, fmt: str, output: str | No
     text = render(lists, fmt, lang)
     if output:
         Path(output).write_text(text, encoding="utf-8")
-        click.echo(f"written {output}", err=True)
+        note(_("written {path}", path=output))
     else:
         click.echo(text, nl=False)
 
@@ -181,13 +190,20 @@ def _table(lists: list, lang: str) -> None:
     for c in lists:
         table = Table(title=f"{c.exhibit['id']} · {c.sop['title']} ({c.sop['id']} {c.sop['version']}) · "
                             f"{t.get(c.verdict, c.verdict)}", title_justify="left")
-        for col in ("#", t["step"], t["result"], t["by"], t["when"], t["details"]):
-            table.add_column(col, overflow="fold")
-        for r in c.rows:
-            detail = r.summary + (f"\n{t['deviation']}: {r.justification}" if r.justification else "")
-            table.add_row(str(r.number), r.title, f"[{styles.get(r.status, '')}]{t.get(r.status, r.status)}[/]",
-                          r.by or "", r.at or "", detail)
+        rows = [(str(r.number), r.title, t.get(r.status, r.status), r.by or "", r.at or "",
+                 r.summary + (f"\n{t['deviation']}: {r.justification}" if r.justification else "")) for r in c.rows]
+        headers = ("#", t["step"], t["result"], t["by"], t["when"], t["details"])
+        for i, col in enumerate(headers):
+            # Wide enough for the column's longest word, so rich wraps Russian (long) words at
+            # spaces instead of breaking them; only a word longer than 24 characters is folded.
+            table.add_column(col, overflow="fold", min_width=min(24, _longest_word([col, *(r[i] for r in rows)])))
+        for r, row in zip(c.rows, rows, strict=True):
+            table.add_row(row[0], row[1], f"[{styles.get(r.status, '')}]{row[2]}[/]", *row[3:])
         console.print(table)
+
+
+def _longest_word(cells: list[str]) -> int:
+    return max((len(word) for cell in cells for word in cell.split()), default=1)
 
 
 COMMANDS = [sop_group]

@@ -10,6 +10,15 @@ import click
 from evidencekit.sop.answers import coerce
 from evidencekit.sop.model import AttestationField, AttestationStep, AutomatedStep, FieldType, ReviewStep
 
+YES = frozenset({"y", "yes", "д", "да"})
+NO = frozenset({"n", "no", "н", "нет"})
+
+
+def parse_yes_no(text: str) -> bool | None:
+    """True for a yes (``y``, ``yes``, ``д``, ``да``, any case), False for a no, None otherwise."""
+    word = text.strip().lower()
+    return True if word in YES else False if word in NO else None
+
 
 class TerminalPrompter:
     """Shows each step's instructions in ``lang`` and asks for its fields, re-asking until valid."""
@@ -28,6 +37,15 @@ class TerminalPrompter:
         if isinstance(step, AutomatedStep):
             click.secho(f"[{step.id}] {step.title.get(self.lang)} ({step.action}) ...", dim=True, err=True)
 
+    def confirm(self, label: str) -> bool:
+        """A yes/no question; ``y``/``yes`` and the Russian ``д``/``да`` (``n``/``no``, ``н``/``нет``) in any language."""
+        hint = " [д/н]" if self.lang == "ru" else " [y/n]"
+        while True:
+            answer = parse_yes_no(click.prompt(label + hint, default="", show_default=False, err=True))
+            if answer is not None:
+                return answer
+            click.echo("  Ответьте «д» или «н»." if self.lang == "ru" else "  Answer y or n.", err=True)
+
     def attest(self, step: AttestationStep) -> dict[str, Any] | None:
         self._intro(step)
         return {fld.id: self._field(fld) for fld in step.fields}
@@ -37,7 +55,7 @@ class TerminalPrompter:
         label = fld.label.get(self.lang) + ("" if fld.required else optional)
         while True:
             if fld.type is FieldType.BOOL:
-                return click.confirm(label, err=True)
+                return self.confirm(label)
             if fld.type is FieldType.CHOICE:
                 return click.prompt(label, type=click.Choice(fld.choices or []), err=True)
             if fld.type is FieldType.INT:
@@ -59,6 +77,6 @@ class TerminalPrompter:
 
     def justify(self, step: AttestationStep | ReviewStep | AutomatedStep, summary: str) -> str | None:
         click.secho(f"\nStep {step.id} failed: {summary}", fg="red", err=True)
-        if not click.confirm("Continue as a recorded deviation (needs a written justification)?", err=True):
+        if not self.confirm("Continue as a recorded deviation (needs a written justification)?"):
             return None
         return str(click.prompt("Justification", err=True))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -9,11 +10,13 @@ from typing import Any
 
 import click
 
+from evidencekit.cli.lang import _, n_
 from evidencekit.errors import CaseError, ValidationError
 from evidencekit.exporters import timeline as timeline_export
 from evidencekit.exporters.timeline import FORMATS, render, zone
 from evidencekit.models import parse_iso_utc
 from evidencekit.pipeline import timeline as api
+from evidencekit.textout import escape_control
 from evidencekit.timeline.plaso import PRESETS
 from evidencekit.timeline.store import Query
 
@@ -92,9 +95,10 @@ def timeline() -> None:
 @click.option("--year", type=click.IntRange(1970, 9999), default=None, metavar="YYYY",
               help="Year of timestamps that carry none, e.g. syslog lines (default: plaso infers it "
                    "from the file). Recorded in the ledger entry.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per exhibit and part (JSON Lines).")
 @EXAMINER
 def build_cmd(case_dir: Path, exhibits: tuple[str, ...], artifacts: str, workers: int, timeout: float | None,
-              year: int | None, examiner: str | None) -> None:
+              year: int | None, as_json: bool, examiner: str | None) -> None:
     """Build the timeline of DIR's exhibits from their inventory and, with plaso, their artefacts."""
     case = _open_case(case_dir)
     try:
@@ -102,7 +106,11 @@ def build_cmd(case_dir: Path, exhibits: tuple[str, ...], artifacts: str, workers
     finally:
         case.close()
     for exhibit_id, part in results:
-        click.echo(f"{exhibit_id}\t{part.source}\t{part.events} events")
+        if as_json:
+            click.echo(json.dumps({"exhibit": exhibit_id, "source": part.source, "events": part.events,
+                                   "warnings": part.warnings}, sort_keys=True, default=str))
+            continue
+        click.echo(f"{exhibit_id}\t{part.source}\t" + n_("{n} event", "{n} events", part.events))
         for warning in part.warnings:
             click.echo(f"{exhibit_id}\t{part.source}\twarning: {warning}", err=True)
 
@@ -119,14 +127,16 @@ def show_cmd(case_dir: Path, from_: str | None, to_: str | None, exhibit: str | 
     q = _query(from_, to_, exhibit, source, grep, flagged, tz, limit)
     case = _open_case(case_dir)
     try:
+        events = api.timeline(case, start=q.start, end=q.end, exhibit=q.exhibit, source=q.source,
+                              grep=q.grep, flagged=q.flagged, limit=q.limit)
         click.echo(f"# time ({tz})\tmacb\tsource\texhibit\tpath\tdescription\tflags")
-        for ev in api.timeline(case, start=q.start, end=q.end, exhibit=q.exhibit, source=q.source,
-                               grep=q.grep, flagged=q.flagged, limit=q.limit):
+        for ev in events:
             src = "fs" if ev.source == "fs" else ev.parser
             desc = ev.timestamp_desc + (f" [{ev.attribute}]" if ev.attribute else "")
             text = ev.message if ev.source != "fs" else desc
+            # Names and messages are the evidence's: escaped, so none can print a forged line.
             click.echo(f"{render(ev.time, ev.time_digits, tzinfo)}\t{ev.macb or '-'}\t{src}\t{ev.exhibit}\t"
-                       f"{ev.display_path}\t{text}\t{','.join(ev.flags)}")
+                       f"{escape_control(ev.display_path)}\t{escape_control(text)}\t{','.join(ev.flags)}")
     finally:
         case.close()
 
@@ -134,16 +144,20 @@ def show_cmd(case_dir: Path, from_: str | None, to_: str | None, exhibit: str | 
 @timeline.command("export")
 @CASE_ARG
 @click.option("--format", "fmt", type=click.Choice(FORMATS), required=True,
-              help="csv (mactime + l2tcsv columns), jsonl, bodyfile (TSK/mactime) or timesketch (JSONL).")
+              help="csv (evidencekit's columns), l2tcsv (plaso's 17 columns), jsonl, bodyfile (TSK 3.x, for "
+                   "mactime and plaso), timesketch (JSONL, OUT must end in .jsonl), timesketch-csv (OUT must "
+                   "end in .csv) or xlsx (one sheet per exhibit).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="File to write; FILE.sha256 is written beside it and its hash goes into the ledger.")
 @filter_options
 @TZ
 @click.option("--no-group", is_flag=True,
-              help="One row per event instead of mactime-style MACB rows (csv, jsonl, timesketch).")
+              help="One row per event instead of mactime-style MACB rows (csv, l2tcsv, jsonl, xlsx).")
+@click.option("--excel", is_flag=True,
+              help="CSV formats for Excel: UTF-8 with a byte order mark, ';' between fields, CRLF.")
 @EXAMINER
 def export_cmd(case_dir: Path, fmt: str, out: Path, from_: str | None, to_: str | None, exhibit: str | None,
-               source: str | None, grep: str | None, flagged: bool, tz: str, no_group: bool,
+               source: str | None, grep: str | None, flagged: bool, tz: str, no_group: bool, excel: bool,
                examiner: str | None) -> None:
     """Export DIR's timeline as a hashed file recorded in the custody ledger."""
     q = _query(from_, to_, exhibit, source, grep, flagged, tz)
@@ -153,10 +167,11 @@ def export_cmd(case_dir: Path, fmt: str, out: Path, from_: str | None, to_: str 
         raise CaseError(f"{out.parent}: output folder does not exist")
     case = _open_case(case_dir)
     try:
-        sha, count = timeline_export.export(case, _examiner(examiner), fmt, out, tz=tz, group=not no_group, query=q)
+        sha, count = timeline_export.export(case, _examiner(examiner), fmt, out, tz=tz, group=not no_group, query=q,
+                                            excel=excel)
     finally:
         case.close()
-    click.echo(f"{sha}  {out}  ({count} events, zone {tz})")
+    click.echo(f"{sha}  {out}  ({n_('{n} event', '{n} events', count)}, {_('zone {zone}', zone=tz)})")
 
 
 COMMANDS = [timeline]

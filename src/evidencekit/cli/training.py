@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from evidencekit.cli.lang import _
 from evidencekit.training import build as builder
 from evidencekit.training import catalog, grader
 
@@ -72,7 +73,7 @@ def grade_cmd(scenario: str, answers: Path, images: Path | None, show_expected: 
     for fb in result.feedback:
         shown = f" (expected: {expected[fb.id]})" if fb.id in expected and fb.status != "correct" else ""
         click.echo(f"{fb.id:4} {fb.earned}/{fb.points}  {fb.status:9}  {fb.message}{shown}")
-    click.echo(f"score: {result.score}/{result.total}")
+    click.echo(_("score: {score}/{total}", score=result.score, total=result.total))
     sys.exit(0 if result.score == result.total else 1)
 
 

@@ -1,7 +1,9 @@
-"""Writers for file records: JSONL, CSV and the TSK 3.x bodyfile that ``mactime`` reads.
+"""Writers for file records: JSONL, CSV, DFXML and the TSK 3.x bodyfile that ``mactime`` reads.
 
 JSONL and CSV carry times as ISO-8601 at the source's precision in the display zone and name that
-zone in every record; the bodyfile carries whole seconds since the epoch, as TSK defines it.
+zone in every record; the bodyfile carries whole seconds since the epoch, as TSK defines it;
+DFXML (``evidencekit.exporters.dfxml``, a Renderer of its own) carries UTC. CSV and the bodyfile escape control
+characters in names (``textout``); ``excel`` makes the CSV one Excel on a ``;`` locale opens.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from datetime import UTC, tzinfo
 import orjson
 
 from evidencekit.models import TIME_FIELDS, FileRecord, LocatorText, mode_string
+from evidencekit.textout import EXCEL_BOM, csv_dialect, escape_control, tsk_safe
 from evidencekit.times import iso_utc, render, zone
 
 
@@ -74,23 +77,27 @@ _ROW = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 class Renderer:
     """Turns records into text in one format; picklable, so worker processes can render too."""
 
-    def __init__(self, fmt: str, zone_name: str = "UTC"):
-        self.fmt, self.zone_name = fmt, zone_name
+    def __init__(self, fmt: str, zone_name: str = "UTC", excel: bool = False):
+        self.fmt, self.zone_name, self.excel = fmt, zone_name, excel
         self._zone = zone(zone_name)
         self._locator_json = LocatorText()
 
     def __getstate__(self) -> dict:
-        return {"fmt": self.fmt, "zone_name": self.zone_name}
+        return {"fmt": self.fmt, "zone_name": self.zone_name, "excel": self.excel}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["fmt"], state["zone_name"])  # type: ignore[misc]
+        self.__init__(state["fmt"], state["zone_name"], state["excel"])  # type: ignore[misc]
 
     def header(self) -> bytes:
         if self.fmt != "csv":
             return b""
         buf = io.StringIO()
-        csv.writer(buf).writerow(COLUMNS)
+        buf.write(EXCEL_BOM if self.excel else "")
+        csv.writer(buf, dialect=csv_dialect(self.excel)).writerow(COLUMNS)
         return buf.getvalue().encode()
+
+    def footer(self) -> bytes:
+        return b""
 
     def __call__(self, records: Iterable[FileRecord]) -> tuple[bytes, int]:
         """The UTF-8 text of ``records`` (no header) and how many there were.
@@ -108,7 +115,7 @@ class Renderer:
                     lines.append(orjson.dumps(row))  # several times faster than json on this hot path
                 except TypeError:  # orjson.JSONEncodeError: see _ROW
                     row["locator"] = json.loads(locator)
-                    lines.append(_utf8(_ROW(row)))
+                    lines.append(utf8(_ROW(row)))
             lines.append(b"")
             return b"\n".join(lines), len(lines) - 1
         buf, count = io.StringIO(), 0
@@ -116,19 +123,22 @@ class Renderer:
             for record in records:
                 buf.write("".join(line + "\n" for line in bodyfile_lines(record)))
                 count += 1
-            return _utf8(buf.getvalue()), count
-        writer = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="ignore")
+            return utf8(buf.getvalue()), count
+        writer = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="ignore", dialect=csv_dialect(self.excel))
         for record in records:
             row = _flat(record, zone, zone_name)
             row["locator"] = locator_json(record.locator)
             row["warnings"] = "; ".join(record.warnings)
             row["attributes"] = " ".join(record.attributes)
+            for key in ("path", "stream", "link_target", "warnings"):
+                if row[key]:
+                    row[key] = escape_control(row[key])
             writer.writerow(row)
             count += 1
-        return _utf8(buf.getvalue()), count
+        return utf8(buf.getvalue()), count
 
 
-def _utf8(text: str) -> bytes:
+def utf8(text: str) -> bytes:
     return text.encode("utf-8", "backslashreplace")  # a lone surrogate from an undecodable name stays visible
 
 
@@ -145,13 +155,9 @@ def bodyfile_lines(record: FileRecord) -> list[str]:
     md5 = record.md5 or "0"
     inode = "0" if record.inode is None else str(record.inode)
     common = f"{mode_string(record.type, record.mode)}|{record.uid or 0}|{record.gid or 0}|{record.size or 0}"
-    lines = [f"{md5}|{_clean(name)}{suffix}|{inode}|{common}|{_secs(record.atime)}|{_secs(record.mtime)}|"
+    lines = [f"{md5}|{tsk_safe(name)}{suffix}|{inode}|{common}|{_secs(record.atime)}|{_secs(record.mtime)}|"
              f"{_secs(record.ctime)}|{_secs(record.crtime)}"]
     if record.fn_crtime is not None and not record.stream:
-        lines.append(f"0|{_clean(record.path)} ($FILE_NAME){suffix}|{inode}|{common}|{_secs(record.fn_atime)}|"
+        lines.append(f"0|{tsk_safe(record.path)} ($FILE_NAME){suffix}|{inode}|{common}|{_secs(record.fn_atime)}|"
                      f"{_secs(record.fn_mtime)}|{_secs(record.fn_ctime)}|{_secs(record.fn_crtime)}")
     return lines
-
-
-def _clean(name: str) -> str:
-    return name.replace("|", "\\|").replace("\n", "\\n")

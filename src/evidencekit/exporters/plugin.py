@@ -8,13 +8,15 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from evidencekit.registry import Registry
 
-TIMELINE = (("csv", "write_csv"), ("jsonl", "write_jsonl"), ("bodyfile", "write_bodyfile"),
-            ("timesketch", "write_timesketch"))
-FILES = ("jsonl", "csv", "bodyfile")
+TIMELINE = (("csv", "timeline:write_csv"), ("l2tcsv", "l2tcsv:write_l2tcsv"), ("jsonl", "timeline:write_jsonl"),
+            ("bodyfile", "timeline:write_bodyfile"), ("timesketch", "timeline:write_timesketch"),
+            ("timesketch-csv", "timesketch:write_timesketch_csv"), ("xlsx", "xlsx:write_timeline"))
+FILES = (("jsonl", "files:Renderer"), ("csv", "files:Renderer"), ("bodyfile", "files:Renderer"),
+         ("dfxml", "dfxml:DfxmlRenderer"))
 
 
 def register(registry: Registry) -> None:
-    for order, (name, writer) in enumerate(TIMELINE):
-        registry.add("exporter", f"timeline:{name}", f"evidencekit.exporters.timeline:{writer}", order=order)
-    for order, name in enumerate(FILES):
-        registry.add("exporter", f"files:{name}", "evidencekit.exporters.files:Renderer", order=order)
+    for order, (name, target) in enumerate(TIMELINE):
+        registry.add("exporter", f"timeline:{name}", f"evidencekit.exporters.{target}", order=order)
+    for order, (name, target) in enumerate(FILES):
+        registry.add("exporter", f"files:{name}", f"evidencekit.exporters.{target}", order=order)

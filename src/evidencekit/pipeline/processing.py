@@ -29,6 +29,7 @@ from evidencekit.case.examiners import Examiner
 from evidencekit.case.rows import FILE_COLUMNS, RowEncoder, RowTails, inventory_digest, volumes_digest
 from evidencekit.case.store import Case, Exhibit
 from evidencekit.errors import CaseError
+from evidencekit.hashing import DEFAULT_FILE_HASHES
 from evidencekit.pipeline import intake
 from evidencekit.pipeline.exhibits import open_exhibit
 from evidencekit.references import IntegrityCheck, Reference, references_from
@@ -38,7 +39,7 @@ __all__ = ["FILE_COLUMNS", "inventory_digest", "process_exhibit"]
 
 log = logging.getLogger(__name__)
 QUEUED_BATCHES = 4  # batches (walk segments) waiting for the writer thread
-DEFAULT_HASHES = ("md5", "sha256")
+DEFAULT_HASHES = DEFAULT_FILE_HASHES
 POLL_S = 0.5
 
 

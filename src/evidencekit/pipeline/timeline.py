@@ -31,9 +31,18 @@ from evidencekit.timeline.plaso_import import backup_names, read_jsonl, real_nam
 def timeline(case: Any, *, start: int | None = None, end: int | None = None, exhibit: str | None = None,
              source: str | None = None, grep: str | None = None, flagged: bool = False,
              limit: int | None = None) -> Iterator[TimelineEvent]:
-    """The case's events in time order, filtered; ``start``/``end`` are ns UTC (end exclusive)."""
+    """The case's events in time order, filtered; ``start``/``end`` are ns UTC (end exclusive).
+
+    An ``exhibit`` the case does not have, or a ``source`` that is neither a kind (fs, plaso,
+    native) nor a parser of the timeline, is a ValidationError naming those that exist."""
     q = store.Query(start, end, exhibit, source, grep, flagged, limit)
+    check_selection(case, q)
     return store.query(case.db, q)
+
+
+def check_selection(case: Any, q: store.Query) -> None:
+    """ValidationError when ``q.exhibit`` or ``q.source`` can match nothing, naming what exists."""
+    store.check_selection(case.db, str(case.root), [ex.id for ex in case.exhibits()], q)
 
 
 def build(case: Any, examiner: Any, exhibits: list[str] | None = None, artifacts: str = "default",

@@ -1,4 +1,6 @@
-"""Readers of hash lists: plain MD5/SHA1/SHA256 lists, hashdeep/md5deep, NSRL RDS (SQLite and CSV).
+"""Readers of hash lists: plain MD5/SHA1/SHA256 lists, CSV with a header, hashdeep/md5deep, NSRL RDS
+(SQLite and CSV). Text lists may start with a UTF-8 byte order mark and end lines with CRLF (as
+Windows tools write them).
 
 Each reader yields ``(algorithm, raw digest)`` pairs and reports malformed lines through a
 :class:`Malformed` collector (line numbers are 1-based lines of the file). :func:`read_hash_list`
@@ -19,6 +21,8 @@ from evidencekit.errors import ValidationError
 ALGORITHM_BY_HEX_LENGTH = {32: "md5", 40: "sha1", 64: "sha256"}
 DIGEST_SIZES = {"md5": 16, "sha1": 20, "sha256": 32}
 NSRL_CSV_COLUMNS = {"SHA-1": "sha1", "MD5": "md5", "SHA-256": "sha256"}
+_TEXT = "utf-8-sig"  # UTF-8, with or without a byte order mark
+_SPLIT = re.compile(r"[\s,;]")
 KEEP_LINES = 20
 _HEX = re.compile(r"[0-9a-f]+")
 
@@ -54,7 +58,7 @@ def _show(text: str) -> str:
 
 
 def detect_format(path: Path) -> str:
-    """``nsrl-sqlite``, ``nsrl-csv``, ``hashdeep`` or ``plain`` from the first bytes of ``path``."""
+    """``nsrl-sqlite``, ``nsrl-csv``, ``hashdeep``, ``csv`` or ``plain`` from the first bytes of ``path``."""
     try:
         with path.open("rb") as fh:
             head = fh.read(4096)
@@ -67,17 +71,53 @@ def detect_format(path: Path) -> str:
         return "hashdeep"
     if b'"SHA-1"' in first and b'"MD5"' in first:
         return "nsrl-csv"
+    if _csv_hash_columns(first.decode("utf-8", "replace")):
+        return "csv"
     return "plain"
+
+
+def _column_algorithm(name: str) -> str | None:
+    """``MD5``, ``SHA-256``, ``sha1 hash``, ``SHA256Hash`` -> the algorithm; anything else None."""
+    key = re.sub(r"[\s_\-\"']|hash|digest", "", name.lower())
+    return key if key in DIGEST_SIZES else None
+
+
+def _delimiter(header: str) -> str:
+    return max(",;\t", key=header.count)
+
+
+def _csv_hash_columns(header: str) -> list[tuple[int, str]]:
+    """(column index, algorithm) of a CSV header line naming hash columns; [] when it is not one."""
+    if not any(sep in header for sep in ",;\t"):
+        return []
+    names = next(csv.reader([header], delimiter=_delimiter(header)), [])
+    return [(i, alg) for i, name in enumerate(names) if (alg := _column_algorithm(name))]
+
+
+def read_csv(path: Path, bad: Malformed) -> Iterator[tuple[str, bytes]]:
+    """CSV (``,``, ``;`` or tab separated) whose header names its hash columns (``md5``, ``SHA-256``, ...)."""
+    with path.open("r", encoding=_TEXT, errors="replace", newline="") as fh:
+        header = fh.readline()
+        wanted = _csv_hash_columns(header.strip())
+        reader = csv.reader(fh, delimiter=_delimiter(header))
+        for row in reader:
+            if not any(cell.strip() for cell in row):
+                continue
+            line_no = reader.line_num + 1
+            if len(row) <= max(i for i, _ in wanted):
+                bad.add(line_no, f"{len(row)} fields where the header names a hash in column {max(i for i, _ in wanted) + 1}")
+                continue
+            yield from _nsrl_fields(row, wanted, line_no, bad)
 
 
 def read_plain(path: Path, bad: Malformed) -> Iterator[tuple[str, bytes]]:
     """One digest per line, optionally followed by a file name (md5sum/md5deep style); # comments."""
-    with path.open("r", encoding="utf-8", errors="replace", newline=None) as fh:
+    with path.open("r", encoding=_TEXT, errors="replace", newline=None) as fh:
         for line_no, line in enumerate(fh, 1):
             text = line.strip()
             if not text or text.startswith("#"):
                 continue
-            token = text.split(None, 1)[0].lstrip("\\").lower()
+            token = _SPLIT.split(text, 1)[0].strip("\"'").lstrip("\\").lower()
             found = _digest(token)
             if found is None:
                 bad.add(line_no, f"{_show(token)} is not an MD5, SHA1 or SHA256 hex digest")
@@ -92,7 +132,7 @@ def _hashdeep_columns(header: str) -> list[str]:
 def read_hashdeep(path: Path, bad: Malformed) -> Iterator[tuple[str, bytes]]:
     """hashdeep files: ``%%%% size,md5,sha256,filename`` header, CSV rows, ``##`` comments."""
     columns: list[str] = []
-    with path.open("r", encoding="utf-8", errors="replace", newline="") as fh:
+    with path.open("r", encoding=_TEXT, errors="replace", newline="") as fh:
         for line_no, line in enumerate(fh, 1):
             text = line.rstrip("\r\n")
             if text.startswith("%%%% size") or text.startswith("%%%% md5") or text.startswith("%%%% sha"):
@@ -120,7 +160,7 @@ def _hashdeep_row(columns: list[str], fields: list[str], line_no: int, bad: Malf
 
 def read_nsrl_csv(path: Path, bad: Malformed) -> Iterator[tuple[str, bytes]]:
     """Legacy NSRL RDS ``NSRLFile.txt``: quoted CSV with ``"SHA-1","MD5",...`` header."""
-    with path.open("r", encoding="utf-8", errors="replace", newline="") as fh:
+    with path.open("r", encoding=_TEXT, errors="replace", newline="") as fh:
         reader = csv.reader(fh)
         try:
             header = next(reader, [])
@@ -171,7 +211,7 @@ def read_nsrl_sqlite(path: Path, bad: Malformed) -> Iterator[tuple[str, bytes]]:
         db.close()
 
 
-READERS = {"plain": read_plain, "hashdeep": read_hashdeep, "nsrl-csv": read_nsrl_csv, "nsrl-sqlite": read_nsrl_sqlite}
+READERS = {"plain": read_plain, "csv": read_csv, "hashdeep": read_hashdeep, "nsrl-csv": read_nsrl_csv, "nsrl-sqlite": read_nsrl_sqlite}
 
 
 def read_hash_list(path: Path, bad: Malformed, fmt: str | None = None) -> Iterator[tuple[str, bytes]]:

@@ -68,6 +68,7 @@ class Entry:
 
     @property
     def has_content(self) -> bool:
+        """Whether the entry has content that :meth:`open` can read."""
         return self._opener is not None or self.read_at is not None
 
     def open(self) -> BinaryIO:
@@ -169,8 +170,24 @@ class Evidence:
         """The content of the entry a locator names (for locators produced by this evidence)."""
         raise NotImplementedError
 
+    def entry(self, path: str, volume: str | None = None, deleted: bool = False) -> Entry:
+        """The entry at ``path`` (``/Users/x/file.doc``, ``/file.txt:stream`` for an NTFS stream),
+        looked up without listing the whole evidence; EvidenceError when there is none.
+
+        ``volume`` limits the look-up to one volume (first match otherwise); ``deleted`` prefers
+        a deleted entry of that name over an allocated one.
+        """
+        from evidencekit.sources.lookup import find_entry
+
+        return find_entry(self, path, volume, deleted)  # type: ignore[no-any-return]
+
+    def open(self, path: str, volume: str | None = None) -> BinaryIO:
+        """The content of the file at ``path`` (see :meth:`entry`), read-only."""
+        return self.entry(path, volume).open()
+
     @property
     def credentials(self) -> Credentials:
+        """The password / recovery key the evidence was opened with."""
         return getattr(self, "_credentials", Credentials())
 
     def readers(self) -> list[tuple[str, Any]]:
@@ -179,12 +196,14 @@ class Evidence:
         return [("", _WholeEvidence(self))]
 
     def reader(self, volume: str) -> Any:
+        """The file system reader of ``volume``; EvidenceError when there is none."""
         for name, reader in self.readers():
             if name == volume:
                 return reader
         raise EvidenceError(f"{self.path}: no volume named {volume!r}")
 
     def require_filesystems(self) -> None:
+        """EvidenceError unless at least one file system was found (locked volumes named)."""
         if not any(v.filesystem for v in self.volumes) and self.kind == "disk_image":
             locked = [v.name or "media" for v in self.volumes if v.locked]
             if locked:

@@ -8,11 +8,13 @@ from: exhibit, volume, path, inode, stream, the file's SHA256 and the dfvfs loca
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from evidencekit.models import FileRecord, Locator
+from evidencekit.times import to_datetime
 
 SOURCE_FS = "fs"
 SOURCE_PLASO = "plaso"
@@ -74,6 +76,14 @@ class TimelineEvent:
     entry: int | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
     id: int | None = None
+    md5: str | None = None  # the file's, read from the inventory (not stored with the event)
+
+    @property
+    def datetime(self) -> _dt.datetime:
+        """``time`` as an aware UTC ``datetime`` (microseconds; ``time`` keeps the nanoseconds)."""
+        value = to_datetime(self.time)
+        assert value is not None
+        return value
 
     @property
     def display_path(self) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from evidencekit.errors import ValidationError
 from evidencekit.hashing import RowDigest, canonical_json  # noqa: F401 - canonical_json re-exported
 from evidencekit.models import Locator
 from evidencekit.timeline.events import SOURCE_FS, TimelineEvent
@@ -36,12 +37,14 @@ def _column(name: str) -> str:
 
 _FROM = (" FROM timeline_events e LEFT JOIN files f ON f.id = e.entry AND e.source = 'fs'"
          " AND e.locator IS NULL AND f.exhibit = e.exhibit")
-_SELECT = f"SELECT e.id, {', '.join(_column(c) for c in COLUMNS)}, NULL" + _FROM
+# The file's MD5 (a bodyfile's first column) comes last, after the scan results.
+_MD5 = ", CASE WHEN f.id IS NOT NULL THEN f.md5 END"
+_SELECT = f"SELECT e.id, {', '.join(_column(c) for c in COLUMNS)}, NULL" + _MD5 + _FROM
 # Scan results of the file (scan/ layer's file_scan view), looked up per event (index probes, no
 # materialised view): a file system event carries its file's type, YARA rules and hash-set hits.
 _SELECT_SCAN = (f"SELECT e.id, {', '.join(_column(c) for c in COLUMNS)}, CASE WHEN f.id IS NOT NULL THEN "
                 "(SELECT json_array(s.mime, s.mismatch, s.yara_rules, s.known_bad, s.known_good)"
-                " FROM file_scan s WHERE s.file_id = f.id) END" + _FROM)
+                " FROM file_scan s WHERE s.file_id = f.id) END" + _MD5 + _FROM)
 
 
 def _row(run: int | None, ev: TimelineEvent) -> tuple[object, ...]:
@@ -163,6 +166,21 @@ class Query:
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
 
 
+SOURCE_KINDS = ("fs", "plaso", "native")
+
+
+def check_selection(db: sqlite3.Connection, root: str, exhibit_ids: list[str], q: Query) -> None:
+    """ValidationError when ``q.exhibit`` is not one of ``exhibit_ids`` or ``q.source`` is neither
+    a kind (fs, plaso, native) nor a parser (or parser family) of the stored timeline."""
+    if q.exhibit is not None and q.exhibit not in exhibit_ids:
+        raise ValidationError(f"{root}: no exhibit {q.exhibit!r}; the case has {', '.join(exhibit_ids) or 'none'}")
+    if q.source and q.source not in SOURCE_KINDS:
+        parsers = sorted({p for (p,) in db.execute("SELECT DISTINCT parser FROM timeline_events") if p})
+        if q.source not in set(parsers) | {p.split("/", 1)[0] for p in parsers}:
+            raise ValidationError(f"--source {q.source!r}: not a kind ({', '.join(SOURCE_KINDS)}) nor a parser of "
+                                  f"this timeline ({', '.join(parsers) or 'none yet'})")
+
+
 def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -170,7 +188,7 @@ def _like_escape(text: str) -> str:
 def from_row(row: tuple[Any, ...]) -> TimelineEvent:
     (eid, _run, time, digits, exhibit, volume, path, stream, inode, source, parser, desc, macb, attribute,
      message, sha256, locator, deleted, orphan, typ, size, mode, uid, gid, link, zone, flags, entry,
-     extra, scan) = row
+     extra, scan, md5) = row
     details = json.loads(str(extra)) if extra else {}
     found = _scan(scan) if scan else None
     if found:
@@ -179,7 +197,7 @@ def from_row(row: tuple[Any, ...]) -> TimelineEvent:
         time=time, timestamp_desc=desc, source=source, path=path, exhibit=exhibit, volume=volume,
         macb=macb, time_digits=digits, parser=parser, attribute=attribute, inode=inode,
         stream=stream, message=message or (_fs_message(desc, attribute, path, deleted) if source == "fs" else ""),
-        sha256=sha256, locator=Locator.from_json(locator) if locator else None, deleted=bool(deleted),
+        sha256=sha256, md5=md5, locator=Locator.from_json(locator) if locator else None, deleted=bool(deleted),
         orphan=bool(orphan), type=typ, size=size, mode=mode, uid=uid, gid=gid, link_target=link,
         assumed_zone=zone, flags=tuple(str(flags).split(",")) if flags else (), entry=entry,
         extra=details, id=eid,

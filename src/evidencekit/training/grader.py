@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from evidencekit.errors import ValidationError
+from evidencekit.i18n import ngettext
 from evidencekit.training import answers, catalog
 from evidencekit.yamlsafe import YamlError, load_yaml
 
@@ -22,18 +23,18 @@ HINTS = {
 }
 FEEDBACK = {
     "en": {"missing": "no answer ({hint})", "malformed": "{error}; expected {hint}", "correct": "correct",
-           "incorrect": "incorrect", "time": "compared in UTC to {digits} fractional digit(s)",
+           "incorrect": "incorrect",
            "sensitive": "compared case-sensitively", "insensitive": "compared case-insensitively"},
     "ru": {"missing": "нет ответа ({hint})", "malformed": "ответ не распознан ({error}); ожидается {hint}",
-           "correct": "верно", "incorrect": "неверно", "time": "сравнение в UTC до {digits} знаков дробной части",
+           "correct": "верно", "incorrect": "неверно",
            "sensitive": "сравнение с учётом регистра", "insensitive": "сравнение без учёта регистра"},
 }
 
 
 LABELS = {
-    "en": {"questions": "Questions", "digits": "fractional digits", "points": "pt",
+    "en": {"questions": "Questions",
            "text": "text", "path": "path", "hash": "hash", "time": "time", "count": "number"},
-    "ru": {"questions": "Вопросы", "digits": "знаков дробной части", "points": "балл.",
+    "ru": {"questions": "Вопросы",
            "text": "текст", "path": "путь", "hash": "хеш", "time": "время", "count": "число"},
 }
 
@@ -82,8 +83,10 @@ def exercise_text(name: str, lang: str = "en", images: Path | None = None) -> st
     words = LABELS[lang]
     lines = [briefing.read_text(encoding="utf-8").rstrip(), "", f"## {words['questions']}", ""]
     for q in load_questions(name, images)["questions"]:
-        fmt = words[q["kind"]] + (f", {q['digits']} {words['digits']}" if q["kind"] == "time" else "")
-        lines.append(f"- **{q['id']}** ({fmt}; {q['points']} {words['points']}): {q[lang]}")
+        digits = ngettext("cli", lang, "{n} fractional digit", "{n} fractional digits", q.get("digits", 0))
+        fmt = words[q["kind"]] + (", " + digits.format(n=q["digits"]) if q["kind"] == "time" else "")
+        points = ngettext("cli", lang, "{n} pt", "{n} pts", q["points"]).format(n=q["points"])
+        lines.append(f"- **{q['id']}** ({fmt}; {points}): {q[lang]}")
     return "\n".join(lines) + "\n"
 
 
@@ -136,7 +139,8 @@ def _judge(raw: dict[str, Any], value: str | None, lang: str) -> Feedback:
         return Feedback(q.id, q.points, q.points, "correct", words["correct"])
     note = ""
     if q.kind == "time":
-        note = words["time"].format(digits=q.digits)
+        note = ngettext("cli", lang, "compared in UTC to {n} fractional digit", "compared in UTC to {n} fractional digits",
+                        q.digits).format(n=q.digits)
     elif q.kind == "path":
         note = words["sensitive" if q.case_sensitive else "insensitive"]
     return Feedback(q.id, q.points, 0, "incorrect", words["incorrect"] + (f" ({note})" if note else ""))

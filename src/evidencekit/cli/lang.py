@@ -1,0 +1,48 @@
+"""The language of the command line: ``--lang``, else the locale ($LC_ALL, $LC_MESSAGES, $LANG).
+
+Messages go through the ``cli`` catalogue of :mod:`evidencekit.i18n` (gettext ``.po`` files:
+``evidencekit/locale/<lang>/LC_MESSAGES/cli.po``), with the catalogue's plural forms, so Russian
+says "1 файл", "2 файла", "5 файлов". The msgid is the English text.
+"""
+
+from __future__ import annotations
+
+import click
+
+from evidencekit import i18n
+
+DOMAIN = "cli"
+_STATE = {"lang": ""}
+
+
+def reset() -> None:
+    _STATE["lang"] = ""
+
+
+def current() -> str:
+    """The chosen language code (``en``, ``ru``, ...)."""
+    if not _STATE["lang"]:
+        _STATE["lang"] = i18n.choose(None)
+    return _STATE["lang"]
+
+
+def choose(ctx: click.Context | None, _param: object, value: str | None) -> str:
+    """``--lang`` callback: an explicit language wins over one given earlier and the locale."""
+    if value:
+        _STATE["lang"] = i18n.choose(value)
+    return current()
+
+
+def _(message: str, **args: object) -> str:
+    """``message`` in the chosen language, formatted with ``args``."""
+    text = i18n.gettext(DOMAIN, current(), message)
+    return text.format(**args) if args else text
+
+
+def n_(singular: str, plural: str, n: int, **args: object) -> str:
+    """The plural form for ``n`` in the chosen language, formatted with ``n`` and ``args``."""
+    return i18n.ngettext(DOMAIN, current(), singular, plural, n).format(n=n, **args)
+
+
+LANG_OPTION = click.option("--lang", metavar="LANG", default=None, expose_value=False, is_eager=True,
+                           callback=choose, help="Language of messages (en, ru); default: the locale.")
