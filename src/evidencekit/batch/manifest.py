@@ -22,8 +22,8 @@ from pydantic import ValidationError as PydanticError
 
 from evidencekit.errors import ValidationError
 
-# Until evidencekit.yamlsafe (bounded alias expansion) lands, the SOP loader's line-numbered
-# safe loader is used; switch parse_yaml -> yamlsafe.load_yaml here and nowhere else.
+# The SOP loader's line-numbered reader: YAML through evidencekit.yamlsafe (bounded alias
+# expansion, duplicate keys refused), with every node's line for the error messages.
 from evidencekit.sop.yamlsrc import Problem, SopValidationError, Source, parse_yaml, pydantic_problems
 
 Step = Literal["intake", "process", "timeline"]
