@@ -40,7 +40,7 @@ demo: venv
 	$(BIN)/python -m evidencekit.demo $(DEMO_OUT)
 
 test: venv sysdeps
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=25
 
 lint: venv
 	$(BIN)/ruff check src tests
