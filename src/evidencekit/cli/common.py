@@ -72,7 +72,7 @@ QUIET_HELP = "No progress display and no notes on stderr (results, warnings and 
 def add_quiet(command: click.Command) -> None:
     """Give ``command`` (and every subcommand) ``--quiet/-q`` (read by :func:`quiet`) and
     ``--lang`` (the language of messages; a command's own ``--lang`` also sets it)."""
-    from evidencekit.cli.lang import LANG_OPTION, choose
+    from evidencekit.cli.lang import LANG_OPTION, choose_own
 
     names = {p.name: p for p in command.params}
     if "quiet" not in names:
@@ -85,7 +85,7 @@ def add_quiet(command: click.Command) -> None:
         option.default = None
         if isinstance(option, click.Option):
             option.show_default = False
-        option.callback = choose
+        option.callback = choose_own
     for sub in getattr(command, "commands", {}).values():
         add_quiet(sub)
 

@@ -33,6 +33,13 @@ def choose(ctx: click.Context | None, _param: object, value: str | None) -> str:
     return current()
 
 
+def choose_own(ctx: click.Context | None, param: object, value: str | None) -> str:
+    """A command's own ``--lang`` (report, sop, training): it also sets the language of messages,
+    and the command gets the language asked for, so that it can refuse one it has no catalogue for."""
+    chosen = choose(ctx, param, value)
+    return value or chosen
+
+
 def _(message: str, **args: object) -> str:
     """``message`` in the chosen language, formatted with ``args``."""
     text = i18n.gettext(DOMAIN, current(), message)
