@@ -61,6 +61,11 @@ class Registry:
                              f"{self._items[kind][name].plugin}")
         self._items[kind][name] = Registration(kind, name, target, order, self._plugin)
 
+    def add_migrations(self, layer: str, migrations: Any) -> None:
+        """Register a layer's schema migrations, each as ``<layer>:<global number>``."""
+        for migration in migrations:
+            self.add("schema", f"{layer}:{migration.number}", migration)
+
     def items(self, kind: str) -> list[Registration]:
         """Registrations of ``kind`` in (order, name) order."""
         return sorted(self._items[kind].values(), key=lambda r: (r.order, r.name))

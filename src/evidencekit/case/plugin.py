@@ -11,8 +11,7 @@ if TYPE_CHECKING:
 def register(registry: Registry) -> None:
     from evidencekit.case.schema import CASE_MIGRATIONS
 
-    for migration in CASE_MIGRATIONS:
-        registry.add("schema", f"case:{migration.number}", migration)
+    registry.add_migrations("case", CASE_MIGRATIONS)
     registry.add("digest", "files", "evidencekit.case.rows:files_digest")
     registry.add("digest", "files@legacy", "evidencekit.case.rows:legacy_files_digest")
     registry.add("digest", "volumes", "evidencekit.case.rows:volumes_digest")

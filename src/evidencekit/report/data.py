@@ -141,15 +141,9 @@ def _attr(attribute: str | None) -> str | None:
 
 
 def _extractions(entries: list[Entry]) -> list[dict[str, Any]]:
-    out = []
-    for e in entries:
-        if e.action != "extracted":
-            continue
-        d = e.body.get("details", {})
-        out.append({"seq": e.seq, "time": e.time_ns, "examiner": e.examiner, "exhibit": e.exhibit,
-                    "out": d.get("out"), "manifest": d.get("manifest"), "manifest_sha256": d.get("manifest_sha256"),
-                    "files": d.get("written", [])})
-    return out
+    return methods.entry_rows(entries, "extracted", lambda d: {
+        "out": d.get("out"), "manifest": d.get("manifest"), "manifest_sha256": d.get("manifest_sha256"),
+        "files": d.get("written", [])})
 
 
 def _custody(case: Case, entries: list[Entry], people: list[dict[str, Any]], verification: Any) -> dict[str, Any]:

@@ -3,6 +3,7 @@ version each step ran with (the versions are signed into every entry's ``tools``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from evidencekit.case.ledger import LedgerEntry as Entry
@@ -72,13 +73,14 @@ def ranges(seqs: list[int]) -> str:
     return ", ".join(out) if nums else ""
 
 
+def entry_rows(entries: list[Entry], action: str, pick: Callable[[dict[str, Any]], dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per ledger entry of ``action``: who, when, which exhibit, and what ``pick`` takes
+    from the entry's details."""
+    return [{"seq": e.seq, "time": e.time_ns, "examiner": e.examiner, "exhibit": e.exhibit,
+             **pick(e.body.get("details", {}))} for e in entries if e.action == action]
+
+
 def deviations(entries: list[Entry]) -> list[dict[str, Any]]:
-    out = []
-    for e in entries:
-        if e.action != "deviation":
-            continue
-        d = e.body.get("details", {})
-        out.append({"seq": e.seq, "time": e.time_ns, "examiner": e.examiner, "exhibit": e.exhibit,
-                    "justification": d.get("justification", ""), "step": d.get("step"),
-                    "phase": d.get("phase"), "mismatches": d.get("mismatches", [])})
-    return out
+    return entry_rows(entries, "deviation", lambda d: {
+        "justification": d.get("justification", ""), "step": d.get("step"),
+        "phase": d.get("phase"), "mismatches": d.get("mismatches", [])})

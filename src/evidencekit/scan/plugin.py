@@ -11,7 +11,6 @@ if TYPE_CHECKING:
 def register(registry: Registry) -> None:
     from evidencekit.scan.schema import MIGRATIONS
 
-    for migration in MIGRATIONS:
-        registry.add("schema", f"scan:{migration.number}", migration)
+    registry.add_migrations("scan", MIGRATIONS)
     registry.add("digest", "scan_runs", "evidencekit.scan.store:run_digest")
     registry.add("digest", "scan_runs@legacy", "evidencekit.scan.store:legacy_run_digest")

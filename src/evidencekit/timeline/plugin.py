@@ -11,8 +11,7 @@ if TYPE_CHECKING:
 def register(registry: Registry) -> None:
     from evidencekit.timeline.schema import MIGRATIONS
 
-    for migration in MIGRATIONS:
-        registry.add("schema", f"timeline:{migration.number}", migration)
+    registry.add_migrations("timeline", MIGRATIONS)
     registry.add("digest", "timeline_runs", "evidencekit.timeline.store:run_digest")
     registry.add("reader", "ios_calls", "evidencekit.timeline.native:IOS_CALLS")
     registry.add("reader", "ios_whatsapp", "evidencekit.timeline.native:IOS_WHATSAPP")
