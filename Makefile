@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 # Debian tools used to build training images, cross-check against The Sleuth Kit, and benchmark peers.
 SYS_PKGS := sleuthkit hashdeep yara ewf-tools dosfstools mtools e2fsprogs ntfs-3g fdisk gdisk qemu-utils faketime cryptsetup-bin time exfatprogs exfat-fuse poppler-utils libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fonts-dejavu-core
 DEMO_OUT := demo-output
+# Test processes: the cores, at most 4 (tests start worker processes of their own). TEST_JOBS=0 runs in one.
+TEST_JOBS ?= $(shell n=$$(nproc); [ $$n -gt 4 ] && n=4; echo $$n)
 
 .PHONY: help venv sysdeps demo test lint bench docs clean
 
@@ -40,7 +42,7 @@ demo: venv
 	$(BIN)/python -m evidencekit.demo $(DEMO_OUT)
 
 test: venv sysdeps
-	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=25
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=25 $(if $(filter 0 1,$(TEST_JOBS)),,-n $(TEST_JOBS) --dist loadfile)
 
 lint: venv
 	$(BIN)/ruff check src tests
