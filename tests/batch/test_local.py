@@ -211,3 +211,25 @@ def test_a_time_out_inside_a_listing_or_hashing_unit_fails_the_exhibit_with_a_re
         assert case.db.execute("SELECT count(*) FROM files").fetchone()[0] == 0
         assert case.exhibit("E1").status != "processed"
     verify_ok(case_dir)
+
+
+def test_plaso_runs_in_the_work_folder_and_the_coordinator_places_its_storage_in_the_case(tmp_path, images, examiner):
+    """A full plaso run (linux artefacts): the worker writes into the batch's work folder, the
+    coordinator moves the storage into timeline/plaso/<exhibit>/ and records its hash."""
+    from evidencekit.hashing import sha256_file
+
+    case_dir = tmp_path / "case"
+    manifest = write_manifest(tmp_path / "m.yaml", [case_entry(case_dir, _exhibits(images)[1:], artifacts="linux")])
+    proc = run_cli("batch", "run", str(manifest), "--workers", "2", "--json")
+    assert proc.returncode == 0, proc.stderr
+    with Case.open(case_dir) as case:
+        plaso = [e.body for e in case.entries() if e.action == "analysed"
+                 and e.body["details"].get("analysis") == "timeline:plaso"]
+    assert len(plaso) == 1 and plaso[0]["details"]["ok"], plaso
+    storage = [k for k in plaso[0]["outputs"] if k.endswith(".plaso")]
+    assert storage and storage[0].startswith("timeline/plaso/E2/")
+    assert sha256_file(case_dir / storage[0]) == plaso[0]["outputs"][storage[0]]
+    commands = " ".join(" ".join(c) for c in plaso[0]["details"]["commands"])
+    assert str(tmp_path / "m.work") in commands and str(case_dir) not in commands  # the worker never wrote the case
+    assert not (tmp_path / "m.work").exists()  # emptied and removed once imported
+    verify_ok(case_dir)

@@ -63,17 +63,20 @@ class Coordinator:
         return [ex.view() for ex in self.exhibits]
 
     def _prepare(self) -> None:
+        runs = {}
         for i, spec in enumerate(self.loaded.manifest.cases):
             case_dir = self.loaded.case_dir(spec)
-            runs = [self._exhibit_run(spec, case_dir, i, j, ex) for j, ex in enumerate(spec.exhibits)]
+            runs[i] = [self._exhibit_run(spec, case_dir, i, j, ex) for j, ex in enumerate(spec.exhibits)]
             self.prepared[str(case_dir)] = analysis.CaseTools(spec.options, self.loaded.relative)
-            self.exhibits += runs
+            self.exhibits += runs[i]
+        self._check_readable()  # before any case is created or written: a refused batch leaves nothing
+        for i, spec in enumerate(self.loaded.manifest.cases):
+            case_dir = self.loaded.case_dir(spec)
             try:
                 self.cases[str(case_dir)] = self._open_case(spec, case_dir)
             except EvidenceKitError as err:
-                for ex in runs:
+                for ex in runs[i]:
                     self._fail(ex, str(err))
-        self._check_readable()
         hosts = self.executor.hosts()
         for root, case in self.cases.items():
             ids = [ex.spec.id for ex in self.exhibits if ex.case_dir == root and ex.status == "pending"
@@ -321,6 +324,7 @@ class Coordinator:
             return False
         run = steps.place_plaso(case, ex.spec.id, ex.results.pop(key))
         part = steps.timeline_plaso(case, self.examiner, ex.spec.id, run, ex.options.artifacts, steps.now_ns())
+        steps.tidy_work(run.jsonl.parent, self.loaded.work_dir())
         ex.events += part["events"]
         ex.warnings += part["warnings"]
         self._finish_timeline(case, ex)

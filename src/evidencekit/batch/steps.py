@@ -20,7 +20,7 @@ import json
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -193,6 +193,18 @@ def place_plaso(case: Case, exhibit_id: str, run: Any) -> Any:
 # -- what the coordinator needs to know ------------------------------------------------------
 def gate_algorithms(case: Case, exhibit_id: str) -> list[str]:
     return process.gate_algorithms(case.exhibit(exhibit_id))
+
+
+def tidy_work(folder: Path, work: Path) -> None:
+    """Remove a unit's folder and its parents up to the work folder, once they are empty."""
+    while folder != work and work in folder.parents:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (or already gone): leave it
+            return
+        folder = folder.parent
+    with suppress(OSError):
+        work.rmdir()
 
 
 def plaso_workdir(work: Path, case: Case, exhibit_id: str) -> str:
