@@ -89,6 +89,9 @@ def test_types_yara_and_hashsets_steps_store_what_the_scan_commands_store(tmp_pa
     assert [u["unit"] for u in scan_units] == ["scan", "scan"] and all(u["host"] for u in scan_units)
     verify_ok(case_dir)
     assert sha256_file(image) == before  # read-only
+    status = run_cli("batch", "status", str(manifest), "--json")
+    assert json.loads(status.stdout)[0]["steps"] == dict.fromkeys(["intake", "process", "types", "yara", "hashsets"],
+                                                                  "done"), status.stdout
     count = len(entries(case_dir))
     again = run_cli("batch", "run", str(manifest), "--workers", "2", "--json")
     assert again.returncode == 0, again.stderr

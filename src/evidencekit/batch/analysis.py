@@ -20,15 +20,17 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evidencekit.case.examiners import Examiner
 from evidencekit.case.store import Case
 from evidencekit.errors import CaseError
 from evidencekit.hashing import sha256_file
-from evidencekit.scan.engine import ContentPass, FileResult
-from evidencekit.scan.hashsets import HashSet, import_hash_set, open_hash_set, store_dir
-from evidencekit.scan.yara import RuleSet, YaraScanner, compile_rules
+
+if TYPE_CHECKING:  # yara, libmagic and numpy are imported by the steps that use them
+    from evidencekit.scan.engine import ContentPass, FileResult
+    from evidencekit.scan.hashsets import HashSet
+    from evidencekit.scan.yara import RuleSet
 
 CONTENT_STEPS = ("types", "yara")
 _RULES: dict[tuple[str, int], RuleSet] = {}  # a worker compiles a rules path once per batch
@@ -59,12 +61,15 @@ class CaseTools:
             scanner = self.content("yara").scanner
             return {"rules_sha256": scanner.ruleset.sha256 if scanner else None}
         if step == "hashsets":
-            return {"hashsets": [s.name for s in self.hashsets()]}
+            return {"hashsets": [hashset_name(spec, self.relative) for spec in self.options.hashsets]}
         return {}
 
 
 def content_pass(rules: str | None, timeout: int) -> ContentPass:
     """The pass of ``scan types`` (``rules`` None) or of ``scan yara --no-types``."""
+    from evidencekit.scan.engine import ContentPass
+    from evidencekit.scan.yara import YaraScanner, compile_rules
+
     if rules is None:
         return ContentPass(None, types=True)
     key = (rules, int(Path(rules).stat().st_mtime_ns))
@@ -99,17 +104,23 @@ def store_content(case: Case, examiner: Examiner, exhibit_id: str, content: Cont
 def resolve_hashsets(specs: list[Any], relative: Callable[[str], Path]) -> list[HashSet]:
     """The manifest's hash sets: imported ones by name; hash lists imported on first use under a
     name made of the file's stem and hash (as an SOP's ``hashset_match`` does)."""
+    from evidencekit.scan.hashsets import import_hash_set, open_hash_set, store_dir
+
     out = []
     for spec in specs:
-        if spec.name is not None:
-            out.append(open_hash_set(spec.name))
-            continue
-        path = relative(spec.file)
-        name = f"batch-{path.stem.replace('.', '-')}-{sha256_file(path)[:12]}"
-        if not (store_dir() / name / "manifest.json").is_file():
+        name = hashset_name(spec, relative)
+        if spec.file is not None and not (store_dir() / name / "manifest.json").is_file():
+            path = relative(spec.file)
             import_hash_set(name, path, spec.kind, description=f"hash list {path} (batch manifest)")
         out.append(open_hash_set(name))
     return out
+
+
+def hashset_name(spec: Any, relative: Callable[[str], Path]) -> str:
+    if spec.name is not None:
+        return str(spec.name)
+    path = relative(spec.file)
+    return f"batch-{path.stem.replace('.', '-')}-{sha256_file(path)[:12]}"
 
 
 def store_hashsets(case: Case, examiner: Examiner, exhibit_id: str, sets: list[HashSet]) -> dict[str, Any]:
@@ -129,6 +140,19 @@ def run_sop_step(case: Case, examiner: Examiner, exhibit_id: str, sop_id: str) -
 
 
 # -- what is done already (a rerun skips it) ---------------------------------------------------
+def step_finished(case: Case, exhibit_id: str, step: str, tools: CaseTools) -> bool:
+    """Whether the case holds ``step`` finished, whoever did it (``batch run`` skips it, ``batch
+    status`` shows it done); reads the case only."""
+    from evidencekit.batch import steps
+    from evidencekit.batch.manifest import SOP_PREFIX
+
+    if step.startswith(SOP_PREFIX):
+        return sop_done(case, exhibit_id, step[len(SOP_PREFIX):])
+    if step in ("types", "yara", "hashsets"):
+        return analysis_done(case, exhibit_id, step, tools.expect(step), steps.processed_seq(case, exhibit_id))
+    return steps.step_done(case, exhibit_id, step)
+
+
 def analysis_done(case: Case, exhibit_id: str, step: str, expect: dict[str, Any], processed_seq: int) -> bool:
     """An 'analysed' entry of this kind after the exhibit's last processing, with the same rules
     (yara) or hash sets (hashsets)."""

@@ -160,13 +160,7 @@ class Coordinator:
         return self._done(case, ex, step)
 
     def _done(self, case: Case, ex: ExhibitRun, step: str) -> bool:
-        """Whether the case holds the step finished, whoever did it (a rerun or a resume skips it)."""
-        if step.startswith(SOP_PREFIX):
-            return analysis.sop_done(case, ex.spec.id, step[len(SOP_PREFIX):])
-        if step in ("types", "yara", "hashsets"):
-            return analysis.analysis_done(case, ex.spec.id, step, self.prepared[ex.case_dir].expect(step),
-                                          steps.processed_seq(case, ex.spec.id))
-        return steps.step_done(case, ex.spec.id, step)
+        return analysis.step_finished(case, ex.spec.id, step, self.prepared[ex.case_dir])
 
     def _start(self, case: Case, ex: ExhibitRun, step: str) -> bool:
         """Submit the step's units (those not sent ahead already); False when it finished here.
@@ -200,7 +194,8 @@ class Coordinator:
         return False
 
     def _submit_plan(self, ex: ExhibitRun) -> None:
-        self._submit(ex, "process", "plan", "plan", units_per_volume=2 * max(1, self.executor.size()))
+        size = self.executor.size()  # one worker: one listing unit, no plan walk (nothing to overlap)
+        self._submit(ex, "process", "plan", "plan", units_per_volume=1 if size <= 1 else 2 * size)
 
     def _send_ahead(self, case: Case, ex: ExhibitRun, step: str) -> None:
         if step == "timeline" and ex.options.artifacts.lower() != "none":
