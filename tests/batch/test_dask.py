@@ -15,7 +15,7 @@ import pytest
 from batchutil import case_entry, sequential_reference, stored, verify_ok, write_manifest
 
 from case.util import run_cli
-from ektools import ROOT
+from ektools import ROOT, need_tool
 from evidencekit.batch.coordinator import Coordinator
 from evidencekit.batch.executors import DaskExecutor
 from evidencekit.batch.manifest import load_manifest
@@ -60,16 +60,32 @@ def _free_port() -> int:
 @pytest.fixture
 def dask_cluster(tmp_path):
     """`dask scheduler` and two `dask worker` processes (no nanny: a killed worker stays dead)."""
+    yield from _cluster([[], []])
+
+
+# A worker that cannot read what root's other worker reads: the same account without the
+# capabilities that let root read any file (as a lab's worker service account on another machine).
+UNPRIVILEGED = ["setpriv", "--inh-caps=-dac_override,-dac_read_search", "--bounding-set=-dac_override,-dac_read_search"]
+
+
+@pytest.fixture
+def mixed_cluster(tmp_path):
+    """A scheduler, one worker as root and one without root's file-reading capabilities."""
+    need_tool("setpriv")
+    yield from _cluster([[], UNPRIVILEGED])
+
+
+def _cluster(prefixes: list[list[str]]):
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
     procs = {"scheduler": subprocess.Popen([str(DASK), "scheduler", "--host", "127.0.0.1", "--port", str(port),
                                              "--no-dashboard"], env=env, stdout=subprocess.DEVNULL,
                                             stderr=subprocess.DEVNULL, start_new_session=True)}
-    worker_ports = [_free_port(), _free_port()]
-    for wp in worker_ports:
+    worker_ports = [_free_port() for _ in prefixes]
+    for wp, prefix in zip(worker_ports, prefixes, strict=True):
         procs[f"tcp://127.0.0.1:{wp}"] = subprocess.Popen(
-            [str(DASK), "worker", address, "--nthreads", "1", "--no-nanny", "--host", "127.0.0.1", "--worker-port",
+            [*prefix, str(DASK), "worker", address, "--nthreads", "1", "--no-nanny", "--host", "127.0.0.1", "--worker-port",
              str(wp), "--no-dashboard", "--death-timeout", "60"], env=env, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, start_new_session=True)
     try:
@@ -120,3 +136,24 @@ def test_batch_run_cli_with_scheduler(tmp_path, images, examiner, dask_cluster):
     assert proc.stdout.splitlines()[-1] == "1 of 1 exhibits finished, 0 failed"
     bad = run_cli("batch", "run", str(manifest), "--scheduler", "tcp://127.0.0.1:1")
     assert bad.returncode == 2 and "cannot connect to a Dask scheduler" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_worker_that_cannot_read_an_evidence_path_stops_the_batch_before_anything_is_written(
+        tmp_path, images, examiner, mixed_cluster):
+    """Evidence owned by another account (0600): root's worker reads it, the other worker cannot."""
+    address, procs = mixed_cluster
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    private = evidence / "private.raw"
+    private.write_bytes(images[1].read_bytes())
+    os.chown(private, 65534, 65534)
+    os.chmod(private, 0o600)
+    manifest = write_manifest(tmp_path / "m.yaml", [case_entry(tmp_path / "case", [("E1", images[0]),
+                                                                                  ("E2", private)])])
+    proc = run_cli("batch", "run", str(manifest), "--scheduler", address)
+    unprivileged = list(procs)[2]
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f"evidencekit: error: {private}: not readable on worker {unprivileged} (mount the shared storage at the "
+        "same path on every worker)"), proc.stderr
+    assert not (tmp_path / "case").exists()  # refused before any case was created

@@ -174,16 +174,62 @@ def test_a_killed_coordinator_resumes_with_the_same_command(tmp_path, images, ex
 
 
 def test_a_unit_time_out_is_a_recorded_warning(tmp_path, images, examiner):
-    """plaso stopped by the manifest's unit_timeout: a warning in the timeline, the step still finishes."""
+    """plaso stopped by the manifest's unit_timeout: a warning in the timeline, the step still finishes.
+
+    The time-out applies to every unit: 4 s is ample for hashing and listing the 40 MB image and
+    far too short for log2timeline (its start-up alone takes longer)."""
     manifest = write_manifest(tmp_path / "m.yaml", [case_entry(tmp_path / "case", _exhibits(images)[1:],
-                                                               artifacts="default", unit_timeout=0.5)])
+                                                               artifacts="default", unit_timeout=4)])
     proc = run_cli("batch", "run", str(manifest), "--workers", "1", "--json")
     assert proc.returncode == 0, proc.stderr
     row = json.loads(proc.stdout.splitlines()[-1])["exhibits"][0]
-    assert row["status"] == "done" and any("plaso" in w and "0.5" in w for w in row["warnings"]), row
+    assert row["status"] == "done" and any("plaso" in w and "4" in w for w in row["warnings"]), row
     with Case.open(tmp_path / "case") as case:
         parts = [e.body["details"] for e in case.entries() if e.action == "analysed"]
         warned = case.db.execute("SELECT message FROM timeline_warnings WHERE source = 'plaso'").fetchall()
     assert [p["analysis"] for p in parts] == ["timeline:fs", "timeline:plaso"]
     assert parts[0]["events"] > 0 and parts[1]["events"] == 0 and warned
     verify_ok(tmp_path / "case")
+
+
+def test_a_time_out_inside_a_listing_or_hashing_unit_fails_the_exhibit_with_a_recorded_warning(tmp_path, images,
+                                                                                              examiner):
+    """Every unit kind stops itself at unit_timeout: here the plan and the media hash of 'process'."""
+    case_dir = tmp_path / "case"
+    first = write_manifest(tmp_path / "m1.yaml", [case_entry(case_dir, _exhibits(images)[:1], steps=["intake"])])
+    assert run_cli("batch", "run", str(first), "--workers", "1").returncode == 0
+    manifest = write_manifest(tmp_path / "m2.yaml", [case_entry(case_dir, _exhibits(images)[:1], steps=["process"],
+                                                                unit_timeout=0.001)])
+    proc = run_cli("batch", "run", str(manifest), "--workers", "1", "--json")
+    assert proc.returncode == 1, proc.stderr
+    row = json.loads(proc.stdout.splitlines()[-1])["exhibits"][0]
+    assert row["status"] == "failed" and "stopped at its time-out (0.001 s, unit_timeout)" in row["error"], row
+    notes = [n for n in _batch_notes(case_dir) if "unit_timeout" in n]
+    assert notes and notes[0]["step"] == "process" and notes[0]["unit"] in ("plan", "before"), notes
+    assert "time-out" in notes[0]["warning"]
+    with Case.open(case_dir) as case:
+        assert case.db.execute("SELECT count(*) FROM files").fetchone()[0] == 0
+        assert case.exhibit("E1").status != "processed"
+    verify_ok(case_dir)
+
+
+def test_plaso_runs_in_the_work_folder_and_the_coordinator_places_its_storage_in_the_case(tmp_path, images, examiner):
+    """A full plaso run (linux artefacts): the worker writes into the batch's work folder, the
+    coordinator moves the storage into timeline/plaso/<exhibit>/ and records its hash."""
+    from evidencekit.hashing import sha256_file
+
+    case_dir = tmp_path / "case"
+    manifest = write_manifest(tmp_path / "m.yaml", [case_entry(case_dir, _exhibits(images)[1:], artifacts="linux")])
+    proc = run_cli("batch", "run", str(manifest), "--workers", "2", "--json")
+    assert proc.returncode == 0, proc.stderr
+    with Case.open(case_dir) as case:
+        plaso = [e.body for e in case.entries() if e.action == "analysed"
+                 and e.body["details"].get("analysis") == "timeline:plaso"]
+    assert len(plaso) == 1 and plaso[0]["details"]["ok"], plaso
+    storage = [k for k in plaso[0]["outputs"] if k.endswith(".plaso")]
+    assert storage and storage[0].startswith("timeline/plaso/E2/")
+    assert sha256_file(case_dir / storage[0]) == plaso[0]["outputs"][storage[0]]
+    commands = " ".join(" ".join(c) for c in plaso[0]["details"]["commands"])
+    assert str(tmp_path / "m.work") in commands and str(case_dir) not in commands  # the worker never wrote the case
+    assert not (tmp_path / "m.work").exists()  # emptied and removed once imported
+    verify_ok(case_dir)

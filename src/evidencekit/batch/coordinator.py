@@ -12,69 +12,22 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evidencekit.batch import steps
+from evidencekit.batch import analysis, steps
 from evidencekit.batch.executors import Executor
-from evidencekit.batch.manifest import CaseSpec, ExhibitSpec, LoadedManifest
+from evidencekit.batch.exhibit_run import ExhibitRun
+from evidencekit.batch.manifest import SOP_PREFIX, CaseSpec, ExhibitSpec, LoadedManifest
+from evidencekit.batch.staging import Staging
 from evidencekit.batch.units import Unit, UnitResult
 from evidencekit.case.examiners import Examiner
 from evidencekit.case.store import Case
-from evidencekit.errors import EvidenceKitError, ValidationError
+from evidencekit.errors import CaseError, EvidenceKitError, ValidationError
 from evidencekit.sources import Credentials
 
 POLL_S = 0.25
 SEIZURE = ("description", "seal", "seized_from", "seized_at", "seized_on", "received_from")
-
-
-@dataclass
-class ExhibitRun:
-    """One exhibit's progress through its steps; what the progress table and the summary show."""
-
-    case_dir: str
-    spec: ExhibitSpec
-    steps: list[str]
-    options: Any
-    evidence: str
-    credentials: Credentials = field(default_factory=Credentials, repr=False)
-    status: str = "pending"  # pending | running | done | failed
-    step: str = ""
-    remaining: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    files: int = 0
-    events: int = 0
-    units_done: int = 0
-    units_total: int = 0
-    unit_seconds: float = 0.0  # summed over the units (worker time)
-    unit_cpu_seconds: float = 0.0
-    store_seconds: float = 0.0  # the coordinator's own time: stores, signatures, fs timeline
-    store_cpu_seconds: float = 0.0
-    warnings: list[str] = field(default_factory=list)
-    error: str | None = None
-    started: float = 0.0
-    finished: float = 0.0
-    step_started: float = 0.0
-    log: list[dict[str, Any]] = field(default_factory=list)  # per unit of the current step: where, with what
-    results: dict[str, Any] = field(default_factory=dict)  # unit key -> payload, for the current step
-
-    @property
-    def seconds(self) -> float:
-        return round((self.finished or time.monotonic()) - self.started, 3) if self.started else 0.0
-
-    def view(self) -> dict[str, Any]:
-        elapsed = time.monotonic() - self.step_started if self.step_started else 0.0
-        rate = self.files / elapsed if self.step == "process" and elapsed > 0 else None
-        eta = (elapsed / self.units_done * (self.units_total - self.units_done)
-               if self.status == "running" and self.units_done and self.units_total else None)
-        return {"case": self.case_dir, "exhibit": self.spec.id, "status": self.status, "step": self.step,
-                "files": self.files, "events": self.events, "units_done": self.units_done,
-                "units_total": self.units_total, "rate_files_s": round(rate, 1) if rate else None,
-                "eta_s": round(eta, 1) if eta is not None else None, "seconds": self.seconds,
-                "unit_seconds": round(self.unit_seconds, 3), "unit_cpu_seconds": round(self.unit_cpu_seconds, 3),
-                "store_seconds": round(self.store_seconds, 3), "store_cpu_seconds": round(self.store_cpu_seconds, 3),
-                "skipped": self.skipped, "warnings": self.warnings, "error": self.error}
 
 
 class Coordinator:
@@ -86,6 +39,7 @@ class Coordinator:
         self.environ = environ if environ is not None else {}  # where password_env names are looked up
         self.on_event = on_event or (lambda event: None)
         self.cases: dict[str, Case] = {}
+        self.prepared: dict[str, analysis.CaseTools] = {}
         self.exhibits: list[ExhibitRun] = []
         self._owner: dict[str, ExhibitRun] = {}
         self._timing = False
@@ -109,20 +63,24 @@ class Coordinator:
         return [ex.view() for ex in self.exhibits]
 
     def _prepare(self) -> None:
+        runs = {}
         for i, spec in enumerate(self.loaded.manifest.cases):
             case_dir = self.loaded.case_dir(spec)
-            runs = [self._exhibit_run(spec, case_dir, i, j, ex) for j, ex in enumerate(spec.exhibits)]
-            self.exhibits += runs
+            runs[i] = [self._exhibit_run(spec, case_dir, i, j, ex) for j, ex in enumerate(spec.exhibits)]
+            self.prepared[str(case_dir)] = analysis.CaseTools(spec.options, self.loaded.relative)
+            self.exhibits += runs[i]
+        self._check_readable()  # before any case is created or written: a refused batch leaves nothing
+        for i, spec in enumerate(self.loaded.manifest.cases):
+            case_dir = self.loaded.case_dir(spec)
             try:
                 self.cases[str(case_dir)] = self._open_case(spec, case_dir)
             except EvidenceKitError as err:
-                for ex in runs:
+                for ex in runs[i]:
                     self._fail(ex, str(err))
-        self._check_readable()
         hosts = self.executor.hosts()
         for root, case in self.cases.items():
             ids = [ex.spec.id for ex in self.exhibits if ex.case_dir == root and ex.status == "pending"
-                   and not all(steps.step_done(case, ex.spec.id, step) for step in ex.steps)]
+                   and not all(self._done(case, ex, step) for step in ex.steps)]
             if ids:  # a rerun with nothing left to do adds nothing to the ledger
                 steps.record_batch(case, self.examiner, {
                     "manifest": str(self.loaded.path), "manifest_sha256": self.loaded.sha256,
@@ -183,8 +141,6 @@ class Coordinator:
                     ex.skipped.append(step)
                     continue
                 ex.status, ex.step, ex.step_started = "running", step, time.monotonic()
-                ex.units_done = ex.units_total = 0
-                ex.log, ex.results = [], {}
                 if self._timed(ex, self._start, case, ex, step):
                     self._emit(ex)
                     return
@@ -201,31 +157,65 @@ class Coordinator:
                                   f"({registered}), not {ex.evidence}")
         if registered is None and step != "intake":
             raise ValidationError(f"{case.root}: exhibit {ex.spec.id} is not registered; add 'intake' to its steps")
-        return steps.step_done(case, ex.spec.id, step)
+        return self._done(case, ex, step)
+
+    def _done(self, case: Case, ex: ExhibitRun, step: str) -> bool:
+        return analysis.step_finished(case, ex.spec.id, step, self.prepared[ex.case_dir])
 
     def _start(self, case: Case, ex: ExhibitRun, step: str) -> bool:
-        """Submit the step's first units; False when the step finished here without units."""
+        """Submit the step's units (those not sent ahead already); False when it finished here.
+
+        Units that need nothing of an earlier step are sent ahead, so that one exhibit's reads of
+        the whole media overlap instead of following each other: the listing plan goes with the
+        intake hash (its rows are stored only after the intake and the checks before and after),
+        plaso and the content scans go with processing (stored in their own steps)."""
         if step == "intake":
             seizure = {k: getattr(ex.spec, k) for k in SEIZURE}
-            self._submit(ex, "examine", "examine", exhibit=ex.spec.id, seizure=seizure,
+            self._submit(ex, "intake", "examine", "examine", exhibit=ex.spec.id, seizure=seizure,
                          acquisition=ex.spec.expect[0] if ex.spec.expect else None)
-        elif step == "process":
-            self._submit(ex, "plan", "plan", units_per_volume=2 * max(1, self.executor.size()))
-            self._submit(ex, "media", "before", algorithms=steps.gate_algorithms(case, ex.spec.id))
+            if "process" in ex.remaining:
+                self._submit_plan(ex)
+            return True
+        if step == "process":
+            self._submit_plan(ex)
+            self._submit(ex, "process", "media", "before", algorithms=steps.gate_algorithms(case, ex.spec.id))
+            for later in ex.remaining:  # after a new inventory, every later step runs again
+                self._send_ahead(case, ex, later)
+            return True
+        if step == "timeline":
+            return self._start_timeline(case, ex)
+        if step in analysis.CONTENT_STEPS:
+            self._send_ahead(case, ex, step)
+            return not self._store_content(case, ex, step)
+        if step == "hashsets":
+            self._store_hashsets(case, ex)
         else:
-            part = steps.timeline_fs(case, self.examiner, ex.spec.id, steps.now_ns())
-            ex.events, ex.warnings = part["events"], ex.warnings + part["warnings"]
-            if ex.options.artifacts.lower() == "none":
-                self._finish_timeline(case, ex, None)
-                return False
-            exhibit = case.exhibit(ex.spec.id)
-            self._submit(ex, "plaso", "plaso", exhibit_kind=exhibit.kind, artifacts=ex.options.artifacts,
-                         workdir=steps.plaso_workdir(case, ex.spec.id), timeout=ex.options.unit_timeout)
-        return True
+            self._run_sop(case, ex, step[len(SOP_PREFIX):])
+        return False
 
-    def _submit(self, ex: ExhibitRun, kind: str, part: str, **params: Any) -> None:
-        unit = Unit(f"{ex.case_dir}|{ex.spec.id}|{ex.step}|{part}", kind, ex.evidence, ex.credentials, params)
+    def _submit_plan(self, ex: ExhibitRun) -> None:
+        size = self.executor.size()  # one worker: one listing unit, no plan walk (nothing to overlap)
+        self._submit(ex, "process", "plan", "plan", units_per_volume=1 if size <= 1 else 2 * size)
+
+    def _send_ahead(self, case: Case, ex: ExhibitRun, step: str) -> None:
+        if step == "timeline" and ex.options.artifacts.lower() != "none":
+            exhibit = case.exhibit(ex.spec.id)
+            self._submit(ex, "timeline", "plaso", "plaso", exhibit_kind=exhibit.kind, artifacts=ex.options.artifacts,
+                         workdir=steps.plaso_workdir(self.loaded.work_dir(), case, ex.spec.id))
+        elif step in analysis.CONTENT_STEPS:
+            exhibit = case.exhibit(ex.spec.id)
+            rules = str(self.loaded.relative(ex.options.yara)) if step == "yara" and ex.options.yara else None
+            self._submit(ex, step, "scan", "scan", rules=rules, file_timeout=ex.options.yara_timeout,
+                         registered={"name_encoding": exhibit.name_encoding, "source_tz": exhibit.source_tz})
+
+    def _submit(self, ex: ExhibitRun, step: str, kind: str, part: str, **params: Any) -> None:
+        key = f"{ex.case_dir}|{ex.spec.id}|{step}|{part}"
+        if key in ex.submitted:
+            return  # sent ahead already
+        unit = Unit(key, kind, ex.evidence, ex.credentials, params, timeout=ex.options.unit_timeout)
         self._owner[unit.key] = ex
+        ex.submitted.add(key)
+        ex.sent_ns[key] = time.time_ns()
         ex.units_total += 1
         self.executor.submit(unit)
 
@@ -233,7 +223,10 @@ class Coordinator:
         ex = self._owner.get(unit.key)
         if ex is None or ex.status != "running" or unit.key in ex.results:
             return  # a failed exhibit's leftovers, or a unit returned twice: stored once at most
+        step = unit.key.rsplit("|", 2)[-2]
         if result.error:
+            if result.timed_out:
+                self._record_timeout(ex, step, result)
             self._fail(ex, result.error)
             return
         ex.results[unit.key] = result.payload
@@ -241,10 +234,11 @@ class Coordinator:
         ex.warnings += result.warnings
         ex.unit_seconds += result.seconds
         ex.unit_cpu_seconds += result.cpu_seconds
-        ex.log.append({"unit": unit.key.rsplit("|", 1)[-1], "host": result.host, "worker": result.worker,
-                       "seconds": result.seconds, "cpu_seconds": result.cpu_seconds, "versions": result.versions})
+        ex.log.setdefault(step, []).append({
+            "unit": unit.key.rsplit("|", 1)[-1], "host": result.host, "worker": result.worker,
+            "seconds": result.seconds, "cpu_seconds": result.cpu_seconds, "versions": result.versions})
         try:
-            self._timed(ex, self._continue, ex, unit, result)
+            self._timed(ex, self._continue, ex, unit, step)
         except EvidenceKitError as err:
             self._fail(ex, str(err))
             return
@@ -262,60 +256,125 @@ class Coordinator:
             ex.store_seconds += time.monotonic() - began
             ex.store_cpu_seconds += time.process_time() - cpu
 
-    def _continue(self, ex: ExhibitRun, unit: Unit, result: UnitResult) -> None:
+    def _continue(self, ex: ExhibitRun, unit: Unit, step: str) -> None:
         case = self.cases[ex.case_dir]
+        payload = ex.results[unit.key]
         if unit.kind == "examine":
-            steps.store_intake(case, self.examiner, result.payload, self._note(ex))
+            steps.store_intake(case, self.examiner, payload, self._note(ex, "intake"))
             self._advance(ex)
         elif unit.kind == "plan":
-            for n, (volume, segments) in enumerate(result.payload.parts):
-                self._submit(ex, "list", f"list-{n}", volume=volume, segments=segments,
+            ex.staging = Staging(case.db, ex.spec.id, len(payload.parts))
+            for n, (volume, segments) in enumerate(payload.parts):
+                self._submit(ex, "process", "list", f"list-{n}", volume=volume, segments=segments,
                              hashes=list(ex.options.hashes))
         elif unit.kind == "list":
-            ex.files += len(result.payload)
-        elif unit.kind == "plaso":
-            part = steps.timeline_plaso(case, self.examiner, ex.spec.id, result.payload, ex.options.artifacts,
-                                        steps.now_ns())
-            ex.events += part["events"]
-            ex.warnings += part["warnings"]
-            self._finish_timeline(case, ex, part)
+            assert ex.staging is not None
+            ex.staging.add(int(unit.key.rsplit("-", 1)[-1]), payload)
+            ex.results[unit.key] = None  # stored: free the rows
+            ex.files += len(payload)
+        elif unit.kind == "plaso" and ex.step == "timeline":
+            self._store_plaso(case, ex)
+            self._advance(ex)
+        elif unit.kind == "scan" and ex.step == step:  # sent ahead, or sent by its own step
+            self._store_content(case, ex, step)
+            self._advance(ex)
         if ex.step == "process":
             self._process_progress(case, ex)
 
     def _process_progress(self, case: Case, ex: ExhibitRun) -> None:
         """After the walk, the media is hashed again; with that back, everything is stored at once."""
         key = f"{ex.case_dir}|{ex.spec.id}|process|"
-        plan = ex.results.get(key + "plan")
-        if plan is None or len(ex.results) < len(plan.parts) + 2:  # plan, before, the parts
+        staging = ex.staging
+        if staging is None or not staging.complete or key + "before" not in ex.results:
             return
         if key + "after" not in ex.results:
-            if ex.units_total == len(plan.parts) + 2:
-                self._submit(ex, "media", "after", algorithms=steps.gate_algorithms(case, ex.spec.id))
+            self._submit(ex, "process", "media", "after", algorithms=steps.gate_algorithms(case, ex.spec.id))
             return
-        parts = (ex.results[f"{key}list-{n}"] for n in range(len(plan.parts)))
-        summary = steps.store_processed(case, self.examiner, ex.spec.id, plan, parts, ex.results[key + "before"],
-                                        ex.results[key + "after"], tuple(ex.options.hashes), self._note(ex))
+        try:
+            summary = steps.store_processed(case, self.examiner, ex.spec.id, ex.results[key + "plan"], staging,
+                                            ex.results[key + "before"], ex.results[key + "after"],
+                                            tuple(ex.options.hashes), self._note(ex, "process"))
+        finally:
+            staging.drop()
+            ex.staging = None
         ex.files = int(summary.get("files", ex.files))
-        ex.results.clear()  # the rows are stored; free them
+        for done in [k for k in ex.results if k.startswith(key)]:
+            del ex.results[done]
         self._advance(ex)
 
-    def _finish_timeline(self, case: Case, ex: ExhibitRun, plaso: dict[str, Any] | None) -> None:
-        native = steps.timeline_native(case, self.examiner, ex.spec.id, steps.now_ns(), self._note(ex))
+    # -- the later steps ---------------------------------------------------------------------
+    def _start_timeline(self, case: Case, ex: ExhibitRun) -> bool:
+        part = steps.timeline_fs(case, self.examiner, ex.spec.id, steps.now_ns())
+        ex.events, ex.warnings = part["events"], ex.warnings + part["warnings"]
+        if ex.options.artifacts.lower() == "none":
+            self._finish_timeline(case, ex)
+            return False
+        self._send_ahead(case, ex, "timeline")
+        return not self._store_plaso(case, ex)
+
+    def _store_plaso(self, case: Case, ex: ExhibitRun) -> bool:
+        """The plaso run, if back: placed into the case and imported, then the step's end."""
+        key = f"{ex.case_dir}|{ex.spec.id}|timeline|plaso"
+        if key not in ex.results:
+            return False
+        run = steps.place_plaso(case, ex.spec.id, ex.results.pop(key))
+        part = steps.timeline_plaso(case, self.examiner, ex.spec.id, run, ex.options.artifacts, steps.now_ns())
+        steps.tidy_work(run.jsonl.parent, self.loaded.work_dir())
+        ex.events += part["events"]
+        ex.warnings += part["warnings"]
+        self._finish_timeline(case, ex)
+        return True
+
+    def _finish_timeline(self, case: Case, ex: ExhibitRun) -> None:
+        native = steps.timeline_native(case, self.examiner, ex.spec.id, steps.now_ns(), self._note(ex, "timeline"))
         if native is not None:
             ex.events += native["events"]
             ex.warnings += native["warnings"]
-        if plaso is not None:
-            self._advance(ex)
 
-    def _note(self, ex: ExhibitRun) -> dict[str, Any]:
+    def _store_content(self, case: Case, ex: ExhibitRun, step: str) -> bool:
+        key = f"{ex.case_dir}|{ex.spec.id}|{step}|scan"
+        if key not in ex.results:
+            return False
+        content = self.prepared[ex.case_dir].content(step)
+        out = analysis.store_content(case, self.examiner, ex.spec.id, content, ex.results.pop(key), ex.sent_ns[key])
+        ex.warnings += [f"{step}: {out['warnings']} files with warnings"] if out.get("warnings") else []
+        steps.record_note(case, self.examiner, ex.spec.id, self._note(ex, step))
+        return True
+
+    def _store_hashsets(self, case: Case, ex: ExhibitRun) -> None:
+        out = analysis.store_hashsets(case, self.examiner, ex.spec.id, self.prepared[ex.case_dir].hashsets())
+        ex.warnings += [f"hashsets: {name}: {r['files_without_usable_hash']} files without a usable hash"
+                        for name, r in out["results"].items() if r["files_without_usable_hash"]]
+        steps.record_note(case, self.examiner, ex.spec.id, self._note(ex, "hashsets"))
+
+    def _run_sop(self, case: Case, ex: ExhibitRun, sop_id: str) -> None:
+        status, message = analysis.run_sop_step(case, self.examiner, ex.spec.id, sop_id)
+        if status == "stopped":
+            raise CaseError(f"SOP {sop_id}: {message}")
+        if status != "completed":
+            ex.warnings.append(f"SOP {sop_id} {status}: {message} (continue with 'evidencekit sop run')")
+
+    def _record_timeout(self, ex: ExhibitRun, step: str, result: UnitResult) -> None:
+        """A unit that stopped at its time-out: a warning in the case's ledger, then the exhibit fails."""
+        case = self.cases[ex.case_dir]
+        exhibit = ex.spec.id if steps.registered_path(case, ex.spec.id) is not None else None
+        steps.record_note(case, self.examiner, exhibit, {
+            "manifest_sha256": self.loaded.sha256, "step": step, "executor": self.executor.kind,
+            "unit": result.key.rsplit("|", 1)[-1], "unit_timeout": ex.options.unit_timeout,
+            "warning": result.error, "host": result.host, "worker": result.worker})
+
+    def _note(self, ex: ExhibitRun, step: str) -> dict[str, Any]:
         """The batch's record of a step: which manifest, which executor, and each unit's host and versions."""
-        return {"manifest_sha256": self.loaded.sha256, "step": ex.step, "executor": self.executor.kind,
-                "units": list(ex.log)}
+        return {"manifest_sha256": self.loaded.sha256, "step": step, "executor": self.executor.kind,
+                "units": list(ex.log.pop(step, []))}
 
     def _fail(self, ex: ExhibitRun, message: str) -> None:
         ex.status, ex.error = "failed", message
         ex.finished = time.monotonic()
         ex.results.clear()
+        if ex.staging is not None:
+            ex.staging.drop()
+            ex.staging = None
         self._emit(ex)
 
     def _emit(self, ex: ExhibitRun) -> None:

@@ -24,6 +24,9 @@ from evidencekit.batch.units import Unit, UnitResult, run_unit, unreadable
 from evidencekit.errors import ValidationError
 
 MAX_ATTEMPTS = 3
+# What every unit needs: imported once by the fork server, shared by the workers it forks.
+PRELOAD = ("evidencekit.batch.units", "evidencekit.batch.steps", "evidencekit.registry", "evidencekit.sources.disk",
+           "dfvfs.resolver_helpers", "pytsk3")
 DASK_POLL_S = 0.02
 
 
@@ -81,9 +84,14 @@ class LocalExecutor(Executor):
     def __init__(self, workers: int | None = None):
         super().__init__()
         self.workers = max(1, workers or os.cpu_count() or 1)
-        # spawn: a worker starts clean (no copy of the coordinator's threads, handles or caches)
-        self._context = multiprocessing.get_context("spawn")
+        # forkserver: a worker starts clean (no copy of the coordinator's threads, open cases,
+        # caches or the examiner's key), forked from a server that imported the readers once,
+        # so N workers (and the pool that replaces a broken one) do not import them N times
+        self._context = multiprocessing.get_context("forkserver")
+        self._context.set_forkserver_preload(list(PRELOAD))
         self._pool = self._new_pool()
+        # start the workers now: their imports overlap the coordinator's own start (cases, checks)
+        self._pool.submit(os.getpid)
         self._futures: dict[cf.Future[UnitResult], Unit] = {}
         self._attempts: collections.Counter[str] = collections.Counter()
         self._ready: collections.deque[tuple[Unit, UnitResult]] = collections.deque()

@@ -15,9 +15,9 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 from pydantic import ValidationError as PydanticError
 
 from evidencekit.errors import ValidationError
@@ -26,9 +26,11 @@ from evidencekit.errors import ValidationError
 # expansion, duplicate keys refused), with every node's line for the error messages.
 from evidencekit.sop.yamlsrc import Problem, SopValidationError, Source, parse_yaml, pydantic_problems
 
-Step = Literal["intake", "process", "timeline"]
-STEPS: tuple[Step, ...] = ("intake", "process", "timeline")
-DEFAULT_STEPS = STEPS
+Step = Literal["intake", "process", "timeline", "types", "yara", "hashsets"]
+STEPS: tuple[Step, ...] = ("intake", "process", "timeline", "types", "yara", "hashsets")
+SOP_PREFIX = "sop:"
+SopStep = Annotated[str, StringConstraints(pattern=r"^sop:[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")]
+DEFAULT_STEPS: tuple[Step, ...] = ("intake", "process", "timeline")
 HashName = Literal["md5", "sha1", "sha256"]
 DEFAULT_HASHES: tuple[HashName, ...] = ("md5", "sha256")  # as case process
 EXHIBIT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
@@ -81,13 +83,36 @@ class ExhibitSpec(_Strict):
         return value
 
 
+class HashsetSpec(_Strict):
+    """A hash set: an imported one by name, or a hash list file (imported on first use)."""
+
+    name: str | None = Field(None, description="an imported hash set ('evidencekit hashset import')")
+    file: str | None = Field(None, description="a hash list (plain, md5sum, hashdeep, NSRL; relative to the manifest)")
+    kind: Literal["known-bad", "known-good"] = "known-bad"
+
+    @model_validator(mode="after")
+    def _one_source(self) -> HashsetSpec:
+        if (self.name is None) == (self.file is None):
+            raise ValueError("give exactly one of 'name' (an imported set) or 'file' (a hash list)")
+        return self
+
+
 class Options(_Strict):
     """How the steps run (defaults as the single commands)."""
 
     hashes: list[HashName] = Field(default_factory=lambda: list(DEFAULT_HASHES),
                                                             description="inventory hashes (case process --hash)")
     artifacts: str = Field("default", description="plaso artefacts for the timeline; 'none' for the file system only")
-    unit_timeout: float | None = Field(None, gt=0, description="seconds a plaso unit may run (a recorded warning)")
+    unit_timeout: float | None = Field(None, gt=0, description="seconds any one unit may run; it stops itself "
+                                                              "(plaso: a recorded warning, the timeline goes on; other "
+                                                              "units: a recorded warning and the exhibit fails)")
+    yara: str | None = Field(None, description="rules file or folder for the 'yara' step (relative to the manifest)")
+    yara_timeout: int = Field(60, ge=1, description="seconds per file for the 'yara' step (scan yara --timeout)")
+    hashsets: list[HashsetSpec] = Field(default_factory=list, description="hash sets for the 'hashsets' step")
+
+
+def _default_steps() -> list[Step | SopStep]:
+    return list(DEFAULT_STEPS)
 
 
 class CaseSpec(_Strict):
@@ -99,8 +124,10 @@ class CaseSpec(_Strict):
     authority: str = Field(min_length=1)
     authority_date: str | None = None
     exhibits: list[ExhibitSpec] = Field(min_length=1)
-    steps: list[Step] = Field(default_factory=lambda: list(DEFAULT_STEPS),
-                              description="in this order; default: intake, process, timeline")
+    steps: list[Step | SopStep] = Field(default_factory=lambda: _default_steps(),
+                                        description="in this order: intake, process, timeline, types, yara, "
+                                                    "hashsets, then any sop:<SOP id>; default: intake, process, "
+                                                    "timeline")
     options: Options = Field(default_factory=Options)  # type: ignore[arg-type]
 
 
@@ -109,6 +136,8 @@ class Manifest(_Strict):
 
     examiner: str | None = Field(None, description="the acting examiner (else --examiner or EVIDENCEKIT_EXAMINER)")
     cases: list[CaseSpec] = Field(min_length=1)
+    work_dir: str | None = Field(None, description="folder the workers write plaso storage into (shared storage; "
+                                                   "default: <manifest name>.work beside the manifest)")
 
 
 class LoadedManifest:
@@ -124,6 +153,17 @@ class LoadedManifest:
 
     def evidence_path(self, exhibit: ExhibitSpec) -> str:
         return str(_absolute(self.path, exhibit.path))
+
+    def relative(self, value: str) -> Path:
+        """A path of the manifest (rules, hash lists, the work folder), relative to its folder."""
+        return _absolute(self.path, value)
+
+    def work_dir(self) -> Path:
+        """The batch's work folder: plaso units write their storage there (shared, writable by the
+        workers); the coordinator moves it into the case."""
+        if self.manifest.work_dir is not None:
+            return self.relative(self.manifest.work_dir)
+        return self.path.parent / f"{self.path.stem}.work"
 
 
 def _absolute(manifest: Path, value: str) -> Path:
@@ -172,8 +212,7 @@ def _cross_checks(src: Source, loaded: LoadedManifest) -> list[Problem]:
         if where in dirs:
             problems.append(src.problem(["cases", i, "dir"], f"case directory {where} is also cases[{dirs[where]}]"))
         dirs.setdefault(where, i)
-        if case.steps != sorted(case.steps, key=STEPS.index) or len(set(case.steps)) != len(case.steps):
-            problems.append(src.problem(["cases", i, "steps"], f"list each step once, in the order {', '.join(STEPS)}"))
+        problems += _step_problems(src, loaded, i, case)
         seen: dict[str, int] = {}
         for j, exhibit in enumerate(case.exhibits):
             if exhibit.id in seen:  # the first is run, this one fails (as a second `case add` would)
@@ -181,6 +220,35 @@ def _cross_checks(src: Source, loaded: LoadedManifest) -> list[Problem]:
                     ["cases", i, "exhibits", j, "id"],
                     f"duplicate exhibit id {exhibit.id!r} (also exhibits[{seen[exhibit.id]}]); this one is not run")
             seen.setdefault(exhibit.id, j)
+    return problems
+
+
+def _step_problems(src: Source, loaded: LoadedManifest, i: int, case: CaseSpec) -> list[Problem]:
+    where: list[str | int] = ["cases", i, "steps"]
+    order = [s for s in case.steps if not s.startswith(SOP_PREFIX)]
+    sops = case.steps[len(order):]
+    if (order != sorted(order, key=STEPS.index) or len(set(case.steps)) != len(case.steps)
+            or any(not s.startswith(SOP_PREFIX) for s in sops)):
+        return [src.problem(where, f"list each step once, in the order {', '.join(STEPS)}, then sop:<id> steps")]
+    problems = []
+    if "yara" in order and case.options.yara is None:
+        problems.append(src.problem(where, "the 'yara' step needs options.yara (a rules file or folder)"))
+    elif case.options.yara is not None and not loaded.relative(case.options.yara).exists():
+        problems.append(src.problem(["cases", i, "options", "yara"], f"{loaded.relative(case.options.yara)}: "
+                                                                     "no such rules file or folder"))
+    if "hashsets" in order and not case.options.hashsets:
+        problems.append(src.problem(where, "the 'hashsets' step needs options.hashsets"))
+    for j, spec in enumerate(case.options.hashsets):
+        if spec.file is not None and not loaded.relative(spec.file).is_file():
+            problems.append(src.problem(["cases", i, "options", "hashsets", j, "file"],
+                                        f"{loaded.relative(spec.file)}: no such hash list"))
+    for step in sops:
+        from evidencekit.sop.library import find_sop
+
+        try:
+            find_sop(step[len(SOP_PREFIX):])
+        except ValidationError as err:
+            problems.append(src.problem(["cases", i, "steps", case.steps.index(step)], str(err)))
     return problems
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from evidencekit.batch import steps
+from evidencekit.batch import analysis
 from evidencekit.batch.manifest import LoadedManifest
 from evidencekit.case.store import DB_NAME, Case
 from evidencekit.errors import EvidenceKitError
@@ -28,7 +28,8 @@ def batch_status(loaded: LoadedManifest) -> list[dict[str, Any]]:
                 problem = loaded.exhibit_problems.get((i, j))
                 state = {step: "pending" for step in spec.steps}
                 if case is not None and error is None and problem is None:
-                    state = {step: "done" if steps.step_done(case, exhibit.id, step) else "pending"
+                    tools = analysis.CaseTools(spec.options, loaded.relative)
+                    state = {step: "done" if analysis.step_finished(case, exhibit.id, step, tools) else "pending"
                              for step in spec.steps}
                 done = sum(v == "done" for v in state.values())
                 overall = ("error" if error or problem else "done" if done == len(state)

@@ -19,8 +19,8 @@ from __future__ import annotations
 import json
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -28,7 +28,7 @@ from typing import Any
 
 from evidencekit.case import ledger
 from evidencekit.case.examiners import Examiner
-from evidencekit.case.rows import FILE_COLUMNS, RowEncoder, RowTails
+from evidencekit.case.rows import FILE_COLUMNS, RowTails
 from evidencekit.case.store import Case
 from evidencekit.errors import CaseError
 from evidencekit.hashing import ALGORITHMS
@@ -44,15 +44,16 @@ INSERT_FILES = f"INSERT INTO files ({', '.join(FILE_COLUMNS)}) VALUES ({', '.joi
 
 
 # -- compute halves (run in workers) -------------------------------------------------------
-_OPEN: OrderedDict[tuple[str, Credentials], Any] = OrderedDict()
+_OPEN: OrderedDict[tuple[str, Credentials, tuple[Any, ...]], Any] = OrderedDict()
 
 
 @contextmanager
-def _evidence(path: str, credentials: Credentials) -> Iterator[Any]:
+def _evidence(path: str, credentials: Credentials, **registered: Any) -> Iterator[Any]:
     """The evidence, opened read-only once per worker and kept for its next units (as one
-    ``case process`` keeps it for the check before, the walk and the check after)."""
-    key = (path, credentials)
-    ev = _OPEN.pop(key, None) or open_evidence(path, credentials)
+    ``case process`` keeps it for the check before, the walk and the check after).
+    ``registered``: name_encoding / source_tz as the exhibit was registered (``open_exhibit``)."""
+    key = (path, credentials, tuple(sorted(registered.items())))
+    ev = _OPEN.pop(key, None) or open_evidence(path, credentials, **registered)
     try:
         yield ev
     except BaseException:
@@ -63,12 +64,16 @@ def _evidence(path: str, credentials: Credentials) -> Iterator[Any]:
         _OPEN.popitem(last=False)[1].close()
 
 
+def _never() -> None:
+    return None
+
+
 def examine(path: str, credentials: Credentials, exhibit_id: str, seizure: dict[str, Any],
-            acquisition: str | None) -> dict[str, Any]:
+            acquisition: str | None, check: Callable[[], None] = _never) -> dict[str, Any]:
     """Intake's reading part: hash the decoded media, read stored and sidecar hashes, make the row."""
     acq = intake.parse_acquisition_hash(acquisition) if acquisition else None
     with _evidence(path, credentials) as ev:
-        digests = intake.media_digests(ev, ALGORITHMS)
+        digests = intake.media_digests(ev, ALGORITHMS, lambda n: check())
         stored = dict(ev.acquisition.stored_hashes) if ev.acquisition else {}
         sidecars, notes = intake.sidecar_hashes(ev)
         row = intake._exhibit_row(exhibit_id, ev, digests, stored, intake.Seizure(**seizure), acq)
@@ -91,7 +96,8 @@ class ListingPlan:
     warnings: list[str] = field(default_factory=list)
 
 
-def plan_listing(path: str, credentials: Credentials, units_per_volume: int) -> ListingPlan:
+def plan_listing(path: str, credentials: Credentials, units_per_volume: int,
+                 check: Callable[[], None] = _never) -> ListingPlan:
     """The walk plan of ``files -j`` (``reader.plan``), grouped into about ``units_per_volume`` parts.
 
     Concatenating the parts' rows in this order gives exactly the rows of one serial walk.
@@ -107,12 +113,13 @@ def plan_listing(path: str, credentials: Credentials, units_per_volume: int) -> 
             else:
                 plan.parts.append((name, None))
             plan.warnings += reader.warnings[seen:]
+            check()
         plan.warnings += ev.warnings
     return plan
 
 
 def list_part(path: str, credentials: Credentials, volume: str, segments: list[Any] | None,
-              hashes: tuple[str, ...]) -> tuple[list[tuple[Any, ...]], list[str]]:
+              hashes: tuple[str, ...], check: Callable[[], None] = _never) -> tuple[list[tuple[Any, ...]], list[str]]:
     """Rows (without exhibit and seq) of one part of the walk, with the reader's warnings."""
     from evidencekit.inventory import hash_entries
 
@@ -123,22 +130,64 @@ def list_part(path: str, credentials: Credentials, volume: str, segments: list[A
             entries: Iterable[Any] = reader.entries(ev.path)
         else:
             entries = (e for seg in segments for e in reader.segment_entries(ev.path, seg))
-        rows, _ = RowTails()(list(hash_entries(entries, hashes)))
+        rows, _ = RowTails()(list(hash_entries(_checked(entries, check), hashes)))
         return rows, reader.warnings[seen:]
 
 
-def media(path: str, credentials: Credentials, algorithms: list[str]) -> dict[str, str]:
+def _checked(entries: Iterable[Any], check: Callable[[], None]) -> Iterator[Any]:
+    for entry in entries:
+        check()
+        yield entry
+
+
+def media(path: str, credentials: Credentials, algorithms: list[str], check: Callable[[], None] = _never
+          ) -> dict[str, str]:
     """Digests of the decoded media (the integrity gate's reading part)."""
     with _evidence(path, credentials) as ev:
-        return intake.media_digests(ev, algorithms)
+        return intake.media_digests(ev, algorithms, lambda n: check())
+
+
+def content_scan(path: str, credentials: Credentials, registered: dict[str, Any], rules: str | None,
+                 timeout: int, check: Callable[[], None] = _never) -> Any:
+    """The content pass of ``scan types`` / ``scan yara`` over the evidence (``batch.analysis``)."""
+    from evidencekit.batch.analysis import content_pass, scan_entries
+
+    content = content_pass(rules, timeout)
+    with _evidence(path, credentials, **registered) as ev:
+        return scan_entries(content, ev.entries(), check)
 
 
 def plaso_run(source: str, kind: str, workdir: str, artifacts: str, timeout: float | None) -> Any:
-    """log2timeline + psort into ``workdir`` (in the case: the one write a worker makes; docs/batch.md)."""
+    """log2timeline + psort into ``workdir``: the batch's work folder, never the case (the
+    coordinator moves the storage file into the case: :func:`place_plaso`)."""
     from evidencekit.timeline.plaso import run_plaso
 
     archives = "zip,tar" if kind in ("zip", "tar") else None
     return run_plaso(Path(source), Path(workdir), artifacts, archives, 1, timeout, image=kind == "disk_image")
+
+
+def place_plaso(case: Case, exhibit_id: str, run: Any) -> Any:
+    """Move a worker's plaso storage (and its logs) from the work folder into the case's
+    ``timeline/plaso/<exhibit>/``, checking it is the file the worker hashed; the JSON lines stay
+    in the work folder until imported."""
+    import shutil
+    from dataclasses import replace
+
+    from evidencekit.hashing import sha256_file
+    from evidencekit.pipeline.timeline import plaso_workdir as workdir
+
+    if not run.storage.is_file():
+        return run
+    dest = workdir(case.root, exhibit_id)
+    dest.mkdir(parents=True, exist_ok=True)
+    stem = run.storage.stem
+    for part in sorted(run.storage.parent.glob(stem + ".*")):
+        if part != run.jsonl:
+            shutil.move(str(part), str(dest / part.name))
+    placed = replace(run, storage=dest / run.storage.name)
+    if run.storage_sha256 and sha256_file(placed.storage) != run.storage_sha256:
+        raise CaseError(f"{placed.storage}: not the plaso storage the worker wrote (sha256 differs); not imported")
+    return placed
 
 
 # -- what the coordinator needs to know ------------------------------------------------------
@@ -146,10 +195,21 @@ def gate_algorithms(case: Case, exhibit_id: str) -> list[str]:
     return process.gate_algorithms(case.exhibit(exhibit_id))
 
 
-def plaso_workdir(case: Case, exhibit_id: str) -> str:
-    from evidencekit.pipeline.timeline import plaso_workdir as workdir
+def tidy_work(folder: Path, work: Path) -> None:
+    """Remove a unit's folder and its parents up to the work folder, once they are empty."""
+    while folder != work and work in folder.parents:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (or already gone): leave it
+            return
+        folder = folder.parent
+    with suppress(OSError):
+        work.rmdir()
 
-    return str(workdir(case.root, exhibit_id))
+
+def plaso_workdir(work: Path, case: Case, exhibit_id: str) -> str:
+    """A unit's folder in the batch's work folder (shared storage, writable by the workers)."""
+    return str(work / case.id / exhibit_id.replace("/", "_") / "plaso")
 
 
 def registered_path(case: Case, exhibit_id: str) -> str | None:
@@ -170,6 +230,10 @@ def step_done(case: Case, exhibit_id: str, step: str) -> bool:
     return finished > processed > 0
 
 
+def processed_seq(case: Case, exhibit_id: str) -> int:
+    return _last_seq(case, exhibit_id, lambda action, details: action == "processed")
+
+
 def _last_seq(case: Case, exhibit_id: str, match: Any) -> int:
     last = 0
     for seq, action, body in case.db.execute("SELECT seq, action, body FROM ledger WHERE exhibit = ? ORDER BY seq",
@@ -182,6 +246,12 @@ def _last_seq(case: Case, exhibit_id: str, match: Any) -> int:
 def _note(case: Case, examiner: Examiner, exhibit_id: str | None, details: dict[str, Any]) -> None:
     """The batch's record in the ledger; the caller holds the write transaction."""
     ledger.append(case.db, case.id, examiner, "note", exhibit=exhibit_id, details={BATCH_NOTE: details})
+
+
+def record_note(case: Case, examiner: Examiner, exhibit_id: str | None, details: dict[str, Any]) -> None:
+    """A step's batch note in its own transaction (steps recorded by a library call of their own)."""
+    with case.transaction(wait=True):
+        _note(case, examiner, exhibit_id, details)
 
 
 def record_batch(case: Case, examiner: Examiner, details: dict[str, Any]) -> None:
@@ -215,9 +285,9 @@ def store_intake(case: Case, examiner: Examiner, examined: dict[str, Any], note:
     return {"exhibit": exhibit_id, "acquisition_check": details["acquisition_check"], "mismatches": mismatches}
 
 
-def store_processed(case: Case, examiner: Examiner, exhibit_id: str, plan: ListingPlan,
-                    batches: Iterator[list[tuple[Any, ...]]], before: dict[str, str], after: dict[str, str],
-                    hashes: tuple[str, ...], note: dict[str, Any]) -> dict[str, Any]:
+def store_processed(case: Case, examiner: Examiner, exhibit_id: str, plan: ListingPlan, staged: Any,
+                    before: dict[str, str], after: dict[str, str], hashes: tuple[str, ...],
+                    note: dict[str, Any]) -> dict[str, Any]:
     """Rows, checks and entries of ``case process`` in one transaction (mirrors ``process_exhibit``)."""
     exhibit = case.exhibit(exhibit_id)
     run_id = process._claim(case, exhibit_id, False)
@@ -226,9 +296,8 @@ def store_processed(case: Case, examiner: Examiner, exhibit_id: str, plan: Listi
     try:
         with case.transaction(wait=True) as db:
             db.execute("DELETE FROM files WHERE exhibit = ?", (exhibit_id,))
-            encoder = RowEncoder(exhibit_id)
-            for tails in batches:
-                db.executemany(INSERT_FILES, encoder.number(tails))
+            staged.copy_into_files(db)  # batch.staging: numbered and digested as the parts came
+            encoder = staged.encoder
             checked = process._gate_before(case, exhibit, examiner, before, None)
             again = process.gate("after", references_from("before", checked.got), after)
             if again.result == "mismatch":

@@ -1,10 +1,13 @@
 """Work units: what a worker is sent and what it returns.
 
 A unit is one piece of one step of one exhibit (``examine`` for intake; ``plan``, ``list`` and
-``media`` for process; ``plaso`` for the timeline) or a ``probe`` of the evidence paths. Its key
+``media`` for process; ``plaso`` for the timeline; ``scan`` for types and yara) or a ``probe`` of
+the evidence paths. ``Unit.timeout`` is enforced inside the unit: the compute halves call a check
+as they read (per file, per hashed block), which stops the unit with :class:`UnitTimeout` (plaso:
+its own time-out on the subprocesses). Its key
 names it uniquely within a batch; the coordinator keeps at most one result per key, so a unit
 retried after a lost worker, or run twice, stores nothing twice. Units only read evidence (and a
-plaso unit writes its storage file); they never open a case nor hold a key.
+plaso unit writes its storage into the batch's work folder); they never open a case nor hold a key.
 
 ``run_unit`` is the one function a worker runs, on any back-end: it must stay importable by
 name (Dask and the process pool pickle it by reference).
@@ -18,13 +21,14 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from evidencekit.errors import EvidenceKitError
 from evidencekit.sources import Credentials
 
-KINDS = ("examine", "plan", "media", "list", "plaso", "probe")
+KINDS = ("examine", "plan", "media", "list", "scan", "plaso", "probe")
 # dfvfs and pytsk3 objects are not thread-safe: one unit at a time per process. Dask workers
 # are started with --nthreads 1 (docs/batch.md); this lock keeps a multi-threaded one correct.
 _ONE_AT_A_TIME = threading.Lock()
@@ -40,6 +44,25 @@ class Unit:
     evidence: str = ""
     credentials: Credentials = field(default_factory=Credentials, repr=False)
     params: dict[str, Any] = field(default_factory=dict, hash=False)
+    timeout: float | None = None  # seconds (the manifest's unit_timeout)
+
+
+class UnitTimeout(EvidenceKitError):
+    """A unit ran longer than its time-out and stopped itself."""
+
+
+def deadline_check(unit: Unit) -> Callable[[], None]:
+    """The check the compute halves call as they go: raises UnitTimeout once the time is up."""
+    if unit.timeout is None:
+        return lambda: None
+    limit = time.monotonic() + unit.timeout
+
+    def check() -> None:
+        if time.monotonic() > limit:
+            raise UnitTimeout(f"{unit.evidence}: unit {unit.key.rsplit('|', 2)[-2]}/{unit.key.rsplit('|', 1)[-1]} "
+                              f"stopped at its time-out ({unit.timeout:g} s, unit_timeout)")
+
+    return check
 
 
 @dataclass
@@ -55,6 +78,7 @@ class UnitResult:
     cpu_seconds: float = 0.0  # of this worker process: what the unit costs on an idle core
     versions: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    timed_out: bool = False
 
 
 def run_unit(unit: Unit) -> UnitResult:
@@ -64,6 +88,8 @@ def run_unit(unit: Unit) -> UnitResult:
     with _ONE_AT_A_TIME:
         try:
             result.payload, result.warnings = _dispatch(unit)
+        except UnitTimeout as err:
+            result.error, result.timed_out = str(err), True
         except EvidenceKitError as err:
             result.error = str(err)
         except Exception as err:  # a bug or a library failure: still one line for this exhibit
@@ -78,19 +104,21 @@ def run_unit(unit: Unit) -> UnitResult:
 def _dispatch(unit: Unit) -> tuple[Any, list[str]]:
     from evidencekit.batch import steps
 
-    p, path, cred = unit.params, unit.evidence, unit.credentials
+    p, path, cred, check = unit.params, unit.evidence, unit.credentials, deadline_check(unit)
     if unit.kind == "examine":
-        return steps.examine(path, cred, p["exhibit"], p["seizure"], p.get("acquisition")), []
+        return steps.examine(path, cred, p["exhibit"], p["seizure"], p.get("acquisition"), check), []
     if unit.kind == "plan":
-        plan = steps.plan_listing(path, cred, p["units_per_volume"])
+        plan = steps.plan_listing(path, cred, p["units_per_volume"], check)
         return plan, plan.warnings
     if unit.kind == "list":
-        rows, warnings = steps.list_part(path, cred, p["volume"], p["segments"], tuple(p["hashes"]))
+        rows, warnings = steps.list_part(path, cred, p["volume"], p["segments"], tuple(p["hashes"]), check)
         return rows, warnings
     if unit.kind == "media":
-        return steps.media(path, cred, p["algorithms"]), []
+        return steps.media(path, cred, p["algorithms"], check), []
+    if unit.kind == "scan":
+        return steps.content_scan(path, cred, p["registered"], p["rules"], p["file_timeout"], check), []
     if unit.kind == "plaso":
-        run = steps.plaso_run(path, p["exhibit_kind"], p["workdir"], p["artifacts"], p.get("timeout"))
+        run = steps.plaso_run(path, p["exhibit_kind"], p["workdir"], p["artifacts"], unit.timeout)
         return run, [f"plaso: {run.reason}"] if run.reason else []
     if unit.kind == "probe":
         return unreadable(p["paths"]), []

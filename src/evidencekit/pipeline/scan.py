@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import yara as libyara
@@ -23,7 +23,7 @@ from evidencekit.case.examiners import Examiner
 from evidencekit.errors import CaseError
 from evidencekit.models import FileRecord
 from evidencekit.pipeline.exhibits import open_exhibit
-from evidencekit.scan.engine import ContentPass
+from evidencekit.scan.engine import ContentPass, FileResult
 from evidencekit.scan.hashcheck import Rows, hits_of, unhashed
 from evidencekit.scan.hashsets import HashSet
 from evidencekit.scan.magic import libmagic_version
@@ -71,11 +71,16 @@ def collect(case: Case, exhibit: str, content: ContentPass, credentials: Credent
     ids = inventory_ids(case.db, exhibit)
     if not ids:
         raise CaseError(f"{case.root}: exhibit {exhibit} has no inventory yet; run 'evidencekit case process' first")
-    out = Collected()
     registered = case.exhibit(exhibit)
     with open_exhibit(registered, credentials) as ev:
-        for res in content.run(ev.entries(), progress):
-            out.add(ids.get(locator_key(res.record.locator.to_json())), res)
+        return collected(ids, content.run(ev.entries(), progress))
+
+
+def collected(ids: dict[bytes, int], results: Iterable[FileResult]) -> Collected:
+    """A pass's results (read here, or by a batch worker) mapped to the inventory rows ``ids``."""
+    out = Collected()
+    for res in results:
+        out.add(ids.get(locator_key(res.record.locator.to_json())), res)
     return out
 
 
@@ -85,6 +90,12 @@ def scan_exhibit(case: Case, exhibit: str, examiner: Examiner, content: ContentP
     """Type and/or YARA-scan one exhibit and record it: one ledger entry, same transaction."""
     started = time.time_ns()
     got = collect(case, exhibit, content, credentials or Credentials(), progress)
+    return record_scan(case, exhibit, examiner, content, got, started)
+
+
+def record_scan(case: Case, exhibit: str, examiner: Examiner, content: ContentPass, got: Collected,
+                started: int) -> dict[str, Any]:
+    """The storing half of :func:`scan_exhibit`: the pass's rows, its run and its ledger entry."""
     scanner = content.scanner
     kind = "yara" if scanner is not None else "types"
     params: dict[str, Any] = {"types": content.types, "head_bytes": content.head_bytes}

@@ -1,0 +1,62 @@
+"""One exhibit's run through its steps: what the coordinator tracks, the progress table and the summary show."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from evidencekit.batch.manifest import ExhibitSpec
+from evidencekit.batch.staging import Staging
+from evidencekit.sources import Credentials
+
+
+@dataclass
+class ExhibitRun:
+    """One exhibit's progress through its steps; what the progress table and the summary show."""
+
+    case_dir: str
+    spec: ExhibitSpec
+    steps: list[str]
+    options: Any
+    evidence: str
+    credentials: Credentials = field(default_factory=Credentials, repr=False)
+    status: str = "pending"  # pending | running | done | failed
+    step: str = ""
+    remaining: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    files: int = 0
+    events: int = 0
+    units_done: int = 0
+    units_total: int = 0
+    unit_seconds: float = 0.0  # summed over the units (worker time)
+    unit_cpu_seconds: float = 0.0
+    store_seconds: float = 0.0  # the coordinator's own time: stores, signatures, fs timeline
+    store_cpu_seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+    started: float = 0.0
+    finished: float = 0.0
+    step_started: float = 0.0
+    log: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # step -> its units: where, with what
+    results: dict[str, Any] = field(default_factory=dict)  # unit key -> payload, until stored
+    submitted: set[str] = field(default_factory=set)  # unit keys sent (a unit is sent once)
+    sent_ns: dict[str, int] = field(default_factory=dict)
+    staging: Staging | None = None  # the process step's rows as they come back
+
+    @property
+    def seconds(self) -> float:
+        return round((self.finished or time.monotonic()) - self.started, 3) if self.started else 0.0
+
+    def view(self) -> dict[str, Any]:
+        elapsed = time.monotonic() - self.step_started if self.step_started else 0.0
+        rate = self.files / elapsed if self.step == "process" and elapsed > 0 else None
+        eta = (elapsed / self.units_done * (self.units_total - self.units_done)
+               if self.status == "running" and self.units_done and self.units_total else None)
+        return {"case": self.case_dir, "exhibit": self.spec.id, "status": self.status, "step": self.step,
+                "files": self.files, "events": self.events, "units_done": self.units_done,
+                "units_total": self.units_total, "rate_files_s": round(rate, 1) if rate else None,
+                "eta_s": round(eta, 1) if eta is not None else None, "seconds": self.seconds,
+                "unit_seconds": round(self.unit_seconds, 3), "unit_cpu_seconds": round(self.unit_cpu_seconds, 3),
+                "store_seconds": round(self.store_seconds, 3), "store_cpu_seconds": round(self.store_cpu_seconds, 3),
+                "skipped": self.skipped, "warnings": self.warnings, "error": self.error}
