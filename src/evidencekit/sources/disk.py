@@ -90,8 +90,9 @@ class DiskImage(Evidence):
             root = spec_factory.Factory.NewPathSpec(dd.TYPE_INDICATOR_GZIP, parent=root)
             self.format_chain.append("gzip")
         self._ctx.AddScanNode(root, None)
+        scan_from = tar_image.image_node(self._scanner, self._ctx, root) if self._tar_member is not None else root
         try:
-            self._scanner.Scan(self._ctx, scan_path_spec=root)
+            self._scanner.Scan(self._ctx, scan_path_spec=scan_from)
         except (dfvfs_errors.BackEndError, ValueError, OSError, RuntimeError, OverflowError) as err:
             raise EvidenceError(f"{self.path}: cannot be read as evidence: {explain(err)}") from err
         node = self._ctx.GetScanNode(root)
