@@ -103,6 +103,9 @@ def test_verify_hashes_the_image_bytes(packed, name):
     done = _cli("verify", str(packed[name]), "--expect", f"sha256:{digest}", "--json")
     assert done.returncode == 0, done.stdout + done.stderr
     assert json.loads(done.stdout)["digests"]["sha256"] == digest
+    if name == "e01.tar":  # the MD5 the E01 stores is checked too
+        stored = _cli("verify", str(packed[name]))
+        assert stored.returncode == 0 and "from container (EWF stored MD5)" in stored.stdout, stored.stdout
 
 
 def test_as_archive_lists_the_tar_itself(packed):
