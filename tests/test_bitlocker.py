@@ -204,3 +204,19 @@ def test_metadata_block_cut_off_is_one_line(bde):
         bad = _cli(command, str(bde["cut_metadata"]), "--password", PASSWORD)
         assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
         assert "secondary FVE metadata block cannot be read (truncated or damaged image?)" in bad.stderr
+
+
+def test_an_unlocked_volume_is_not_reused_without_its_key(bde):
+    """sources/bitlocker.py keeps unlocked volumes: opened again in the same process without the
+    password, or with a wrong one, the volume must stay locked."""
+    from evidencekit import open_evidence
+    from evidencekit.errors import EvidenceError
+    from evidencekit.sources.base import Credentials
+
+    image = bde["xts"].path
+    with open_evidence(image, Credentials(password=PASSWORD)) as ev:
+        assert ev.volumes[0].filesystem == "fat16"
+    with open_evidence(image, locked_ok=True) as ev:
+        assert ev.volumes[0].locked
+    with pytest.raises(EvidenceError, match="give --password"):
+        open_evidence(image)
