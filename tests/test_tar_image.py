@@ -1,4 +1,5 @@
-"""A tar holding one disk image: .tar, .tgz, an uncompressed GNU tar named .tgz, sparse members.
+"""A tar holding one disk image: .tar, .tgz, .tar.bz2, .tar.xz, an uncompressed GNU tar named .tgz,
+sparse members, and an E01 (ewfacquirestream) or QCOW2 (qemu-img convert) as the member.
 
 The disk is an MBR with a FAT16 and an ext4 partition (tests/images.py), packed by GNU tar
 (``tar -cf``, ``-czf``, ``-cSf`` for a GNU sparse member, ``--format=pax -cSf`` for a PAX one).
@@ -52,6 +53,19 @@ def packed(tmp_path_factory) -> dict[str, Path]:
         out[name] = work / name
         subprocess.run([tar, *flags, str(out[name]), "-C", str(disk.parent), "disk.img", "disk.img.sha256"], check=True)
     assert out["sparse.tar"].stat().st_size < 40 << 20  # the 32 MiB hole at the end was not stored
+    for name, flags in (("image.tar.bz2", ["-cjf"]), ("image.tar.xz", ["-cJf"])):
+        out[name] = work / name
+        subprocess.run([tar, *flags, str(out[name]), "-C", str(disk.parent), "disk.img"], check=True)
+    containers = work / "containers"
+    containers.mkdir()
+    with open(disk, "rb") as raw:
+        subprocess.run([need_tool("ewfacquirestream"), "-t", str(containers / "disk"), "-c", "fast", "-S", "1G", "-q"],
+                       stdin=raw, check=True, capture_output=True)
+    subprocess.run([need_tool("qemu-img"), "convert", "-O", "qcow2", str(disk), str(containers / "disk.qcow2")],
+                   check=True)
+    for name, member in (("e01.tar", "disk.E01"), ("qcow2.tar", "disk.qcow2")):
+        out[name] = work / name
+        subprocess.run([tar, "-cf", str(out[name]), "-C", str(containers), member], check=True)
     return out
 
 
@@ -61,13 +75,18 @@ def _fls(disk: Path, offset: int) -> set[str]:
     return {"/" + line.split(":\t", 1)[1] for line in lines}
 
 
-@pytest.mark.parametrize("name", ["plain.tar", "image.tgz", "misnamed.tgz", "sparse.tar", "sparse-pax.tar"])
+CHAINS = {"image.tgz": ["gzip", "tar", "raw"], "image.tar.bz2": ["bzip2", "tar", "raw"],
+          "image.tar.xz": ["xz", "tar", "raw"], "e01.tar": ["tar", "ewf"], "qcow2.tar": ["tar", "qcow"]}
+
+
+@pytest.mark.parametrize("name", ["plain.tar", "image.tgz", "misnamed.tgz", "sparse.tar", "sparse-pax.tar",
+                                  "image.tar.bz2", "image.tar.xz", "e01.tar", "qcow2.tar"])
 def test_the_image_inside_is_opened(packed, name):
     archive = packed[name]
     before = hashlib.sha256(archive.read_bytes()).hexdigest()
     with open_evidence(archive) as ev:
-        assert ev.kind == "disk_image" and ev.format_chain[-5:] == ["tar", "raw", "mbr", "fat16", "ext4"]
-        assert ev.format_chain[0] == ("gzip" if name == "image.tgz" else "tar")
+        assert ev.kind == "disk_image" and ev.format_chain == CHAINS.get(name, ["tar", "raw"]) + ["mbr", "fat16", "ext4"]
+        assert ev.segment_files == [str(archive)]
         assert [(v.name, v.offset) for v in ev.volumes] == [("p1", P1 * 512), ("p2", P2 * 512)]
         assert ev.media_size == 64 << 20
         records = list(files(ev, hashes=("sha256",)))
@@ -78,12 +97,15 @@ def test_the_image_inside_is_opened(packed, name):
     assert hashlib.sha256(archive.read_bytes()).hexdigest() == before
 
 
-@pytest.mark.parametrize("name", ["plain.tar", "image.tgz", "sparse.tar"])
+@pytest.mark.parametrize("name", ["plain.tar", "image.tgz", "sparse.tar", "e01.tar", "qcow2.tar"])
 def test_verify_hashes_the_image_bytes(packed, name):
     digest = hashlib.sha256(packed["disk"].read_bytes()).hexdigest()
     done = _cli("verify", str(packed[name]), "--expect", f"sha256:{digest}", "--json")
     assert done.returncode == 0, done.stdout + done.stderr
     assert json.loads(done.stdout)["digests"]["sha256"] == digest
+    if name == "e01.tar":  # the MD5 the E01 stores is checked too
+        stored = _cli("verify", str(packed[name]))
+        assert stored.returncode == 0 and "from container (EWF stored MD5)" in stored.stdout, stored.stdout
 
 
 def test_as_archive_lists_the_tar_itself(packed):

@@ -188,7 +188,8 @@ def container_references(ev: Any) -> list[Reference]:
     info = getattr(ev, "acquisition", None)
     if info is None:
         return []
-    kind = (ev.format_chain[0] if ev.format_chain else "container").upper()
+    outer = ("gzip", "bzip2", "xz", "tar")  # an E01 shipped in a tar: the E01 stores the hashes
+    kind = next((k for k in ev.format_chain if k not in outer), "container").upper()
     refs = []
     for name, value in sorted(info.stored_hashes.items()):
         alg = normalise_algorithm(name)

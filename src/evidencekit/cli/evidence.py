@@ -89,6 +89,7 @@ def _print_info(data: dict) -> None:
                    f"{v['filesystem'] or '-':<12} {label:<16} {enc}")
         for key, value in (v.get("encryption_details") or {}).items():
             shown = ", ".join(value) if isinstance(value, list) else _num(value) if isinstance(value, int) else value
+            shown = escape_control(shown) if isinstance(shown, str) else shown  # a BitLocker description is free text
             click.echo(f"    {key.replace('_', ' '):<20} {shown}")
     acq = data["acquisition"]
     if acq:

@@ -292,7 +292,7 @@ def segments(evidence: Evidence, hashes: tuple[str, ...], jobs: int, volume: str
     try:
         for name, reader in readers:
             seen = len(reader.warnings)
-            if name not in parallel:
+            if name not in parallel or not hasattr(reader, "plan"):
                 for batch in batches(hash_entries(reader.entries(evidence.path), hashes), 1000):
                     yield (batch, len(batch)) if renderer is None else renderer(batch)
                 evidence.warnings.extend(reader.warnings[seen:])

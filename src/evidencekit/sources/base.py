@@ -23,6 +23,10 @@ def explain(err: BaseException) -> str:
         return f"missing segment file: the segment set is incomplete{where}"
     if "chunk data" in text or "unable to read data" in text:
         return "truncated or corrupt container: a data chunk cannot be read"
+    block = re.search(r"unable to read (primary|secondary|tertiary) metadata block", text)
+    if block:  # libbde opens no BitLocker volume that lacks one of its three FVE metadata blocks
+        return (f"the BitLocker volume's {block.group(1)} FVE metadata block cannot be read (truncated or damaged "
+                "image?): libbde needs all three")
     if "checksum" in text.lower():
         return "corrupt: checksum mismatch"
     first = _PREFIX.sub("", text.split(". ")[0]).rstrip(".")

@@ -17,6 +17,8 @@ _SPLIT_RAW = re.compile(r"^(?P<stem>.*?)(?P<num>\.\d{3}|\.[a-z]{2}|_\d{3})$")
 def segment_files(path: str, media_spec: Any) -> list[str]:
     """Every file the evidence consists of, in order (E01 segments, split raw parts, VHD parents)."""
     kind = media_spec.type_indicator if media_spec is not None else None
+    if _in_tar(media_spec):  # an image inside a tar (sources/tar_image.py): the tar is the one file
+        return [path]
     if kind == dd.TYPE_INDICATOR_EWF:
         import pyewf
 
@@ -26,6 +28,14 @@ def segment_files(path: str, media_spec: Any) -> list[str]:
     if kind == dd.TYPE_INDICATOR_VHDI:
         return _vhd_chain(path)
     return [path]
+
+
+def _in_tar(spec: Any) -> bool:
+    while spec is not None:
+        if spec.type_indicator == dd.TYPE_INDICATOR_TAR:
+            return True
+        spec = getattr(spec, "parent", None)
+    return False
 
 
 def _split_raw_parts(path: str) -> list[str]:
@@ -68,7 +78,12 @@ def acquisition_info(media_spec: Any, segments: list[str]) -> AcquisitionInfo | 
     import pyewf
 
     handle = pyewf.handle()
-    handle.open(segments, "r")
+    if _in_tar(media_spec):  # the E01 is a tar member: pyewf reads it through dfvfs's TAR layer
+        from dfvfs.resolver import resolver
+
+        handle.open_file_objects([resolver.Resolver.OpenFileObject(media_spec.parent)], "r")
+    else:
+        handle.open(segments, "r")
     try:
         header = handle.get_header_values()
         stored = {k.lower().replace("-", ""): v.lower() for k, v in handle.get_hash_values().items() if v}

@@ -23,7 +23,7 @@ from dfvfs.volume import factory as volume_factory
 
 from evidencekit.errors import CredentialError, EvidenceError
 from evidencekit.models import Locator, VolumeInfo
-from evidencekit.sources import dfvfs_fs, libewf, luks_volume, tar_image, tsk_fs
+from evidencekit.sources import bitlocker, dfvfs_fs, libewf, luks_volume, tar_image, tsk_fs
 from evidencekit.sources.base import Credentials, Entry, Evidence, explain
 from evidencekit.sources.containers import acquisition_info, segment_files
 from evidencekit.sources.dfvfs_support import from_spec_dict
@@ -44,6 +44,7 @@ ENCRYPTED = {dd.TYPE_INDICATOR_BDE: "bitlocker", dd.TYPE_INDICATOR_LUKSDE: "luks
 MAX_MEDIA = (1 << 63) - 1  # the largest offset a seek can take
 luks_volume.install()  # LUKS2 through our own reader where libluksde cannot open it
 tar_image.install()  # images in a tar: GNU sparse members read right
+bitlocker.install()  # one BitLocker unlock per volume and key, not one per dfvfs open
 VOLUME_PREFIX = {"mbr": "p", "gpt": "p", "apm": "p", "lvm": "lvm", "apfs_container": "apfs", "vss": "vss",
                  "corestorage": "cs"}
 
@@ -89,8 +90,9 @@ class DiskImage(Evidence):
             root = spec_factory.Factory.NewPathSpec(dd.TYPE_INDICATOR_GZIP, parent=root)
             self.format_chain.append("gzip")
         self._ctx.AddScanNode(root, None)
+        scan_from = tar_image.image_node(self._scanner, self._ctx, root) if self._tar_member is not None else root
         try:
-            self._scanner.Scan(self._ctx, scan_path_spec=root)
+            self._scanner.Scan(self._ctx, scan_path_spec=scan_from)
         except (dfvfs_errors.BackEndError, ValueError, OSError, RuntimeError, OverflowError) as err:
             raise EvidenceError(f"{self.path}: cannot be read as evidence: {explain(err)}") from err
         node = self._ctx.GetScanNode(root)
@@ -130,7 +132,8 @@ class DiskImage(Evidence):
             raise EvidenceError(f"{self.path}: cannot decode the media: {explain(err)}") from err
 
     def _visit_children(self, node: Any, prefix: str, parent_spec: Any) -> None:
-        for sub in node.sub_nodes:
+        subs = node.sub_nodes  # a BitLocker header keeps FAT32 BPB fields: the "FAT" beside it is no file system
+        for sub in [s for s in subs if not s.IsFileSystem()] if any(s.type_indicator in ENCRYPTED for s in subs) else subs:
             self._visit(sub, prefix, parent_spec)
 
     def _visit(self, node: Any, prefix: str, parent_spec: Any) -> None:
@@ -327,6 +330,7 @@ def _forget_credentials(evidence_path: str) -> None:
     if not isinstance(per_spec, dict):  # unknown dfvfs internals: forget every key, reuse none silently
         chain.Empty()
         return
+    bitlocker.forget(evidence_path)
     marker = f"location: {evidence_path}\n"
     for comparable in [c for c in per_spec if marker in c]:
         del per_spec[comparable]
@@ -353,9 +357,12 @@ def _open_reader(evidence_path: str, ref: FileSystemRef, media_spec: Any) -> Any
 def _encryption_details(kind: str, spec: Any) -> dict[str, Any]:
     """What ``info`` shows of an unlocked volume's encryption (LUKS: cipher, KDF, payload, size)."""
     try:
-        size = int(resolver.Resolver.OpenFileObject(spec).get_size())
+        file_object = resolver.Resolver.OpenFileObject(spec)
+        size = int(file_object.get_size())
     except (dfvfs_errors.BackEndError, OSError, ValueError):
-        size = None
+        file_object, size = None, None
+    if kind == "bitlocker" and file_object is not None:
+        return {**bitlocker.describe(file_object), "decrypted_size": size}
     if kind != "luks":
         return {"decrypted_size": size}
     header = luks_volume.header_of(spec.parent)

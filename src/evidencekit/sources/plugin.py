@@ -3,7 +3,9 @@ every disk image dfvfs decodes (encrypted iOS backup folders are recognised in `
 
 from __future__ import annotations
 
+import bz2
 import gzip
+import lzma
 import zipfile
 from typing import TYPE_CHECKING
 
@@ -25,11 +27,13 @@ def is_zip(path: str, head: bytes) -> bool:
 
 
 def is_tar(path: str, head: bytes) -> bool:
-    if head[:2] == b"\x1f\x8b":
+    opener = gzip.open if head[:2] == b"\x1f\x8b" else bz2.open if head[:3] == b"BZh" else \
+        lzma.open if head[:6] == b"\xfd7zXZ\x00" else None
+    if opener is not None:
         try:
-            with gzip.open(path, "rb") as fh:
+            with opener(path, "rb") as fh:
                 head = fh.read(512)
-        except (OSError, EOFError):
+        except (OSError, EOFError, lzma.LZMAError):
             return False
     return len(head) >= 263 and head[257:262] == b"ustar"
 

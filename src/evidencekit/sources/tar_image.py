@@ -1,4 +1,5 @@
-"""A tar (plain, gzip-compressed, or an uncompressed GNU tar misnamed .tgz) holding one disk image.
+"""A tar (plain, gzip-, bzip2- or xz-compressed, or an uncompressed GNU tar misnamed .tgz) holding
+one disk image: raw, or a container dfvfs decodes (E01, QCOW2, VMDK, VHD, ...).
 
 Images are often shipped that way. Such a tar is opened as the image inside it: dfvfs reads the
 member through Python's ``tarfile`` (GNU and PAX sparse members included), so ``verify`` hashes
@@ -16,6 +17,8 @@ from dfvfs.path import factory as spec_factory
 from dfvfs.resolver import resolver
 from dfvfs.resolver_helpers import manager, tar_resolver_helper
 
+# dfvfs's compression layers a tar can sit on, by the file's first bytes
+COMPRESSED = {b"\x1f\x8b": "gzip", b"BZh": dd.COMPRESSION_METHOD_BZIP2, b"\xfd7zXZ\x00": dd.COMPRESSION_METHOD_XZ}
 # Files shipped beside an image that do not make the tar an extraction (hash lists, logs, notes).
 SIDECAR_SUFFIXES = (".md5", ".sha1", ".sha256", ".sha512", ".txt", ".log", ".info", ".xml", ".json", ".sig", ".asc")
 MIN_IMAGE_BYTES = 64 << 10
@@ -24,9 +27,9 @@ MIN_IMAGE_BYTES = 64 << 10
 def image_member(path: str) -> str | None:
     """The name of the one disk-image-sized regular member, or None when the tar is an extraction.
 
-    Only plain and gzip-compressed tars: dfvfs's TAR layer sits on the file or on its GZIP layer."""
+    Plain tars and those compressed by one of COMPRESSED: dfvfs's TAR layer sits on those."""
     with open(path, "rb") as fh:
-        if fh.read(3)[:2] not in (b"\x1f\x8b",) and not _plain_tar(fh):
+        if _compression(fh.read(6)) is None and not _plain_tar(fh):
             return None
     try:
         with tarfile.open(path, "r:*") as tar:
@@ -39,6 +42,10 @@ def image_member(path: str) -> str | None:
     return images[0].name
 
 
+def _compression(head: bytes) -> str | None:
+    return next((layer for magic, layer in COMPRESSED.items() if head.startswith(magic)), None)
+
+
 def _plain_tar(fh: Any) -> bool:
     fh.seek(257)
     return bool(fh.read(5) == b"ustar")
@@ -49,11 +56,26 @@ def member_spec(path: str, member: str) -> tuple[Any, list[str]]:
     spec = spec_factory.Factory.NewPathSpec(dd.TYPE_INDICATOR_OS, location=path)
     chain = []
     with open(path, "rb") as fh:
-        if fh.read(2) == b"\x1f\x8b":
-            spec = spec_factory.Factory.NewPathSpec(dd.TYPE_INDICATOR_GZIP, parent=spec)
-            chain.append("gzip")
+        layer = _compression(fh.read(6))
+    if layer == "gzip":
+        spec = spec_factory.Factory.NewPathSpec(dd.TYPE_INDICATOR_GZIP, parent=spec)
+    elif layer is not None:  # bzip2, xz: dfvfs's compressed stream (a backward seek decompresses again)
+        spec = spec_factory.Factory.NewPathSpec(dd.TYPE_INDICATOR_COMPRESSED_STREAM, compression_method=layer,
+                                                parent=spec)
+    if layer is not None:
+        chain.append(layer)
     chain.append("tar")
     return spec_factory.Factory.NewPathSpec(dd.TYPE_INDICATOR_TAR, location="/" + member.lstrip("/"), parent=spec), chain
+
+
+def image_node(scanner: Any, context: Any, member: Any) -> Any:
+    """The path spec to scan from: the container (E01, QCOW2, ...) dfvfs finds in the member, or the
+    member itself (raw). dfvfs looks for a container only at the system level, not in a tar."""
+    image = scanner.ScanForStorageMediaImage(member)
+    if image is None:
+        return member
+    context.AddScanNode(image, context.GetScanNode(member))
+    return image
 
 
 def clean_sparse_map(sparse: list[tuple[int, int]]) -> list[tuple[int, int]]:
