@@ -26,7 +26,14 @@ from evidencekit.errors import EvidenceError
 from evidencekit.models import FileRecord, Locator, VolumeInfo
 from evidencekit.sources.base import Credentials, Entry
 from evidencekit.sources.extraction import ZipExtraction, member_path
-from evidencekit.sources.ufdr_report import DEVICE_ITEMS, ParseErrors, ReportHead, file_elements, parse_time, read_head
+from evidencekit.sources.ufdr_report import (
+    DEVICE_ITEMS,
+    ParseErrors,
+    ReportHead,
+    file_elements,
+    parse_time,
+    read_head,
+)
 
 __all__ = ["DEVICE_ITEMS", "REPORT", "UfdrReport", "local", "parse_time", "parse_ufd", "ufd_file"]
 REPORT = "report.xml"

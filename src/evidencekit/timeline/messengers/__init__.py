@@ -78,37 +78,43 @@ def events(items: Iterator[Message], found: Any, exhibit: str, app: str, parser:
 @dataclass(frozen=True)
 class AppReader:
     """A messenger reader (plugin registry kind ``reader``): the endings of the real paths of the
-    database it reads, and ``read(db connection, found, exhibit) -> events``."""
+    database it reads, and ``read(db connection, found, exhibit, warnings) -> events`` (rows it
+    could read only in part are warnings appended to ``warnings``, once the events are read)."""
 
     suffixes: tuple[str, ...]
     read: Callable[..., Iterator[TimelineEvent]]
 
 
-def _whatsapp_android(db: sqlite3.Connection, found: Any, exhibit: str) -> Iterator[TimelineEvent]:
+def _whatsapp_android(db: sqlite3.Connection, found: Any, exhibit: str,
+        warnings: list[str] | None = None) -> Iterator[TimelineEvent]:
     from evidencekit.timeline.messengers import whatsapp
 
     return whatsapp.android(db, found, exhibit)
 
 
-def _whatsapp_ios(db: sqlite3.Connection, found: Any, exhibit: str) -> Iterator[TimelineEvent]:
+def _whatsapp_ios(db: sqlite3.Connection, found: Any, exhibit: str,
+        warnings: list[str] | None = None) -> Iterator[TimelineEvent]:
     from evidencekit.timeline.messengers import whatsapp
 
     return whatsapp.ios(db, found, exhibit)
 
 
-def _telegram(db: sqlite3.Connection, found: Any, exhibit: str) -> Iterator[TimelineEvent]:
+def _telegram(db: sqlite3.Connection, found: Any, exhibit: str,
+        warnings: list[str] | None = None) -> Iterator[TimelineEvent]:
     from evidencekit.timeline.messengers import telegram
 
-    return telegram.android(db, found, exhibit)
+    return telegram.android(db, found, exhibit, warnings)
 
 
-def _viber(db: sqlite3.Connection, found: Any, exhibit: str) -> Iterator[TimelineEvent]:
+def _viber(db: sqlite3.Connection, found: Any, exhibit: str,
+        warnings: list[str] | None = None) -> Iterator[TimelineEvent]:
     from evidencekit.timeline.messengers import viber
 
     return viber.messages(db, found, exhibit)
 
 
-def _viber_calls(db: sqlite3.Connection, found: Any, exhibit: str) -> Iterator[TimelineEvent]:
+def _viber_calls(db: sqlite3.Connection, found: Any, exhibit: str,
+        warnings: list[str] | None = None) -> Iterator[TimelineEvent]:
     from evidencekit.timeline.messengers import viber
 
     return viber.calls(db, found, exhibit)
