@@ -23,6 +23,7 @@ class UfdrFile:
     deleted: bool = False
     stated_sha256: str | None = None  # None: the real one
     stated_size: int | None = None
+    extraction: str = "0"  # the extractionId of <extractionInfo> it came from
 
 
 @dataclass
@@ -31,10 +32,12 @@ class UfdrSpec:
     decoded: str = ""  # <modelType> elements
     device: dict[str, str] = field(default_factory=lambda: dict(DEVICE))
     break_xml_after_files: int | None = None  # cut report.xml after this many <file> elements
+    # several extractions: (id, name, type, that extraction's Device Info items); None: one, of `device`
+    extractions: list[tuple[str, str, str, dict[str, str]]] | None = None
 
 
-def _item(name: str, value: str) -> str:
-    return f'<item name={quoteattr(name)} sourceExtraction="0"><![CDATA[{value}]]></item>'
+def _item(name: str, value: str, source: str = "0") -> str:
+    return f'<item name={quoteattr(name)} sourceExtraction="{source}"><![CDATA[{value}]]></item>'
 
 
 def _file(f: UfdrFile, idx: int) -> str:
@@ -43,7 +46,7 @@ def _file(f: UfdrFile, idx: int) -> str:
     size = len(f.data) if f.stated_size is None else f.stated_size
     name = f.device_path.rsplit("/", 1)[-1]
     return (f'<file fs="userdata (ExtX)" fsid="fs{idx}" path={quoteattr(f.device_path)} name={quoteattr(name)} '
-            f'size="{size}" id="f{idx}" extractionId="0" deleted="{"Deleted" if f.deleted else "Intact"}" '
+            f'size="{size}" id="f{idx}" extractionId="{f.extraction}" deleted="{"Deleted" if f.deleted else "Intact"}" '
             f'embedded="false" isrelated="False"><accessInfo>'
             f'<timestamp name="CreationTime" format="TimeStampKnown">{f.created}</timestamp>'
             f'<timestamp name="ModifyTime" format="TimeStampKnown">{f.modified}</timestamp>'
@@ -59,13 +62,16 @@ def report_xml(spec: UfdrSpec) -> bytes:
     else:
         body = "".join(files)
         tail = f"</taggedFiles><decodedData>{spec.decoded}</decodedData></project>"
-    device = "".join(_item(k, v) for k, v in spec.device.items())
+    extractions = spec.extractions or [("0", "Advanced Logical", "AdvancedLogical", spec.device)]
+    infos = "".join(f'<extractionInfo id="{i}" name={quoteattr(name)} type="{kind}" index="{n}" '
+                    f'deviceName={quoteattr(dev.get("DeviceInfoSelectedDeviceName", ""))}/>'
+                    for n, (i, name, kind, dev) in enumerate(extractions))
+    device = "".join(_item(k, v, i) for i, _n, _k, dev in extractions for k, v in dev.items())
     head = (f'<?xml version="1.0" encoding="utf-8"?>\n<project id="p1" name="Exhibit 7" reportVersion="7.60.0.0" '
-            f'extractionType="AdvancedLogical" xmlns="{NS}"><sourceExtractions><extractionInfo id="0" '
-            f'name="Advanced Logical" type="AdvancedLogical" index="0"/></sourceExtractions>'
-            f'<metadata section="Additional Fields">{_item("UFED_PA_Version", "7.60.0.114")}</metadata>'
+            f'extractionType="{extractions[0][2]}" xmlns="{NS}"><sourceExtractions>{infos}</sourceExtractions>'
+            f'<metadata section="Additional Fields">{_item("UFED_PA_Version", "7.60.0.114", "")}</metadata>'
             f'<metadata section="Extraction Data">'
-            f'{_item("DeviceInfoExtractionStartDateTime", "15/06/2021 10:12:00(UTC+3)")}</metadata>'
+            f'{_item("DeviceInfoExtractionStartDateTime", "15/06/2021 10:12:00(UTC+3)", "")}</metadata>'
             f'<metadata section="Device Info">{device}</metadata><taggedFiles>')
     return (head + body + tail).encode("utf-8")
 

@@ -50,6 +50,8 @@ def info(evidence: str, as_json: bool, name_encoding: str | None, as_archive: bo
             "acquisition": asdict(ev.acquisition) if ev.acquisition else None, "warnings": ev.warnings,
             "media_reader": getattr(ev, "media_reader", None), "device": ev.device,
         }
+        if ev.devices:
+            data["devices"] = ev.devices
         if ev.name_encoding:
             data["name_encoding"] = ev.name_encoding
         if as_json:
@@ -103,6 +105,10 @@ def _print_info(data: dict) -> None:
     if data["device"]:
         click.echo("Device (as the extraction states it):")
         for key, value in data["device"].items():
+            click.echo(f"  {key.replace('_', ' '):<20} {escape_control(str(value))}")
+    for volume, device in data.get("devices", {}).items():
+        click.echo(f"Device of volume {escape_control(volume)}:")
+        for key, value in device.items():
             click.echo(f"  {key.replace('_', ' '):<20} {escape_control(str(value))}")
     for warning in data["warnings"]:
         click.echo(f"Warning: {warning}", err=True)

@@ -133,6 +133,8 @@ def _register(
             extra = {**extra, "sidecar_notes": notes}
         if ev.device:
             extra = {**extra, "device": dict(ev.device)}
+        if ev.devices:
+            extra = {**extra, "devices": {name: dict(device) for name, device in ev.devices.items()}}
     refs = [r for r in reference_hashes(_RowView(row)) if r.origin != "registered"]
     mismatches = IntegrityCheck("intake", tuple(refs), digests).mismatches
     details = {k: v for k, v in vars(seizure).items() if v}

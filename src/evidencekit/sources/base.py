@@ -152,6 +152,7 @@ class Evidence:
         """Read local-time fields in this IANA zone from now on (readers that have them follow)."""
         self.source_tz = name
     device: dict[str, str] = field(default_factory=dict)  # a mobile extraction's device (make, model, IMEI, ...)
+    devices: dict[str, dict[str, str]] = field(default_factory=dict)  # volume -> device, where each has its own
 
     def __enter__(self) -> Evidence:
         return self

@@ -146,6 +146,8 @@ def _open_noatime(path: str) -> BinaryIO:
 class ZipExtraction(Evidence):
     """A logical extraction in a zip archive (read in place)."""
 
+    phone_tree_detection = True  # a UFDR says what it holds in its report instead
+
     def __init__(self, path: str, credentials: Credentials | None = None):
         super().__init__(path=path, kind="zip", format_chain=["zip"])
         self._view = None
@@ -159,7 +161,8 @@ class ZipExtraction(Evidence):
         self.volumes = [VolumeInfo(name="", index=0, offset=None, length=None, type="zip", filesystem="zip")]
         self._password = (credentials or Credentials()).password
         self._check_password(infos)
-        ffs.label(self, [i.filename for i in infos], self._read_small)
+        if self.phone_tree_detection:
+            ffs.label(self, [i.filename for i in infos], self._read_small)
 
     def _read_small(self, name: str) -> bytes | None:
         try:

@@ -23,6 +23,8 @@ def detect(names: Iterable[str]) -> tuple[str, str] | None:
     """(OS, root prefix with a trailing "/" or "") of the first name that shows a phone tree."""
     for name in names:
         clean = name.replace("\\", "/").lstrip("/")
+        if "private/var/" not in clean and "data/" not in clean:
+            continue  # cheap test first: most names of a big archive are neither
         for system, pattern in MARKERS:
             match = pattern.match(clean)
             if match:

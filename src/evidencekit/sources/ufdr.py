@@ -7,202 +7,175 @@ their device paths with the times, size and deletion state report.xml states; th
 stays in the locator (it is the zip member). The stated size and hashes are checked against the
 content: a mismatch is a warning on that entry. Zip members report.xml does not map are listed
 by their zip paths afterwards; a malformed report.xml is a warning and the rest is listed by
-zip path. report.xml is read with ``iterparse`` and each element is cleared once used, so memory
-does not grow with the report (zipfile's own member index does, as for ``unzip -l``).
+zip path. A report of several extractions (``<sourceExtractions>``: logical and file system, or
+two devices) is one volume per extraction (``e<id>``), each with its own device record
+(``Evidence.devices``); each file goes to the volume its ``extractionId`` names. report.xml is
+streamed (``sources.ufdr_report``), so memory does not grow with the report (zipfile's own member
+index does, as for ``unzip -l``).
 """
 
 from __future__ import annotations
 
 import os
-import re
 import zipfile
 from collections.abc import Iterator
-from datetime import datetime
 from functools import lru_cache, partial
-from typing import IO, Any
-from xml.etree.ElementTree import Element, ParseError, iterparse
+from typing import Any
 
 from evidencekit.errors import EvidenceError
 from evidencekit.models import FileRecord, Locator, VolumeInfo
 from evidencekit.sources.base import Credentials, Entry
 from evidencekit.sources.extraction import ZipExtraction, member_path
+from evidencekit.sources.ufdr_report import (
+    DEVICE_ITEMS,
+    ParseErrors,
+    ReportHead,
+    file_elements,
+    parse_time,
+    read_head,
+)
 
+__all__ = ["DEVICE_ITEMS", "REPORT", "UfdrReport", "local", "parse_time", "parse_ufd", "ufd_file"]
 REPORT = "report.xml"
-_ISO = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$")
 _TIMES = {"CreationTime": "crtime", "ModifyTime": "mtime", "AccessTime": "atime", "ChangeTime": "ctime",
           "MetadataChangeTime": "ctime", "DeletedTime": "dtime"}
 _HASHES = {"MD5": "md5", "SHA1": "sha1", "SHA256": "sha256", "SHA-256": "sha256"}
-# report.xml item names -> device field; the first present wins
-DEVICE_ITEMS = {
-    "make": ("DeviceInfoSelectedManufacturer", "DeviceInfoDetectedPhoneVendor", "DeviceInfoDetectedManufacturer"),
-    "model": ("DeviceInfoSelectedDeviceName", "DeviceInfoDetectedPhoneModel", "DeviceInfoDetectedModel"),
-    "imei": ("IMEI", "DeviceInfoIMEI"),
-    "os": ("DeviceInfoOSType", "OS"),
-    "os_version": ("DeviceInfoOSVersion", "OSVersion"),
-    "extraction_date": ("DeviceInfoExtractionStartDateTime",),
-    "extraction_end": ("DeviceInfoExtractionEndDateTime",),
-    "tool_version": ("UFED_PA_Version", "DeviceInfoUnitVersion", "DeviceInfoInternalVersion"),
-    "unit": ("DeviceInfoUnitIdentifier",),
-}
+_UNMAPPED = ""  # the volume of zip members no extraction claims
 
 
 @lru_cache(maxsize=256)
 def local(tag: str) -> str:
-    """A tag without its namespace (report.xml uses http://pa.cellebrite.com/report/2.0)."""
+    """An ElementTree tag without its namespace (report.xml uses http://pa.cellebrite.com/report/2.0)."""
     return tag.rsplit("}", 1)[-1]
 
 
-def parse_time(text: str | None) -> tuple[int | None, int]:
-    """(ns UTC, fractional digits) of an ISO-8601 time with an offset, as report.xml writes them
-    (up to 9 fractional digits kept exactly; a time without an offset is not guessed: None)."""
-    match = _ISO.match((text or "").strip())
-    if not match:
-        return None, 0
-    base, frac, zone = match.groups()
-    try:
-        dt = datetime.fromisoformat(base + ("+00:00" if zone == "Z" else zone))
-    except ValueError:
-        return None, 0
-    frac = frac or ""
-    return int(dt.timestamp()) * 1_000_000_000 + int(frac[:9].ljust(9, "0")), min(len(frac), 9)
-
-
-def items(element: Element) -> dict[str, str]:
-    """name -> text of the ``<item>`` children of a ``<metadata>`` element."""
-    return {c.get("name", ""): (c.text or "").strip() for c in element if local(c.tag) == "item"}
-
-
-def read_device(stream: IO[bytes]) -> tuple[dict[str, str], dict[str, str]]:
-    """(device fields, all metadata items) from the report head, stopping at the file list."""
-    found: dict[str, str] = {}
-    project: dict[str, str] = {}
-    for event, element in iterparse(stream, events=("start", "end")):
-        tag = local(element.tag)
-        if event == "start":
-            if tag == "project":
-                project = dict(element.attrib)
-            if tag in ("taggedFiles", "decodedData"):
-                break
-            continue
-        if tag == "metadata":
-            found.update(items(element))
-        elif tag == "extractionInfo":
-            found.setdefault("ExtractionInfoType", element.get("type", ""))
-            found.setdefault("ExtractionInfoName", element.get("name", ""))
-    device = {key: next((found[n] for n in names if found.get(n)), "") for key, names in DEVICE_ITEMS.items()}
-    device["extraction_type"] = project.get("extractionType") or found.get("ExtractionInfoType", "")
-    device["report_version"] = project.get("reportVersion", "")
-    return {k: v for k, v in device.items() if v}, found
+def device_path(text: str) -> tuple[str, list[str]]:
+    """The listed form of a report's device path, and its warnings. Device paths are absolute and
+    Unicode already: the common clean one is joined as is; anything odd goes through
+    ``member_path`` (``..`` and drive letters flagged, never resolved)."""
+    body = text.lstrip("/")
+    if "\\" in body or "//" in body or "/." in "/" + body or body.endswith("/") or body[1:2] == ":":
+        path, _raw, warnings = member_path(body.encode("utf-8", "surrogateescape"))
+        return path, warnings
+    return "/" + body, []
 
 
 class UfdrReport(ZipExtraction):
     """A ``.ufdr`` (zip + report.xml), listed under device paths."""
 
+    phone_tree_detection = False
+
     def __init__(self, path: str, credentials: Credentials | None = None):
         super().__init__(path, credentials)
         self.kind = "ufdr"
         self.format_chain = ["zip", "ufdr"]
-        self.volumes = [VolumeInfo(name="", index=0, offset=None, length=None, type="ufdr", filesystem="ufdr")]
         self._parent = {"__type__": "PathSpec", "type_indicator": "OS", "location": path}  # shared: encoded once
+        head = ReportHead()
         try:
             with self._zip.open(REPORT) as fh:
-                self.device, self.report_items = read_device(fh)
+                head = read_head(fh)
         except KeyError:
-            self.device, self.report_items = {}, {}
             self.warnings.append(f"no {REPORT} in the UFDR: files are listed by their zip paths")
-        except (ParseError, OSError, zipfile.BadZipFile) as err:
-            self.device, self.report_items = {}, {}
+        except (*ParseErrors, OSError, zipfile.BadZipFile) as err:
             self.warnings.append(f"{REPORT} unreadable ({_short(err)}): device details unknown")
+        self.device, self.report_items = head.device(), head.items
+        self._volume_of = {e.get("id", ""): f"e{e.get('id', '')}" for e in head.extractions} \
+            if len(head.extractions) > 1 else {}
+        if self._volume_of:
+            self.volumes = [VolumeInfo(name=f"e{e.get('id', '')}", index=i, offset=None, length=None,
+                                       type=f"ufdr:{e.get('type') or 'extraction'}", label=e.get("name") or None,
+                                       filesystem="ufdr") for i, e in enumerate(head.extractions)]
+            self.devices = {f"e{e.get('id', '')}": head.device(e.get("id", "")) for e in head.extractions}
+        else:
+            self.volumes = [VolumeInfo(name="", index=0, offset=None, length=None, type="ufdr", filesystem="ufdr")]
+
+    def readers(self) -> list[tuple[str, Any]]:
+        """One reader per extraction (and ``''`` for what no extraction claims) when there are several."""
+        if not self._volume_of:
+            return super().readers()
+        return [(name, _ExtractionReader(self, name)) for name in [v.name for v in self.volumes] + [_UNMAPPED]]
 
     def entries(self, volume: str | None = None) -> Iterator[Entry]:
-        if volume not in (None, ""):
-            return
         listed: set[str] = {REPORT}
         try:
             with self._zip.open(REPORT) as fh:
-                for element in _file_elements(fh):
-                    entry = self._mapped(element, listed)
-                    if entry is not None:
+                for attrs, times, items in file_elements(fh):
+                    entry = self._mapped(attrs, times, items, listed)
+                    if entry is not None and volume in (None, entry.record.volume):
                         yield entry
         except KeyError:
             pass  # no report.xml: warned when opened
-        except (ParseError, OSError, zipfile.BadZipFile) as err:
+        except (*ParseErrors, OSError, zipfile.BadZipFile) as err:
             self.warnings.append(f"{REPORT} malformed ({_short(err)}): the files it does not map are listed "
                                  "by their zip paths")
+        if volume not in (None, _UNMAPPED):
+            return
         parent = self._parent
         for index, info in enumerate(self._zip.infolist()):
             if info.filename not in listed:
                 yield self._entry(info, parent, index)
 
-    def _mapped(self, element: Element, listed: set[str]) -> Entry | None:
-        meta = {local(c.get("section", "")): items(c) for c in element if local(c.tag) == "metadata"}
-        file_meta = meta.get("File", {})
+    def _volume(self, attrs: dict[str, str], warnings: list[str]) -> str:
+        if not self._volume_of:
+            return ""
+        name = self._volume_of.get(attrs.get("extractionId", ""))
+        if name is None:
+            warnings.append(f"extractionId {attrs.get('extractionId')!r} names no extraction of the report")
+            return _UNMAPPED
+        return name
+
+    def _mapped(self, attrs: dict[str, str], stamps: list[tuple[str, str]], file_meta: dict[str, str],
+                listed: set[str]) -> Entry | None:
         member_name = file_meta.get("Local Path", "").replace("\\", "/").lstrip("/")
-        device_path = element.get("path") or ""
-        name = element.get("name") or ""
-        if name and not device_path.endswith("/" + name) and device_path.rstrip("/") != name:
-            device_path = device_path.rstrip("/") + "/" + name  # some reports give the folder in path
-        if not device_path:
+        raw_path = attrs.get("path") or ""
+        name = attrs.get("name") or ""
+        if name and not raw_path.endswith("/" + name) and raw_path.rstrip("/") != name:
+            raw_path = raw_path.rstrip("/") + "/" + name  # some reports give the folder in path
+        if not raw_path:
             return None
-        # device paths are absolute by nature; report.xml text is Unicode already
-        path, _raw, warnings = member_path(device_path.lstrip("/").encode("utf-8", "surrogateescape"))
-        times, digits = self._times(element)
-        info = self._info(member_name)
-        stated_size = _int(element.get("size"))
+        path, warnings = device_path(raw_path)
+        times, digits = _times(stamps)
+        info = self._zip.NameToInfo.get(member_name) if member_name else None
+        stated_size = _int(attrs.get("size"))
         if info is None:
             warnings.append(f"not in the report's zip: {member_name or '(no Local Path)'}")
         else:
-            listed.add(info.filename)
+            listed.add(member_name)
             if stated_size is not None and stated_size != info.file_size:
                 warnings.append(f"report.xml states {stated_size} bytes, the zip member holds {info.file_size}")
-        location = "/" + (info.filename if info else member_name)
-        spec = {"__type__": "PathSpec", "type_indicator": "ZIP", "location": location, "parent": self._parent}
+        volume = self._volume(attrs, warnings)
+        spec = {"__type__": "PathSpec", "type_indicator": "ZIP", "location": "/" + member_name, "parent": self._parent}
         record = FileRecord(
-            volume="", path=path, inode=None, type="file", deleted=element.get("deleted", "Intact") == "Deleted",
+            volume=volume, path=path, inode=None, type="file", deleted=attrs.get("deleted", "Intact") == "Deleted",
             size=info.file_size if info else stated_size, locator=Locator(self.path, spec), time_digits=digits,
-            filesystem=element.get("fs") or "ufdr", warnings=tuple(warnings), **times)
+            filesystem=attrs.get("fs") or "ufdr", warnings=tuple(warnings), **times)
         stated = {_HASHES[k]: v for k, v in file_meta.items() if k in _HASHES and v}
         return Entry(record, partial(self._open, info) if info else None,
                      stated=(REPORT, stated) if stated and info else None)
 
-    def _info(self, name: str) -> zipfile.ZipInfo | None:
-        if not name:
-            return None
-        try:
-            return self._zip.getinfo(name)
-        except KeyError:
-            return None
 
-    @staticmethod
-    def _times(element: Element) -> tuple[dict[str, Any], int]:
-        times: dict[str, Any] = {}
-        digits = 0
-        for child in element:
-            if local(child.tag) != "accessInfo":
-                continue
-            for stamp in child:
-                key = _TIMES.get(stamp.get("name", ""))
-                ns, d = parse_time(stamp.text)
-                if key and ns is not None:
-                    times[key] = ns
-                    digits = max(digits, d)
-        return times, digits
+class _ExtractionReader:
+    """The files of one extraction of a UFDR, as a volume's file system reader."""
+
+    def __init__(self, report: UfdrReport, volume: str):
+        self._report, self._volume = report, volume
+        self.warnings: list[str] = []
+
+    def entries(self, evidence_path: str) -> Iterator[Entry]:
+        return self._report.entries(self._volume)
 
 
-def _file_elements(stream: IO[bytes]) -> Iterator[Element]:
-    """Each ``<file>`` of ``<taggedFiles>``, complete, in document order; each is dropped from the
-    tree once the caller is done with it, so memory does not grow with the report."""
-    tagged: Element | None = None
-    for event, element in iterparse(stream, events=("start", "end")):
-        tag = local(element.tag)
-        if tag == "taggedFiles":
-            tagged = element if event == "start" else None
-            continue
-        if tagged is not None and tag == "file" and event == "end" and len(tagged) and tagged[0] is element:
-            yield element
-            del tagged[0]  # files end in order: the finished one is always the first child left
-        elif tag == "decodedData" and event == "start":
-            return
+def _times(stamps: list[tuple[str, str]]) -> tuple[dict[str, Any], int]:
+    times: dict[str, Any] = {}
+    digits = 0
+    for name, text in stamps:
+        key = _TIMES.get(name)
+        if key:
+            ns, d = parse_time(text)
+            if ns is not None:
+                times[key] = ns
+                digits = max(digits, d)
+    return times, digits
 
 
 def _int(text: str | None) -> int | None:

@@ -62,10 +62,13 @@ def read_apps(db: sqlite3.Connection, exhibit: str, kind: str, open_evidence: Ca
                 if wal:
                     _copy(evidence, wal[0], Path(str(copy) + "-wal"))
                 con = sqlite3.connect(copy)
+                partly: list[str] = []
                 try:
-                    yield from reader(con, Located(path, path, copy, sha or copied, Locator.from_json(locator)), exhibit)
+                    yield from reader(con, Located(path, path, copy, sha or copied, Locator.from_json(locator)), exhibit,
+                                      partly)
                 finally:
                     con.close()
+                    warnings.extend(f"{name}: {path}: {w}" for w in partly)
             except (UnknownSchema, sqlite3.Error, EvidenceError, OSError, ValueError) as err:
                 warnings.append(f"{name}: {path}: {err}")
         if kind == "ufdr":

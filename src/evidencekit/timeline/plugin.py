@@ -20,3 +20,4 @@ def register(registry: Registry) -> None:
     registry.add("reader", "telegram_android", "evidencekit.timeline.messengers:TELEGRAM_ANDROID")
     registry.add("reader", "viber_android", "evidencekit.timeline.messengers:VIBER_ANDROID")
     registry.add("reader", "viber_calls", "evidencekit.timeline.messengers:VIBER_CALLS")
+    registry.add("reader", "viber_ios", "evidencekit.timeline.messengers:VIBER_IOS")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from evidencekit.timeline.events import TimelineEvent
@@ -37,6 +38,14 @@ class Message:
     attachment: str | None = None
     record: int | None = None
     duration: float | None = None
+
+
+COCOA_EPOCH = 978_307_200
+
+
+def cocoa_ns(value: Any) -> int:
+    """ns UTC of a Core Data time (float seconds since 2001), kept to the microsecond it holds."""
+    return int((Decimal(repr(float(value))) + COCOA_EPOCH) * 1_000_000_000)
 
 
 def tables(db: sqlite3.Connection) -> set[str]:
@@ -78,40 +87,53 @@ def events(items: Iterator[Message], found: Any, exhibit: str, app: str, parser:
 @dataclass(frozen=True)
 class AppReader:
     """A messenger reader (plugin registry kind ``reader``): the endings of the real paths of the
-    database it reads, and ``read(db connection, found, exhibit) -> events``."""
+    database it reads, and ``read(db connection, found, exhibit, warnings) -> events`` (rows it
+    could read only in part are warnings appended to ``warnings``, once the events are read)."""
 
     suffixes: tuple[str, ...]
     read: Callable[..., Iterator[TimelineEvent]]
 
 
-def _whatsapp_android(db: sqlite3.Connection, found: Any, exhibit: str) -> Iterator[TimelineEvent]:
+def _whatsapp_android(db: sqlite3.Connection, found: Any, exhibit: str,
+        warnings: list[str] | None = None) -> Iterator[TimelineEvent]:
     from evidencekit.timeline.messengers import whatsapp
 
     return whatsapp.android(db, found, exhibit)
 
 
-def _whatsapp_ios(db: sqlite3.Connection, found: Any, exhibit: str) -> Iterator[TimelineEvent]:
+def _whatsapp_ios(db: sqlite3.Connection, found: Any, exhibit: str,
+        warnings: list[str] | None = None) -> Iterator[TimelineEvent]:
     from evidencekit.timeline.messengers import whatsapp
 
     return whatsapp.ios(db, found, exhibit)
 
 
-def _telegram(db: sqlite3.Connection, found: Any, exhibit: str) -> Iterator[TimelineEvent]:
+def _telegram(db: sqlite3.Connection, found: Any, exhibit: str,
+        warnings: list[str] | None = None) -> Iterator[TimelineEvent]:
     from evidencekit.timeline.messengers import telegram
 
-    return telegram.android(db, found, exhibit)
+    return telegram.android(db, found, exhibit, warnings)
 
 
-def _viber(db: sqlite3.Connection, found: Any, exhibit: str) -> Iterator[TimelineEvent]:
+def _viber(db: sqlite3.Connection, found: Any, exhibit: str,
+        warnings: list[str] | None = None) -> Iterator[TimelineEvent]:
     from evidencekit.timeline.messengers import viber
 
     return viber.messages(db, found, exhibit)
 
 
-def _viber_calls(db: sqlite3.Connection, found: Any, exhibit: str) -> Iterator[TimelineEvent]:
+def _viber_calls(db: sqlite3.Connection, found: Any, exhibit: str,
+        warnings: list[str] | None = None) -> Iterator[TimelineEvent]:
     from evidencekit.timeline.messengers import viber
 
     return viber.calls(db, found, exhibit)
+
+
+def _viber_ios(db: sqlite3.Connection, found: Any, exhibit: str,
+        warnings: list[str] | None = None) -> Iterator[TimelineEvent]:
+    from evidencekit.timeline.messengers import viber
+
+    return viber.ios(db, found, exhibit)
 
 
 WHATSAPP_ANDROID = AppReader(("/com.whatsapp/databases/msgstore.db", "/com.whatsapp/db/msgstore.db"),
@@ -121,3 +143,4 @@ TELEGRAM_ANDROID = AppReader(("/org.telegram.messenger/files/cache4.db", "/org.t
                               "/org.telegram.messenger.web/files/cache4.db"), _telegram)
 VIBER_ANDROID = AppReader(("/com.viber.voip/databases/viber_messages", "/com.viber.voip/db/viber_messages"), _viber)
 VIBER_CALLS = AppReader(("/com.viber.voip/databases/viber_data", "/com.viber.voip/db/viber_data"), _viber_calls)
+VIBER_IOS = AppReader(("/com.viber/database/Contacts.data",), _viber_ios)
