@@ -61,3 +61,20 @@ def test_a_root_larger_than_its_file_system_is_a_warning_not_minutes_in_tsk(plai
     assert "Traceback" not in proc.stderr
     assert f"directory / (inode 2) on volume (whole) claims {HUGE:,} bytes" in proc.stderr
     assert not [p for p in got if p.count("/") > 1 or p.startswith("/docs")]
+
+
+def test_a_parallel_walk_warns_once_and_lists_as_one_process(tmp_path: Path) -> None:
+    from case.util import build_ext4
+    from evidencekit.inventory.parallel import MIN_INODES
+
+    image = build_ext4(tmp_path, 600, size_mb=160)  # room for more than MIN_INODES inodes: split
+    subprocess.run(["debugfs", "-w", "-R", f"sif /dir03 size {HUGE}", str(image)], check=True, env=ENV,
+                   capture_output=True)
+    assert int(subprocess.run(["fsstat", str(image)], capture_output=True, text=True, check=True).stdout
+               .split("Inode Range: 1 - ")[1].split()[0]) >= MIN_INODES
+    one = run_cli("files", str(image), "-j", "1", "-o", str(tmp_path / "one.jsonl"))
+    two = run_cli("files", str(image), "-j", "2", "-o", str(tmp_path / "two.jsonl"))
+    assert one.returncode == two.returncode == 0, one.stderr + two.stderr
+    assert (tmp_path / "one.jsonl").read_bytes() == (tmp_path / "two.jsonl").read_bytes()
+    for proc in (one, two):
+        assert proc.stderr.count("directory /dir03 (inode") == 1, proc.stderr

@@ -298,7 +298,9 @@ def segments(evidence: Evidence, hashes: tuple[str, ...], jobs: int, volume: str
                 evidence.warnings.extend(reader.warnings[seen:])
                 continue
             tasks = [(name, segment, hashes, renderer) for segment in reader.plan(jobs * SEGMENTS_PER_JOB)]
-            evidence.warnings.extend(reader.warnings[seen:])
+            # Every directory the plan read is listed again by a worker, which warns again: the
+            # plan's own warnings would be the same lines twice.
+            del reader.warnings[seen:]
             # Tasks go out in chunks: one message per small directory would cost more than listing it.
             # Capped, because a chunk's output is held whole in memory on both sides of the pipe.
             size = max(1, min(MAX_CHUNK, len(tasks) // (jobs * SEGMENTS_PER_JOB)))
