@@ -10,7 +10,9 @@ import click
 
 from evidencekit.case import Case, custody
 from evidencekit.case.chain_check import Report
+from evidencekit.cli.common import progress_bar
 from evidencekit.cli.examiner import acting_examiner, examiner_option
+from evidencekit.cli.lang import _
 from evidencekit.errors import CustodyError
 from evidencekit.exporters import bundle
 
@@ -61,7 +63,8 @@ def verify_case_or_bundle(path: Path) -> Report:
     if path.is_dir() and (path / "case.db").is_file():
         case = Case.open(path)
         try:
-            return custody.verify_case(case)
+            with progress_bar(_("re-checking outputs"), unit="outputs") as bar:
+                return custody.verify_case(case, bar.update)
         finally:
             case.close()
     return bundle.verify_bundle(path)
