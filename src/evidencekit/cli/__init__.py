@@ -13,7 +13,10 @@ import sys
 import click
 
 from evidencekit import settings
+from evidencekit.cli.translated import TranslatedHelp, install_click_catalogue, use_translated_help
 from evidencekit.errors import EvidenceKitError
+
+install_click_catalogue()  # click's own messages (usage errors, "Usage:") in the chosen language
 
 
 def command_modules() -> dict[str, str]:
@@ -47,7 +50,7 @@ def _choose_lang(ctx: click.Context, param: click.Parameter, value: str | None) 
     return lang.choose(ctx, param, value)
 
 
-class _Main(click.Group):
+class _Main(TranslatedHelp, click.Group):
     """Turns every EvidenceKitError into one line on stderr and its exit code: no tracebacks.
 
     A command's module is imported only when that command is asked for, so `evidencekit files`
@@ -59,6 +62,7 @@ class _Main(click.Group):
 
         for command in importlib.import_module(module_name).COMMANDS:
             add_quiet(command)  # every command takes --quiet
+            use_translated_help(command)  # and shows its help in the chosen language
             self.add_command(command)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
