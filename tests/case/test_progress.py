@@ -55,6 +55,10 @@ def test_timeline_and_custody_bars(processed_case: Case) -> None:
     outputs = len(custody.latest_outputs(processed_case.entries()))
     code, screen = on_a_terminal("custody", "verify", root)
     assert code == 0 and _bar(screen, "re-checking outputs", outputs)
+    entries = len(processed_case.entries())
+    russian = run_cli("custody", "verify", root, "--lang", "ru", check=True).stdout.splitlines()[-1]
+    assert russian == f"{root}: {entries} запис{'ь' if entries % 10 == 1 and entries % 100 != 11 else 'и' if entries % 10 in (2, 3, 4) and entries % 100 not in (12, 13, 14) else 'ей'}, целостность не нарушена"
+    assert run_cli("custody", "verify", root, check=True).stdout.splitlines()[-1] == f"{root}: {entries} entries, intact"
     for args in (("timeline", "build", root, "--artifacts", "none"),
                  ("timeline", "export", root, "--format", "csv", "--out", str(out)), ("custody", "verify", root)):
         assert run_cli(*args, check=True).stderr == "", args  # a pipe gets no progress

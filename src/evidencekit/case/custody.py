@@ -156,8 +156,8 @@ def verify_case(case: Case, progress: Callable[[int, int], None] | None = None) 
         return chain_check.verify(case_view(case, progress))
     except sqlite3.DatabaseError as err:
         cause = " ".join(str(err).replace("*** in database main ***", "").split())
-        raise CaseError(f"{where}: cannot be read, the database is damaged ({cause[:120]}): "
-                        "nothing was verified; restore it from a copy") from err
+        raise CaseError("{path}: cannot be read, the database is damaged ({cause}): nothing was verified; "
+                        "restore it from a copy", path=where, cause=cause[:120]) from err
 
 
 def transfer(

@@ -75,14 +75,14 @@ class _Main(TranslatedHelp, click.Group):
         return list(command_modules())
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]
-        from evidencekit.cli.lang import _
+        from evidencekit.cli.lang import _, error_line
 
         _log_to_stderr()
         settings.reset()  # each invocation reads the environment it runs in (once)
         try:
             return super().invoke(ctx)
         except EvidenceKitError as err:
-            click.echo(_("evidencekit: error: {error}", error=err), err=True)
+            click.echo(_("evidencekit: error: {error}", error=error_line(err)), err=True)
             sys.exit(err.exit_code)
         except KeyboardInterrupt:
             click.echo(_("evidencekit: interrupted"), err=True)

@@ -176,7 +176,8 @@ def _check_volume(ev: Any, volume: str | None) -> None:
     names = [name for name, _reader in ev.readers()]
     if volume is not None and volume not in names:
         shown = ", ".join(repr(n) if n == "" else n for n in names) or "none"
-        raise ValidationError(f"{ev.path}: no volume {volume!r} with a file system; it has {shown}")
+        raise ValidationError("{path}: no volume {volume!r} with a file system; it has {shown}", path=ev.path,
+                              volume=volume, shown=shown)
 
 
 def _dfxml_renderer(ev: Any, volume: str | None) -> Renderer:

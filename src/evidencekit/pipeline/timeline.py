@@ -55,7 +55,7 @@ def build(case: Any, examiner: Any, exhibits: list[str] | None = None, artifacts
     with ``artifacts`` "none"), called after each, a native part with nothing to read included."""
     ids = exhibits or [ex.id for ex in case.exhibits()]
     if not ids:
-        raise ValidationError(f"{case.root}: the case has no exhibits to build a timeline of")
+        raise ValidationError("{path}: the case has no exhibits to build a timeline of", path=case.root)
     now = time.time_ns()
     results: list[tuple[str, PartResult]] = []
     with_artifacts = artifacts.lower() != "none"
