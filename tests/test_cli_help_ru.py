@@ -44,6 +44,7 @@ def test_help_in_russian_and_english_unchanged() -> None:
     assert "Перечислить все записи с хешами" in ru.stdout and "Параметры:" in ru.stdout
     assert "Показать эту справку и выйти." in ru.stdout and "[по умолчанию: jsonl]" in " ".join(ru.stdout.split())
     assert _cli("files", "--help", env={"LANG": "ru_RU.UTF-8"}).stdout == ru.stdout  # the locale chooses too
+    assert _cli("files", "--help", "--lang", "ru").stdout == ru.stdout  # --lang after --help too
     en = _cli("files", "--help")
     assert en.stdout.startswith("Usage: ") and "Show this message and exit." in en.stdout
     assert help_msgid(main.get_command(click.Context(main), "files").help).split("\n")[0] in " ".join(  # type: ignore[union-attr]

@@ -22,6 +22,13 @@ def _bar(screen: str, label: str, total: int) -> bool:
     return any(re.search(rf" \d+/{total} \d+:\d\d:\d\d (\d+:\d\d:\d\d|-:--:--)", f) for f in frames)
 
 
+def _records(n: int) -> str:
+    """Russian "entries" for ``n`` (1 запись, 2 записи, 5 записей, 11 записей, 21 запись)."""
+    if n % 10 == 1 and n % 100 != 11:
+        return "запись"
+    return "записи" if n % 10 in (2, 3, 4) and n % 100 not in (12, 13, 14) else "записей"
+
+
 def _used_inodes(image: Path) -> int:
     """Inodes in use as dumpe2fs (e2fsprogs, not TSK) reads the superblock."""
     need_tool("dumpe2fs")
@@ -57,7 +64,7 @@ def test_timeline_and_custody_bars(processed_case: Case) -> None:
     assert code == 0 and _bar(screen, "re-checking outputs", outputs)
     entries = len(processed_case.entries())
     russian = run_cli("custody", "verify", root, "--lang", "ru", check=True).stdout.splitlines()[-1]
-    assert russian == f"{root}: {entries} запис{'ь' if entries % 10 == 1 and entries % 100 != 11 else 'и' if entries % 10 in (2, 3, 4) and entries % 100 not in (12, 13, 14) else 'ей'}, целостность не нарушена"
+    assert russian == f"{root}: {entries} {_records(entries)}, целостность не нарушена"
     assert run_cli("custody", "verify", root, check=True).stdout.splitlines()[-1] == f"{root}: {entries} entries, intact"
     for args in (("timeline", "build", root, "--artifacts", "none"),
                  ("timeline", "export", root, "--format", "csv", "--out", str(out)), ("custody", "verify", root)):

@@ -13,7 +13,12 @@ import sys
 import click
 
 from evidencekit import settings
-from evidencekit.cli.translated import TranslatedHelp, install_click_catalogue, use_translated_help
+from evidencekit.cli.translated import (
+    TranslatedHelp,
+    english_while_importing,
+    install_click_catalogue,
+    use_translated_help,
+)
 from evidencekit.errors import EvidenceKitError
 
 install_click_catalogue()  # click's own messages (usage errors, "Usage:") in the chosen language
@@ -60,10 +65,18 @@ class _Main(TranslatedHelp, click.Group):
     def _load(self, module_name: str) -> None:
         from evidencekit.cli.common import add_quiet
 
-        for command in importlib.import_module(module_name).COMMANDS:
+        with english_while_importing():
+            module = importlib.import_module(module_name)
+        for command in module.COMMANDS:
             add_quiet(command)  # every command takes --quiet
             use_translated_help(command)  # and shows its help in the chosen language
             self.add_command(command)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        from evidencekit.cli import lang
+
+        lang.reset()  # a language an earlier invocation in this process chose is not this one's
+        return super().parse_args(ctx, args)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         modules = command_modules()

@@ -3,7 +3,7 @@
 Help: every command and option keeps its English help (the msgid); :class:`TranslatedHelp`
 puts the ``help`` catalogue's translation in its place while click formats the help or the
 command list, and puts the English back after, so the language is chosen per invocation
-(``--lang`` may come after ``--help``'s command) and English stays exactly as written.
+(``--lang`` may come before or after ``--help``) and English stays exactly as written.
 
 click's messages ("Usage:", "Missing argument", "No such option", "Show this message and exit.")
 go through ``gettext`` in each click module, bound at import to the process-wide ``messages``
@@ -64,8 +64,26 @@ def _translated(command: click.Command) -> Iterator[None]:
             setattr(obj, attr, value)
 
 
+def _early_lang(args: list[str]) -> None:
+    """``--lang`` read before the other options: ``--help --lang ru`` prints its help in Russian,
+    although click runs ``--help`` (eager) before the ``--lang`` after it."""
+    from evidencekit.cli.lang import choose
+
+    for i, arg in enumerate(args):
+        if arg == "--":
+            return
+        if arg == "--lang" and i + 1 < len(args):
+            choose(None, None, args[i + 1])
+        elif arg.startswith("--lang="):
+            choose(None, None, arg.partition("=")[2])
+
+
 class TranslatedHelp(click.Command):
     """Formats help in the chosen language (see the module's docstring)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        _early_lang(args)
+        return super().parse_args(ctx, args)
 
     def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with _translated(self):
@@ -91,12 +109,30 @@ def use_translated_help(command: click.Command) -> None:
         use_translated_help(sub)
 
 
+_IMPORTING = {"on": False}
+
+
+@contextmanager
+def english_while_importing() -> Iterator[None]:
+    """click translates some words when a command is declared (a Path's name, "file", becomes its
+    metavar FILE): a command module imported now must not keep this invocation's language."""
+    _IMPORTING["on"] = True
+    try:
+        yield
+    finally:
+        _IMPORTING["on"] = False
+
+
+def _click_lang() -> str:
+    return i18n.SOURCE_LANG if _IMPORTING["on"] else _lang()
+
+
 def _click_gettext(message: str) -> str:
-    return i18n.gettext(CLICK_DOMAIN, _lang(), message)
+    return i18n.gettext(CLICK_DOMAIN, _click_lang(), message)
 
 
 def _click_ngettext(singular: str, plural: str, n: int) -> str:
-    return i18n.ngettext(CLICK_DOMAIN, _lang(), singular, plural, n)
+    return i18n.ngettext(CLICK_DOMAIN, _click_lang(), singular, plural, n)
 
 
 def install_click_catalogue() -> None:
