@@ -4,15 +4,11 @@ progress (with a total and time left) only when stderr is a terminal."""
 from __future__ import annotations
 
 import json
-import os
-import pty
-import subprocess
-import sys
 from pathlib import Path
 
 import click
 
-from case.util import run_cli
+from case.util import on_a_terminal, run_cli
 from evidencekit.case import Case, examiners
 from evidencekit.cli import command_modules, main
 
@@ -53,32 +49,13 @@ def test_json_output_of_add_process_build_and_scan(case: Case, examiner: examine
         f"entries written to {tmp_path / 'g.csv'}\n")
 
 
-def _on_a_terminal(*args: str) -> tuple[int, str]:
-    """Run the CLI with stderr on a pseudo-terminal; returns (exit code, what the terminal got)."""
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-c", "from evidencekit.cli import main; main()", *args],
-                            stdout=subprocess.PIPE, stderr=follower, env={**os.environ, "COLUMNS": "160"})
-    os.close(follower)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # the child closed the terminal
-            break
-        if not chunk:
-            break
-        seen += chunk
-    os.close(leader)
-    return proc.wait(), seen.decode("utf-8", "replace")
-
-
 def test_progress_shows_totals_on_a_terminal_and_nothing_with_quiet(case: Case, examiner: examiners.Examiner,
                                                                     medium_image: Path) -> None:
     root = str(case.root)
-    code, screen = _on_a_terminal("case", "add", root, str(medium_image), "--exhibit", "E1")
+    code, screen = on_a_terminal("case", "add", root, str(medium_image), "--exhibit", "E1")
     assert code == 0 and "E1: hashing" in screen and "33.6/33.6 MB" in screen  # the media size as the total
-    code, screen = _on_a_terminal("case", "process", root)
+    code, screen = on_a_terminal("case", "process", root)
     assert code == 0 and "E1: verify" in screen and "33554432/33554432" in screen
     assert "E1: inventory" in screen
-    code, screen = _on_a_terminal("case", "process", root, "--reprocess", "--quiet")
+    code, screen = on_a_terminal("case", "process", root, "--reprocess", "--quiet")
     assert code == 0 and screen == ""

@@ -38,3 +38,24 @@ def run_cli(*args: str, env: dict[str, str] | None = None, check: bool = False) 
     if check and proc.returncode != 0:
         raise AssertionError(f"evidencekit {' '.join(args)} failed: {proc.stderr}")
     return proc
+
+
+def on_a_terminal(*args: str) -> tuple[int, str]:
+    """Run the CLI with stderr on a pseudo-terminal; returns (exit code, what the terminal got)."""
+    import pty
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-c", "from evidencekit.cli import main; main()", *args],
+                            stdout=subprocess.PIPE, stderr=follower, env={**os.environ, "COLUMNS": "160"})
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    return proc.wait(), seen.decode("utf-8", "replace")

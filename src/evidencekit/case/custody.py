@@ -64,10 +64,14 @@ def check_file(root: Path, key: str, seq: int, expected: str, label: str = "expo
     return []
 
 
-def _case_outputs(case: Case, notes: list[str]) -> Callable[[list[LedgerEntry]], list[chain_check.Finding]]:
+def _case_outputs(case: Case, notes: list[str], progress: Callable[[int, int], None] | None = None
+                  ) -> Callable[[list[LedgerEntry]], list[chain_check.Finding]]:
     def check(rows: list[LedgerEntry]) -> list[chain_check.Finding]:
         found: list[chain_check.Finding] = []
-        for key, (seq, value) in latest_outputs(rows).items():
+        outputs = latest_outputs(rows)
+        for done, (key, (seq, value)) in enumerate(outputs.items(), 1):
+            if progress:
+                progress(done, len(outputs))
             if value is None:
                 continue  # superseded: a later entry replaced these results
             if is_file_output(key, value):
@@ -126,17 +130,20 @@ def _key_store_findings(keys: dict[str, str], notes: list[str]) -> list[chain_ch
     return out
 
 
-def case_view(case: Case) -> chain_check.LedgerView:
+def case_view(case: Case, progress: Callable[[int, int], None] | None = None) -> chain_check.LedgerView:
     keys = dict(case.db.execute("SELECT id, public_key FROM examiners").fetchall())
     row = case.db.execute("SELECT seq, entry_hash, examiner, signature FROM ledger_head WHERE id = 1").fetchone()
     head = chain_check.Head(*row) if row else None
     notes: list[str] = []
-    return chain_check.LedgerView(case.id, case.entries(), keys, head, _case_outputs(case, notes),
+    return chain_check.LedgerView(case.id, case.entries(), keys, head, _case_outputs(case, notes, progress),
                                   _key_store_findings(keys, notes), notes)
 
 
-def verify_case(case: Case) -> chain_check.Report:
+def verify_case(case: Case, progress: Callable[[int, int], None] | None = None) -> chain_check.Report:
     """Recompute the chain and signatures and re-hash every output the ledger names.
+
+    ``progress(done, total)``: outputs re-checked (files re-hashed, stored results re-digested)
+    out of those the ledger names, called as each is begun.
 
     CaseError (not a finding) when the database itself cannot be read: a damaged page says
     nothing about tampering either way, and must not pass for "intact" or for "tampered".
@@ -146,11 +153,11 @@ def verify_case(case: Case) -> chain_check.Report:
         problems = [row[0] for row in case.db.execute("PRAGMA quick_check(1)")]
         if problems != ["ok"]:
             raise sqlite3.DatabaseError("; ".join(problems))
-        return chain_check.verify(case_view(case))
+        return chain_check.verify(case_view(case, progress))
     except sqlite3.DatabaseError as err:
         cause = " ".join(str(err).replace("*** in database main ***", "").split())
-        raise CaseError(f"{where}: cannot be read, the database is damaged ({cause[:120]}): "
-                        "nothing was verified; restore it from a copy") from err
+        raise CaseError("{path}: cannot be read, the database is damaged ({cause}): nothing was verified; "
+                        "restore it from a copy", path=where, cause=cause[:120]) from err
 
 
 def transfer(

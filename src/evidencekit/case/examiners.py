@@ -156,7 +156,7 @@ def load_examiner(examiner_id: str | None = None, passphrase: str | None = None)
     key_path, meta_path = _paths(examiner_id)
     if not meta_path.is_file() or not key_path.is_file():
         missing = key_path if not key_path.is_file() else meta_path
-        raise CustodyError(f"{missing}: key of examiner {examiner_id} not found")
+        raise CustodyError("{path}: key of examiner {examiner} not found", path=missing, examiner=examiner_id)
     meta = _read_meta(meta_path)
     if passphrase is None:
         passphrase = settings.get().passphrase

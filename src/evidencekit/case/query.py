@@ -75,7 +75,8 @@ def check_selection(case: Case, exhibit: str | None, volume: str | None = None) 
     """ValidationError naming what exists when ``exhibit`` or ``volume`` matches nothing in the case."""
     ids = [ex.id for ex in case.exhibits()]
     if exhibit is not None and exhibit not in ids:
-        raise ValidationError(f"{case.root}: no exhibit {exhibit!r}; the case has {_listing(ids)}")
+        raise ValidationError("{path}: no exhibit {exhibit!r}; the case has {listing}", path=case.root, exhibit=exhibit,
+                              listing=_listing(ids))
     if volume is not None:
         sql, args = "SELECT DISTINCT volume FROM files", []
         if exhibit is not None:
@@ -83,7 +84,8 @@ def check_selection(case: Case, exhibit: str | None, volume: str | None = None) 
         volumes = sorted(v or "" for (v,) in case.db.execute(sql, args))
         if volume not in volumes:
             where = f"exhibit {exhibit}" if exhibit else "the inventory"
-            raise ValidationError(f"{case.root}: no volume {volume!r} in {where}; it has {_listing(volumes)}")
+            raise ValidationError("{path}: no volume {volume!r} in {where}; it has {listing}", path=case.root,
+                                  volume=volume, where=where, listing=_listing(volumes))
 
 
 def _listing(names: list[str]) -> str:

@@ -130,7 +130,7 @@ class Case:
         """
         root = Path(directory).absolute()
         if root.exists() and (not root.is_dir() or any(root.iterdir())):
-            raise CaseError(f"{root}: exists and is not an empty directory; a case needs a new or empty one")
+            raise CaseError("{path}: exists and is not an empty directory; a case needs a new or empty one", path=root)
         for name, value in (("number", number), ("title", title), ("authority", authority)):
             if not value or not value.strip():
                 raise CaseError(f"{root}: case {name} must not be empty")
@@ -155,9 +155,9 @@ class Case:
         root = Path(directory).absolute()
         db_path = root / DB_NAME
         if not root.is_dir():
-            raise CaseError(f"{root}: no such case directory")
+            raise CaseError("{path}: no such case directory", path=root)
         if not db_path.is_file():
-            raise CaseError(f"{root}: not a case (no {DB_NAME})")
+            raise CaseError("{path}: not a case (no {name})", path=root, name=DB_NAME)
         try:
             db = connect(db_path)
             schema.check_version(db, db_path)
@@ -236,7 +236,8 @@ class Case:
                     return
                 except sqlite3.OperationalError as err:
                     if not wait or "locked" not in str(err):
-                        raise CaseError(f"{self.root}: case is busy (another process is writing to it): {err}") from err
+                        raise CaseError("{path}: case is busy (another process is writing to it): {cause}", path=self.root,
+                                        cause=err) from err
                     if not self._told_busy:
                         log.warning("%s: another process is writing to the case; waiting", self.root)
                         self._told_busy = True
@@ -258,7 +259,7 @@ class Case:
         """The exhibit ``exhibit_id``; CaseError when the case has none of that id."""
         row = self.db.execute(_EXHIBIT_SELECT + " WHERE id = ?", (exhibit_id,)).fetchone()
         if row is None:
-            raise CaseError(f"{self.root}: no exhibit {exhibit_id!r} in this case")
+            raise CaseError("{path}: no exhibit {exhibit!r} in this case", path=self.root, exhibit=exhibit_id)
         return _exhibit(row)
 
     def entries(self) -> list[ledger.LedgerEntry]:

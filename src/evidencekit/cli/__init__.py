@@ -13,7 +13,15 @@ import sys
 import click
 
 from evidencekit import settings
+from evidencekit.cli.translated import (
+    TranslatedHelp,
+    english_while_importing,
+    install_click_catalogue,
+    use_translated_help,
+)
 from evidencekit.errors import EvidenceKitError
+
+install_click_catalogue()  # click's own messages (usage errors, "Usage:") in the chosen language
 
 
 def command_modules() -> dict[str, str]:
@@ -47,7 +55,7 @@ def _choose_lang(ctx: click.Context, param: click.Parameter, value: str | None) 
     return lang.choose(ctx, param, value)
 
 
-class _Main(click.Group):
+class _Main(TranslatedHelp, click.Group):
     """Turns every EvidenceKitError into one line on stderr and its exit code: no tracebacks.
 
     A command's module is imported only when that command is asked for, so `evidencekit files`
@@ -57,9 +65,18 @@ class _Main(click.Group):
     def _load(self, module_name: str) -> None:
         from evidencekit.cli.common import add_quiet
 
-        for command in importlib.import_module(module_name).COMMANDS:
+        with english_while_importing():
+            module = importlib.import_module(module_name)
+        for command in module.COMMANDS:
             add_quiet(command)  # every command takes --quiet
+            use_translated_help(command)  # and shows its help in the chosen language
             self.add_command(command)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        from evidencekit.cli import lang
+
+        lang.reset()  # a language an earlier invocation in this process chose is not this one's
+        return super().parse_args(ctx, args)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         modules = command_modules()
@@ -71,14 +88,14 @@ class _Main(click.Group):
         return list(command_modules())
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]
-        from evidencekit.cli.lang import _
+        from evidencekit.cli.lang import _, error_line
 
         _log_to_stderr()
         settings.reset()  # each invocation reads the environment it runs in (once)
         try:
             return super().invoke(ctx)
         except EvidenceKitError as err:
-            click.echo(_("evidencekit: error: {error}", error=err), err=True)
+            click.echo(_("evidencekit: error: {error}", error=error_line(err)), err=True)
             sys.exit(err.exit_code)
         except KeyboardInterrupt:
             click.echo(_("evidencekit: interrupted"), err=True)

@@ -105,12 +105,30 @@ def is_terminal() -> bool:
     return sys.stderr.isatty() and not quiet()
 
 
-@contextmanager
-def progress_bar(description: str, total: int | None = None, unit: str = "items") -> Iterator[Callable[[int], None]]:
-    """Yields advance(n). Draws a rich progress bar on a terminal; does nothing in scripts."""
-    if not is_terminal():
-        yield lambda n: None
-        return
+class Bar:
+    """What a progress helper yields: ``bar(n)`` advances by n; ``bar.update(done, total)`` sets
+    both, for library callbacks that report (done, total). Does nothing off a terminal."""
+
+    def __init__(self, progress: Any = None, task: Any = None):
+        self._progress, self._task = progress, task
+
+    def __call__(self, n: int) -> None:
+        if self._progress is not None:
+            self._progress.advance(self._task, n)
+
+    def update(self, done: int, total: int | None = None) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, completed=done, **({"total": total} if total is not None else {}))
+
+    def describe(self, text: str) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, description=text)
+
+
+def _progress(unit: str) -> Any:
+    """The one column set of every bar: what, bar, done/total (bytes, or a count: "n/?" while the
+    total is unknown), time taken, time left (from the rate so far), and the rate for bytes."""
+    from rich.console import Console
     from rich.progress import (
         BarColumn,
         DownloadColumn,
@@ -123,42 +141,34 @@ def progress_bar(description: str, total: int | None = None, unit: str = "items"
         TransferSpeedColumn,
     )
 
-    columns: list[Any] = [SpinnerColumn(), TextColumn("{task.description}")]
-    if total:
-        columns += [BarColumn(), DownloadColumn() if unit == "bytes" else MofNCompleteColumn(), TimeRemainingColumn()]
-    else:
-        columns += [MofNCompleteColumn() if unit != "bytes" else DownloadColumn(), TimeElapsedColumn()]
+    columns: list[Any] = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                          DownloadColumn() if unit == "bytes" else MofNCompleteColumn(), TimeElapsedColumn(),
+                          TimeRemainingColumn()]
     if unit == "bytes":
         columns.append(TransferSpeedColumn())
-    from rich.console import Console
-
     # On stderr: stdout carries the command's output, which may be redirected to a file.
-    with Progress(*columns, console=Console(stderr=True), transient=True, redirect_stdout=False) as progress:
-        task = progress.add_task(description, total=total)
-        yield lambda n: progress.advance(task, n)
+    return Progress(*columns, console=Console(stderr=True), transient=True, redirect_stdout=False)
 
 
 @contextmanager
-def phase_progress(label: str, totals: dict[str, int | None]) -> Iterator[Callable[[str, int], None] | None]:
+def progress_bar(description: str, total: int | None = None, unit: str = "items") -> Iterator[Bar]:
+    """Yields a :class:`Bar`. Draws a rich progress bar on a terminal; does nothing in scripts."""
+    if not is_terminal():
+        yield Bar()
+        return
+    with _progress(unit) as progress:
+        yield Bar(progress, progress.add_task(description, total=total or None))
+
+
+@contextmanager
+def phase_progress(label: str, totals: dict[str, int | None],
+                   unit: str = "items") -> Iterator[Callable[[str, int], None] | None]:
     """Yields advance(phase, n) drawing one bar per phase (a total, count and ETA where the
     phase's total is known, else a count and the elapsed time); None off a terminal."""
     if not is_terminal():
         yield None
         return
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        SpinnerColumn,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True), transient=True,
-                  redirect_stdout=False) as bar:
+    with _progress(unit) as bar:
         tasks: dict[str, Any] = {}
 
         def advance(phase: str, n: int) -> None:

@@ -10,7 +10,9 @@ import click
 
 from evidencekit.case import Case, custody
 from evidencekit.case.chain_check import Report
+from evidencekit.cli.common import progress_bar
 from evidencekit.cli.examiner import acting_examiner, examiner_option
+from evidencekit.cli.lang import _, n_
 from evidencekit.errors import CustodyError
 from evidencekit.exporters import bundle
 
@@ -61,7 +63,8 @@ def verify_case_or_bundle(path: Path) -> Report:
     if path.is_dir() and (path / "case.db").is_file():
         case = Case.open(path)
         try:
-            return custody.verify_case(case)
+            with progress_bar(_("re-checking outputs"), unit="outputs") as bar:
+                return custody.verify_case(case, bar.update)
         finally:
             case.close()
     return bundle.verify_bundle(path)
@@ -69,15 +72,17 @@ def verify_case_or_bundle(path: Path) -> Report:
 
 def _print_report(path: Path, report: Report) -> None:
     for examiner, fingerprint in report.examiners.items():
-        click.echo(f"signer {examiner}: SHA256:{fingerprint}")
+        click.echo(_("signer {examiner}: SHA256:{fingerprint}", examiner=examiner, fingerprint=fingerprint))
     for note in report.notes:
-        click.echo(f"note: {note}")
+        click.echo(_("note: {note}", note=note))
     for finding in report.findings:
-        click.echo(f"FAIL {finding.kind}: {finding.message}")
+        click.echo(f"FAIL {finding.kind}: {finding.message}")  # a fixed word scripts look for
     if report.head is not None:
-        click.echo(f"head: entry {report.head.seq} {report.head.entry_hash} signed by {report.head.examiner}")
-    verdict = "intact" if report.ok else f"{len(report.findings)} problem(s) found"
-    click.echo(f"{path}: {report.entries} entries, {verdict}")
+        click.echo(_("head: entry {seq} {hash} signed by {examiner}", seq=report.head.seq,
+                     hash=report.head.entry_hash, examiner=report.head.examiner))
+    verdict = _("intact") if report.ok else n_("{n} problem(s) found", "{n} problem(s) found", len(report.findings))
+    click.echo(n_("{path}: {n} entries, {verdict}", "{path}: {n} entries, {verdict}", report.entries, path=path,
+                  verdict=verdict))
 
 
 @custody_group.command("transfer")

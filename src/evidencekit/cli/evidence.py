@@ -13,6 +13,7 @@ import click
 from evidencekit.cli.common import (
     archive_option,
     credential_options,
+    is_terminal,
     name_encoding_option,
     note,
     open_from_cli,
@@ -24,6 +25,7 @@ from evidencekit.cli.lang import _, n_
 from evidencekit.errors import ValidationError
 from evidencekit.exporters.files import FILE_FORMATS, Renderer
 from evidencekit.hashing import DEFAULT_FILE_HASHES, parse_hash_list
+from evidencekit.inventory.listing import expected_entries
 from evidencekit.inventory.parallel import default_jobs, segments
 from evidencekit.textout import escape_control
 
@@ -154,11 +156,15 @@ def files(evidence: str, hash_names: str, fmt: str, excel: bool, volume: str | N
         count = 0
         try:
             out.write(renderer.header())
-            with progress_bar("Listing", unit="entries") as advance:
+            # The total: the entries the file systems say are in use (ext inodes, NTFS MFT records);
+            # FAT, exFAT, archives and folders do not say, and get a count without one. Deleted names
+            # and streams can take the count past it: the total then follows the count.
+            total = expected_entries(ev, volume) if is_terminal() else None
+            with progress_bar(_("Listing"), total=total, unit="entries") as advance:
                 for data, n in segments(ev, hashes, jobs or default_jobs(), volume, renderer, direct_to=out):
                     out.write(data)
                     count += n
-                    advance(n)
+                    advance.update(count, max(total, count) if total is not None else None)
             out.write(renderer.footer())
         except BaseException:
             if output:  # no half-written listing is left to pass for a whole one
@@ -177,7 +183,8 @@ def _check_volume(ev: Any, volume: str | None) -> None:
     names = [name for name, _reader in ev.readers()]
     if volume is not None and volume not in names:
         shown = ", ".join(repr(n) if n == "" else n for n in names) or "none"
-        raise ValidationError(f"{ev.path}: no volume {volume!r} with a file system; it has {shown}")
+        raise ValidationError("{path}: no volume {volume!r} with a file system; it has {shown}", path=ev.path,
+                              volume=volume, shown=shown)
 
 
 def _dfxml_renderer(ev: Any, volume: str | None) -> Renderer:

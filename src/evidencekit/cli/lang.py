@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import click
 
-from evidencekit import i18n
+from evidencekit import errors, i18n
 
 DOMAIN = "cli"
+ERRORS_DOMAIN = "errors"  # the library's error messages (evidencekit/errors.py)
 _STATE = {"lang": ""}
 
 
@@ -49,6 +50,12 @@ def _(message: str, **args: object) -> str:
 def n_(singular: str, plural: str, n: int, **args: object) -> str:
     """The plural form for ``n`` in the chosen language, formatted with ``n`` and ``args``."""
     return i18n.ngettext(DOMAIN, current(), singular, plural, n).format(n=n, **args)
+
+
+def error_line(err: BaseException) -> str:
+    """An error's message in the chosen language, through the ``errors`` catalogue (templates and
+    plural forms: see :mod:`evidencekit.errors`)."""
+    return errors.render(err, i18n.translations(ERRORS_DOMAIN, current()))
 
 
 LANG_OPTION = click.option("--lang", metavar="LANG", default=None, expose_value=False, is_eager=True,

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from evidencekit.cli.common import progress_bar
 from evidencekit.cli.lang import _, n_
 from evidencekit.errors import CaseError, ValidationError
 from evidencekit.exporters import timeline as timeline_export
@@ -102,7 +103,9 @@ def build_cmd(case_dir: Path, exhibits: tuple[str, ...], artifacts: str, workers
     """Build the timeline of DIR's exhibits from their inventory and, with plaso, their artefacts."""
     case = _open_case(case_dir)
     try:
-        results = api.build(case, _examiner(examiner), list(exhibits) or None, artifacts, workers, timeout, year)
+        with progress_bar(_("building the timeline"), unit="parts") as bar:
+            results = api.build(case, _examiner(examiner), list(exhibits) or None, artifacts, workers, timeout, year,
+                                progress=bar.update)
     finally:
         case.close()
     for exhibit_id, part in results:
@@ -167,8 +170,9 @@ def export_cmd(case_dir: Path, fmt: str, out: Path, from_: str | None, to_: str 
         raise CaseError(f"{out.parent}: output folder does not exist")
     case = _open_case(case_dir)
     try:
-        sha, count = timeline_export.export(case, _examiner(examiner), fmt, out, tz=tz, group=not no_group, query=q,
-                                            excel=excel)
+        with progress_bar(_("exporting the timeline"), unit="events") as bar:
+            sha, count = timeline_export.export(case, _examiner(examiner), fmt, out, tz=tz, group=not no_group,
+                                                query=q, excel=excel, progress=bar.update)
     finally:
         case.close()
     click.echo(f"{sha}  {out}  ({n_('{n} event', '{n} events', count)}, {_('zone {zone}', zone=tz)})")

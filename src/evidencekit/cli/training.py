@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from evidencekit.cli.common import progress_bar
 from evidencekit.cli.lang import _
 from evidencekit.training import build as builder
 from evidencekit.training import catalog, grader
@@ -37,8 +38,13 @@ def list_cmd(images: Path | None) -> None:
 def build_cmd(scenario: str | None, out: Path | None) -> None:
     """Build SCENARIO (all when omitted) byte-identically with Debian tools."""
     target = out or catalog.default_images_dir()
-    done = builder.build([scenario] if scenario else None, target,
-                         progress=lambda name: click.echo(f"building {name} ...", err=True))
+    with progress_bar(_("building scenarios"), unit="scenarios") as bar:
+        def progress(name: str, done: int, total: int) -> None:
+            bar.update(done, total)
+            if name:
+                bar.describe(_("building {name}", name=name))
+
+        done = builder.build([scenario] if scenario else None, target, progress=progress)
     for folder in done:
         click.echo(str(folder))
     click.echo(str(target / builder.SUMS))

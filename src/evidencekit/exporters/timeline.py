@@ -257,7 +257,8 @@ def write_export(fmt: str, out_path: Path, events: Callable[[str], Iterable[Time
 
 
 def export(case: Any, examiner: Any, fmt: str, out: Path, *, tz: str = "UTC", group: bool = True,
-           query: store.Query | None = None, excel: bool = False) -> tuple[str, int]:
+           query: store.Query | None = None, excel: bool = False,
+           progress: Callable[[int, int], None] | None = None) -> tuple[str, int]:
     """Write an export and ``out``.sha256 beside it; one ledger entry carries the hash.
 
     Returns (sha256, number of events). The file is written under a temporary name and renamed
@@ -265,6 +266,7 @@ def export(case: Any, examiner: Any, fmt: str, out: Path, *, tz: str = "UTC", gr
     folder, so ``sha256sum -c timeline.csv.sha256`` works in the folder of both. ``excel``: the
     CSV formats with a byte order mark, ``;`` and CRLF (see ``evidencekit.textout``). An exhibit
     or source in ``query`` that matches nothing is a ValidationError naming those that exist.
+    ``progress(done, total)``: events read so far out of those the query matches.
     """
     from evidencekit.pipeline.timeline import check_selection
 
@@ -276,7 +278,9 @@ def export(case: Any, examiner: Any, fmt: str, out: Path, *, tz: str = "UTC", gr
     tmp, sidecar = out.with_name(f".{out.name}.partial"), out.with_name(f".{out.name}.sha256.partial")
     try:
         try:  # both files are written before anything is recorded
-            sha, count = write_export(fmt, tmp, lambda order: store.query(case.db, q, order), tz, group, excel)
+            total = store.count(case.db, q) if progress else 0
+            sha, count = write_export(fmt, tmp, lambda order: _reported(store.query(case.db, q, order), total, progress),
+                                      tz, group, excel)
             sidecar.write_text(checksum_line(sha, out.name), encoding="utf-8")
         except OSError as err:  # disk full (ENOSPC), file too large (EFBIG), ...
             raise OutputError(f"{out}: cannot be written: {err.strerror or err}; nothing exported, "
@@ -292,6 +296,20 @@ def export(case: Any, examiner: Any, fmt: str, out: Path, *, tz: str = "UTC", gr
         tmp.unlink(missing_ok=True)
         sidecar.unlink(missing_ok=True)
     return sha, count
+
+
+def _reported(events: Iterable[TimelineEvent], total: int,
+              progress: Callable[[int, int], None] | None) -> Iterator[TimelineEvent]:
+    """``events``, calling ``progress(done, total)`` every thousand and at the end."""
+    if progress is None:
+        yield from events
+        return
+    done = 0
+    for done, ev in enumerate(events, 1):
+        if done % 1000 == 0:
+            progress(done, total)
+        yield ev
+    progress(done, total)
 
 
 def _display(path: Path, root: Path) -> str:

@@ -6,6 +6,6 @@ use for large file systems (same records, same order).
 
 from __future__ import annotations
 
-from evidencekit.inventory.listing import batches, files, hash_entries, hashed_records
+from evidencekit.inventory.listing import batches, expected_entries, files, hash_entries, hashed_records
 
-__all__ = ["batches", "files", "hash_entries", "hashed_records"]
+__all__ = ["batches", "expected_entries", "files", "hash_entries", "hashed_records"]

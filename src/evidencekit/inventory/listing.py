@@ -121,3 +121,19 @@ def _hashed(entry: Entry, makers: tuple[tuple[str, Callable], ...]) -> FileRecor
         note = f"read {read} of {size} bytes: content incomplete, not hashed"
         return record.with_changes(warnings=(*record.warnings, note))
     return record.with_changes(**digests)
+
+
+def expected_entries(evidence: Evidence, volume: str | None = None) -> int | None:
+    """A progress total for listing ``evidence`` (or its ``volume``): the metadata entries its file
+    systems say are in use (ext inodes, NTFS MFT records). None when one of them does not say
+    (FAT, exFAT, archives, folders): the entry count is not known before the walk. The listing
+    can differ from it a little (deleted names, NTFS streams, hard links, reserved inodes)."""
+    total = 0
+    for name, reader in evidence.readers():
+        if volume is not None and name != volume:
+            continue
+        used = reader.used_hint() if hasattr(reader, "used_hint") else None
+        if used is None:
+            return None
+        total += used
+    return total

@@ -91,7 +91,7 @@ def add_exhibit(
     if not EXHIBIT_ID.match(exhibit_id):
         raise ValidationError(f"exhibit id {exhibit_id!r}: use 1-64 letters, digits, '.', '_', '/' or '-'")
     if case.db.execute("SELECT 1 FROM exhibits WHERE id = ?", (exhibit_id,)).fetchone():
-        raise CaseError(f"{case.root}: exhibit {exhibit_id} is already registered")
+        raise CaseError("{path}: exhibit {exhibit} is already registered", path=case.root, exhibit=exhibit_id)
     acq = parse_acquisition_hash(acquisition_hash) if acquisition_hash else None
     if seizure is not None and seizure.source_tz:
         from evidencekit.times import zone

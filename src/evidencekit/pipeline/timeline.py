@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,23 +46,34 @@ def check_selection(case: Any, q: store.Query) -> None:
 
 
 def build(case: Any, examiner: Any, exhibits: list[str] | None = None, artifacts: str = "default",
-          workers: int = 1, timeout: float | None = None, year: int | None = None) -> list[tuple[str, PartResult]]:
+          workers: int = 1, timeout: float | None = None, year: int | None = None,
+          progress: Callable[[int, int], None] | None = None) -> list[tuple[str, PartResult]]:
     """File system timeline of each exhibit, then plaso and native artefacts unless ``artifacts`` is "none".
 
-    ``year``: the year plaso gives timestamps that carry none (syslog); recorded in the ledger."""
+    ``year``: the year plaso gives timestamps that carry none (syslog); recorded in the ledger.
+    ``progress(done, total)``: parts built (file system, plaso, native: three per exhibit, one
+    with ``artifacts`` "none"), called after each, a native part with nothing to read included."""
     ids = exhibits or [ex.id for ex in case.exhibits()]
     if not ids:
-        raise ValidationError(f"{case.root}: the case has no exhibits to build a timeline of")
+        raise ValidationError("{path}: the case has no exhibits to build a timeline of", path=case.root)
     now = time.time_ns()
     results: list[tuple[str, PartResult]] = []
+    with_artifacts = artifacts.lower() != "none"
+    total, done = len(ids) * (3 if with_artifacts else 1), 0
+
+    def built(part: PartResult | None) -> None:
+        nonlocal done
+        done += 1
+        if part is not None:
+            results.append((exhibit_id, part))
+        if progress:
+            progress(done, total)
+
     for exhibit_id in ids:
-        results.append((exhibit_id, build_fs(case, exhibit_id, examiner, now)))
-        if artifacts.lower() != "none":
-            results.append((exhibit_id, build_plaso(case, exhibit_id, examiner, artifacts, workers, timeout, now,
-                                                    year)))
-            native = build_native(case, exhibit_id, examiner, now)
-            if native is not None:
-                results.append((exhibit_id, native))
+        built(build_fs(case, exhibit_id, examiner, now))
+        if with_artifacts:
+            built(build_plaso(case, exhibit_id, examiner, artifacts, workers, timeout, now, year))
+            built(build_native(case, exhibit_id, examiner, now))
     return results
 
 

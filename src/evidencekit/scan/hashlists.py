@@ -63,7 +63,7 @@ def detect_format(path: Path) -> str:
         with path.open("rb") as fh:
             head = fh.read(4096)
     except OSError as err:
-        raise ValidationError(f"{path}: cannot read hash list: {err.strerror}") from err
+        raise ValidationError("{path}: cannot read hash list: {cause}", path=path, cause=err.strerror) from err
     if head.startswith(b"SQLite format 3\x00"):
         return "nsrl-sqlite"
     first = head.split(b"\n", 1)[0].lstrip(b"\xef\xbb\xbf").strip()

@@ -162,7 +162,7 @@ def import_hash_set(name: str, source: str | Path, kind: str, *, description: st
         raise ValidationError(f"hash set kind {kind!r}: use one of {', '.join(KINDS)}")
     path = Path(source)
     if not path.is_file():
-        raise ValidationError(f"{path}: hash list not found")
+        raise ValidationError("{path}: hash list not found", path=path)
     root = root or store_dir()
     dest = root / name
     if dest.exists() and not replace:
@@ -178,7 +178,7 @@ def import_hash_set(name: str, source: str | Path, kind: str, *, description: st
             raise ValidationError(bad.summary(path) + "; nothing imported (--skip-malformed imports the rest)")
         counts = {alg: spills[alg].finish(work) for alg in sorted(spills)}
         if not any(counts.values()):
-            raise ValidationError(f"{path}: no MD5, SHA1 or SHA256 digests found ({fmt} format)")
+            raise ValidationError("{path}: no MD5, SHA1 or SHA256 digests found ({format} format)", path=path, format=fmt)
         manifest = _manifest(name, kind, description, fmt, path, counts, bad, started)
         (work / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True))
         if dest.exists():
@@ -259,7 +259,8 @@ def open_hash_set(name: str, root: Path | None = None) -> HashSet:
     check_name(name)
     path = (root or store_dir()) / name
     if not (path / "manifest.json").is_file():
-        raise ValidationError(f"hash set {name!r} not found in {path.parent} (import it with 'evidencekit hashset import')")
+        raise ValidationError("hash set {name!r} not found in {folder} (import it with 'evidencekit hashset import')",
+                          name=name, folder=path.parent)
     return HashSet(path)
 
 

@@ -110,7 +110,7 @@ def rule_files(path: Path) -> list[Path]:
         if found:
             return found
         raise ValidationError(f"{path}: no .yar or .yara rule files in this folder")
-    raise ValidationError(f"{path}: rules not found")
+    raise ValidationError("{path}: rules not found", path=path)
 
 
 def _namespace(root: Path, file: Path) -> str:

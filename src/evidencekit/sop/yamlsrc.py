@@ -39,8 +39,11 @@ class SopValidationError(ValidationError):
 
     def __init__(self, problems: Sequence[Problem]):
         self.problems = list(problems)
-        more = f" (and {len(self.problems) - 1} more problems)" if len(self.problems) > 1 else ""
-        super().__init__(f"{self.problems[0]}{more}")
+        if len(self.problems) == 1:
+            super().__init__("{problem}", problem=str(self.problems[0]))
+        else:  # English says "problems" for one more too; the catalogue has the plural forms
+            super().__init__("{problem} (and {n} more problems)", plural="{problem} (and {n} more problems)",
+                             problem=str(self.problems[0]), n=len(self.problems) - 1)
 
 
 @dataclass

@@ -84,7 +84,7 @@ def _open_archive(text: str, credentials: Credentials) -> Evidence:
     from evidencekit.sources.plugin import is_tar, is_zip
 
     if not os.path.isfile(text):
-        raise EvidenceError(f"{text}: no such file (--as-archive)")
+        raise EvidenceError("{path}: no such file (--as-archive)", path=text)
     head = _head(text)
     if is_zip(text, head):
         from evidencekit.sources.extraction import ZipExtraction
@@ -94,7 +94,7 @@ def _open_archive(text: str, credentials: Credentials) -> Evidence:
         from evidencekit.sources.extraction import TarExtraction
 
         return TarExtraction(text)
-    raise EvidenceError(f"{text}: not a zip or tar archive (--as-archive)")
+    raise EvidenceError("{path}: not a zip or tar archive (--as-archive)", path=text)
 
 
 def _head(text: str) -> bytes:
@@ -102,9 +102,9 @@ def _head(text: str) -> bytes:
         with open(text, "rb") as fh:
             head = fh.read(512)
     except OSError as err:
-        raise EvidenceError(f"{text}: cannot be read: {err.strerror}") from err
+        raise EvidenceError("{path}: cannot be read: {cause}", path=text, cause=err.strerror) from err
     if not head:
-        raise EvidenceError(f"{text}: empty file")
+        raise EvidenceError("{path}: empty file", path=text)
     return head
 
 
@@ -147,10 +147,11 @@ def require_evidence_file(path: str) -> str:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
         if os.path.islink(path):
-            raise EvidenceError(f"{path}: dangling symbolic link (to {os.readlink(path)}): no evidence there") from None
-        raise EvidenceError(f"{path}: no such file or directory") from None
+            raise EvidenceError("{path}: dangling symbolic link (to {target}): no evidence there", path=path,
+                                target=os.readlink(path)) from None
+        raise EvidenceError("{path}: no such file or directory", path=path) from None
     except OSError as err:
-        raise EvidenceError(f"{path}: cannot be read: {err.strerror}") from err
+        raise EvidenceError("{path}: cannot be read: {cause}", path=path, cause=err.strerror) from err
     if stat.S_ISDIR(mode):
         return "directory"
     if stat.S_ISREG(mode):

@@ -55,7 +55,7 @@ def read_header(path: str) -> Header:
     with open(path, "rb") as fh:
         lines = [fh.readline(4096) for _ in range(4)]
         if lines[0] != MAGIC:
-            raise EvidenceError(f"{path}: not an Android backup (no 'ANDROID BACKUP' header)")
+            raise EvidenceError("{path}: not an Android backup (no 'ANDROID BACKUP' header)", path=path)
         try:
             version, compressed = int(lines[1]), int(lines[2])
             encryption = lines[3].strip().decode("ascii")
@@ -221,7 +221,8 @@ class AndroidBackup(Evidence):
             elif locked_ok:
                 locked = True
             else:
-                raise CredentialError(f"{path}: the Android backup is encrypted: give its backup password (--password)")
+                raise CredentialError("{path}: the Android backup is encrypted: give its backup password (--password)",
+                                      path=path)
         self.volumes = [VolumeInfo(name="", index=0, offset=h.data_offset, length=None, type="android_backup",
                                    filesystem=None if locked else "tar",
                                    encryption="aes-256" if h.encryption != "none" else None, locked=locked)]
@@ -233,7 +234,8 @@ class AndroidBackup(Evidence):
 
     def require_filesystems(self) -> None:
         if self.volumes[0].locked:
-            raise CredentialError(f"{self.path}: the Android backup is encrypted: give its backup password (--password)")
+            raise CredentialError("{path}: the Android backup is encrypted: give its backup password (--password)",
+                                  path=self.path)
 
     def _seekable(self) -> bool:
         return not self.header.compressed and self._key is None and self.header.encryption == "none"

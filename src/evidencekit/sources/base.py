@@ -205,20 +205,20 @@ class Evidence:
         for name, reader in self.readers():
             if name == volume:
                 return reader
-        raise EvidenceError(f"{self.path}: no volume named {volume!r}")
+        raise EvidenceError("{path}: no volume named {volume!r}", path=self.path, volume=volume)
 
     def require_filesystems(self) -> None:
         """EvidenceError unless at least one file system was found (locked volumes named)."""
         if not any(v.filesystem for v in self.volumes) and self.kind == "disk_image":
             locked = [v.name or "media" for v in self.volumes if v.locked]
             if locked:
-                raise EvidenceError(f"{self.path}: encrypted volume {', '.join(locked)} is locked")
+                raise EvidenceError("{path}: encrypted volume {volumes} is locked", path=self.path, volumes=", ".join(locked))
             empty = self.unlocked_without_filesystem()
             if empty:
                 raise EvidenceError(f"{self.path}: {empty}")
             raise EvidenceError(
-                f"{self.path}: no file system recognised (not a disk image, or an unsupported or damaged file system)"
-            )
+                "{path}: no file system recognised (not a disk image, or an unsupported or damaged file system)",
+                path=self.path)
 
     def unlocked_without_filesystem(self) -> str | None:
         """"the luks volume (whole media) is unlocked but holds no known file system", or None."""

@@ -94,7 +94,7 @@ class DiskImage(Evidence):
         try:
             self._scanner.Scan(self._ctx, scan_path_spec=scan_from)
         except (dfvfs_errors.BackEndError, ValueError, OSError, RuntimeError, OverflowError) as err:
-            raise EvidenceError(f"{self.path}: cannot be read as evidence: {explain(err)}") from err
+            raise EvidenceError("{path}: cannot be read as evidence: {cause}", path=self.path, cause=explain(err)) from err
         node = self._ctx.GetScanNode(root)
         self._media_spec = root
         for sub in node.sub_nodes:
@@ -129,7 +129,7 @@ class DiskImage(Evidence):
                 fo.read(min(512, size))
             return size
         except (dfvfs_errors.BackEndError, OSError, ValueError, RuntimeError, OverflowError) as err:
-            raise EvidenceError(f"{self.path}: cannot decode the media: {explain(err)}") from err
+            raise EvidenceError("{path}: cannot decode the media: {cause}", path=self.path, cause=explain(err)) from err
 
     def _visit_children(self, node: Any, prefix: str, parent_spec: Any) -> None:
         subs = node.sub_nodes  # a BitLocker header keeps FAT32 BPB fields: the "FAT" beside it is no file system
@@ -205,10 +205,12 @@ class DiskImage(Evidence):
                                                type=kind, encryption=kind, locked=True))
                 return None
             if not pairs:
-                raise CredentialError(f"{self.path}: the {kind} volume {prefix or '(whole media)'} is encrypted: "
-                                      "give --password or --recovery-key")
+                raise CredentialError("{path}: the {kind} volume {volume} is encrypted: give --password or --recovery-key",
+                                      path=self.path, kind=kind, volume=prefix or "(whole media)")
             if not any(self._try_unlock(spec, ctype, value) for ctype, value in pairs):
-                raise CredentialError(f"{self.path}: wrong password or recovery key for the {kind} volume {prefix}".rstrip())
+                raise CredentialError("{path}: wrong password or recovery key for the {kind} volume {volume}" if prefix else
+                                      "{path}: wrong password or recovery key for the {kind} volume",
+                                      path=self.path, kind=kind, volume=prefix)
             try:
                 self._scanner.Scan(self._ctx, scan_path_spec=spec)
             except (dfvfs_errors.BackEndError, OSError, RuntimeError, ValueError) as err:

@@ -155,7 +155,7 @@ class ZipExtraction(Evidence):
             self._zip, self._masked, self._view = open_zip(path)
             infos = self._zip.infolist()
         except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as err:
-            raise EvidenceError(f"{path}: damaged zip archive: {err}") from err
+            raise EvidenceError("{path}: damaged zip archive: {cause}", path=path, cause=err) from err
         self.media_size = os.path.getsize(path)
         self.segment_files = [path]
         self.volumes = [VolumeInfo(name="", index=0, offset=None, length=None, type="zip", filesystem="zip")]
@@ -183,7 +183,7 @@ class ZipExtraction(Evidence):
             with self._zip.open(encrypted, pwd=self._password.encode()) as fh:
                 fh.read(1)
         except RuntimeError as err:
-            raise CredentialError(f"{self.path}: wrong password for the encrypted zip members") from err
+            raise CredentialError("{path}: wrong password for the encrypted zip members", path=self.path) from err
         except NotImplementedError as err:
             raise EvidenceError(f"{self.path}: unsupported zip encryption: {err}") from err
 
@@ -284,7 +284,7 @@ class TarExtraction(Evidence):
             self._tar = tarfile.open(path, "r:*", encoding="utf-8", errors="surrogateescape")  # noqa: SIM115
             self._members = self._tar.getmembers()
         except (tarfile.TarError, OSError, EOFError, zlib.error) as err:
-            raise EvidenceError(f"{path}: damaged tar archive: {_tar_cause(err)}") from err
+            raise EvidenceError("{path}: damaged tar archive: {cause}", path=path, cause=_tar_cause(err)) from err
         with open(path, "rb") as fh:
             self._compressed = fh.read(2) == b"\x1f\x8b"
         if self._compressed:

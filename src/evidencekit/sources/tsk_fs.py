@@ -20,7 +20,7 @@ from evidencekit.sources.base import Entry, ReadCallback, explain
 from evidencekit.sources.dfvfs_support import to_spec_dict
 from evidencekit.sources.fat import LOCAL_FIELDS, ExfatDentries, FatDentries, wall_to_utc_ns
 from evidencekit.sources.tsk_image import VolumeImage, direct_image
-from evidencekit.sources.tsk_meta import ExtInodeTable, flag_names, volume_label
+from evidencekit.sources.tsk_meta import ExtInodeTable, flag_names, used_entries, volume_label
 
 FS_NAMES = {int(getattr(pytsk3, n)): n[len("TSK_FS_TYPE_"):].lower() for n in dir(pytsk3)
             if n.startswith("TSK_FS_TYPE_") and not n.endswith(("_DETECT", "_ENUM"))}
@@ -123,6 +123,10 @@ class TskFileSystem:
     def size_hint(self) -> int:
         """How many metadata entries the file system has room for (ext inodes, NTFS MFT entries)."""
         return int(self._fs.info.inum_count)
+
+    def used_hint(self) -> int | None:
+        """How many metadata entries are in use (ext, NTFS; None for the others): a progress total."""
+        return used_entries(self.fs_type, self._img, self._offset, self._fs)
 
     # -- listing -----------------------------------------------------------------------------
     # The walk is depth first: a directory's entries, then each subdirectory in turn. A

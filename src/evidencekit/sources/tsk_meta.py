@@ -1,5 +1,5 @@
 """Fields The Sleuth Kit reads but pytsk3 does not expose, read from the raw on-disk structures:
-volume labels, the ext2/3/4 deletion time (FAT and exFAT directory entries: sources/fat.py)."""
+volume labels, the ext2/3/4 deletion time, the entries in use (FAT and exFAT directory entries: sources/fat.py)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,25 @@ def volume_label(fs_type: str, img: Any, offset: int, fs: Any) -> str | None:
                     data = volume_file.read_random(0, int(attr.info.size), attr.info.type, attr.info.id)
                     return data.decode("utf-16-le", "replace") or None
     except (OSError, UnicodeDecodeError):
+        return None
+    return None
+
+
+def used_entries(fs_type: str, img: Any, offset: int, fs: Any) -> int | None:
+    """How many metadata entries the file system says are in use: ext inodes (superblock count
+    less its free count), NTFS MFT records (bits set in $MFT's $BITMAP); None for the others
+    (FAT and exFAT have no inode table) or when it cannot be read. A progress total, no more."""
+    try:
+        if fs_type.startswith("ext"):
+            total, free = struct.unpack_from("<I12xI", img.read(offset + 1024, 20))
+            return max(0, total - free)
+        if fs_type == "ntfs":
+            mft = fs.open_meta(inode=0)
+            for attr in mft:
+                if int(attr.info.type) == int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_BITMAP):
+                    bits = mft.read_random(0, int(attr.info.size), attr.info.type, attr.info.id)
+                    return int.from_bytes(bits, "little").bit_count()
+    except (OSError, struct.error):
         return None
     return None
 

@@ -18,14 +18,21 @@ from evidencekit.yamlsafe import load_yaml
 SUMS = "SHA256SUMS"
 
 
-def build(names: list[str] | None, out_root: Path, progress: Callable[[str], None] | None = None) -> list[Path]:
-    """Build the named scenarios (all when None) under ``out_root``; return their folders."""
+def build(names: list[str] | None, out_root: Path,
+          progress: Callable[[str, int, int], None] | None = None) -> list[Path]:
+    """Build the named scenarios (all when None) under ``out_root``; return their folders.
+
+    ``progress(name, done, total)``: before each scenario (``name``, how many are built of how
+    many) and, with ``name`` "", once all are."""
     out_root.mkdir(parents=True, exist_ok=True)
-    done = []
-    for name in names or catalog.names():
+    done: list[Path] = []
+    todo = names or catalog.names()
+    for name in todo:
         if progress:
-            progress(name)
+            progress(name, len(done), len(todo))
         done.append(build_one(name, out_root))
+    if progress:
+        progress("", len(done), len(todo))
     write_sums(out_root)
     write_index(out_root)
     return done
