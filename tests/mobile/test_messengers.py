@@ -183,3 +183,31 @@ def test_ffs_zip_messages_still_in_the_wal_are_read(tmp_path, examiner):
         assert texts[-1] == "Только в WAL" and RU in texts
     finally:
         case.close()
+
+
+def test_an_encrypted_backup_gives_its_messages_to_the_case_timeline_with_its_password(tmp_path, examiner):
+    """The native readers open an encrypted .ab with the password given to the build (never stored);
+    without it they leave a warning, with a wrong one the build stops with the password named."""
+    from evidencekit.errors import CredentialError
+    from evidencekit.sources import Credentials
+
+    password = "Пароль-14"
+    ab = write_backup(tmp_path / "phone.ab", [Member("apps/com.whatsapp/db/msgstore.db",
+                                                     _msgstore(tmp_path / "msgstore.db").read_bytes())],
+                      version=5, compressed=True, password=password, rounds=2000)
+    key = Credentials(password=password)
+    case = Case.init(tmp_path / "case", number="2026/14", title="Mobile", authority="W-14",
+                     authority_date="2026-11-01", examiner=examiner)
+    try:
+        add_exhibit(case, ab, "AB1", examiner, credentials=key)
+        process_exhibit(case, "AB1", examiner, hashes=("sha256",), credentials=key)
+        without = build_native(case, "AB1", examiner)
+        assert without is not None and any("password" in w for w in without.warnings), without.warnings
+        with pytest.raises(CredentialError):
+            build_native(case, "AB1", examiner, credentials=Credentials(password="guess"))
+        build_native(case, "AB1", examiner, credentials=key)
+        texts = [e.extra.get("text") for e in store.query(case.db, store.Query(exhibit="AB1", source="native"))]
+        assert [t for t in texts if t] == [RU, KK, UZ]
+        assert password.encode() not in (tmp_path / "case" / "case.db").read_bytes()
+    finally:
+        case.close()

@@ -10,13 +10,14 @@ from typing import Any
 
 import click
 
-from evidencekit.cli.common import progress_bar
+from evidencekit.cli.common import credential_options, progress_bar
 from evidencekit.cli.lang import _, n_
 from evidencekit.errors import CaseError, ValidationError
 from evidencekit.exporters import timeline as timeline_export
 from evidencekit.exporters.timeline import FORMATS, render, zone
 from evidencekit.models import parse_iso_utc
 from evidencekit.pipeline import timeline as api
+from evidencekit.sources.base import Credentials
 from evidencekit.textout import escape_control
 from evidencekit.timeline.plaso import PRESETS
 from evidencekit.timeline.store import Query
@@ -97,15 +98,20 @@ def timeline() -> None:
               help="Year of timestamps that carry none, e.g. syslog lines (default: plaso infers it "
                    "from the file). Recorded in the ledger entry.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per exhibit and part (JSON Lines).")
+@credential_options
 @EXAMINER
 def build_cmd(case_dir: Path, exhibits: tuple[str, ...], artifacts: str, workers: int, timeout: float | None,
-              year: int | None, as_json: bool, examiner: str | None) -> None:
-    """Build the timeline of DIR's exhibits from their inventory and, with plaso, their artefacts."""
+              year: int | None, as_json: bool, password: str | None, recovery_key: str | None,
+              examiner: str | None) -> None:
+    """Build the timeline of DIR's exhibits from their inventory and, with plaso, their artefacts.
+
+    An encrypted backup or volume needs its password or recovery key here for evidencekit's own
+    readers (messengers, call history; a case stores none); plaso is not given it."""
     case = _open_case(case_dir)
     try:
         with progress_bar(_("building the timeline"), unit="parts") as bar:
             results = api.build(case, _examiner(examiner), list(exhibits) or None, artifacts, workers, timeout, year,
-                                progress=bar.update)
+                                progress=bar.update, credentials=Credentials(password=password, recovery_key=recovery_key))
     finally:
         case.close()
     for exhibit_id, part in results:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from evidencekit.errors import ValidationError
+from evidencekit.sources.base import Credentials
 from evidencekit.timeline import store
 from evidencekit.timeline.anomalies import AnomalyContext, event_future
 from evidencekit.timeline.apps import read_apps
@@ -47,8 +48,11 @@ def check_selection(case: Any, q: store.Query) -> None:
 
 def build(case: Any, examiner: Any, exhibits: list[str] | None = None, artifacts: str = "default",
           workers: int = 1, timeout: float | None = None, year: int | None = None,
-          progress: Callable[[int, int], None] | None = None) -> list[tuple[str, PartResult]]:
+          progress: Callable[[int, int], None] | None = None,
+          credentials: Credentials | None = None) -> list[tuple[str, PartResult]]:
     """File system timeline of each exhibit, then plaso and native artefacts unless ``artifacts`` is "none".
+
+    ``credentials``: for the native readers on an encrypted backup or volume (checked, never stored).
 
     ``year``: the year plaso gives timestamps that carry none (syslog); recorded in the ledger.
     ``progress(done, total)``: parts built (file system, plaso, native: three per exhibit, one
@@ -73,7 +77,7 @@ def build(case: Any, examiner: Any, exhibits: list[str] | None = None, artifacts
         built(build_fs(case, exhibit_id, examiner, now))
         if with_artifacts:
             built(build_plaso(case, exhibit_id, examiner, artifacts, workers, timeout, now, year))
-            built(build_native(case, exhibit_id, examiner, now))
+            built(build_native(case, exhibit_id, examiner, now, credentials))
     return results
 
 
@@ -182,7 +186,8 @@ def plaso_workdir(case_root: Path, exhibit_id: str) -> Path:
     return case_root / "timeline" / "plaso" / exhibit_id
 
 
-def build_native(case: Any, exhibit_id: str, examiner: Any, now_ns: int | None = None) -> PartResult | None:
+def build_native(case: Any, exhibit_id: str, examiner: Any, now_ns: int | None = None,
+                 credentials: Credentials | None = None) -> PartResult | None:
     """Artefacts read by evidencekit itself (native readers), in one custody action; None (and no
     ledger entry) when the exhibit holds none of them and has no earlier native events."""
     from dataclasses import replace
@@ -192,7 +197,7 @@ def build_native(case: Any, exhibit_id: str, examiner: Any, now_ns: int | None =
     ref, ref_source = reference_time(exhibit_acquired(exhibit), exhibit.seized_on, now_ns)
     ctx = AnomalyContext(ref, ref_source)
     result = PartResult(SOURCE_NATIVE)
-    found = [replace(ev, flags=event_future(ev.time, ctx)) for ev in _native_events(case, exhibit, result.warnings)]
+    found = [replace(ev, flags=event_future(ev.time, ctx)) for ev in _native_events(case, exhibit, result.warnings, credentials)]
     if not found and not result.warnings and not store.count(case.db, store.Query(exhibit=exhibit_id,
                                                                                   source=SOURCE_NATIVE)):
         return None
@@ -213,14 +218,16 @@ def build_native(case: Any, exhibit_id: str, examiner: Any, now_ns: int | None =
     return result
 
 
-def _native_events(case: Any, exhibit: Any, warnings: list[str]) -> list[TimelineEvent]:
+def _native_events(case: Any, exhibit: Any, warnings: list[str],
+                   credentials: Credentials | None = None) -> list[TimelineEvent]:
     """iOS backup artefacts (folder, zip, tar) and app databases the inventory lists (any exhibit)."""
     from evidencekit.pipeline.exhibits import open_exhibit
 
     found = []
     if exhibit.kind in ("directory", "zip", "tar"):
         found += list(read_native(Path(exhibit.path), exhibit.kind, exhibit.id, warnings))
-    found += list(read_apps(case.db, exhibit.id, exhibit.kind, lambda: open_exhibit(exhibit), warnings))
+    found += list(read_apps(case.db, exhibit.id, exhibit.kind, lambda: open_exhibit(exhibit, credentials), warnings,
+                            credentials_given=bool(credentials and (credentials.password or credentials.recovery_key))))
     return found
 
 

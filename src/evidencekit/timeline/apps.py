@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from evidencekit.errors import EvidenceError
+from evidencekit.errors import CredentialError, EvidenceError
 from evidencekit.models import Locator
 from evidencekit.timeline.events import TimelineEvent
 from evidencekit.timeline.messengers import AppReader, UnknownSchema
@@ -40,8 +40,9 @@ def _copy(ev: Any, locator: str, dest: Path) -> str:
 
 
 def read_apps(db: sqlite3.Connection, exhibit: str, kind: str, open_evidence: Callable[[], Any],
-              warnings: list[str]) -> Iterator[TimelineEvent]:
-    """Events of every messenger database the exhibit's inventory lists; a failure is a warning.
+              warnings: list[str], credentials_given: bool = False) -> Iterator[TimelineEvent]:
+    """Events of every messenger database the exhibit's inventory lists; a failure is a warning,
+    except a refused password or key the caller gave (``credentials_given``), which raises.
     The evidence is opened (``open_evidence()``) only when there is something to read in it."""
     found = [(n, name, reader.read, row) for n, (name, reader) in enumerate(readers(AppReader))
              for row in _rows(db, exhibit, reader.suffixes)]
@@ -49,6 +50,11 @@ def read_apps(db: sqlite3.Connection, exhibit: str, kind: str, open_evidence: Ca
         return
     try:
         evidence = open_evidence()
+    except CredentialError as err:
+        if credentials_given:
+            raise  # a wrong password is the examiner's to correct, as in case process
+        warnings.append(f"app databases not read: {err}")
+        return
     except EvidenceError as err:
         warnings.append(f"app databases not read: {err}")
         return
