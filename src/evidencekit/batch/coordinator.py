@@ -326,7 +326,8 @@ class Coordinator:
         return True
 
     def _finish_timeline(self, case: Case, ex: ExhibitRun) -> None:
-        native = steps.timeline_native(case, self.examiner, ex.spec.id, steps.now_ns(), self._note(ex, "timeline"))
+        native = steps.timeline_native(case, self.examiner, ex.spec.id, steps.now_ns(), self._note(ex, "timeline"),
+                                        ex.credentials)
         if native is not None:
             ex.events += native["events"]
             ex.warnings += native["warnings"]

@@ -328,12 +328,12 @@ def timeline_plaso(case: Case, examiner: Examiner, exhibit_id: str, run: Any, ar
     return _part(build_plaso(case, exhibit_id, examiner, artifacts, now_ns=now_ns, run=run))
 
 
-def timeline_native(case: Case, examiner: Examiner, exhibit_id: str, now_ns: int, note: dict[str, Any]
-                    ) -> dict[str, Any] | None:
+def timeline_native(case: Case, examiner: Examiner, exhibit_id: str, now_ns: int, note: dict[str, Any],
+                    credentials: Credentials | None = None) -> dict[str, Any] | None:
     """Native artefacts (read here: small files of folder/archive exhibits), then the step's note."""
     from evidencekit.pipeline.timeline import build_native
 
-    part = build_native(case, exhibit_id, examiner, now_ns)
+    part = build_native(case, exhibit_id, examiner, now_ns, credentials)
     with case.transaction(wait=True):
         _note(case, examiner, exhibit_id, note)
     return _part(part) if part is not None else None
