@@ -3,23 +3,11 @@ verify and training build; nothing on stderr in a pipe or with --quiet."""
 
 from __future__ import annotations
 
-import re
-import subprocess
 from pathlib import Path
 
-from case.util import on_a_terminal, run_cli
-from ektools import need_tool
+from case.util import bar_shows, on_a_terminal, run_cli, used_inodes
 from evidencekit.case import Case, custody
 from evidencekit.timeline import store
-
-ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-
-
-def _bar(screen: str, label: str, total: int) -> bool:
-    """Some frame of the bar named ``label`` shows done/``total``, the time taken and the time left
-    (rich's "-:--:--" until a rate is known, so either form)."""
-    frames = [line for line in re.split(r"[\r\n]", ANSI.sub("", screen)) if label in line]
-    return any(re.search(rf" \d+/{total} \d+:\d\d:\d\d (\d+:\d\d:\d\d|-:--:--)", f) for f in frames)
 
 
 def _records(n: int) -> str:
@@ -29,21 +17,13 @@ def _records(n: int) -> str:
     return "записи" if n % 10 in (2, 3, 4) and n % 100 not in (12, 13, 14) else "записей"
 
 
-def _used_inodes(image: Path) -> int:
-    """Inodes in use as dumpe2fs (e2fsprogs, not TSK) reads the superblock."""
-    need_tool("dumpe2fs")
-    head = subprocess.run(["dumpe2fs", "-h", str(image)], capture_output=True, text=True, check=True).stdout
-    field = dict(line.split(":", 1) for line in head.splitlines() if ":" in line)
-    return int(field["Inode count"]) - int(field["Free inodes"])
-
-
 def test_files_counts_against_the_inodes_in_use(medium_image: Path, tmp_path: Path) -> None:
-    used = _used_inodes(medium_image)
+    used = used_inodes(medium_image)
     out = str(tmp_path / "files.jsonl")  # to a file: stdout is a pipe nobody reads meanwhile
     code, screen = on_a_terminal("files", str(medium_image), "--hash", "none", "-o", out)
     listed = len(Path(out).read_text().splitlines())
     assert code == 0 and abs(listed - used) < 20  # reserved inodes are not listed, deleted names are
-    assert _bar(screen, "Listing", used) or _bar(screen, "Listing", listed)
+    assert bar_shows(screen, "Listing", used) or bar_shows(screen, "Listing", listed)
     code, screen = on_a_terminal("files", str(medium_image), "--hash", "none", "--quiet", "-o", out)
     assert code == 0 and screen == ""
     assert run_cli("files", str(medium_image), "--hash", "none", check=True).stderr == ""
@@ -52,16 +32,16 @@ def test_files_counts_against_the_inodes_in_use(medium_image: Path, tmp_path: Pa
 def test_timeline_and_custody_bars(processed_case: Case) -> None:
     root = str(processed_case.root)
     code, screen = on_a_terminal("timeline", "build", root, "--artifacts", "none")
-    assert code == 0 and _bar(screen, "building the timeline", 1)  # one part: the file system's
+    assert code == 0 and bar_shows(screen, "building the timeline", 1)  # one part: the file system's
     events = store.count(processed_case.db)
     assert events > 10
     out = processed_case.root / "exports" / "t.csv"
     out.parent.mkdir(exist_ok=True)
     code, screen = on_a_terminal("timeline", "export", root, "--format", "csv", "--out", str(out), "--no-group")
-    assert code == 0 and _bar(screen, "exporting the timeline", events)
+    assert code == 0 and bar_shows(screen, "exporting the timeline", events)
     outputs = len(custody.latest_outputs(processed_case.entries()))
     code, screen = on_a_terminal("custody", "verify", root)
-    assert code == 0 and _bar(screen, "re-checking outputs", outputs)
+    assert code == 0 and bar_shows(screen, "re-checking outputs", outputs)
     entries = len(processed_case.entries())
     russian = run_cli("custody", "verify", root, "--lang", "ru", check=True).stdout.splitlines()[-1]
     assert russian == f"{root}: {entries} {_records(entries)}, целостность не нарушена"
@@ -74,6 +54,6 @@ def test_timeline_and_custody_bars(processed_case: Case) -> None:
 
 def test_training_build_counts_scenarios(tmp_path: Path) -> None:
     code, screen = on_a_terminal("training", "build", "mobile", "--out", str(tmp_path / "a"))
-    assert code == 0 and _bar(screen, "building", 1) and "building mobile" in screen
+    assert code == 0 and bar_shows(screen, "building", 1) and "building mobile" in screen
     piped = run_cli("training", "build", "mobile", "--out", str(tmp_path / "b"), check=True)
     assert piped.stderr == "" and piped.stdout.splitlines()[0].endswith("mobile")

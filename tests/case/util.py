@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -59,3 +60,21 @@ def on_a_terminal(*args: str) -> tuple[int, str]:
         seen += chunk
     os.close(leader)
     return proc.wait(), seen.decode("utf-8", "replace")
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def bar_shows(screen: str, label: str, total: int) -> bool:
+    """Some frame of the bar named ``label`` shows done/``total``, the time taken and the time left
+    (rich's "-:--:--" until a rate is known, so either form; columns padded to the widest bar)."""
+    frames = [line for line in re.split(r"[\r\n]", _ANSI.sub("", screen)) if label in line]
+    return any(re.search(rf" \d+/{total}\s+\d+:\d\d:\d\d\s+(\d+:\d\d:\d\d|-:--:--)", f) for f in frames)
+
+
+def used_inodes(image: Path) -> int:
+    """Inodes in use as dumpe2fs (e2fsprogs, not TSK) reads the superblock."""
+    need_tool("dumpe2fs")
+    head = subprocess.run(["dumpe2fs", "-h", str(image)], capture_output=True, text=True, check=True).stdout
+    field = dict(line.split(":", 1) for line in head.splitlines() if ":" in line)
+    return int(field["Inode count"]) - int(field["Free inodes"])

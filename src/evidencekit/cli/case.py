@@ -125,14 +125,32 @@ def process_cmd(case_dir: str, exhibits: tuple[str, ...], hash_list: str, deviat
     targets = list(exhibits) or [e.id for e in case.exhibits()]
     if not targets:
         raise CaseError(f"{case.root}: the case has no exhibits yet; register one with 'evidencekit case add'")
+    credentials = Credentials(password=password, recovery_key=recovery_key)
     for exhibit_id in targets:
-        size = case.exhibit(exhibit_id).media_size if exhibit_id in {e.id for e in case.exhibits()} else None
-        with phase_progress(exhibit_id, {"verify": size, "re-verify": size}) as progress:
+        registered = {e.id: e for e in case.exhibits()}.get(exhibit_id)
+        size = registered.media_size if registered else None
+        totals = {"verify": size, "re-verify": size, "inventory": _entries_expected(registered, credentials)}
+        with phase_progress(exhibit_id, totals) as progress:
             summary = process_exhibit(case, exhibit_id, examiner, hashes=hashes, deviation=deviation,
-                                      reprocess=reprocess, progress=progress, jobs=jobs,
-                                      credentials=Credentials(password=password, recovery_key=recovery_key))
+                                      reprocess=reprocess, progress=progress, jobs=jobs, credentials=credentials)
         click.echo(json.dumps(summary, sort_keys=True, default=str) if as_json
                    else " ".join(f"{k}={v}" for k, v in summary.items()))
+
+
+def _entries_expected(exhibit: Any, credentials: Credentials) -> int | None:
+    """The inventory bar's total: the entries the exhibit's file systems say are in use
+    (``inventory.expected_entries``); only worth opening the exhibit for on a terminal."""
+    if exhibit is None or not is_terminal():
+        return None
+    from evidencekit.errors import EvidenceKitError
+    from evidencekit.inventory import expected_entries
+    from evidencekit.pipeline.exhibits import open_exhibit
+
+    try:
+        with open_exhibit(exhibit, credentials) as ev:
+            return expected_entries(ev)
+    except EvidenceKitError:
+        return None  # process_exhibit reports it
 
 
 def _media_size(evidence: str) -> int | None:

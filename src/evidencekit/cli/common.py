@@ -172,8 +172,14 @@ def phase_progress(label: str, totals: dict[str, int | None],
         tasks: dict[str, Any] = {}
 
         def advance(phase: str, n: int) -> None:
-            if phase not in tasks:
+            new = phase not in tasks
+            if new:
                 tasks[phase] = bar.add_task(f"{label}: {phase}", total=totals.get(phase))
             bar.advance(tasks[phase], n)
+            task = bar.tasks[tasks[phase]]
+            if task.total is not None and task.completed > task.total:  # an estimate passed: follow the count
+                bar.update(tasks[phase], total=task.completed)
+            if new:
+                bar.refresh()  # every phase is drawn at least once, however short
 
         yield advance
