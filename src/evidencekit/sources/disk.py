@@ -122,8 +122,9 @@ class DiskImage(Evidence):
             fo = resolver.Resolver.OpenFileObject(self._media_spec)
             size = int(fo.get_size())
             if size > MAX_MEDIA:  # a damaged size field: no offset can reach its end
-                raise EvidenceError(f"{self.path}: cannot decode the media: its header states a size of "
-                                    f"{size:,} bytes, beyond any medium (damaged header)")
+                raise EvidenceError("{path}: cannot decode the media: its header states a size of {size:,} "
+                                    "bytes, beyond any medium (damaged header)", path=self.path,
+                                    size=size)
             if size:
                 fo.seek(max(0, size - 512))
                 fo.read(min(512, size))
