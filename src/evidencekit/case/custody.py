@@ -198,5 +198,5 @@ def entry_line(e: LedgerEntry) -> str:
 def require_entries(case: Case) -> list[LedgerEntry]:
     rows = case.entries()
     if not rows:
-        raise CustodyError(f"{case.root}: the custody ledger is empty")
+        raise CustodyError("{root}: the custody ledger is empty", root=case.root)
     return rows

@@ -219,7 +219,8 @@ def check_format(fmt: str, out_path: Path) -> None:
         raise ValidationError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
     suffix = SUFFIXES.get(fmt)
     if suffix and out_path.suffix.lower() != suffix:
-        raise ValidationError(f"{out_path.name}: a {fmt} export must end in {suffix} (its importer reads only those)")
+        raise ValidationError("{name}: a {fmt} export must end in {suffix} (its importer reads only those)",
+                              name=out_path.name, fmt=fmt, suffix=suffix)
 
 
 def write_export(fmt: str, out_path: Path, events: Callable[[str], Iterable[TimelineEvent]],
