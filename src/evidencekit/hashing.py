@@ -109,7 +109,8 @@ def parse_hash_value(text: str, option: str = "--expect") -> tuple[str, str]:
     by_length = HEX_ALGORITHMS.get(len(value))
     alg = normalise_algorithm(alg_text) if sep else by_length
     if not alg or by_length != alg or any(c not in "0123456789abcdef" for c in value):
-        raise ValidationError(f"{option} {text!r}: give ALG:HEX with ALG md5, sha1 or sha256 and a hex value of its length")
+        raise ValidationError("{option} {text!r}: give ALG:HEX with ALG md5, sha1 or sha256 and a hex "
+                              "value of its length", option=option, text=text)
     return alg, value
 
 
