@@ -84,7 +84,7 @@ def target_parts(rec: FileRecord) -> list[str]:
     """The escaped components under the output directory: volume (if any), then the original path."""
     parts = [escape_component(p) for p in rec.path.split("/") if p != ""]
     if not parts:
-        raise ValidationError(f"{rec.path!r}: not a file path")
+        raise ValidationError("{path!r}: not a file path", path=rec.path)
     if rec.stream:
         parts[-1] = f"{parts[-1]}:{escape_component(rec.stream)}"
     return ([escape_component(rec.volume)] if rec.volume else []) + parts
@@ -117,7 +117,8 @@ class OutputDir:
             self.path.mkdir(parents=True, exist_ok=True)
             self.fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY)
         except OSError as err:
-            raise ExtractError(f"{self.path}: cannot use as output directory: {err.strerror}") from err
+            raise ExtractError("{path}: cannot use as output directory: {cause}", path=self.path,
+                               cause=err.strerror) from err
         self.taken: set[str] = set()
 
     def close(self) -> None:
@@ -230,7 +231,8 @@ def plan(out: OutputDir, rec: FileRecord, opener: Callable[[], BinaryIO], exhibi
          expected_sha256: str | None = None) -> Planned:
     """Check an entry can be extracted and reserve its name (all are planned before any is written)."""
     if rec.type not in ("file", "virtual"):
-        raise ValidationError(f"{rec.path}: is a {rec.type}, not a file; extract its files with --glob")
+        raise ValidationError("{path}: is a {type}, not a file; extract its files with --glob",
+                              path=rec.path, type=rec.type)
     return Planned(rec, opener, out.claim(target_parts(rec), rec.inode), exhibit, expected_sha256)
 
 

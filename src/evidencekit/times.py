@@ -88,7 +88,8 @@ def zone(name: str) -> tzinfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as err:
-        raise ValidationError(f"--tz {name!r}: not an IANA time zone: use a name such as Asia/Almaty") from err
+        raise ValidationError("--tz {name!r}: not an IANA time zone: use a name such as Asia/Almaty",
+                              name=name) from err
 
 
 def render(ns: int, digits: int, tz: tzinfo) -> str:
