@@ -108,8 +108,9 @@ class Coordinator:
         case = Case.open(case_dir)
         if case.meta.get("number") != spec.number:
             case.close()
-            raise ValidationError(f"{case_dir}: holds case {case.meta.get('number')!r}, not {spec.number!r}; "
-                                  "its exhibits are not run")
+            raise ValidationError("{case_dir}: holds case {number!r}, not {expected!r}; its exhibits are "
+                                  "not run", case_dir=case_dir, number=case.meta.get('number'),
+                                  expected=spec.number)
         return case
 
     def _check_readable(self) -> None:

@@ -177,7 +177,8 @@ def append(
     if not db.in_transaction:
         raise CustodyError("ledger append outside a transaction (internal error)")
     if action not in ACTIONS:
-        raise CustodyError(f"unknown custody action {action!r}; one of: {', '.join(ACTIONS)}")
+        raise CustodyError("unknown custody action {action!r}; one of: {listing}", action=action,
+                           listing=', '.join(ACTIONS))
     for person in (examiner, *cosigners):
         register_examiner(db, person)
     seq, prev, prev_ns = last_entry(db)

@@ -169,7 +169,8 @@ class Case:
             raise CaseError("{db_path}: not an evidencekit case database", db_path=db_path)
         missing = {"id", *META_FIELDS} - {r[0] for r in db.execute("SELECT key FROM case_meta")}
         if missing:
-            raise CaseError(f"{db_path}: case metadata incomplete (missing {', '.join(sorted(missing))})")
+            raise CaseError("{db_path}: case metadata incomplete (missing {listing})", db_path=db_path,
+                            listing=', '.join(sorted(missing)))
         schema.migrate(db, db_path)
         return cls(root, db)
 
@@ -220,7 +221,7 @@ class Case:
             self.db.execute("COMMIT")
         except sqlite3.Error as err:
             self._rollback()
-            raise CaseError(f"{self.root / DB_NAME}: database error: {err}") from err
+            raise CaseError("{path}: database error: {cause}", path=self.root / DB_NAME, cause=err) from err
         except BaseException:
             self._rollback()
             raise

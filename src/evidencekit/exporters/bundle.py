@@ -41,7 +41,8 @@ def export_bundle(case: Case, out: str | Path, examiner: Examiner) -> dict[str, 
     files = {k: v for k, (_, v) in custody.latest_outputs(rows).items() if custody.is_file_output(k, v)}
     for key, expected in files.items():  # refuse to ship a file that no longer matches its entry
         if not (case.root / key).is_file() or sha256_file(case.root / key) != expected:
-            raise CustodyError(f"{case.root / key}: does not match the hash the ledger recorded; run custody verify")
+            raise CustodyError("{path}: does not match the hash the ledger recorded; run custody verify",
+                               path=case.root / key)
     details = {"bundle": out.name, "format": "zip" if out.suffix == ".zip" else "directory", "files": sorted(files)}
     with case.run("exported", examiner=examiner, details=details) as act:
         pass

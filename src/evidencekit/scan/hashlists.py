@@ -221,5 +221,6 @@ def read_hash_list(path: Path, bad: Malformed, fmt: str | None = None) -> Iterat
     """Digests of the hash list at ``path`` in format ``fmt`` (detected when ``None``)."""
     fmt = fmt or detect_format(path)
     if fmt not in READERS:
-        raise ValidationError(f"{path}: unknown hash list format {fmt!r} (known: {', '.join(READERS)})")
+        raise ValidationError("{path}: unknown hash list format {fmt!r} (known: {listing})", path=path,
+                              fmt=fmt, listing=', '.join(READERS))
     return READERS[fmt](path, bad)

@@ -160,7 +160,8 @@ def import_hash_set(name: str, source: str | Path, kind: str, *, description: st
     """
     check_name(name)
     if kind not in KINDS:
-        raise ValidationError(f"hash set kind {kind!r}: use one of {', '.join(KINDS)}")
+        raise ValidationError("hash set kind {kind!r}: use one of {listing}", kind=kind,
+                              listing=', '.join(KINDS))
     path = Path(source)
     if not path.is_file():
         raise ValidationError("{path}: hash list not found", path=path)

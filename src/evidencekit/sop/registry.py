@@ -131,5 +131,6 @@ def get_action(name: str) -> ActionSpec:
     """The registered action ``name``; ValidationError naming the known ones otherwise."""
     actions = load_actions()
     if name not in actions:
-        raise ValidationError(f"unknown SOP action {name!r} (known: {', '.join(sorted(actions))})")
+        raise ValidationError("unknown SOP action {name!r} (known: {listing})", name=name,
+                              listing=', '.join(sorted(actions)))
     return actions[name]

@@ -75,7 +75,8 @@ def exhibit_kind(exhibit: Any, declared: str | None) -> str:
     if declared:
         allowed = [k.value for k in ExhibitKind if k is not ExhibitKind.ANY]
         if declared not in allowed:
-            raise ValidationError(f"exhibit kind {declared!r}: one of {', '.join(allowed)}")
+            raise ValidationError("exhibit kind {declared!r}: one of {listing}", declared=declared,
+                                  listing=', '.join(allowed))
         return declared
     return EVIDENCE_KINDS.get(exhibit.kind, exhibit.kind)
 
@@ -328,9 +329,10 @@ class _Runner:
             if event is None:
                 continue
             if details.get("run") == run or (event == "run_started" and details.get("sop", {}).get("id") == self.sop.id):
-                raise SopBusyError(f"{self.sop.id} run {details.get('run')} on {self.exhibit.id} was advanced by "
-                                   f"another process meanwhile (entry {seq}: {event} by {examiner}); nothing "
-                                   "recorded here: run again to continue from the ledger")
+                raise SopBusyError("{sop} run {run} on {exhibit} was advanced by another process meanwhile "
+                                   "(entry {seq}: {event} by {examiner}); nothing recorded here: run again "
+                                   "to continue from the ledger", sop=self.sop.id, run=details.get('run'),
+                                   exhibit=self.exhibit.id, seq=seq, event=event, examiner=examiner)
 
 
 def _said(message: dict[str, Any]) -> dict[str, Any]:

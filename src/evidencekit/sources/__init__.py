@@ -180,6 +180,6 @@ def _check_claim(evidence: Evidence) -> None:
     found = {evidence.kind, *evidence.format_chain}
     for pattern, fmt, name in CLAIMED_FORMATS:
         if pattern.search(evidence.path) and fmt not in found:
-            raise EvidenceError(f"{evidence.path}: named as {name} but cannot be read as one (damaged, or a "
-                                f"misnamed {' -> '.join(evidence.format_chain) or evidence.kind} file: rename it "
-                                "to open it as such)")
+            raise EvidenceError("{path}: named as {name} but cannot be read as one (damaged, or a misnamed "
+                                "{listing} file: rename it to open it as such)", path=evidence.path,
+                                name=name, listing=' -> '.join(evidence.format_chain) or evidence.kind)

@@ -48,9 +48,10 @@ def open_spec(spec: Any) -> BinaryIO:
     try:
         fo = resolver.Resolver.OpenFileObject(spec)
     except (dfvfs_errors.BackEndError, dfvfs_errors.PathSpecError, OSError, ValueError) as err:
-        raise EvidenceError(f"{getattr(spec, 'location', spec)}: cannot be opened: {err}") from err
+        raise EvidenceError("{location}: cannot be opened: {cause}",
+                            location=getattr(spec, 'location', spec), cause=err) from err
     if fo is None:
-        raise EvidenceError(f"{getattr(spec, 'location', spec)}: not found")
+        raise EvidenceError("{location}: not found", location=getattr(spec, 'location', spec))
     return FileObjectStream(fo)  # type: ignore[return-value]
 
 

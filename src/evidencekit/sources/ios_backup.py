@@ -224,7 +224,8 @@ class EncryptedIosBackup(Evidence):
         row = self._db.execute("SELECT fileID, domain, relativePath, flags, file FROM Files WHERE fileID = ?",
                                (locator.spec.get("file_id", ""),)).fetchone()
         if row is None:
-            raise EvidenceError(f"{locator.spec.get('location')}: not in {self.path}")
+            raise EvidenceError("{location}: not in {path}", location=locator.spec.get('location'),
+                                path=self.path)
         return self._entry(*row).open()
 
 
