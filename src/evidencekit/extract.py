@@ -138,7 +138,8 @@ class OutputDir:
             parts = [*parts[:-1], f"{parts[-1]}~inode{inode}"]
             rel = "/".join(parts)
         if rel in self.taken or os.path.lexists(self.path / rel):
-            raise ExtractError(f"{self.path / rel}: exists; extraction never overwrites (use a new --out)")
+            raise ExtractError("{path}: exists; extraction never overwrites (use a new --out)",
+                               path=self.path / rel)
         self.taken.add(rel)
         return parts
 
@@ -153,8 +154,8 @@ class OutputDir:
                 fd = nxt
         except OSError as err:
             os.close(fd)
-            raise ExtractError(f"{self.path / '/'.join(parts)}: cannot create its directory safely: "
-                               f"{err.strerror}") from err
+            raise ExtractError("{path}: cannot create its directory safely: {cause}",
+                               path=self.path / '/'.join(parts), cause=err.strerror) from err
         return fd
 
     def write(self, parts: list[str], source: BinaryIO, times: tuple[int, int] | None) -> dict[str, str]:
@@ -177,7 +178,8 @@ class OutputDir:
                 os.close(fd)
             os.link(tmp, parts[-1], src_dir_fd=parent, dst_dir_fd=parent, follow_symlinks=False)
         except OSError as err:
-            raise ExtractError(f"{self.path / '/'.join(parts)}: cannot write: {err.strerror}") from err
+            raise ExtractError("{path}: cannot write: {cause}", path=self.path / '/'.join(parts),
+                               cause=err.strerror) from err
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp, dir_fd=parent)
@@ -203,7 +205,8 @@ def _read(source: BinaryIO, parts: list[str]) -> bytes:
     try:
         return source.read(CHUNK)
     except (OSError, EvidenceKitError) as err:  # pytsk3 raises OSError for an unreadable run
-        raise UnreadableError(f"{'/'.join(parts)}: cannot read from the evidence: {err}") from err
+        raise UnreadableError("{listing}: cannot read from the evidence: {cause}",
+                              listing='/'.join(parts), cause=err) from err
 
 
 def file_times(rec: FileRecord) -> tuple[int, int] | None:

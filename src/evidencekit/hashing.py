@@ -96,7 +96,8 @@ def parse_hash_list(text: str) -> tuple[str, ...]:
     names = tuple(n.strip().lower() for n in text.split(",") if n.strip() and n.strip().lower() != "none")
     unknown = [n for n in names if n not in ALGORITHMS]
     if unknown:
-        raise ValidationError(f"unknown hash algorithm {unknown[0]!r}: choose from {', '.join(ALGORITHMS)} or none")
+        raise ValidationError("unknown hash algorithm {unknown!r}: choose from {listing} or none",
+                              unknown=unknown[0], listing=', '.join(ALGORITHMS))
     return names
 
 

@@ -71,7 +71,8 @@ def _rows(case: Case, exhibit: str, paths: list[str], globs: list[str], deleted_
             if any(fnmatch.fnmatchcase(full, g) for g in globs):
                 chosen.setdefault(str(file_id), rec)
     if not chosen:
-        raise ValidationError(f"{case.root}: exhibit {exhibit}: nothing in the inventory matches {globs or paths}")
+        raise ValidationError("{root}: exhibit {exhibit}: nothing in the inventory matches {globs}",
+                              root=case.root, exhibit=exhibit, globs=globs or paths)
     return list(chosen.values())
 
 

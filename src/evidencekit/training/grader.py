@@ -110,7 +110,8 @@ def read_sheet(path: Path) -> dict[str, str]:
                               path=path)
     bad = [str(k) for k, v in data.items() if not isinstance(v, str)]
     if bad:
-        raise ValidationError(f"{path}: answer to {', '.join(bad)} must be a single value, not a list or mapping")
+        raise ValidationError("{path}: answer to {listing} must be a single value, not a list or mapping",
+                              path=path, listing=', '.join(bad))
     return {str(k): v for k, v in data.items()}
 
 
@@ -125,7 +126,8 @@ def grade(name: str, sheet: Path, images: Path | None = None, lang: str = "en") 
     given = read_sheet(sheet)
     unknown = sorted(set(given) - {q["id"] for q in questions} - {"trainee", "name"})
     if unknown:
-        raise ValidationError(f"{sheet}: unknown question id(s) {', '.join(unknown)} for scenario {name}")
+        raise ValidationError("{sheet}: unknown question id(s) {listing} for scenario {name}",
+                              sheet=sheet, listing=', '.join(unknown), name=name)
     return Result(name, tuple(_judge(q, given.get(q["id"]), lang) for q in questions))
 
 
