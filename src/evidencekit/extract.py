@@ -309,7 +309,8 @@ def extract_evidence(ev: object, out_dir: str | os.PathLike[str], paths: list[st
     chosen = list(select(ev.entries(), paths, globs, deleted_only))  # type: ignore[attr-defined]
     missing = set(paths) - {_full(e.record) for e in chosen} - {e.record.path for e in chosen}  # type: ignore[attr-defined]
     if missing:
-        raise ValidationError(f"{ev.path}: no entry {sorted(missing)[0]!r} (see 'evidencekit files')")  # type: ignore[attr-defined]
+        raise ValidationError("{path}: no entry {entry!r} (see 'evidencekit files')",
+                              path=ev.path, entry=sorted(missing)[0])  # type: ignore[attr-defined]
     with OutputDir(out_dir) as out:
         planned = [plan(out, e.record, e.open) for e in chosen]  # type: ignore[attr-defined]
         rows = copy_all(out, planned)

@@ -119,6 +119,7 @@ def to_ns(value: int | datetime | None) -> int | None:
     if value is None or isinstance(value, int):
         return value
     if value.tzinfo is None:
-        raise ValidationError(f"{value.isoformat()}: a datetime without a time zone; give tzinfo (e.g. UTC)")
+        raise ValidationError("{value}: a datetime without a time zone; give tzinfo (e.g. UTC)",
+                              value=value.isoformat())
     delta = value - datetime(1970, 1, 1, tzinfo=UTC)
     return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000

@@ -220,8 +220,8 @@ def register_examiner(db: sqlite3.Connection, examiner: Examiner) -> None:
         )
     elif row[0] != examiner.public_key:
         raise CustodyError(
-            f"examiner {examiner.id}: key {examiner.fingerprint[:16]} differs from the key this case knows"
-        )
+            "examiner {examiner}: key {fingerprint} differs from the key this case knows", examiner=examiner.id,
+            fingerprint=examiner.fingerprint[:16])
 
 
 def entries(db: sqlite3.Connection) -> list[LedgerEntry]:

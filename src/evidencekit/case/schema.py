@@ -118,9 +118,8 @@ def check_version(db: sqlite3.Connection, path: Path) -> int:
     version = schema_version(db)
     if version > schema_version_supported():
         raise CaseError(
-            f"{path}: case database schema version {version} is newer than this evidencekit "
-            f"supports ({schema_version_supported()}); upgrade evidencekit"
-        )
+            "{path}: case database schema version {version} is newer than this evidencekit supports "
+            "({supported}); upgrade evidencekit", path=path, version=version, supported=schema_version_supported())
     return version
 
 

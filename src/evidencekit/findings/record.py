@@ -102,7 +102,8 @@ def retract_finding(case: Case, examiner: Examiner, finding_id: str, reason: str
         raise ValidationError("{root}: no finding {finding_id!r} (see 'evidencekit finding list')",
                               root=case.root, finding_id=finding_id)
     if target.retracted is not None:
-        raise ValidationError(f"{case.root}: finding {target.id} was already retracted (entry {target.retracted['seq']})")
+        raise ValidationError("{root}: finding {finding} was already retracted (entry {seq})", root=case.root,
+                              finding=target.id, seq=target.retracted["seq"])
     with case.run("retracted", examiner=examiner, exhibit=target.exhibit,
                      details={"finding": target.id, "reason": reason}, inputs={"finding_entry": target.seq}):
         pass

@@ -143,9 +143,9 @@ class _Runner:
         current = hashlib.sha256(self.loaded.path.read_bytes()).hexdigest()
         if current != run.sha256:
             raise SopChangedError(
-                f"{self.loaded.path}: SOP {self.sop.id} changed since run {run.run} started "
-                f"(sha256 {run.sha256[:12]} now {current[:12]}); restore it (copy in the case: "
-                f"{run.snapshot}) or start a new run with --restart")
+                "{path}: SOP {sop} changed since run {run} started (sha256 {was} now {now}); restore it "
+                "(copy in the case: {snapshot}) or start a new run with --restart", path=self.loaded.path,
+                sop=self.sop.id, run=run.run, was=run.sha256[:12], now=current[:12], snapshot=run.snapshot)
 
     def _start(self, declared_kind: str | None) -> None:
         kind = exhibit_kind(self.exhibit, declared_kind)
