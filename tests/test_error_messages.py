@@ -108,3 +108,36 @@ def test_plural_forms_of_an_error_come_from_the_catalogue(n: int, russian: str) 
     err = SopValidationError(problems)
     assert str(err) == f"sop.yaml:1:1: bad step (and {n} more problems)"  # English as before
     assert errors.render(err, RU) == f"sop.yaml:1:1: bad step (и ещё {n} {russian})"
+
+
+def test_encrypted_ios_backup_lines_in_russian(tmp_path: Path) -> None:
+    from mobile.ios_builder import write_encrypted_backup
+
+    folder = write_encrypted_backup(tmp_path / "bk", "тест-1234", {("HomeDomain", "Library/a.txt"): b"a" * 64})
+    wrong = _cli("--lang", "ru", "files", str(folder), "--password", "1234")
+    assert wrong.returncode == 2
+    assert wrong.stderr == f"evidencekit: ошибка: {folder}: неверный пароль для зашифрованной резервной копии iOS\n"
+    missing = _cli("--lang", "ru", "files", str(folder))
+    assert missing.returncode == 2 and missing.stderr == (
+        f"evidencekit: ошибка: {folder}: резервная копия iOS зашифрована: укажите пароль резервной копии "
+        "(--password)\n")
+    assert _cli("files", str(folder)).stderr == (
+        f"evidencekit: error: {folder}: the iOS backup is encrypted: give its backup password (--password)\n")
+
+
+def test_hash_set_and_four_eyes_lines_in_russian(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    listing = tmp_path / "h.txt"
+    listing.write_text("d41d8cd98f00b204e9800998ecf8427e\n")
+    monkeypatch.setenv("EVIDENCEKIT_HOME", str(tmp_path / "home"))
+    got = _cli("--lang", "ru", "hashset", "import", "--kind", "known-bad", "bad name!", str(listing))
+    assert got.returncode == 2 and got.stderr == (
+        "evidencekit: ошибка: имя набора хешей 'bad name!': используйте буквы, цифры, «.», «_» или «-» "
+        "(не более 64)\n")
+    assert not (tmp_path / "home" / "hashsets" / "bad name!").exists()
+    refused = errors.ValidationError(
+        "review {step} needs an examiner other than {examiner}, who performed {performed} (four-eyes): a review "
+        "by the same examiner is refused", step="r1", examiner="ivanov", performed="s1, s2")
+    assert str(refused) == ("review r1 needs an examiner other than ivanov, who performed s1, s2 (four-eyes): "
+                            "a review by the same examiner is refused")
+    assert errors.render(refused, RU) == ("для проверки r1 нужен эксперт, отличный от ivanov, выполнившего s1, s2 "
+                                          "(принцип четырёх глаз): проверка тем же экспертом не принимается")

@@ -84,7 +84,7 @@ def target_parts(rec: FileRecord) -> list[str]:
     """The escaped components under the output directory: volume (if any), then the original path."""
     parts = [escape_component(p) for p in rec.path.split("/") if p != ""]
     if not parts:
-        raise ValidationError(f"{rec.path!r}: not a file path")
+        raise ValidationError("{path!r}: not a file path", path=rec.path)
     if rec.stream:
         parts[-1] = f"{parts[-1]}:{escape_component(rec.stream)}"
     return ([escape_component(rec.volume)] if rec.volume else []) + parts
@@ -117,7 +117,8 @@ class OutputDir:
             self.path.mkdir(parents=True, exist_ok=True)
             self.fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY)
         except OSError as err:
-            raise ExtractError(f"{self.path}: cannot use as output directory: {err.strerror}") from err
+            raise ExtractError("{path}: cannot use as output directory: {cause}", path=self.path,
+                               cause=err.strerror) from err
         self.taken: set[str] = set()
 
     def close(self) -> None:
@@ -137,7 +138,8 @@ class OutputDir:
             parts = [*parts[:-1], f"{parts[-1]}~inode{inode}"]
             rel = "/".join(parts)
         if rel in self.taken or os.path.lexists(self.path / rel):
-            raise ExtractError(f"{self.path / rel}: exists; extraction never overwrites (use a new --out)")
+            raise ExtractError("{path}: exists; extraction never overwrites (use a new --out)",
+                               path=self.path / rel)
         self.taken.add(rel)
         return parts
 
@@ -152,8 +154,8 @@ class OutputDir:
                 fd = nxt
         except OSError as err:
             os.close(fd)
-            raise ExtractError(f"{self.path / '/'.join(parts)}: cannot create its directory safely: "
-                               f"{err.strerror}") from err
+            raise ExtractError("{path}: cannot create its directory safely: {cause}",
+                               path=self.path / '/'.join(parts), cause=err.strerror) from err
         return fd
 
     def write(self, parts: list[str], source: BinaryIO, times: tuple[int, int] | None) -> dict[str, str]:
@@ -176,7 +178,8 @@ class OutputDir:
                 os.close(fd)
             os.link(tmp, parts[-1], src_dir_fd=parent, dst_dir_fd=parent, follow_symlinks=False)
         except OSError as err:
-            raise ExtractError(f"{self.path / '/'.join(parts)}: cannot write: {err.strerror}") from err
+            raise ExtractError("{path}: cannot write: {cause}", path=self.path / '/'.join(parts),
+                               cause=err.strerror) from err
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp, dir_fd=parent)
@@ -202,7 +205,8 @@ def _read(source: BinaryIO, parts: list[str]) -> bytes:
     try:
         return source.read(CHUNK)
     except (OSError, EvidenceKitError) as err:  # pytsk3 raises OSError for an unreadable run
-        raise UnreadableError(f"{'/'.join(parts)}: cannot read from the evidence: {err}") from err
+        raise UnreadableError("{listing}: cannot read from the evidence: {cause}",
+                              listing='/'.join(parts), cause=err) from err
 
 
 def file_times(rec: FileRecord) -> tuple[int, int] | None:
@@ -230,7 +234,8 @@ def plan(out: OutputDir, rec: FileRecord, opener: Callable[[], BinaryIO], exhibi
          expected_sha256: str | None = None) -> Planned:
     """Check an entry can be extracted and reserve its name (all are planned before any is written)."""
     if rec.type not in ("file", "virtual"):
-        raise ValidationError(f"{rec.path}: is a {rec.type}, not a file; extract its files with --glob")
+        raise ValidationError("{path}: is a {type}, not a file; extract its files with --glob",
+                              path=rec.path, type=rec.type)
     return Planned(rec, opener, out.claim(target_parts(rec), rec.inode), exhibit, expected_sha256)
 
 
@@ -304,7 +309,8 @@ def extract_evidence(ev: object, out_dir: str | os.PathLike[str], paths: list[st
     chosen = list(select(ev.entries(), paths, globs, deleted_only))  # type: ignore[attr-defined]
     missing = set(paths) - {_full(e.record) for e in chosen} - {e.record.path for e in chosen}  # type: ignore[attr-defined]
     if missing:
-        raise ValidationError(f"{ev.path}: no entry {sorted(missing)[0]!r} (see 'evidencekit files')")  # type: ignore[attr-defined]
+        raise ValidationError("{path}: no entry {entry!r} (see 'evidencekit files')",
+                              path=ev.path, entry=sorted(missing)[0])  # type: ignore[attr-defined]
     with OutputDir(out_dir) as out:
         planned = [plan(out, e.record, e.open) for e in chosen]  # type: ignore[attr-defined]
         rows = copy_all(out, planned)

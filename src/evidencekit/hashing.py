@@ -96,7 +96,8 @@ def parse_hash_list(text: str) -> tuple[str, ...]:
     names = tuple(n.strip().lower() for n in text.split(",") if n.strip() and n.strip().lower() != "none")
     unknown = [n for n in names if n not in ALGORITHMS]
     if unknown:
-        raise ValidationError(f"unknown hash algorithm {unknown[0]!r}: choose from {', '.join(ALGORITHMS)} or none")
+        raise ValidationError("unknown hash algorithm {unknown!r}: choose from {listing} or none",
+                              unknown=unknown[0], listing=', '.join(ALGORITHMS))
     return names
 
 
@@ -109,7 +110,8 @@ def parse_hash_value(text: str, option: str = "--expect") -> tuple[str, str]:
     by_length = HEX_ALGORITHMS.get(len(value))
     alg = normalise_algorithm(alg_text) if sep else by_length
     if not alg or by_length != alg or any(c not in "0123456789abcdef" for c in value):
-        raise ValidationError(f"{option} {text!r}: give ALG:HEX with ALG md5, sha1 or sha256 and a hex value of its length")
+        raise ValidationError("{option} {text!r}: give ALG:HEX with ALG md5, sha1 or sha256 and a hex "
+                              "value of its length", option=option, text=text)
     return alg, value
 
 

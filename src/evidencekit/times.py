@@ -88,7 +88,8 @@ def zone(name: str) -> tzinfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as err:
-        raise ValidationError(f"--tz {name!r}: not an IANA time zone: use a name such as Asia/Almaty") from err
+        raise ValidationError("--tz {name!r}: not an IANA time zone: use a name such as Asia/Almaty",
+                              name=name) from err
 
 
 def render(ns: int, digits: int, tz: tzinfo) -> str:
@@ -118,6 +119,7 @@ def to_ns(value: int | datetime | None) -> int | None:
     if value is None or isinstance(value, int):
         return value
     if value.tzinfo is None:
-        raise ValidationError(f"{value.isoformat()}: a datetime without a time zone; give tzinfo (e.g. UTC)")
+        raise ValidationError("{value}: a datetime without a time zone; give tzinfo (e.g. UTC)",
+                              value=value.isoformat())
     delta = value - datetime(1970, 1, 1, tzinfo=UTC)
     return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000

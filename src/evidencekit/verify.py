@@ -80,9 +80,10 @@ def media_digests(
     try:
         stream = ev.open_media()
     except (OSError, RuntimeError, ValueError) as err:
-        raise EvidenceError(f"{ev.path}: cannot open the decoded media: {_one_line(err)}") from err
+        raise EvidenceError("{path}: cannot open the decoded media: {cause}", path=ev.path,
+                            cause=_one_line(err)) from err
     if stream is None:
-        raise EvidenceError(f"{ev.path}: has no single media to hash")
+        raise EvidenceError("{path}: has no single media to hash", path=ev.path)
     with stream:
         if stream.seekable():  # a cached dfvfs file object may sit where its last user left it
             stream.seek(0)
@@ -103,9 +104,11 @@ def _read_guarded(path: str, run: Any, progress: Progress | None, expected: int 
     except EvidenceError:
         raise
     except (OSError, EOFError, ValueError, RuntimeError) as err:
-        raise EvidenceError(f"{path}: reading failed after {done[0]:,} bytes: {_one_line(err)}") from err
+        raise EvidenceError("{path}: reading failed after {done:,} bytes: {cause}", path=path,
+                            done=done[0], cause=_one_line(err)) from err
     if expected is not None and done[0] != expected:
-        raise EvidenceError(f"{path}: decoded media ended after {done[0]:,} of {expected:,} bytes (truncated?)")
+        raise EvidenceError("{path}: decoded media ended after {done:,} of {expected:,} bytes (truncated?)",
+                            path=path, done=done[0], expected=expected)
     return digests
 
 

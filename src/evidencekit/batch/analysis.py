@@ -93,11 +93,12 @@ def store_content(case: Case, examiner: Examiner, exhibit_id: str, content: Cont
 
     results, rules_sha = got
     if content.scanner is not None and rules_sha != content.scanner.ruleset.sha256:
-        raise CaseError(f"{content.scanner.ruleset.source}: the rules changed during the batch "
-                        f"(a worker compiled {rules_sha}); nothing recorded")
+        raise CaseError("{source}: the rules changed during the batch (a worker compiled {rules_sha}); "
+                        "nothing recorded", source=content.scanner.ruleset.source, rules_sha=rules_sha)
     ids = inventory_ids(case.db, exhibit_id)
     if not ids:
-        raise CaseError(f"{case.root}: exhibit {exhibit_id} has no inventory yet; add 'process' to its steps")
+        raise CaseError("{root}: exhibit {exhibit_id} has no inventory yet; add 'process' to its steps",
+                        root=case.root, exhibit_id=exhibit_id)
     return record_scan(case, exhibit_id, examiner, content, collected(ids, results), started)
 
 

@@ -108,8 +108,9 @@ class Coordinator:
         case = Case.open(case_dir)
         if case.meta.get("number") != spec.number:
             case.close()
-            raise ValidationError(f"{case_dir}: holds case {case.meta.get('number')!r}, not {spec.number!r}; "
-                                  "its exhibits are not run")
+            raise ValidationError("{case_dir}: holds case {number!r}, not {expected!r}; its exhibits are "
+                                  "not run", case_dir=case_dir, number=case.meta.get('number'),
+                                  expected=spec.number)
         return case
 
     def _check_readable(self) -> None:
@@ -125,8 +126,9 @@ class Coordinator:
                 why = "no such file or directory" if not os.path.exists(ex.evidence) else "not readable by the workers"
                 self._fail(ex, f"{ex.evidence}: {why}")
             elif missing_on:
-                raise ValidationError(f"{ex.evidence}: not readable on worker {missing_on[0]} (mount the shared "
-                                      "storage at the same path on every worker)")
+                raise ValidationError("{evidence}: not readable on worker {missing_on} (mount the shared "
+                                      "storage at the same path on every worker)", evidence=ex.evidence,
+                                      missing_on=missing_on[0])
 
     # -- steps -----------------------------------------------------------------------------
     def _advance(self, ex: ExhibitRun) -> None:
@@ -153,10 +155,12 @@ class Coordinator:
     def _skip(self, case: Case, ex: ExhibitRun, step: str) -> bool:
         registered = steps.registered_path(case, ex.spec.id)
         if registered is not None and registered != ex.evidence:
-            raise ValidationError(f"{case.root}: exhibit {ex.spec.id} is registered with another path "
-                                  f"({registered}), not {ex.evidence}")
+            raise ValidationError("{root}: exhibit {id} is registered with another path ({registered}), "
+                                  "not {evidence}", root=case.root, id=ex.spec.id, registered=registered,
+                                  evidence=ex.evidence)
         if registered is None and step != "intake":
-            raise ValidationError(f"{case.root}: exhibit {ex.spec.id} is not registered; add 'intake' to its steps")
+            raise ValidationError("{root}: exhibit {id} is not registered; add 'intake' to its steps",
+                                  root=case.root, id=ex.spec.id)
         return self._done(case, ex, step)
 
     def _done(self, case: Case, ex: ExhibitRun, step: str) -> bool:
@@ -351,7 +355,7 @@ class Coordinator:
     def _run_sop(self, case: Case, ex: ExhibitRun, sop_id: str) -> None:
         status, message = analysis.run_sop_step(case, self.examiner, ex.spec.id, sop_id)
         if status == "stopped":
-            raise CaseError(f"SOP {sop_id}: {message}")
+            raise CaseError("SOP {sop_id}: {message}", sop_id=sop_id, message=message)
         if status != "completed":
             ex.warnings.append(f"SOP {sop_id} {status}: {message} (continue with 'evidencekit sop run')")
 

@@ -160,7 +160,8 @@ class DaskExecutor(Executor):
             try:
                 client = Client(scheduler, timeout=connect_timeout, set_as_default=False)
             except (OSError, TimeoutError) as err:
-                raise ValidationError(f"--scheduler {scheduler}: cannot connect to a Dask scheduler: {err}") from None
+                raise ValidationError("--scheduler {scheduler}: cannot connect to a Dask scheduler: {cause}",
+                                      scheduler=scheduler, cause=err) from None
             self._own = True
         else:
             self._own = False
@@ -169,7 +170,8 @@ class DaskExecutor(Executor):
         self._futures: dict[Any, Unit] = {}
         if not self._workers():
             self.close()
-            raise ValidationError(f"--scheduler {self.scheduler}: the scheduler has no workers")
+            raise ValidationError("--scheduler {scheduler}: the scheduler has no workers",
+                                  scheduler=self.scheduler)
 
     def _workers(self) -> dict[str, Any]:
         return dict(self.client.scheduler_info(n_workers=-1).get("workers", {}))
@@ -217,6 +219,7 @@ def make_executor(workers: int | None = None, scheduler: str | None = None) -> E
     """``--scheduler`` picks Dask, otherwise the local pool with ``--workers`` processes."""
     if scheduler:
         if not scheduler.startswith(("tcp://", "tls://", "inproc://", "ws://", "wss://")):
-            raise ValidationError(f"--scheduler {scheduler!r}: give an address such as tcp://HOST:8786")
+            raise ValidationError("--scheduler {scheduler!r}: give an address such as tcp://HOST:8786",
+                                  scheduler=scheduler)
         return DaskExecutor(scheduler)
     return LocalExecutor(workers)

@@ -178,7 +178,8 @@ def load_manifest(path: str | Path) -> LoadedManifest:
     try:
         raw = file.read_bytes()
     except OSError as err:
-        raise ValidationError(f"{file}: cannot read the manifest: {err.strerror or err}") from None
+        raise ValidationError("{file}: cannot read the manifest: {cause}", file=file,
+                              cause=err.strerror or err) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:

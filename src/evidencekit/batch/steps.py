@@ -186,7 +186,8 @@ def place_plaso(case: Case, exhibit_id: str, run: Any) -> Any:
             shutil.move(str(part), str(dest / part.name))
     placed = replace(run, storage=dest / run.storage.name)
     if run.storage_sha256 and sha256_file(placed.storage) != run.storage_sha256:
-        raise CaseError(f"{placed.storage}: not the plaso storage the worker wrote (sha256 differs); not imported")
+        raise CaseError("{storage}: not the plaso storage the worker wrote (sha256 differs); not imported",
+                        storage=placed.storage)
     return placed
 
 
@@ -266,7 +267,8 @@ def store_intake(case: Case, examiner: Examiner, examined: dict[str, Any], note:
     row, digests = dict(examined["row"]), examined["digests"]
     exhibit_id = row["id"]
     if case.db.execute("SELECT 1 FROM exhibits WHERE id = ?", (exhibit_id,)).fetchone():
-        raise CaseError(f"{case.root}: exhibit {exhibit_id} is already registered")
+        raise CaseError("{root}: exhibit {exhibit_id} is already registered", root=case.root,
+                        exhibit_id=exhibit_id)
     refs = [r for r in intake.reference_hashes(intake._RowView(row)) if r.origin != "registered"]
     mismatches = IntegrityCheck("intake", tuple(refs), digests).mismatches
     seizure = ("description", "seal", "seized_from", "seized_at", "seized_on", "received_from")

@@ -178,7 +178,8 @@ def transfer(
 def record(case: Case, action: str, examiner: Examiner, text: str, exhibit: str | None = None) -> LedgerEntry:
     """A manual custody record (sealed, returned, disposed, note, ...) with free text."""
     if action not in MANUAL_ACTIONS:
-        raise ValidationError(f"action {action!r}: record one of {', '.join(MANUAL_ACTIONS)}")
+        raise ValidationError("action {action!r}: record one of {listing}", action=action,
+                              listing=', '.join(MANUAL_ACTIONS))
     with case.run(action, examiner=examiner, exhibit=exhibit, details={"text": text}) as act:
         pass
     assert act.entry is not None
@@ -198,5 +199,5 @@ def entry_line(e: LedgerEntry) -> str:
 def require_entries(case: Case) -> list[LedgerEntry]:
     rows = case.entries()
     if not rows:
-        raise CustodyError(f"{case.root}: the custody ledger is empty")
+        raise CustodyError("{root}: the custody ledger is empty", root=case.root)
     return rows

@@ -38,7 +38,7 @@ class Examiner:
     def sign(self, message: bytes) -> str:
         """Base64 Ed25519 signature of ``message``; CustodyError if only the public key is loaded."""
         if self.private_key is None:
-            raise CustodyError(f"examiner {self.id}: private key not loaded, cannot sign")
+            raise CustodyError("examiner {id}: private key not loaded, cannot sign", id=self.id)
         return signing.b64(self.private_key.sign(message))
 
 
@@ -54,7 +54,8 @@ def _paths(examiner_id: str) -> tuple[Path, Path]:
 def check_id(examiner_id: str) -> str:
     if not ID_PATTERN.match(examiner_id):
         raise ValidationError(
-            f"examiner id {examiner_id!r}: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+            "examiner id {examiner_id!r}: use 1-64 letters, digits, '.', '_' or '-', starting with a "
+            "letter or digit", examiner_id=examiner_id
         )
     return examiner_id
 
@@ -66,7 +67,8 @@ def init_examiner(name: str, examiner_id: str, passphrase: str | None = None) ->
         raise ValidationError("examiner name must not be empty")
     key_path, meta_path = _paths(examiner_id)
     if key_path.exists() or meta_path.exists():
-        raise CustodyError(f"{key_path}: examiner {examiner_id} already exists")
+        raise CustodyError("{key_path}: examiner {examiner_id} already exists", key_path=key_path,
+                           examiner_id=examiner_id)
     private = Ed25519PrivateKey.generate()
     raw = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     encryption: serialization.KeySerializationEncryption = (
@@ -120,7 +122,7 @@ def _read_meta(path: Path) -> Examiner:
         meta = json.loads(path.read_text())
         return Examiner(meta["id"], meta["name"], meta["public_key"], meta["fingerprint"])
     except (OSError, ValueError, KeyError) as err:
-        raise CustodyError(f"{path}: unreadable examiner record: {err}") from err
+        raise CustodyError("{path}: unreadable examiner record: {cause}", path=path, cause=err) from err
 
 
 def resolve_id(examiner_id: str | None) -> str:
@@ -163,7 +165,8 @@ def load_examiner(examiner_id: str | None = None, passphrase: str | None = None)
     private = _load_private(key_path, examiner_id, passphrase)
     raw = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     if signing.b64(raw) != meta.public_key:
-        raise CustodyError(f"{key_path}: private key does not match the public key in {meta_path.name}")
+        raise CustodyError("{key_path}: private key does not match the public key in {name}",
+                           key_path=key_path, name=meta_path.name)
     return Examiner(meta.id, meta.name, meta.public_key, meta.fingerprint, private)
 
 
@@ -172,13 +175,17 @@ def _load_private(key_path: Path, examiner_id: str, passphrase: str | None) -> E
     encrypted = b"ENCRYPTED" in data[:64]
     if encrypted and not passphrase:
         raise CustodyError(
-            f"{key_path}: key of examiner {examiner_id} is passphrase-protected: set EVIDENCEKIT_PASSPHRASE"
+            "{key_path}: key of examiner {examiner_id} is passphrase-protected: set EVIDENCEKIT_PASSPHRASE",
+            key_path=key_path, examiner_id=examiner_id
         )
     try:
         key = serialization.load_pem_private_key(data, password=passphrase.encode() if encrypted and passphrase else None)
     except (ValueError, TypeError) as err:
-        cause = "wrong passphrase" if encrypted else f"unreadable key ({err})"
-        raise CustodyError(f"{key_path}: {cause} for examiner {examiner_id}") from err
+        if encrypted:
+            raise CustodyError("{key_path}: wrong passphrase for examiner {examiner_id}", key_path=key_path,
+                               examiner_id=examiner_id) from err
+        raise CustodyError("{key_path}: unreadable key ({cause}) for examiner {examiner_id}",
+                           key_path=key_path, cause=err, examiner_id=examiner_id) from err
     if not isinstance(key, Ed25519PrivateKey):
-        raise CustodyError(f"{key_path}: not an Ed25519 key")
+        raise CustodyError("{key_path}: not an Ed25519 key", key_path=key_path)
     return key

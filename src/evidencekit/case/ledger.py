@@ -177,7 +177,8 @@ def append(
     if not db.in_transaction:
         raise CustodyError("ledger append outside a transaction (internal error)")
     if action not in ACTIONS:
-        raise CustodyError(f"unknown custody action {action!r}; one of: {', '.join(ACTIONS)}")
+        raise CustodyError("unknown custody action {action!r}; one of: {listing}", action=action,
+                           listing=', '.join(ACTIONS))
     for person in (examiner, *cosigners):
         register_examiner(db, person)
     seq, prev, prev_ns = last_entry(db)
@@ -219,8 +220,8 @@ def register_examiner(db: sqlite3.Connection, examiner: Examiner) -> None:
         )
     elif row[0] != examiner.public_key:
         raise CustodyError(
-            f"examiner {examiner.id}: key {examiner.fingerprint[:16]} differs from the key this case knows"
-        )
+            "examiner {examiner}: key {fingerprint} differs from the key this case knows", examiner=examiner.id,
+            fingerprint=examiner.fingerprint[:16])
 
 
 def entries(db: sqlite3.Connection) -> list[LedgerEntry]:

@@ -99,7 +99,8 @@ def migrations() -> tuple[Migration, ...]:
     found = sorted((plugins.resolve(item) for item in plugins.items("schema")), key=lambda m: m.number)
     numbers = [m.number for m in found]
     if numbers != list(range(1, len(found) + 1)):
-        raise CaseError(f"case schema migrations are not numbered 1..{len(found)}: {numbers}")
+        raise CaseError("case schema migrations are not numbered 1..{n}: {numbers}", n=len(found),
+                        numbers=numbers)
     return tuple(found)
 
 
@@ -117,9 +118,8 @@ def check_version(db: sqlite3.Connection, path: Path) -> int:
     version = schema_version(db)
     if version > schema_version_supported():
         raise CaseError(
-            f"{path}: case database schema version {version} is newer than this evidencekit "
-            f"supports ({schema_version_supported()}); upgrade evidencekit"
-        )
+            "{path}: case database schema version {version} is newer than this evidencekit supports "
+            "({supported}); upgrade evidencekit", path=path, version=version, supported=schema_version_supported())
     return version
 
 
@@ -140,7 +140,8 @@ def migrate(db: sqlite3.Connection, path: Path) -> int:
         except sqlite3.Error as err:
             if db.in_transaction:
                 db.execute("ROLLBACK")
-            raise CaseError(f"{path}: migration {number} ({migration.description}) failed: {err}") from err
+            raise CaseError("{path}: migration {number} ({description}) failed: {cause}", path=path,
+                            number=number, description=migration.description, cause=err) from err
     return schema_version(db)
 
 

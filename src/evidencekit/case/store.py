@@ -133,11 +133,12 @@ class Case:
             raise CaseError("{path}: exists and is not an empty directory; a case needs a new or empty one", path=root)
         for name, value in (("number", number), ("title", title), ("authority", authority)):
             if not value or not value.strip():
-                raise CaseError(f"{root}: case {name} must not be empty")
+                raise CaseError("{root}: case {name} must not be empty", root=root, name=name)
         try:
             root.parent.mkdir(parents=True, exist_ok=True)
         except OSError as err:
-            raise CaseError(f"{root.parent}: cannot create the parent directory: {err.strerror}") from err
+            raise CaseError("{parent}: cannot create the parent directory: {cause}", parent=root.parent,
+                            cause=err.strerror) from err
         tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=root.parent))
         try:
             _build(tmp, number, title, authority, authority_date, examiner)
@@ -163,12 +164,13 @@ class Case:
             schema.check_version(db, db_path)
             fmt = db.execute("SELECT value FROM case_meta WHERE key = 'format'").fetchone()
         except sqlite3.DatabaseError as err:
-            raise CaseError(f"{db_path}: not a case database ({err})") from err
+            raise CaseError("{db_path}: not a case database ({cause})", db_path=db_path, cause=err) from err
         if not fmt or fmt[0] != FORMAT:
-            raise CaseError(f"{db_path}: not an evidencekit case database")
+            raise CaseError("{db_path}: not an evidencekit case database", db_path=db_path)
         missing = {"id", *META_FIELDS} - {r[0] for r in db.execute("SELECT key FROM case_meta")}
         if missing:
-            raise CaseError(f"{db_path}: case metadata incomplete (missing {', '.join(sorted(missing))})")
+            raise CaseError("{db_path}: case metadata incomplete (missing {listing})", db_path=db_path,
+                            listing=', '.join(sorted(missing)))
         schema.migrate(db, db_path)
         return cls(root, db)
 
@@ -219,14 +221,15 @@ class Case:
             self.db.execute("COMMIT")
         except sqlite3.Error as err:
             self._rollback()
-            raise CaseError(f"{self.root / DB_NAME}: database error: {err}") from err
+            raise CaseError("{path}: database error: {cause}", path=self.root / DB_NAME, cause=err) from err
         except BaseException:
             self._rollback()
             raise
 
     def _begin(self, wait: bool) -> None:
         if self.db.in_transaction:
-            raise CaseError(f"{self.root}: a case action or transaction was started inside another one")
+            raise CaseError("{root}: a case action or transaction was started inside another one",
+                            root=self.root)
         if wait:  # first a short try, so that the notice comes early
             self.db.execute("PRAGMA busy_timeout = 2000")
         try:

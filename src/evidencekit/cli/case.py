@@ -124,7 +124,8 @@ def process_cmd(case_dir: str, exhibits: tuple[str, ...], hash_list: str, deviat
     hashes = parse_hash_list(hash_list)
     targets = list(exhibits) or [e.id for e in case.exhibits()]
     if not targets:
-        raise CaseError(f"{case.root}: the case has no exhibits yet; register one with 'evidencekit case add'")
+        raise CaseError("{root}: the case has no exhibits yet; register one with 'evidencekit case add'",
+                        root=case.root)
     credentials = Credentials(password=password, recovery_key=recovery_key)
     for exhibit_id in targets:
         registered = {e.id: e for e in case.exhibits()}.get(exhibit_id)

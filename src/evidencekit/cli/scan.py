@@ -30,7 +30,8 @@ def parse_size(text: str | None) -> int | None:
         return None
     found = _SIZE_RE.match(text)
     if not found:
-        raise ValidationError(f"size {text!r}: use a number of bytes with an optional K, M, G or T suffix")
+        raise ValidationError("size {text!r}: use a number of bytes with an optional K, M, G or T suffix",
+                              text=text)
     return int(found[1]) * 1024 ** " KMGT".index((found[2] or " ").upper())
 
 
@@ -45,7 +46,7 @@ def scan_group() -> None:
 
 def _case_only(target: str) -> None:
     if not is_case_dir(target):
-        raise ValidationError(f"{target}: not a case directory (no case.db)")
+        raise ValidationError("{target}: not a case directory (no case.db)", target=target)
 
 
 @scan_group.command("yara")
@@ -84,7 +85,8 @@ def yara_cmd(target: str, rules_path: str, exhibits: tuple[str, ...], timeout: i
     if case_mode:
         _scan_case(target, exhibits, content, examiner_id, Credentials(password, recovery_key), as_json)
     elif exhibits:
-        raise ValidationError(f"{target}: --exhibit needs a case directory; this is evidence (nothing is stored)")
+        raise ValidationError("{target}: --exhibit needs a case directory; this is evidence (nothing is "
+                              "stored)", target=target)
     else:
         _scan_evidence(target, content, fmt, password, recovery_key)
 

@@ -40,7 +40,7 @@ def validate_cmd(files: tuple[str, ...]) -> None:
             continue
         click.echo(f"{name}: ok ({loaded.sop.id} {loaded.sop.version}, {len(loaded.sop.steps)} steps)")
     if bad:
-        raise ValidationError(f"{bad} of {len(files)} SOP file(s) invalid")
+        raise ValidationError("{bad} of {n} SOP file(s) invalid", bad=bad, n=len(files))
 
 
 @sop_group.command("list")

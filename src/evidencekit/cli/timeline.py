@@ -52,7 +52,8 @@ def parse_when(text: str | None, tz_name: str, option: str) -> int | None:
             return parse_iso_utc(text)
         local = datetime.fromisoformat(text).replace(tzinfo=zone(tz_name))
     except ValueError as err:
-        raise ValidationError(f"{option} {text!r}: not an ISO-8601 date/time ({err})") from None
+        raise ValidationError("{option} {text!r}: not an ISO-8601 date/time ({cause})", option=option,
+                              text=text, cause=err) from None
     frac = text.split(".", 1)[1] if "." in text else ""
     return int(local.timestamp()) * 1_000_000_000 + int((frac + "000000000")[:9] or 0)
 
@@ -171,9 +172,9 @@ def export_cmd(case_dir: Path, fmt: str, out: Path, from_: str | None, to_: str 
     """Export DIR's timeline as a hashed file recorded in the custody ledger."""
     q = _query(from_, to_, exhibit, source, grep, flagged, tz)
     if out.exists() and out.is_dir():
-        raise ValidationError(f"{out}: is a directory")
+        raise ValidationError("{out}: is a directory", out=out)
     if not out.parent.is_dir():
-        raise CaseError(f"{out.parent}: output folder does not exist")
+        raise CaseError("{parent}: output folder does not exist", parent=out.parent)
     case = _open_case(case_dir)
     try:
         with progress_bar(_("exporting the timeline"), unit="events") as bar:

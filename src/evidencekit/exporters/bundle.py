@@ -34,14 +34,15 @@ def export_bundle(case: Case, out: str | Path, examiner: Examiner) -> dict[str, 
     """Record an 'exported' entry, then write the bundle (a .zip when ``out`` ends in .zip)."""
     out = Path(out).absolute()
     if out.exists():
-        raise CustodyError(f"{out}: already exists; choose a new bundle path")
+        raise CustodyError("{out}: already exists; choose a new bundle path", out=out)
     if not out.parent.is_dir():
-        raise CustodyError(f"{out.parent}: no such directory")
+        raise CustodyError("{parent}: no such directory", parent=out.parent)
     rows = custody.require_entries(case)
     files = {k: v for k, (_, v) in custody.latest_outputs(rows).items() if custody.is_file_output(k, v)}
     for key, expected in files.items():  # refuse to ship a file that no longer matches its entry
         if not (case.root / key).is_file() or sha256_file(case.root / key) != expected:
-            raise CustodyError(f"{case.root / key}: does not match the hash the ledger recorded; run custody verify")
+            raise CustodyError("{path}: does not match the hash the ledger recorded; run custody verify",
+                               path=case.root / key)
     details = {"bundle": out.name, "format": "zip" if out.suffix == ".zip" else "directory", "files": sorted(files)}
     with case.run("exported", examiner=examiner, details=details) as act:
         pass
@@ -103,7 +104,8 @@ class BundleReader:
         self.path = Path(path)
         self._zip = zipfile.ZipFile(self.path) if self.path.is_file() and zipfile.is_zipfile(self.path) else None
         if self._zip is None and not (self.path / "ledger.jsonl").is_file():
-            raise CustodyError(f"{self.path}: not a custody bundle (no ledger.jsonl) and not a case")
+            raise CustodyError("{path}: not a custody bundle (no ledger.jsonl) and not a case",
+                               path=self.path)
 
     def names(self) -> set[str]:
         if self._zip is not None:
@@ -121,11 +123,12 @@ class BundleReader:
     def doc(self, name: str) -> Any:
         data = self.read(name)
         if data is None:
-            raise CustodyError(f"{self.path}: bundle lacks {name}")
+            raise CustodyError("{path}: bundle lacks {name}", path=self.path, name=name)
         try:
             return json.loads(data)
         except ValueError as err:
-            raise CustodyError(f"{self.path}: {name} is not valid JSON ({err})") from err
+            raise CustodyError("{path}: {name} is not valid JSON ({cause})", path=self.path, name=name,
+                               cause=err) from err
 
 
 def bundle_view(path: str | Path) -> chain_check.LedgerView:
@@ -136,7 +139,7 @@ def bundle_view(path: str | Path) -> chain_check.LedgerView:
     try:
         rows = [LedgerEntry.from_dict(json.loads(line)) for line in io.StringIO(data.decode()) if line.strip()]
     except (ValueError, KeyError, TypeError) as err:
-        raise CustodyError(f"{path}: ledger.jsonl is malformed ({err})") from err
+        raise CustodyError("{path}: ledger.jsonl is malformed ({cause})", path=path, cause=err) from err
     keys = {k: v["public_key"] for k, v in reader.doc("keys.json").items()}
     head_doc = reader.doc("head.json")
     head = chain_check.Head(head_doc["seq"], head_doc["entry_hash"], head_doc["examiner"], head_doc["signature"])

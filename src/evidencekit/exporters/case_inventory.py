@@ -102,9 +102,9 @@ def export_case(case: Case, out: str | Path | None, examiner: Examiner) -> dict[
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     path = Path(out).absolute() if out else case.root / "exports" / f"case-{stamp}.jsonld"
     if path.exists():
-        raise CustodyError(f"{path}: already exists; choose a new file name")
+        raise CustodyError("{path}: already exists; choose a new file name", path=path)
     if not path.parent.is_dir():
-        raise CustodyError(f"{path.parent}: no such directory")
+        raise CustodyError("{parent}: no such directory", parent=path.parent)
     tmp = path.with_name(f".{path.name}.partial")
     try:
         with tmp.open("wb") as fh:

@@ -181,9 +181,9 @@ def export_case(case: Case, out: str | Path | None, examiner: Examiner) -> dict[
     """
     path = Path(out).absolute() if out else case.root / "exports" / f"custody-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.jsonld"
     if path.exists():
-        raise CustodyError(f"{path}: already exists; choose a new file name")
+        raise CustodyError("{path}: already exists; choose a new file name", path=path)
     if not path.parent.is_dir():
-        raise CustodyError(f"{path.parent}: no such directory")
+        raise CustodyError("{parent}: no such directory", parent=path.parent)
     data = (json.dumps(build_graph(case), indent=2, sort_keys=True) + "\n").encode()
     digest = hashlib.sha256(data).hexdigest()
     try:

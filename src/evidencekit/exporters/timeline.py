@@ -216,10 +216,12 @@ UNGROUPED = ("timesketch", "timesketch-csv")  # one row per meaning, whatever --
 def check_format(fmt: str, out_path: Path) -> None:
     """ValidationError unless ``fmt`` is known and ``out_path`` has the suffix its readers need."""
     if fmt not in FORMATS:
-        raise ValidationError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
+        raise ValidationError("--format {fmt!r}: choose one of {listing}", fmt=fmt,
+                              listing=', '.join(FORMATS))
     suffix = SUFFIXES.get(fmt)
     if suffix and out_path.suffix.lower() != suffix:
-        raise ValidationError(f"{out_path.name}: a {fmt} export must end in {suffix} (its importer reads only those)")
+        raise ValidationError("{name}: a {fmt} export must end in {suffix} (its importer reads only those)",
+                              name=out_path.name, fmt=fmt, suffix=suffix)
 
 
 def write_export(fmt: str, out_path: Path, events: Callable[[str], Iterable[TimelineEvent]],
@@ -233,7 +235,8 @@ def write_export(fmt: str, out_path: Path, events: Callable[[str], Iterable[Time
     Returns (sha256 hex of the file, number of events written).
     """
     if fmt not in FORMATS:
-        raise ValidationError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
+        raise ValidationError("--format {fmt!r}: choose one of {listing}", fmt=fmt,
+                              listing=', '.join(FORMATS))
     tz = zone(tz_name)
     from evidencekit.registry import registry
 
@@ -283,8 +286,8 @@ def export(case: Any, examiner: Any, fmt: str, out: Path, *, tz: str = "UTC", gr
                                       tz, group, excel)
             sidecar.write_text(checksum_line(sha, out.name), encoding="utf-8")
         except OSError as err:  # disk full (ENOSPC), file too large (EFBIG), ...
-            raise OutputError(f"{out}: cannot be written: {err.strerror or err}; nothing exported, "
-                              "nothing recorded") from err
+            raise OutputError("{out}: cannot be written: {cause}; nothing exported, nothing recorded",
+                              out=out, cause=err.strerror or err) from err
         details = {"export": "timeline", "format": fmt, "zone": tz, "events": count,
                    "macb_grouped": group and fmt not in ("bodyfile", *UNGROUPED), **({"excel": True} if excel else {}),
                    "filters": {k: v for k, v in vars(q).items() if v not in (None, False)}, "file": out.name}

@@ -55,7 +55,8 @@ def _rows(case: Case, exhibit: str, paths: list[str], globs: list[str], deleted_
     for path in paths:
         found = file_rows(case.db, exhibit, path, volume)
         if not found:
-            raise ValidationError(f"{case.root}: exhibit {exhibit}: path {path!r} not in its inventory")
+            raise ValidationError("{root}: exhibit {exhibit}: path {path!r} not in its inventory",
+                                  root=case.root, exhibit=exhibit, path=path)
         for (_id, *_rest) in found:
             row = case.db.execute(f"SELECT {cols} FROM files WHERE id = ?", (_id,)).fetchone()
             chosen[str(_id)] = _record(row)
@@ -70,7 +71,8 @@ def _rows(case: Case, exhibit: str, paths: list[str], globs: list[str], deleted_
             if any(fnmatch.fnmatchcase(full, g) for g in globs):
                 chosen.setdefault(str(file_id), rec)
     if not chosen:
-        raise ValidationError(f"{case.root}: exhibit {exhibit}: nothing in the inventory matches {globs or paths}")
+        raise ValidationError("{root}: exhibit {exhibit}: nothing in the inventory matches {globs}",
+                              root=case.root, exhibit=exhibit, globs=globs or paths)
     return list(chosen.values())
 
 

@@ -55,12 +55,16 @@ def resolve_file(db: sqlite3.Connection, root: Any, exhibit: str, *, path: str |
         what = f"inode {inode}"
     if not rows:
         processed = db.execute("SELECT 1 FROM files WHERE exhibit = ? LIMIT 1", (exhibit,)).fetchone()
-        why = "not in its inventory" if processed else "not processed yet (run 'evidencekit case process')"
-        raise ValidationError(f"{root}: exhibit {exhibit}: {what} {why}")
+        if processed:
+            raise ValidationError("{root}: exhibit {exhibit}: {what} not in its inventory", root=root,
+                                  exhibit=exhibit, what=what)
+        raise ValidationError("{root}: exhibit {exhibit}: {what} not processed yet (run 'evidencekit case "
+                              "process')", root=root, exhibit=exhibit, what=what)
     if len(rows) > 1:
         choices = ", ".join(f"{r[1] or '-'}:{r[4]}{' (deleted)' if r[6] else ''}" for r in rows[:6])
-        raise ValidationError(f"{root}: exhibit {exhibit}: {what} names {len(rows)} entries ({choices}); "
-                              "choose with --volume or --inode")
+        raise ValidationError("{root}: exhibit {exhibit}: {what} names {n} entries ({choices}); choose "
+                              "with --volume or --inode", root=root, exhibit=exhibit, what=what,
+                              n=len(rows), choices=choices)
     return file_item(rows[0], exhibit)
 
 
@@ -78,7 +82,8 @@ def resolve_event(db: sqlite3.Connection, root: Any, exhibit: str, event_id: int
     except sqlite3.OperationalError:
         row = None
     if row is None or row[1] != exhibit:
-        raise ValidationError(f"{root}: exhibit {exhibit}: no timeline event {event_id}")
+        raise ValidationError("{root}: exhibit {exhibit}: no timeline event {event_id}", root=root,
+                              exhibit=exhibit, event_id=event_id)
     (eid, _ex, time, digits, source, parser, desc, macb, message, volume, path, stream, sha256, locator) = row
     return {"kind": "event", "exhibit": exhibit, "event_id": eid, "time": time, "time_digits": digits,
             "source": source, "parser": parser, "timestamp_desc": desc, "macb": macb, "message": message,
@@ -108,7 +113,7 @@ def scan_hits(db: sqlite3.Connection, exhibit: str, kind: str, rule: str | None)
                "WHERE f.exhibit = ? AND h.kind = 'known-bad' ORDER BY f.seq, h.hashset")
         args = [exhibit]
     else:
-        raise ValidationError(f"--from-scan {kind!r}: one of yara, known-bad")
+        raise ValidationError("--from-scan {kind!r}: one of yara, known-bad", kind=kind)
     out = []
     for file_id, what in db.execute(sql, args).fetchall():
         row = db.execute(_FILE_SELECT + " WHERE id = ?", (file_id,)).fetchone()

@@ -56,7 +56,7 @@ def _details(db: sqlite3.Connection, action: str) -> list[tuple[int, int, str, s
 
 def _text(value: str, what: str) -> str:
     if not value or not value.strip():
-        raise ValidationError(f"{what} must not be empty")
+        raise ValidationError("{what} must not be empty", what=what)
     return value.strip()
 
 
@@ -99,9 +99,11 @@ def retract_finding(case: Case, examiner: Examiner, finding_id: str, reason: str
     found = {f.id: f for f in list_findings(case)}
     target = found.get(finding_id.upper())
     if target is None:
-        raise ValidationError(f"{case.root}: no finding {finding_id!r} (see 'evidencekit finding list')")
+        raise ValidationError("{root}: no finding {finding_id!r} (see 'evidencekit finding list')",
+                              root=case.root, finding_id=finding_id)
     if target.retracted is not None:
-        raise ValidationError(f"{case.root}: finding {target.id} was already retracted (entry {target.retracted['seq']})")
+        raise ValidationError("{root}: finding {finding} was already retracted (entry {seq})", root=case.root,
+                              finding=target.id, seq=target.retracted["seq"])
     with case.run("retracted", examiner=examiner, exhibit=target.exhibit,
                      details={"finding": target.id, "reason": reason}, inputs={"finding_entry": target.seq}):
         pass
@@ -136,12 +138,14 @@ def answer_question(case: Case, examiner: Examiner, number: int, text: str,
     text = _text(text, "an answer")
     known = {q.number: q for q in questions(case)}
     if number not in known:
-        raise ValidationError(f"{case.root}: no question {number} (add it with 'evidencekit case question add')")
+        raise ValidationError("{root}: no question {number} (add it with 'evidencekit case question add')",
+                              root=case.root, number=number)
     active = {f.id for f in list_findings(case, include_retracted=False)}
     cited = [f.upper() for f in finding_ids]
     for fid in cited:
         if fid not in active:
-            raise ValidationError(f"{case.root}: answer cites finding {fid}, which does not exist or was retracted")
+            raise ValidationError("{root}: answer cites finding {fid}, which does not exist or was "
+                                  "retracted", root=case.root, fid=fid)
     with case.run("answered", examiner=examiner, details={"question": number, "text": text, "findings": cited}):
         pass
     return {q.number: q for q in questions(case)}[number]

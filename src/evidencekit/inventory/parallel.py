@@ -232,8 +232,8 @@ class _Workers:
         cause = f"killed by signal {-codes[0]}" if codes and codes[0] < 0 else "it exited"
         where = f"{self.evidence.path}: volume {volume or '(whole)'}"
         if self.restarts >= RESTARTS:
-            raise EvidenceError(f"{where}: a worker process died ({cause}) {self.restarts + 1} times; "
-                                "listing stopped")
+            raise EvidenceError("{where}: a worker process died ({cause}) {n} times; listing stopped",
+                                where=where, cause=cause, n=self.restarts + 1)
         self.restarts += 1
         log.warning("evidencekit: warning: %s: a worker process died (%s); listing its part again "
                     "(fresh workers, %d of %d)", where, cause, self.restarts, RESTARTS)

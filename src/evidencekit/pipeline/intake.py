@@ -89,7 +89,8 @@ def add_exhibit(
     if encoding:
         extra["name_encoding"] = encoding
     if not EXHIBIT_ID.match(exhibit_id):
-        raise ValidationError(f"exhibit id {exhibit_id!r}: use 1-64 letters, digits, '.', '_', '/' or '-'")
+        raise ValidationError("exhibit id {exhibit_id!r}: use 1-64 letters, digits, '.', '_', '/' or '-'",
+                              exhibit_id=exhibit_id)
     if case.db.execute("SELECT 1 FROM exhibits WHERE id = ?", (exhibit_id,)).fetchone():
         raise CaseError("{path}: exhibit {exhibit} is already registered", path=case.root, exhibit=exhibit_id)
     acq = parse_acquisition_hash(acquisition_hash) if acquisition_hash else None
@@ -157,8 +158,8 @@ def _refuse_empty_media(ev: Any, digests: dict[str, str]) -> None:
         return
     held = sum(os.stat(f).st_size for f in (ev.segment_files or [ev.path]) if os.path.isfile(f))
     if held:
-        raise CaseError(f"{ev.path}: its media hashes as zero bytes although the file holds {held:,} bytes "
-                        "(truncated or damaged container): not registered")
+        raise CaseError("{path}: its media hashes as zero bytes although the file holds {held:,} bytes "
+                        "(truncated or damaged container): not registered", path=ev.path, held=held)
 
 
 def copy_evidence(case: Case, path: str, exhibit_id: str) -> tuple[str, dict[str, str]]:
@@ -167,11 +168,11 @@ def copy_evidence(case: Case, path: str, exhibit_id: str) -> tuple[str, dict[str
 
     with open_evidence(path) as ev:
         if ev.kind == "directory":
-            raise CaseError(f"{path}: --copy takes image and archive files, not a folder")
+            raise CaseError("{path}: --copy takes image and archive files, not a folder", path=path)
         files = [Path(p) for p in (ev.segment_files or [ev.path])]
     dest = case.root / "evidence" / exhibit_id.replace("/", "_")
     if dest.exists():
-        raise CaseError(f"{dest}: already exists")
+        raise CaseError("{dest}: already exists", dest=dest)
     dest.parent.mkdir(exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
     try:
@@ -179,7 +180,8 @@ def copy_evidence(case: Case, path: str, exhibit_id: str) -> tuple[str, dict[str
         tmp.rename(dest)
     except OSError as err:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise CaseError(f"{path}: copying the evidence into {dest} failed: {err}") from err
+        raise CaseError("{path}: copying the evidence into {dest} failed: {cause}", path=path, dest=dest,
+                        cause=err) from err
     return str(dest / Path(path).name), copied
 
 

@@ -51,7 +51,8 @@ def inventory_reference(db: sqlite3.Connection, exhibit: str) -> dict[str, Any]:
     key = f"db:files/{exhibit}"
     digest = json.loads(row[1]).get("outputs", {}).get(key) if row else None
     if digest is None:
-        raise CaseError(f"exhibit {exhibit} has no inventory yet; run 'evidencekit case process' first")
+        raise CaseError("exhibit {exhibit} has no inventory yet; run 'evidencekit case process' first",
+                        exhibit=exhibit)
     return {key: digest, f"ledger:processed/{exhibit}": row[0]}
 
 
@@ -61,7 +62,7 @@ def exhibit_ids(case: Case, wanted: tuple[str, ...]) -> list[str]:
         return [case.exhibit(e).id for e in wanted]
     found = [e.id for e in case.exhibits()]
     if not found:
-        raise CaseError(f"{case.root}: the case has no exhibits to scan")
+        raise CaseError("{root}: the case has no exhibits to scan", root=case.root)
     return found
 
 
@@ -70,7 +71,8 @@ def collect(case: Case, exhibit: str, content: ContentPass, credentials: Credent
     """Run the pass over one exhibit's evidence and map results to its inventory rows."""
     ids = inventory_ids(case.db, exhibit)
     if not ids:
-        raise CaseError(f"{case.root}: exhibit {exhibit} has no inventory yet; run 'evidencekit case process' first")
+        raise CaseError("{root}: exhibit {exhibit} has no inventory yet; run 'evidencekit case process' "
+                        "first", root=case.root, exhibit=exhibit)
     registered = case.exhibit(exhibit)
     with open_exhibit(registered, credentials) as ev:
         return collected(ids, content.run(ev.entries(), progress))
@@ -126,7 +128,8 @@ def _hashes(case: Case, exhibit: str, sets: list[HashSet]) -> Rows:
     rows = case.db.execute(f"SELECT id, {', '.join(cols)} FROM files WHERE exhibit = ? AND type = 'file'",
                            (exhibit,)).fetchall()
     if not rows:
-        raise CaseError(f"{case.root}: exhibit {exhibit} has no inventory yet; run 'evidencekit case process' first")
+        raise CaseError("{root}: exhibit {exhibit} has no inventory yet; run 'evidencekit case process' "
+                        "first", root=case.root, exhibit=exhibit)
     return rows
 
 

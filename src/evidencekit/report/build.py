@@ -49,11 +49,13 @@ def build_report(case: Case, examiner: Examiner, *, lang: str = "en", fmt: str =
                  template_dir: str | os.PathLike[str] | None = None, tz: str = "UTC", lab: str = "") -> BuiltReport:
     """Render the report of ``case`` now, write it under reports/, and record it in the ledger."""
     if lang not in languages():
-        raise ValidationError(f"--lang {lang!r}: no report catalogue; available: {', '.join(languages())}")
+        raise ValidationError("--lang {lang!r}: no report catalogue; available: {listing}", lang=lang,
+                              listing=', '.join(languages()))
     if fmt not in FORMATS:
-        raise ValidationError(f"--format {fmt!r}: one of {', '.join(FORMATS)}")
+        raise ValidationError("--format {fmt!r}: one of {listing}", fmt=fmt, listing=', '.join(FORMATS))
     if template_dir is not None and not (Path(template_dir) / render.TEMPLATE).is_file():
-        raise ValidationError(f"{template_dir}: no {render.TEMPLATE} in the template directory")
+        raise ValidationError("{template_dir}: no {TEMPLATE} in the template directory",
+                              template_dir=template_dir, TEMPLATE=render.TEMPLATE)
     language = render.Language(lang, tz)
     data = gather(case)
     twin = json.dumps(caseuco.build_graph(case), indent=2, ensure_ascii=False, sort_keys=True).encode("utf-8")
@@ -150,7 +152,7 @@ def _publish(final: Path, write: Any) -> None:
         write(tmp)
         os.link(tmp, final)
     except FileExistsError:
-        raise ValidationError(f"{final}: exists; a report is never overwritten") from None
+        raise ValidationError("{final}: exists; a report is never overwritten", final=final) from None
     finally:
         tmp.unlink(missing_ok=True)
 

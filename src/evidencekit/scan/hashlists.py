@@ -172,7 +172,8 @@ def read_nsrl_csv(path: Path, bad: Malformed) -> Iterator[tuple[str, bytes]]:
                     continue
                 yield from _nsrl_fields(row, wanted, line_no, bad)
         except csv.Error as err:  # e.g. a field over csv's size limit: not an NSRL file
-            raise ValidationError(f"{path}: line {reader.line_num}: not readable as NSRL CSV ({err})") from None
+            raise ValidationError("{path}: line {line_num}: not readable as NSRL CSV ({cause})",
+                                  path=path, line_num=reader.line_num, cause=err) from None
 
 
 def _nsrl_fields(row: list[str], wanted: list[tuple[int, str]], line_no: int, bad: Malformed) -> Iterator[tuple[str, bytes]]:
@@ -194,14 +195,16 @@ def read_nsrl_sqlite(path: Path, bad: Malformed) -> Iterator[tuple[str, bytes]]:
         db = sqlite3.connect(uri, uri=True)
         tables = {r[0].upper(): r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type IN ('table','view')")}
     except sqlite3.Error as err:
-        raise ValidationError(f"{path}: not a readable SQLite NSRL RDS: {err}") from err
+        raise ValidationError("{path}: not a readable SQLite NSRL RDS: {cause}", path=path, cause=err) from err
     table = tables.get("DISTINCT_HASH") or tables.get("FILE")
     if table is None:
-        raise ValidationError(f"{path}: SQLite file has no FILE or DISTINCT_HASH table (not an NSRL RDS v3 release)")
+        raise ValidationError("{path}: SQLite file has no FILE or DISTINCT_HASH table (not an NSRL RDS v3 "
+                              "release)", path=path)
     cols = {r[1].lower(): r[1] for r in db.execute(f'PRAGMA table_info("{table}")')}
     present = [a for a in ("sha256", "sha1", "md5") if a in cols]
     if not present:
-        raise ValidationError(f"{path}: table {table} has no sha256, sha1 or md5 column")
+        raise ValidationError("{path}: table {table} has no sha256, sha1 or md5 column", path=path,
+                              table=table)
     bad.unit = "row"
     query = f'SELECT rowid, {", ".join(cols[a] for a in present)} FROM "{table}"'
     try:
@@ -218,5 +221,6 @@ def read_hash_list(path: Path, bad: Malformed, fmt: str | None = None) -> Iterat
     """Digests of the hash list at ``path`` in format ``fmt`` (detected when ``None``)."""
     fmt = fmt or detect_format(path)
     if fmt not in READERS:
-        raise ValidationError(f"{path}: unknown hash list format {fmt!r} (known: {', '.join(READERS)})")
+        raise ValidationError("{path}: unknown hash list format {fmt!r} (known: {listing})", path=path,
+                              fmt=fmt, listing=', '.join(READERS))
     return READERS[fmt](path, bad)

@@ -126,7 +126,8 @@ class ImportReport:
 
 def check_name(name: str) -> None:
     if not _NAME_RE.match(name):
-        raise ValidationError(f"hash set name {name!r}: use letters, digits, '.', '_' or '-' (at most 64)")
+        raise ValidationError("hash set name {name!r}: use letters, digits, '.', '_' or '-' (at most 64)",
+                              name=name)
 
 
 def _spill_all(path: Path, fmt: str, work: Path, bad: Malformed) -> dict[str, _Spill]:
@@ -159,14 +160,16 @@ def import_hash_set(name: str, source: str | Path, kind: str, *, description: st
     """
     check_name(name)
     if kind not in KINDS:
-        raise ValidationError(f"hash set kind {kind!r}: use one of {', '.join(KINDS)}")
+        raise ValidationError("hash set kind {kind!r}: use one of {listing}", kind=kind,
+                              listing=', '.join(KINDS))
     path = Path(source)
     if not path.is_file():
         raise ValidationError("{path}: hash list not found", path=path)
     root = root or store_dir()
     dest = root / name
     if dest.exists() and not replace:
-        raise ValidationError(f"hash set {name!r} exists at {dest} (use --replace to import it again)")
+        raise ValidationError("hash set {name!r} exists at {dest} (use --replace to import it again)",
+                              name=name, dest=dest)
     root.mkdir(parents=True, exist_ok=True)
     fmt = fmt or detect_format(path)
     work = Path(tempfile.mkdtemp(dir=root, prefix=f".import-{name}-"))
@@ -199,7 +202,8 @@ class HashSet:
             self.manifest_bytes = (path / "manifest.json").read_bytes()
             self.manifest: dict[str, Any] = json.loads(self.manifest_bytes)
         except (OSError, ValueError) as err:
-            raise ValidationError(f"{path}: not a hash set (manifest.json unreadable: {err})") from err
+            raise ValidationError("{path}: not a hash set (manifest.json unreadable: {cause})",
+                                  path=path, cause=err) from err
         self.name: str = self.manifest["name"]
         self.kind: str = self.manifest["kind"]
         self.counts: dict[str, int] = self.manifest["counts"]

@@ -109,7 +109,7 @@ def rule_files(path: Path) -> list[Path]:
         found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in RULE_SUFFIXES)
         if found:
             return found
-        raise ValidationError(f"{path}: no .yar or .yara rule files in this folder")
+        raise ValidationError("{path}: no .yar or .yara rule files in this folder", path=path)
     raise ValidationError("{path}: rules not found", path=path)
 
 
@@ -177,12 +177,13 @@ def compile_rules(path: str | Path, allow_outside_includes: bool = False) -> Rul
         rules = yara.compile(filepaths=filepaths, externals=EXTERNALS, include_callback=includes)
     except yara.Error as err:
         why = "; ".join(includes.problems) or _error_line(err, root)
-        raise ValidationError(f"YARA rules do not compile, nothing scanned: {why}") from err
+        raise ValidationError("YARA rules do not compile, nothing scanned: {why}", why=why) from err
     if includes.problems:
         raise ValidationError("YARA rules do not compile, nothing scanned: " + "; ".join(includes.problems))
     rule_count = sum(1 for _ in rules)  # once: a yara.Rules is its own iterator
     if not rule_count:  # scanning with no rule would report "no match" for everything
-        raise ValidationError(f"{root}: holds no YARA rule (empty, or only comments and imports): nothing scanned")
+        raise ValidationError("{root}: holds no YARA rule (empty, or only comments and imports): nothing "
+                              "scanned", root=root)
     digests = []
     for f in files:
         rel = f.name if root.is_file() else f.relative_to(root).as_posix()
@@ -255,8 +256,9 @@ class YaraScanner:
         self.chunk_size = chunk_size
         self.overlap = ruleset.overlap if overlap is None else overlap
         if self.overlap < ruleset.longest:
-            raise ValidationError(f"{ruleset.source}: chunk overlap {self.overlap} is shorter than the longest "
-                                  f"rule string ({ruleset.longest} bytes)")
+            raise ValidationError("{source}: chunk overlap {overlap} is shorter than the longest rule "
+                                  "string ({longest} bytes)", source=ruleset.source,
+                                  overlap=self.overlap, longest=ruleset.longest)
 
     def parameters(self) -> dict[str, Any]:
         """The settings that shape results, for the ledger entry."""

@@ -59,4 +59,5 @@ def find_sop(ref: str, folders: list[Path] | None = None) -> LoadedSop:
         if loaded.sop.id == ref:
             return loaded
     where = ", ".join(str(f) for f in folders)
-    raise ValidationError(f"SOP {ref!r} not found (searched {where}; set EVIDENCEKIT_SOP_PATH)")
+    raise ValidationError("SOP {ref!r} not found (searched {where}; set EVIDENCEKIT_SOP_PATH)", ref=ref,
+                          where=where)

@@ -104,7 +104,8 @@ def action(name: str, params: type[BaseModel] = NoParams) -> Callable[[ActionFun
     def register(func: ActionFunc) -> ActionFunc:
         existing = _ACTIONS.get(name)
         if existing and existing.func is not func and existing.module != func.__module__:
-            raise ValidationError(f"SOP action {name!r} registered twice ({existing.module}, {func.__module__})")
+            raise ValidationError("SOP action {name!r} registered twice ({module}, {module2})",
+                                  name=name, module=existing.module, module2=func.__module__)
         doc = (func.__doc__ or "").strip().splitlines()
         _ACTIONS[name] = ActionSpec(name, func, params, func.__module__, doc[0] if doc else "")
         return func
@@ -130,5 +131,6 @@ def get_action(name: str) -> ActionSpec:
     """The registered action ``name``; ValidationError naming the known ones otherwise."""
     actions = load_actions()
     if name not in actions:
-        raise ValidationError(f"unknown SOP action {name!r} (known: {', '.join(sorted(actions))})")
+        raise ValidationError("unknown SOP action {name!r} (known: {listing})", name=name,
+                              listing=', '.join(sorted(actions)))
     return actions[name]

@@ -75,7 +75,8 @@ def exhibit_kind(exhibit: Any, declared: str | None) -> str:
     if declared:
         allowed = [k.value for k in ExhibitKind if k is not ExhibitKind.ANY]
         if declared not in allowed:
-            raise ValidationError(f"exhibit kind {declared!r}: one of {', '.join(allowed)}")
+            raise ValidationError("exhibit kind {declared!r}: one of {listing}", declared=declared,
+                                  listing=', '.join(allowed))
         return declared
     return EVIDENCE_KINDS.get(exhibit.kind, exhibit.kind)
 
@@ -133,24 +134,26 @@ class _Runner:
                 else:
                     raise ValueError(f"step {step_id!r} is automated and takes no answers")
             except KeyError:
-                raise ValidationError(f"answers name step {step_id!r}, which SOP {self.sop.id} does not have") from None
+                raise ValidationError("answers name step {step_id!r}, which SOP {sop} does not have",
+                                      step_id=step_id, sop=self.sop.id) from None
             except ValueError as err:
-                raise ValidationError(f"answers for step {step_id}: {err}") from None
+                raise ValidationError("answers for step {step_id}: {cause}", step_id=step_id, cause=err) from None
 
     def _check_same_sop(self, run: RunState) -> None:
         current = hashlib.sha256(self.loaded.path.read_bytes()).hexdigest()
         if current != run.sha256:
             raise SopChangedError(
-                f"{self.loaded.path}: SOP {self.sop.id} changed since run {run.run} started "
-                f"(sha256 {run.sha256[:12]} now {current[:12]}); restore it (copy in the case: "
-                f"{run.snapshot}) or start a new run with --restart")
+                "{path}: SOP {sop} changed since run {run} started (sha256 {was} now {now}); restore it "
+                "(copy in the case: {snapshot}) or start a new run with --restart", path=self.loaded.path,
+                sop=self.sop.id, run=run.run, was=run.sha256[:12], now=current[:12], snapshot=run.snapshot)
 
     def _start(self, declared_kind: str | None) -> None:
         kind = exhibit_kind(self.exhibit, declared_kind)
         if not self.sop.applies_to(kind):
             scope = ", ".join(k.value for k in self.sop.scope)
-            raise ValidationError(f"SOP {self.sop.id} applies to {scope}; exhibit {self.exhibit.id} is {kind} "
-                                  "(declare its kind with --exhibit-kind if that is wrong)")
+            raise ValidationError("SOP {sop} applies to {scope}; exhibit {exhibit} is {kind} (declare its kind "
+                                  "with --exhibit-kind if that is wrong)", sop=self.sop.id, scope=scope,
+                                  exhibit=self.exhibit.id, kind=kind)
         snapshot, digest = self._snapshot()
         info = {"id": self.sop.id, "version": self.sop.version, "sha256": digest, "file": str(self.loaded.path),
                 "snapshot": snapshot, "title": self.sop.title.model_dump()}
@@ -168,7 +171,7 @@ class _Runner:
             target.parent.mkdir(exist_ok=True)
             shutil.copyfile(self.loaded.path, target)
         if hashlib.sha256(target.read_bytes()).hexdigest() != digest:
-            raise SopChangedError(f"{self.loaded.path}: changed while the run was starting")
+            raise SopChangedError("{path}: changed while the run was starting", path=self.loaded.path)
         return name, digest
 
     # -- the step loop -----------------------------------------------------------------------------
@@ -192,10 +195,12 @@ class _Runner:
             return
         if st is not None and st.status == "running" and st.started_in and process_alive(*st.started_in):
             pid, host = st.started_in
-            raise SopBusyError(f"step {step.id} of {self.sop.id} run {self.run_state.run} on {self.exhibit.id} "
-                               f"is running in process {pid} on {host} (started by {st.started_by}); "
-                               "run again when it has finished (a process on another host cannot be checked: "
-                               "if it is gone, continue on that host or start a new run with --restart)")
+            raise SopBusyError("step {step} of {sop} run {run} on {exhibit} is running in process {pid} on "
+                               "{host} (started by {started_by}); run again when it has finished (a "
+                               "process on another host cannot be checked: if it is gone, continue on that "
+                               "host or start a new run with --restart)", step=step.id, sop=self.sop.id,
+                               run=self.run_state.run, exhibit=self.exhibit.id, pid=pid, host=host,
+                               started_by=st.started_by)
         self._check_same_sop(self.run_state)
         if step.when and not Expression(step.when).evaluate(self._env()):
             self._record("step_result", step.id, result="skipped",
@@ -254,7 +259,7 @@ class _Runner:
         try:
             values = ans.attestation_values(step, given)
         except ValueError as err:
-            raise ValidationError(f"attestation for step {step.id}: {err}") from None
+            raise ValidationError("attestation for step {step}: {cause}", step=step.id, cause=err) from None
         passed, message = ans.attestation_outcome(step, values)
         said = _said(message)
         self._record("step_started", step.id, kind="attestation")
@@ -270,7 +275,9 @@ class _Runner:
             msg = (f"review {step.id} needs an examiner other than {self.examiner.id}, who performed "
                    f"{', '.join(mine)} (four-eyes)")
             if given is not None:
-                raise ValidationError(f"{msg}: a review by the same examiner is refused")
+                raise ValidationError("review {step} needs an examiner other than {examiner}, who performed "
+                                      "{performed} (four-eyes): a review by the same examiner is refused",
+                                      step=step.id, examiner=self.examiner.id, performed=", ".join(mine))
             raise _Pause(f"{msg}: the reviewer continues the run with --examiner THEIR_ID")
         if given is None and self.prompter is not None:
             given = self.prompter.review(step)
@@ -322,9 +329,10 @@ class _Runner:
             if event is None:
                 continue
             if details.get("run") == run or (event == "run_started" and details.get("sop", {}).get("id") == self.sop.id):
-                raise SopBusyError(f"{self.sop.id} run {details.get('run')} on {self.exhibit.id} was advanced by "
-                                   f"another process meanwhile (entry {seq}: {event} by {examiner}); nothing "
-                                   "recorded here: run again to continue from the ledger")
+                raise SopBusyError("{sop} run {run} on {exhibit} was advanced by another process meanwhile "
+                                   "(entry {seq}: {event} by {examiner}); nothing recorded here: run again "
+                                   "to continue from the ledger", sop=self.sop.id, run=details.get('run'),
+                                   exhibit=self.exhibit.id, seq=seq, event=event, examiner=examiner)
 
 
 def _said(message: dict[str, Any]) -> dict[str, Any]:

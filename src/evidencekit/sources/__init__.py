@@ -132,7 +132,7 @@ def _open(text: str, credentials: Credentials, locked_ok: bool) -> Evidence:
                 evidence.close()
                 raise
             return evidence
-    raise EvidenceError(f"{text}: unrecognised evidence")  # unreachable: the disk scanner is the catch-all
+    raise EvidenceError("{text}: unrecognised evidence", text=text)  # unreachable: the disk scanner is the catch-all
 
 
 def require_evidence_file(path: str) -> str:
@@ -160,8 +160,8 @@ def require_evidence_file(path: str) -> str:
         return "block device"
     what = ("a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a character device" if stat.S_ISCHR(mode)
             else "a socket" if stat.S_ISSOCK(mode) else "a special file")
-    raise EvidenceError(f"{shown}: is {what}, not evidence: only regular files, block devices and "
-                        "directories are read")
+    raise EvidenceError("{shown}: is {what}, not evidence: only regular files, block devices and "
+                        "directories are read", shown=shown, what=what)
 
 
 # A name that says which container the file is: a file so named that does not open as one is
@@ -180,6 +180,6 @@ def _check_claim(evidence: Evidence) -> None:
     found = {evidence.kind, *evidence.format_chain}
     for pattern, fmt, name in CLAIMED_FORMATS:
         if pattern.search(evidence.path) and fmt not in found:
-            raise EvidenceError(f"{evidence.path}: named as {name} but cannot be read as one (damaged, or a "
-                                f"misnamed {' -> '.join(evidence.format_chain) or evidence.kind} file: rename it "
-                                "to open it as such)")
+            raise EvidenceError("{path}: named as {name} but cannot be read as one (damaged, or a misnamed "
+                                "{listing} file: rename it to open it as such)", path=evidence.path,
+                                name=name, listing=' -> '.join(evidence.format_chain) or evidence.kind)

@@ -62,13 +62,14 @@ def read_header(path: str) -> Header:
             if encryption == "none":
                 return Header(version, bool(compressed), encryption, fh.tell())
             if encryption != "AES-256":
-                raise EvidenceError(f"{path}: unsupported Android backup encryption {encryption!r}")
+                raise EvidenceError("{path}: unsupported Android backup encryption {encryption!r}",
+                                    path=path, encryption=encryption)
             extra = [fh.readline(8192).strip() for _ in range(5)]
             return Header(version, bool(compressed), encryption, fh.tell(), binascii.unhexlify(extra[0]),
                           binascii.unhexlify(extra[1]), int(extra[2]), binascii.unhexlify(extra[3]),
                           binascii.unhexlify(extra[4]))
         except (ValueError, UnicodeDecodeError, binascii.Error) as err:
-            raise EvidenceError(f"{path}: damaged Android backup header: {err}") from err
+            raise EvidenceError("{path}: damaged Android backup header: {cause}", path=path, cause=err) from err
 
 
 def java_key_bytes(key: bytes) -> bytes:
@@ -95,7 +96,7 @@ def _cbc_decrypt(key: bytes, iv: bytes, data: bytes) -> bytes:
 def master_key(header: Header, password: str, path: str) -> tuple[bytes, bytes]:
     """(key, iv) of the payload; CredentialError when the password does not decrypt the master key."""
     secret = password_bytes(password, header.version)
-    wrong = CredentialError(f"{path}: wrong password for the encrypted Android backup")
+    wrong = CredentialError("{path}: wrong password for the encrypted Android backup", path=path)
     try:
         blob = _cbc_decrypt(_pbkdf2(secret, header.user_salt, header.rounds), header.user_iv, header.master_blob)
         iv_len = blob[0]
@@ -262,7 +263,8 @@ class AndroidBackup(Evidence):
         try:
             tf, stream = self._open_tar()
         except (tarfile.TarError, EOFError, OSError) as err:
-            raise EvidenceError(f"{self.path}: the backup's tar stream cannot be read: {err}") from err
+            raise EvidenceError("{path}: the backup's tar stream cannot be read: {cause}",
+                                path=self.path, cause=err) from err
         count = 0
         try:
             while True:
@@ -307,7 +309,7 @@ class AndroidBackup(Evidence):
         for tf, member in walk:
             if member.name.lstrip("/") == name.lstrip("/") and member.isfile():
                 return _Guarded(tf.extractfile(member), name, walk.close)  # type: ignore[arg-type,return-value,attr-defined]
-        raise EvidenceError(f"{name}: not in {self.path}")
+        raise EvidenceError("{name}: not in {path}", name=name, path=self.path)
 
     def open_locator(self, locator: Locator) -> BinaryIO:
         return self._reopen(locator.spec.get("location", ""))
@@ -340,7 +342,8 @@ class _Guarded(io.RawIOBase):
         try:
             return self._inner.read(-1 if size is None else size)  # type: ignore[union-attr]
         except (tarfile.TarError, EOFError, zlib.error, ValueError) as err:
-            raise EvidenceError(f"{self._name}: content truncated or damaged: {err}") from err
+            raise EvidenceError("{name}: content truncated or damaged: {cause}", name=self._name,
+                                cause=err) from err
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         data = self.read(len(buffer))

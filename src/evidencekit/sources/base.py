@@ -81,7 +81,8 @@ class Entry:
             return self._opener()
         if self.read_at is not None:
             return ReadCallback(self.read_at, self.record.size or 0)  # type: ignore[return-value]
-        raise EvidenceError(f"{self.record.path}: has no content to read ({self.record.type})")
+        raise EvidenceError("{path}: has no content to read ({type})", path=self.record.path,
+                            type=self.record.type)
 
 
 class ReadCallback(io.RawIOBase):

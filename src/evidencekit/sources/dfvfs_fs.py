@@ -48,9 +48,10 @@ def open_spec(spec: Any) -> BinaryIO:
     try:
         fo = resolver.Resolver.OpenFileObject(spec)
     except (dfvfs_errors.BackEndError, dfvfs_errors.PathSpecError, OSError, ValueError) as err:
-        raise EvidenceError(f"{getattr(spec, 'location', spec)}: cannot be opened: {err}") from err
+        raise EvidenceError("{location}: cannot be opened: {cause}",
+                            location=getattr(spec, 'location', spec), cause=err) from err
     if fo is None:
-        raise EvidenceError(f"{getattr(spec, 'location', spec)}: not found")
+        raise EvidenceError("{location}: not found", location=getattr(spec, 'location', spec))
     return FileObjectStream(fo)  # type: ignore[return-value]
 
 
@@ -80,7 +81,7 @@ class DfvfsFileSystem:
             fs = resolver.Resolver.OpenFileSystem(fs_spec)
             root = fs.GetRootFileEntry()
         except (dfvfs_errors.BackEndError, OSError, ValueError) as err:
-            raise EvidenceError(f"file system cannot be opened: {err}") from err
+            raise EvidenceError("file system cannot be opened: {cause}", cause=err) from err
         if root is None:
             raise EvidenceError("file system has no root directory")
         reader = cls(volume, fs_spec, fs_spec.type_indicator.lower())
@@ -193,7 +194,7 @@ def _stream_size(entry: Any, name: str) -> int | None:
 def _open_entry(entry: Any, stream: str) -> BinaryIO:
     fo = entry.GetFileObject(data_stream_name=stream)
     if fo is None:
-        raise EvidenceError(f"{entry.path_spec.location}: no content")
+        raise EvidenceError("{location}: no content", location=entry.path_spec.location)
     return FileObjectStream(fo)  # type: ignore[return-value]
 
 

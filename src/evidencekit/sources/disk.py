@@ -109,8 +109,8 @@ class DiskImage(Evidence):
         self.acquisition = acquisition_info(self._media_spec, self.segment_files)
         self.media_size = self._measure_media()
         if not self.media_size:  # the file is not empty (open_evidence checked): a header and no media
-            raise EvidenceError(f"{self.path}: cannot be read as {' -> '.join(self.format_chain)}: its media "
-                                "decodes to 0 bytes (truncated or damaged)")
+            raise EvidenceError("{path}: cannot be read as {listing}: its media decodes to 0 bytes (truncated "
+                                "or damaged)", path=self.path, listing=" -> ".join(self.format_chain))
         self._visit_children(node, prefix="", parent_spec=self._media_spec)
         if not node.sub_nodes and not self.volumes:  # the scanner found nothing at all
             self._tsk_fallback("", self._media_spec)
@@ -122,8 +122,8 @@ class DiskImage(Evidence):
             fo = resolver.Resolver.OpenFileObject(self._media_spec)
             size = int(fo.get_size())
             if size > MAX_MEDIA:  # a damaged size field: no offset can reach its end
-                raise EvidenceError(f"{self.path}: cannot decode the media: its header states a size of "
-                                    f"{size:,} bytes, beyond any medium (damaged header)")
+                raise EvidenceError("{path}: cannot decode the media: its header states a size of {size:,} "
+                                    "bytes, beyond any medium (damaged header)", path=self.path, size=size)
             if size:
                 fo.seek(max(0, size - 512))
                 fo.read(min(512, size))

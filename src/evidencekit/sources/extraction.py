@@ -127,7 +127,7 @@ class DirectoryExtraction(Evidence):
         location = locator.spec.get("location", "")
         real = os.path.realpath(location)
         if not real.startswith(os.path.realpath(self.path) + os.sep):
-            raise EvidenceError(f"{location}: not inside {self.path}")
+            raise EvidenceError("{location}: not inside {path}", location=location, path=self.path)
         return _open_noatime(location)
 
 
@@ -139,7 +139,7 @@ def _open_noatime(path: str) -> BinaryIO:
     except PermissionError:
         fd = os.open(path, os.O_RDONLY)
     except OSError as err:
-        raise EvidenceError(f"{path}: cannot be read: {err.strerror}") from err
+        raise EvidenceError("{path}: cannot be read: {cause}", path=path, cause=err.strerror) from err
     return os.fdopen(fd, "rb")
 
 
@@ -185,7 +185,7 @@ class ZipExtraction(Evidence):
         except RuntimeError as err:
             raise CredentialError("{path}: wrong password for the encrypted zip members", path=self.path) from err
         except NotImplementedError as err:
-            raise EvidenceError(f"{self.path}: unsupported zip encryption: {err}") from err
+            raise EvidenceError("{path}: unsupported zip encryption: {cause}", path=self.path, cause=err) from err
 
     def close(self) -> None:
         self._zip.close()
@@ -244,7 +244,7 @@ class ZipExtraction(Evidence):
         try:
             inner = self._zip.open(info, pwd=self._password.encode() if self._password else None)
         except (RuntimeError, zipfile.BadZipFile, NotImplementedError, OSError, EOFError, zlib.error) as err:
-            raise EvidenceError(f"{info.filename}: cannot be read: {err}") from err
+            raise EvidenceError("{filename}: cannot be read: {cause}", filename=info.filename, cause=err) from err
         return _Checked(inner, info.filename)  # type: ignore[return-value]
 
     def open_locator(self, locator: Locator) -> BinaryIO:
@@ -252,7 +252,7 @@ class ZipExtraction(Evidence):
         try:
             return self._open(self._zip.getinfo(name))
         except KeyError as err:
-            raise EvidenceError(f"{name}: not in {self.path}") from err
+            raise EvidenceError("{name}: not in {path}", name=name, path=self.path) from err
 
 
 def _zip_times(info: zipfile.ZipInfo, zone: str) -> tuple[dict[str, Any], str | None]:
@@ -333,9 +333,10 @@ class TarExtraction(Evidence):
         try:
             fh = self._tar.extractfile(member)
         except (tarfile.TarError, OSError, EOFError, zlib.error) as err:
-            raise EvidenceError(f"{member.name}: cannot be read: {_tar_cause(err)}") from err
+            raise EvidenceError("{name}: cannot be read: {cause}", name=member.name,
+                                cause=_tar_cause(err)) from err
         if fh is None:
-            raise EvidenceError(f"{member.name}: has no content")
+            raise EvidenceError("{name}: has no content", name=member.name)
         return _Checked(fh, member.name)  # type: ignore[return-value]
 
     def open_locator(self, locator: Locator) -> BinaryIO:
@@ -343,7 +344,7 @@ class TarExtraction(Evidence):
         for member in self._members:
             if member.name.lstrip("/") == name:
                 return self._open(member)
-        raise EvidenceError(f"{name}: not in {self.path}")
+        raise EvidenceError("{name}: not in {path}", name=name, path=self.path)
 
 
 def _tar_cause(err: BaseException) -> str:
@@ -371,7 +372,7 @@ class _Checked(io.RawIOBase):
         try:
             return self._inner.read(-1 if size is None else size)  # type: ignore[no-any-return]
         except self._DAMAGE as err:
-            raise EvidenceError(f"{self._name}: content damaged: {err}") from err
+            raise EvidenceError("{name}: content damaged: {cause}", name=self._name, cause=err) from err
 
     def readinto(self, buffer: Any) -> int:
         data = self.read(len(buffer))

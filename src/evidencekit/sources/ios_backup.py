@@ -90,18 +90,19 @@ def class_keys(keybag: bytes, password: str, path: str) -> dict[int, bytes]:
             if int(attrs.get("WRAP", 0)) & WRAP_PASSCODE and "WPKY" in attrs:
                 out[cls] = aes_key_unwrap(key, attrs["WPKY"])
     except InvalidUnwrap as err:
-        raise CredentialError(f"{path}: wrong password for the encrypted iOS backup") from err
+        raise CredentialError("{path}: wrong password for the encrypted iOS backup", path=path) from err
     return out
 
 
 def _unwrap(keys: dict[int, bytes], wrapped: bytes, what: str) -> bytes:
     (cls,) = struct.unpack("<I", wrapped[:4])
     if cls not in keys:
-        raise EvidenceError(f"{what}: protection class {cls} has no key in the keybag")
+        raise EvidenceError("{what}: protection class {cls} has no key in the keybag", what=what,
+                            cls=cls)
     try:
         return aes_key_unwrap(keys[cls], wrapped[4:])
     except InvalidUnwrap as err:
-        raise EvidenceError(f"{what}: its key does not unwrap (damaged keybag or record)") from err
+        raise EvidenceError("{what}: its key does not unwrap (damaged keybag or record)", what=what) from err
 
 
 def _decrypt_all(key: bytes, data: bytes) -> bytes:
@@ -136,7 +137,8 @@ class EncryptedIosBackup(Evidence):
         self._keys: dict[int, bytes] = {}
         self._db: sqlite3.Connection | None = None
         if password is None and not locked_ok:
-            raise CredentialError(f"{path}: the iOS backup is encrypted: give its backup password (--password)")
+            raise CredentialError("{path}: the iOS backup is encrypted: give its backup password "
+                                  "(--password)", path=path)
         if password is not None:
             self._keys = class_keys(manifest.get("BackupKeyBag", b""), password, path)
             self._db = self._manifest_db(manifest)
@@ -150,9 +152,11 @@ class EncryptedIosBackup(Evidence):
             with open(os.path.join(self.path, "Manifest.db"), "rb") as fh:
                 plain = _decrypt_all(key, fh.read())
         except OSError as err:
-            raise EvidenceError(f"{self.path}: Manifest.db cannot be read: {err.strerror}") from err
+            raise EvidenceError("{path}: Manifest.db cannot be read: {cause}", path=self.path,
+                                cause=err.strerror) from err
         if not plain.startswith(b"SQLite format 3\x00"):
-            raise EvidenceError(f"{self.path}: Manifest.db does not decrypt to a database (damaged)")
+            raise EvidenceError("{path}: Manifest.db does not decrypt to a database (damaged)",
+                                path=self.path)
         db = sqlite3.connect(":memory:")
         db.deserialize(plain)
         return db
@@ -162,7 +166,8 @@ class EncryptedIosBackup(Evidence):
 
     def require_filesystems(self) -> None:
         if self._db is None:
-            raise CredentialError(f"{self.path}: the iOS backup is encrypted: give its backup password (--password)")
+            raise CredentialError("{path}: the iOS backup is encrypted: give its backup password "
+                                  "(--password)", path=self.path)
 
     def close(self) -> None:
         if self._db is not None:
@@ -204,12 +209,13 @@ class EncryptedIosBackup(Evidence):
         if not os.path.isfile(payload):
             payload = os.path.join(self.path, fid)  # iOS 5-9 kept payloads flat
         if not wrapped:
-            raise EvidenceError(f"{location}: no EncryptionKey in its record")
+            raise EvidenceError("{location}: no EncryptionKey in its record", location=location)
         key = _unwrap(self._keys, wrapped, location)
         try:
             fh = open(payload, "rb")  # noqa: SIM115 - closed with the reader
         except OSError as err:
-            raise EvidenceError(f"{location}: payload {fid} cannot be read: {err.strerror}") from err
+            raise EvidenceError("{location}: payload {fid} cannot be read: {cause}", location=location,
+                                fid=fid, cause=err.strerror) from err
         return _Decrypting(fh, key, int(info.get("Size", 0)))  # type: ignore[return-value]
 
     def open_locator(self, locator: Locator) -> BinaryIO:
@@ -218,7 +224,8 @@ class EncryptedIosBackup(Evidence):
         row = self._db.execute("SELECT fileID, domain, relativePath, flags, file FROM Files WHERE fileID = ?",
                                (locator.spec.get("file_id", ""),)).fetchone()
         if row is None:
-            raise EvidenceError(f"{locator.spec.get('location')}: not in {self.path}")
+            raise EvidenceError("{location}: not in {path}", location=locator.spec.get('location'),
+                                path=self.path)
         return self._entry(*row).open()
 
 
@@ -243,7 +250,7 @@ class _Decrypting(io.RawIOBase):
                 try:
                     self._buffer += self._unpadder.update(self._decryptor.finalize()) + self._unpadder.finalize()
                 except ValueError as err:
-                    raise EvidenceError(f"payload truncated or damaged: {err}") from err
+                    raise EvidenceError("payload truncated or damaged: {cause}", cause=err) from err
                 break
             self._buffer += self._unpadder.update(self._decryptor.update(raw))
         data, self._buffer = self._buffer[:want], self._buffer[want:]

@@ -61,5 +61,7 @@ def find_entry(ev: Any, path: str, volume: str | None = None, deleted: bool = Fa
             found = _best(reader.entries(ev.path), wanted, stream or None, deleted)
         if found is not None:
             return found
-    where = f" on volume {volume!r}" if volume is not None else ""
-    raise EvidenceError(f"{ev.path}: no entry {path!r}{where}")
+    if volume is not None:
+        raise EvidenceError("{path}: no entry {entry!r} on volume {volume!r}", path=ev.path, entry=path,
+                            volume=volume)
+    raise EvidenceError("{path}: no entry {entry!r}", path=ev.path, entry=path)

@@ -60,16 +60,16 @@ def read_header(fh: BinaryIO) -> LuksHeader:
     if version == 1:
         return _luks1_header(head)
     if version != 2:
-        raise EvidenceError(f"LUKS version {version} is not supported")
+        raise EvidenceError("LUKS version {version} is not supported", version=version)
     size = struct.unpack_from(">Q", head, 8)[0]
     if not 4096 < size <= 4 << 20:
-        raise EvidenceError(f"LUKS2 header size {size} out of bounds")
+        raise EvidenceError("LUKS2 header size {size} out of bounds", size=size)
     fh.seek(4096)
     text = fh.read(size - 4096).split(b"\0", 1)[0]
     try:
         meta = json.loads(text)
     except ValueError as err:
-        raise EvidenceError(f"LUKS2 JSON metadata unreadable: {err}") from err
+        raise EvidenceError("LUKS2 JSON metadata unreadable: {cause}", cause=err) from err
     return _luks2_header(meta, head)
 
 
@@ -114,7 +114,7 @@ def _luks2_header(meta: dict[str, Any], head: bytes) -> LuksHeader:
                           payload_size=None if size == "dynamic" else int(size),
                           iv_tweak=int(segment.get("iv_tweak", "0")), uuid=_text(head[168:208]), metadata=meta)
     except (KeyError, TypeError, ValueError) as err:
-        raise EvidenceError(f"LUKS2 metadata incomplete: {err}") from err
+        raise EvidenceError("LUKS2 metadata incomplete: {cause}", cause=err) from err
 
 
 def _kdf_text(kdf: dict[str, Any]) -> str:
@@ -134,10 +134,11 @@ def unlock(fh: BinaryIO, header: LuksHeader, password: str) -> bytes:
         try:
             key = _try_slot(fh, slot, secret)
         except (KeyError, ValueError, TypeError) as err:
-            raise EvidenceError(f"LUKS2 key slot {slot_id} cannot be read: {err}") from err
+            raise EvidenceError("LUKS2 key slot {slot_id} cannot be read: {cause}", slot_id=slot_id,
+                                cause=err) from err
         if _digest_matches(meta, slot_id, key):
             return key
-    raise CredentialError(f"wrong password for the LUKS{header.version} volume")
+    raise CredentialError("wrong password for the LUKS{version} volume", version=header.version)
 
 
 def _try_slot(fh: BinaryIO, slot: dict[str, Any], secret: bytes) -> bytes:
@@ -214,7 +215,8 @@ class SectorCipher:
     def __init__(self, spec: str, key: bytes, sector_size: int, iv_tweak: int = 0):
         parts = spec.split("-")
         if len(parts) != 3 or parts[0] != "aes" or parts[1] not in ("xts", "cbc") or parts[2] not in ("plain64", "plain"):
-            raise EvidenceError(f"LUKS cipher {spec!r} not supported (aes-xts-plain64 and aes-cbc-plain64 are)")
+            raise EvidenceError("LUKS cipher {spec!r} not supported (aes-xts-plain64 and aes-cbc-plain64 "
+                                "are)", spec=spec)
         self._mode, self._key = parts[1], key
         self._plain32 = parts[2] == "plain"
         self.sector_size, self._tweak = sector_size, iv_tweak

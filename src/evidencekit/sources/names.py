@@ -20,7 +20,8 @@ def check_name_encoding(encoding: str | None) -> str | None:
     if encoding is None:
         return None
     if encoding.lower() not in NAME_ENCODINGS:
-        raise ValidationError(f"name encoding {encoding!r}: use one of {', '.join(NAME_ENCODINGS)}")
+        raise ValidationError("name encoding {encoding!r}: use one of {listing}", encoding=encoding,
+                              listing=', '.join(NAME_ENCODINGS))
     return encoding.lower()
 
 

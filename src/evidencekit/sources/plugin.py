@@ -21,8 +21,8 @@ def is_zip(path: str, head: bytes) -> bool:
     if head[:4] not in (b"PK\x03\x04", b"PK\x05\x06"):
         return False
     if not zipfile.is_zipfile(path):  # a zip without its central directory is no raw disk image either
-        raise EvidenceError(f"{path}: starts like a zip archive but cannot be read as one "
-                            "(no central directory: truncated or damaged)")
+        raise EvidenceError("{path}: starts like a zip archive but cannot be read as one (no central "
+                            "directory: truncated or damaged)", path=path)
     return True
 
 

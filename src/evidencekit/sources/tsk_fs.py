@@ -355,7 +355,8 @@ class TskFileSystem:
         try:
             f = self._fs.open_meta(inode=spec["inode"]) if "inode" in spec else self._fs.open(spec["location"])
         except (OSError, KeyError) as err:
-            raise EvidenceError(f"{spec.get('location')}: cannot be opened: {err}") from err
+            raise EvidenceError("{location}: cannot be opened: {cause}", location=spec.get('location'),
+                                cause=err) from err
         stream = spec.get("data_stream")
         if not stream:
             return self._opener(f, int(f.info.meta.size), None, 0)()
@@ -364,7 +365,8 @@ class TskFileSystem:
             name = name.decode("utf-8", "backslashreplace") if isinstance(name, bytes) else name
             if int(attr.info.type) in (ATTR_DATA, ATTR_IDXROOT) and name == stream:
                 return self._opener(f, int(attr.info.size), int(attr.info.type), int(attr.info.id))()
-        raise EvidenceError(f"{spec.get('location')}: no data stream named {stream!r}")
+        raise EvidenceError("{location}: no data stream named {stream!r}", location=spec.get('location'),
+                            stream=stream)
 
 
 def _stream_reader(f: Any, attr_type: int, attr_id: int) -> Callable[[int, int], bytes]:

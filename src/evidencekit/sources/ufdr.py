@@ -199,7 +199,7 @@ def parse_ufd(path: str) -> dict[str, str]:
         with open(path, encoding="utf-8-sig", errors="replace") as fh:
             parser.read_file(fh)
     except (configparser.Error, OSError) as err:
-        raise EvidenceError(f"{path}: unreadable UFD file: {_short(err)}") from err
+        raise EvidenceError("{path}: unreadable UFD file: {cause}", path=path, cause=_short(err)) from err
     dev = parser["DeviceInfo"] if parser.has_section("DeviceInfo") else {}
     gen = parser["General"] if parser.has_section("General") else {}
     out = {"make": dev.get("Vendor", ""), "model": dev.get("Model", ""), "imei": dev.get("IMEI", ""),

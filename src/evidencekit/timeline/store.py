@@ -173,12 +173,15 @@ def check_selection(db: sqlite3.Connection, root: str, exhibit_ids: list[str], q
     """ValidationError when ``q.exhibit`` is not one of ``exhibit_ids`` or ``q.source`` is neither
     a kind (fs, plaso, native) nor a parser (or parser family) of the stored timeline."""
     if q.exhibit is not None and q.exhibit not in exhibit_ids:
-        raise ValidationError(f"{root}: no exhibit {q.exhibit!r}; the case has {', '.join(exhibit_ids) or 'none'}")
+        raise ValidationError("{root}: no exhibit {exhibit!r}; the case has {listing}", root=root,
+                              exhibit=q.exhibit, listing=', '.join(exhibit_ids) or 'none')
     if q.source and q.source not in SOURCE_KINDS:
         parsers = sorted({p for (p,) in db.execute("SELECT DISTINCT parser FROM timeline_events") if p})
         if q.source not in set(parsers) | {p.split("/", 1)[0] for p in parsers}:
-            raise ValidationError(f"--source {q.source!r}: not a kind ({', '.join(SOURCE_KINDS)}) nor a parser of "
-                                  f"this timeline ({', '.join(parsers) or 'none yet'})")
+            raise ValidationError("--source {source!r}: not a kind ({listing}) nor a parser of this "
+                                  "timeline ({listing2})", source=q.source,
+                                  listing=', '.join(SOURCE_KINDS),
+                                  listing2=', '.join(parsers) or 'none yet')
 
 
 def _like_escape(text: str) -> str:

@@ -142,6 +142,6 @@ def load_key(name: str, images: Path | None = None) -> dict[str, Any]:
     """Read a trainer key (for trainers and tests): {question id: answer}."""
     path = (images or catalog.default_images_dir()) / catalog.TRAINER_DIR / f"{catalog.check_name(name)}.key.yaml"
     if not path.is_file():
-        raise ValidationError(f"{path}: trainer key not found")
+        raise ValidationError("{path}: trainer key not found", path=path)
     data = load_yaml(path.read_text(encoding="utf-8"), str(path))
     return {a["id"]: a["answer"] for a in data["answers"]}

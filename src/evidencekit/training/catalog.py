@@ -63,7 +63,8 @@ def names() -> list[str]:
 
 def check_name(name: str) -> str:
     if name not in builders():
-        raise ValidationError(f"unknown training scenario '{name}' (known: {', '.join(builders())})")
+        raise ValidationError("unknown training scenario '{name}' (known: {listing})", name=name,
+                              listing=', '.join(builders()))
     return name
 
 

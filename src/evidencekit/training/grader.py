@@ -65,21 +65,23 @@ class Result:
 def load_questions(name: str, images: Path | None = None) -> dict[str, Any]:
     path = catalog.scenario_dir(name, images) / "questions.yaml"
     if not path.is_file():
-        raise ValidationError(f"{path}: questions not found (build the scenario or pass --images)")
+        raise ValidationError("{path}: questions not found (build the scenario or pass --images)",
+                              path=path)
     data = load_yaml(path.read_text(encoding="utf-8"), str(path))
     if not isinstance(data, dict) or data.get("scenario") != name:
-        raise ValidationError(f"{path}: not the questions of scenario {name}")
+        raise ValidationError("{path}: not the questions of scenario {name}", path=path, name=name)
     return data
 
 
 def exercise_text(name: str, lang: str = "en", images: Path | None = None) -> str:
     """Briefing followed by the numbered questions, in English or Russian."""
     if lang not in ("en", "ru"):
-        raise ValidationError(f"unknown language '{lang}' (en or ru)")
+        raise ValidationError("unknown language '{lang}' (en or ru)", lang=lang)
     folder = catalog.scenario_dir(name, images)
     briefing = folder / f"briefing.{lang}.md"
     if not briefing.is_file():
-        raise ValidationError(f"{briefing}: briefing not found (build the scenario or pass --images)")
+        raise ValidationError("{briefing}: briefing not found (build the scenario or pass --images)",
+                              briefing=briefing)
     words = LABELS[lang]
     lines = [briefing.read_text(encoding="utf-8").rstrip(), "", f"## {words['questions']}", ""]
     for q in load_questions(name, images)["questions"]:
@@ -95,18 +97,21 @@ def read_sheet(path: Path) -> dict[str, str]:
     try:
         data = load_yaml(path.read_text(encoding="utf-8"), str(path), plain_strings=True)
     except OSError as err:
-        raise ValidationError(f"{path}: cannot read answers ({err.strerror})") from None
+        raise ValidationError("{path}: cannot read answers ({cause})", path=path, cause=err.strerror) from None
     except UnicodeDecodeError:
-        raise ValidationError(f"{path}: answers are not UTF-8 text") from None
+        raise ValidationError("{path}: answers are not UTF-8 text", path=path) from None
     except YamlError as err:
-        raise ValidationError(f"{path}: answers are not valid YAML at line {err.line}: {err.reason}") from None
+        raise ValidationError("{path}: answers are not valid YAML at line {line}: {reason}", path=path,
+                              line=err.line, reason=err.reason) from None
     if isinstance(data, dict) and isinstance(data.get("answers"), dict):
         data = data["answers"]
     if not isinstance(data, dict):
-        raise ValidationError(f"{path}: answers must be a mapping of question id to answer (q1: ...)")
+        raise ValidationError("{path}: answers must be a mapping of question id to answer (q1: ...)",
+                              path=path)
     bad = [str(k) for k, v in data.items() if not isinstance(v, str)]
     if bad:
-        raise ValidationError(f"{path}: answer to {', '.join(bad)} must be a single value, not a list or mapping")
+        raise ValidationError("{path}: answer to {listing} must be a single value, not a list or mapping",
+                              path=path, listing=', '.join(bad))
     return {str(k): v for k, v in data.items()}
 
 
@@ -116,12 +121,13 @@ def grade(name: str, sheet: Path, images: Path | None = None, lang: str = "en") 
     ``lang`` ("en" or "ru") is the language of the feedback messages.
     """
     if lang not in FEEDBACK:
-        raise ValidationError(f"unknown language '{lang}' (en or ru)")
+        raise ValidationError("unknown language '{lang}' (en or ru)", lang=lang)
     questions = load_questions(name, images)["questions"]
     given = read_sheet(sheet)
     unknown = sorted(set(given) - {q["id"] for q in questions} - {"trainee", "name"})
     if unknown:
-        raise ValidationError(f"{sheet}: unknown question id(s) {', '.join(unknown)} for scenario {name}")
+        raise ValidationError("{sheet}: unknown question id(s) {listing} for scenario {name}",
+                              sheet=sheet, listing=', '.join(unknown), name=name)
     return Result(name, tuple(_judge(q, given.get(q["id"]), lang) for q in questions))
 
 

@@ -32,9 +32,8 @@ def require(tools: Iterable[str]) -> None:
     if missing:
         pkgs = sorted({TOOL_PACKAGES.get(t, t) for t in missing})
         raise ToolMissingError(
-            f"training build needs {', '.join(missing)}: apt-get install {' '.join(pkgs)} "
-            "(or 'make sysdeps' as root)"
-        )
+            "training build needs {tools}: apt-get install {packages} (or 'make sysdeps' as root)",
+            tools=", ".join(missing), packages=" ".join(pkgs))
 
 
 def base_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
