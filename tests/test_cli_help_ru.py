@@ -73,3 +73,13 @@ def test_click_plurals_come_from_the_catalogue(n: int, word: str) -> None:
                         "Option {name!r} requires {nargs} arguments.", n).format(name="--x", nargs=n)
     assert got.startswith("Параметру '--x' нуж")
     assert got.endswith(f"{n} {word}.")
+
+
+def test_one_process_keeps_each_invocations_language(capsys: pytest.CaptureFixture[str]) -> None:
+    """click caches a command's --help option when it is first made: a Russian invocation must not
+    leave its words to a later English one in the same process (the library used in-process)."""
+    for lang, expected in (("ru", "Показать эту справку и выйти."), ("en", "Show this message and exit."),
+                           ("ru", "Показать эту справку и выйти.")):
+        with pytest.raises(SystemExit):
+            main(["--lang", lang, "files", "--help"], prog_name="evidencekit")
+        assert expected in capsys.readouterr().out

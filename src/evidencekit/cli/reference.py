@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import click
 
-from evidencekit.cli import main
+from evidencekit.cli import lang, main
 
 
 def walk(command: click.Command, path: tuple[str, ...] = ("evidencekit",),
@@ -27,6 +27,8 @@ def walk(command: click.Command, path: tuple[str, ...] = ("evidencekit",),
 
 
 def render() -> str:
+    """The reference in English, whatever language an earlier invocation in this process chose."""
+    lang.choose(None, None, "en")
     parts = ["# evidencekit command reference", "",
              "Generated from `--help` by `make docs`; do not edit by hand.", ""]
     for path, command, ctx in walk(main):

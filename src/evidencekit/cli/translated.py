@@ -93,6 +93,14 @@ class TranslatedHelp(click.Command):
         with _translated(self):
             return super().get_short_help_str(limit)
 
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        # click makes this option once per command, in the language of that first invocation:
+        # give it this invocation's words (the library may run several invocations in one process)
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.help = _click_gettext("Show this message and exit.")
+        return option
+
 
 _CLASSES: dict[type, type] = {}
 
