@@ -168,6 +168,7 @@ class DaskExecutor(Executor):
         self.client = client
         self.scheduler = scheduler or str(client.scheduler.address)
         self._futures: dict[Any, Unit] = {}
+        self._attempts: collections.Counter[str] = collections.Counter()
         if not self._workers():
             self.close()
             raise ValidationError("--scheduler {scheduler}: the scheduler has no workers",
@@ -183,6 +184,7 @@ class DaskExecutor(Executor):
         return sorted({str(w.get("host") or addr) for addr, w in self._workers().items()})
 
     def submit(self, unit: Unit) -> None:
+        self._attempts[unit.key] += 1
         self._futures[self.client.submit(run_unit, unit, pure=False)] = unit
 
     def pending(self) -> int:
@@ -200,9 +202,17 @@ class DaskExecutor(Executor):
             return None
         unit = self._futures.pop(future)
         try:
-            return unit, future.result()
-        except Exception as err:  # KilledWorker: the scheduler gave up after repeated worker deaths
-            return unit, _lost(unit, MAX_ATTEMPTS, f"Dask workers were lost ({type(err).__name__})")
+            return unit, future.result()  # a unit's own failure is in its result, never raised
+        except Exception as err:
+            # KilledWorker: the scheduler already retried it on other workers; anything else (a
+            # cancelled or lost future, a closed connection) costs one attempt, as a dead local worker does
+            killed = type(err).__name__ == "KilledWorker"
+            if killed or self._attempts[unit.key] >= MAX_ATTEMPTS:
+                attempts = max(self._attempts[unit.key], MAX_ATTEMPTS if killed else 0)
+                return unit, _lost(unit, attempts, f"Dask workers were lost ({type(err).__name__})")
+            self.retries += 1
+            self.submit(unit)
+            return None
 
     def unreadable(self, paths: list[str]) -> dict[str, list[str]]:
         return {str(addr): list(bad) for addr, bad in self.client.run(unreadable, paths).items()}
