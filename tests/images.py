@@ -66,3 +66,27 @@ def fat16_image(work: Path) -> Path:
     subprocess.run(["mattrib", "-i", str(image), "+h", "::/Work/hidden.txt"], check=True, env=env)
     subprocess.run(["mdel", "-i", str(image), "::/Work/gone.txt"], check=True, env=env)
     return image
+
+
+def luks1_image(work: Path, plain: Path, password: str, master_key: bytes, payload_sectors: int) -> Path:
+    """LUKS1 (aes-xts-plain64, 256-bit key) holding ``plain``: cryptsetup writes the header with a
+    known master key, and the payload is encrypted here (no device-mapper needed)."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    need_tool("cryptsetup")
+    key_file = work / "mk.bin"
+    key_file.write_bytes(master_key)
+    data = plain.read_bytes()
+    image = work / "luks1.img"
+    with open(image, "wb") as fh:
+        fh.truncate(payload_sectors * 512 + len(data))
+    subprocess.run(["cryptsetup", "luksFormat", "--type", "luks1", "--batch-mode", "--cipher", "aes-xts-plain64",
+                    "--key-size", "256", "--hash", "sha256", "--pbkdf-force-iterations", "1000", "--align-payload",
+                    str(payload_sectors), "--master-key-file", str(key_file), "--key-file", "-", str(image)],
+                   input=password.encode(), check=True, capture_output=True)
+    with open(image, "r+b") as fh:
+        fh.seek(payload_sectors * 512)
+        for sector in range(len(data) // 512):
+            enc = Cipher(algorithms.AES(master_key), modes.XTS(sector.to_bytes(16, "little"))).encryptor()
+            fh.write(enc.update(data[sector * 512:(sector + 1) * 512]) + enc.finalize())
+    return image

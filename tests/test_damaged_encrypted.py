@@ -22,9 +22,9 @@ import subprocess
 import sys
 
 import pytest
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from ektools import need_tool
+from images import luks1_image
 
 PASSWORD = "secret"
 KEY = bytes(range(32))
@@ -47,20 +47,7 @@ def damaged(tmp_path_factory) -> dict:
     with open(plain, "wb") as fh:
         fh.truncate(4 << 20)
     subprocess.run(["mke2fs", "-q", "-F", "-t", "ext2", "-b", "4096", "-d", str(tree), str(plain)], check=True)
-    (work / "mk.bin").write_bytes(KEY)
-    image = work / "luks1.img"
-    with open(image, "wb") as fh:
-        fh.truncate(PAYLOAD_SECTORS * 512 + (4 << 20))
-    subprocess.run(["cryptsetup", "luksFormat", "--type", "luks1", "--batch-mode", "--cipher", "aes-xts-plain64",
-                    "--key-size", "256", "--hash", "sha256", "--pbkdf-force-iterations", "1000", "--align-payload",
-                    str(PAYLOAD_SECTORS), "--master-key-file", str(work / "mk.bin"), "--key-file", "-", str(image)],
-                   input=PASSWORD.encode(), check=True, capture_output=True)
-    data = plain.read_bytes()
-    with open(image, "r+b") as fh:
-        fh.seek(PAYLOAD_SECTORS * 512)
-        for sector in range(len(data) // 512):
-            enc = Cipher(algorithms.AES(KEY), modes.XTS(sector.to_bytes(16, "little"))).encryptor()
-            fh.write(enc.update(data[sector * 512:(sector + 1) * 512]) + enc.finalize())
+    image = luks1_image(work, plain, PASSWORD, KEY, PAYLOAD_SECTORS)
     os.truncate(image, PAYLOAD_SECTORS * 512 + (1 << 20) + 1000)  # a quarter of the payload, cut mid-sector
     luks2 = work / "luks2.img"
     with open(luks2, "wb") as fh:

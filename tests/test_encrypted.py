@@ -10,13 +10,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from ektools import need_tool
 from evidencekit import open_evidence
 from evidencekit.errors import CredentialError
 from evidencekit.inventory import files
 from evidencekit.sources import Credentials
+from images import luks1_image
 
 PASSWORD = "correct horse"
 MASTER_KEY = bytes(range(32))
@@ -35,22 +35,7 @@ def luks(tmp_path_factory) -> Path:
     with open(plain, "wb") as fh:
         fh.truncate(2 << 20)
     subprocess.run(["mke2fs", "-q", "-F", "-t", "ext2", "-L", "SECRET", "-d", str(tree), str(plain)], check=True)
-    (work / "mk.bin").write_bytes(MASTER_KEY)
-    image = work / "luks.img"
-    with open(image, "wb") as fh:
-        fh.truncate((PAYLOAD_SECTORS * 512) + (2 << 20))
-    subprocess.run(["cryptsetup", "luksFormat", "--type", "luks1", "--batch-mode", "--cipher", "aes-xts-plain64",
-                    "--key-size", "256", "--hash", "sha256", "--pbkdf-force-iterations", "1000", "--align-payload",
-                    str(PAYLOAD_SECTORS), "--master-key-file", str(work / "mk.bin"), "--key-file", "-", str(image)],
-                   input=PASSWORD.encode(), check=True, capture_output=True)
-    data = plain.read_bytes()
-    with open(image, "r+b") as fh:
-        fh.seek(PAYLOAD_SECTORS * 512)
-        for sector in range(len(data) // 512):
-            tweak = sector.to_bytes(16, "little")
-            encryptor = Cipher(algorithms.AES(MASTER_KEY), modes.XTS(tweak)).encryptor()
-            fh.write(encryptor.update(data[sector * 512:(sector + 1) * 512]) + encryptor.finalize())
-    return image
+    return luks1_image(work, plain, PASSWORD, MASTER_KEY, PAYLOAD_SECTORS)
 
 
 def test_opens_with_the_password(luks):
