@@ -78,6 +78,7 @@ class TskFileSystem:
         self.source_tz = source_tz or "UTC"  # the zone local-time fields (FAT, exFAT without offsets) are read in
         self.assumed_zone = self.source_tz if self.fs_type in LOCAL_TIME_FS else None
         self._parent_spec = parent_spec
+        self._root_inum = int(fs.info.root_inum)
         self._ext = ExtInodeTable(img, offset) if self.fs_type.startswith("ext") else None
         self._fat = FatDentries(lambda at, n: img.read(offset + at, n)) if self.fs_type in ("fat12", "fat16", "fat32") else None
         self._exfat = ExfatDentries(lambda at, n: img.read(offset + at, n)) if self.fs_type == "exfat" else None
@@ -112,7 +113,7 @@ class TskFileSystem:
     def root_names(self) -> dict[str, int]:
         """Allocated entries of the root directory (TSK's virtual ones left out): name -> size."""
         out = {}
-        for f in self._fs.open_dir(inode=int(self._fs.info.root_inum)):
+        for f in self._fs.open_dir(inode=self._root_inum):
             name, meta = f.info.name, f.info.meta
             if meta is None or not int(name.flags) & NAME_ALLOC or name.name in (b".", b".."):
                 continue
@@ -134,8 +135,7 @@ class TskFileSystem:
     # segments of plan() concatenated in order give exactly the serial walk, so workers can
     # list them in parallel without changing the output.
     def root(self) -> Segment:
-        inum = int(self._fs.info.root_inum)
-        return ("tree", inum, "", (inum,))
+        return ("tree", self._root_inum, "", (self._root_inum,))
 
     def entries(self, evidence_path: str) -> Iterator[Entry]:
         return self.segment_entries(evidence_path, self.root())
@@ -154,7 +154,7 @@ class TskFileSystem:
                         subdirs: list[tuple[int, str, tuple[int, ...]]]) -> Iterator[Entry]:
         """Entries of one directory (none when evidence_path is None); its subdirectories into subdirs."""
         try:
-            if inode == int(self._fs.info.root_inum) and self._ext is not None and self._impossible_directory(
+            if self._ext is not None and inode == self._root_inum and self._impossible_directory(
                     parent_path, inode, self._ext.dir_size(inode) or 0):
                 return  # ext only: other file systems' roots were read when TSK opened them
             for f in self._fs.open_dir(inode=inode):
