@@ -69,6 +69,15 @@ def test_a_rerun_skips_finished_steps_and_adds_nothing(tmp_path, images, examine
     manifest = write_manifest(tmp_path / "m.yaml", [case_entry(tmp_path / "case", _exhibits(images)[:1])])
     assert run_cli("batch", "run", str(manifest), "--workers", "1").returncode == 0
     before = (entries(tmp_path / "case"), stored(tmp_path / "case"))
+    reference = sequential_reference(tmp_path, _exhibits(images)[:1], examiner, timeline=True)
+    assert before[1] == stored(reference)
+    # one worker: the check before is hashed beside the walk, in the listing unit (as case process does)
+    process_note = next(n for n in _batch_notes(tmp_path / "case") if n.get("step") == "process")
+    assert sorted(u["unit"] for u in process_note["units"]) == ["after", "list-0", "plan"]
+    with Case.open(tmp_path / "case") as case:
+        registered = case.exhibit("E1").hashes["sha256"]
+        verified = [e.body for e in case.entries() if e.action == "verified"]
+    assert len(verified) == 1 and verified[0]["inputs"]["before_media_sha256"] == registered, verified
     again = run_cli("batch", "run", str(manifest), "--json")
     assert again.returncode == 0, again.stderr
     summary = json.loads(again.stdout.splitlines()[-1])
@@ -176,14 +185,15 @@ def test_a_killed_coordinator_resumes_with_the_same_command(tmp_path, images, ex
 def test_a_unit_time_out_is_a_recorded_warning(tmp_path, images, examiner):
     """plaso stopped by the manifest's unit_timeout: a warning in the timeline, the step still finishes.
 
-    The time-out applies to every unit: 4 s is ample for hashing and listing the 40 MB image and
-    far too short for log2timeline (its start-up alone takes longer)."""
+    The time-out applies to every unit: 1.5 s is ample for hashing and listing the 40 MB image and
+    too short for log2timeline on it (its start-up alone takes about 1 s on a fast machine; 4 s
+    was not always too short)."""
     manifest = write_manifest(tmp_path / "m.yaml", [case_entry(tmp_path / "case", _exhibits(images)[1:],
-                                                               artifacts="default", unit_timeout=4)])
+                                                               artifacts="default", unit_timeout=1.5)])
     proc = run_cli("batch", "run", str(manifest), "--workers", "1", "--json")
     assert proc.returncode == 0, proc.stderr
     row = json.loads(proc.stdout.splitlines()[-1])["exhibits"][0]
-    assert row["status"] == "done" and any("plaso" in w and "4" in w for w in row["warnings"]), row
+    assert row["status"] == "done" and any("plaso" in w and "1.5 s" in w for w in row["warnings"]), row
     with Case.open(tmp_path / "case") as case:
         parts = [e.body["details"] for e in case.entries() if e.action == "analysed"]
         warned = case.db.execute("SELECT message FROM timeline_warnings WHERE source = 'plaso'").fetchall()

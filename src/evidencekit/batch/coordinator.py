@@ -9,7 +9,6 @@ redoes unfinished ones from the start, so nothing is stored twice.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 
 from evidencekit.batch import analysis, steps
 from evidencekit.batch.executors import Executor
-from evidencekit.batch.exhibit_run import ExhibitRun
+from evidencekit.batch.exhibit_run import ExhibitRun, check_readable
 from evidencekit.batch.manifest import SOP_PREFIX, CaseSpec, ExhibitSpec, LoadedManifest
 from evidencekit.batch.staging import Staging
 from evidencekit.batch.units import Unit, UnitResult
@@ -69,7 +68,8 @@ class Coordinator:
             runs[i] = [self._exhibit_run(spec, case_dir, i, j, ex) for j, ex in enumerate(spec.exhibits)]
             self.prepared[str(case_dir)] = analysis.CaseTools(spec.options, self.loaded.relative)
             self.exhibits += runs[i]
-        self._check_readable()  # before any case is created or written: a refused batch leaves nothing
+        # before any case is created or written: a refused batch leaves nothing
+        check_readable(self.executor, [ex for ex in self.exhibits if ex.status == "pending"], self._fail)
         for i, spec in enumerate(self.loaded.manifest.cases):
             case_dir = self.loaded.case_dir(spec)
             try:
@@ -112,23 +112,6 @@ class Coordinator:
                                   "not run", case_dir=case_dir, number=case.meta.get('number'),
                                   expected=spec.number)
         return case
-
-    def _check_readable(self) -> None:
-        """Every worker must read every evidence path (shared storage at the same path)."""
-        todo = [ex for ex in self.exhibits if ex.status == "pending"]
-        paths = sorted({ex.evidence for ex in todo})
-        if not paths:
-            return
-        bad = self.executor.unreadable(paths)
-        for ex in todo:
-            missing_on = sorted(worker for worker, unread in bad.items() if ex.evidence in unread)
-            if missing_on and len(missing_on) == len(bad):
-                why = "no such file or directory" if not os.path.exists(ex.evidence) else "not readable by the workers"
-                self._fail(ex, f"{ex.evidence}: {why}")
-            elif missing_on:
-                raise ValidationError("{evidence}: not readable on worker {missing_on} (mount the shared "
-                                      "storage at the same path on every worker)", evidence=ex.evidence,
-                                      missing_on=missing_on[0])
 
     # -- steps -----------------------------------------------------------------------------
     def _advance(self, ex: ExhibitRun) -> None:
@@ -182,7 +165,9 @@ class Coordinator:
             return True
         if step == "process":
             self._submit_plan(ex)
-            self._submit(ex, "process", "media", "before", algorithms=steps.gate_algorithms(case, ex.spec.id))
+            if self.executor.size() > 1 or f"{ex.case_dir}|{ex.spec.id}|process|list-0" in ex.submitted:
+                self._submit(ex, "process", "media", "before", algorithms=steps.gate_algorithms(case, ex.spec.id))
+            # else the check before goes with the walk (_submit_lists)
             for later in ex.remaining:  # after a new inventory, every later step runs again
                 self._send_ahead(case, ex, later)
             return True
@@ -267,15 +252,18 @@ class Coordinator:
             steps.store_intake(case, self.examiner, payload, self._note(ex, "intake"))
             self._advance(ex)
         elif unit.kind == "plan":
-            ex.staging = Staging(case.db, ex.spec.id, len(payload.parts))
-            for n, (volume, segments) in enumerate(payload.parts):
-                self._submit(ex, "process", "list", f"list-{n}", volume=volume, segments=segments,
-                             hashes=list(ex.options.hashes))
+            self._submit_lists(case, ex, payload)
         elif unit.kind == "list":
             assert ex.staging is not None
-            ex.staging.add(int(unit.key.rsplit("-", 1)[-1]), payload)
+            key, part = unit.key.rsplit("|", 1)[0] + "|", int(unit.key.rsplit("-", 1)[-1])
+            if payload.before is not None:
+                ex.results[key + "before"] = payload.before
+            if ex.staging.last_missing(part) and key + "before" in ex.results:
+                # the check after reads the media while the last rows are stored
+                self._submit(ex, "process", "media", "after", algorithms=steps.gate_algorithms(case, ex.spec.id))
+            ex.staging.add(part, payload.rows)
             ex.results[unit.key] = None  # stored: free the rows
-            ex.files += len(payload)
+            ex.files += len(payload.rows)
         elif unit.kind == "plaso" and ex.step == "timeline":
             self._store_plaso(case, ex)
             self._advance(ex)
@@ -284,6 +272,19 @@ class Coordinator:
             self._advance(ex)
         if ex.step == "process":
             self._process_progress(case, ex)
+
+    def _submit_lists(self, case: Case, ex: ExhibitRun, plan: steps.ListingPlan) -> None:
+        """The plan's listing units. With one worker, the first also hashes the media for the check
+        before beside its walk (as ``case process`` does in a second thread), once the exhibit is
+        registered (its algorithms are known); otherwise the check before is a unit of its own."""
+        ex.staging = Staging(case.db, ex.spec.id, len(plan.parts))
+        before = None
+        if self.executor.size() <= 1 and ex.step == "process":
+            before = steps.gate_algorithms(case, ex.spec.id)
+            ex.submitted.add(f"{ex.case_dir}|{ex.spec.id}|process|before")
+        for n, (volume, segments) in enumerate(plan.parts):
+            self._submit(ex, "process", "list", f"list-{n}", volume=volume, segments=segments,
+                         hashes=list(ex.options.hashes), media_before=before if n == 0 else None)
 
     def _process_progress(self, case: Case, ex: ExhibitRun) -> None:
         """After the walk, the media is hashed again; with that back, everything is stored at once."""

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from evidencekit.batch.manifest import ExhibitSpec
 from evidencekit.batch.staging import Staging
+from evidencekit.errors import ValidationError
 from evidencekit.sources import Credentials
 
 
@@ -60,3 +63,21 @@ class ExhibitRun:
                 "unit_seconds": round(self.unit_seconds, 3), "unit_cpu_seconds": round(self.unit_cpu_seconds, 3),
                 "store_seconds": round(self.store_seconds, 3), "store_cpu_seconds": round(self.store_cpu_seconds, 3),
                 "skipped": self.skipped, "warnings": self.warnings, "error": self.error}
+
+
+def check_readable(executor: Any, todo: list[ExhibitRun], fail: Callable[[ExhibitRun, str], None]) -> None:
+    """Every worker must read every evidence path (shared storage at the same path): an exhibit
+    no worker can read fails alone; one that only some workers can read stops the batch."""
+    paths = sorted({ex.evidence for ex in todo})
+    if not paths:
+        return
+    bad = executor.unreadable(paths)
+    for ex in todo:
+        missing_on = sorted(worker for worker, unread in bad.items() if ex.evidence in unread)
+        if missing_on and len(missing_on) == len(bad):
+            why = "no such file or directory" if not os.path.exists(ex.evidence) else "not readable by the workers"
+            fail(ex, f"{ex.evidence}: {why}")
+        elif missing_on:
+            raise ValidationError("{evidence}: not readable on worker {missing_on} (mount the shared "
+                                  "storage at the same path on every worker)", evidence=ex.evidence,
+                                  missing_on=missing_on[0])

@@ -41,6 +41,11 @@ class Staging:
             self.db.executemany(self._insert, self.encoder.number(self._early.pop(self._next)))
             self._next += 1
 
+    def last_missing(self, part: int) -> bool:
+        """Whether ``part`` is the only part not yet received."""
+        received = self._next + len(self._early)
+        return received == self.parts - 1 and part >= self._next and part not in self._early
+
     @property
     def complete(self) -> bool:
         return self._next == self.parts

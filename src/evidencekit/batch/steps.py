@@ -118,12 +118,29 @@ def plan_listing(path: str, credentials: Credentials, units_per_volume: int,
     return plan
 
 
+@dataclass
+class ListedPart:
+    """One listing unit's rows (without exhibit and seq) and, when it was asked to hash the media
+    beside its walk, the check before (``before``)."""
+
+    rows: list[tuple[Any, ...]]
+    before: dict[str, str] | None = None
+
+
 def list_part(path: str, credentials: Credentials, volume: str, segments: list[Any] | None,
-              hashes: tuple[str, ...], check: Callable[[], None] = _never) -> tuple[list[tuple[Any, ...]], list[str]]:
-    """Rows (without exhibit and seq) of one part of the walk, with the reader's warnings."""
+              hashes: tuple[str, ...], check: Callable[[], None] = _never,
+              media_before: list[str] | None = None) -> tuple[ListedPart, list[str]]:
+    """One part of the walk, with the reader's warnings.
+
+    ``media_before``: also hash the decoded media with these algorithms in a second thread while
+    walking, as ``case process`` does (the executor gives it when it has one worker: nothing
+    else could hash beside the walk)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from evidencekit.inventory import hash_entries
 
-    with _evidence(path, credentials) as ev:
+    with _evidence(path, credentials) as ev, ThreadPoolExecutor(max_workers=1) as pool:
+        before = pool.submit(intake.media_digests, ev, media_before, lambda n: check()) if media_before else None
         reader = ev.reader(volume)
         seen = len(reader.warnings)
         if segments is None:
@@ -131,7 +148,7 @@ def list_part(path: str, credentials: Credentials, volume: str, segments: list[A
         else:
             entries = (e for seg in segments for e in reader.segment_entries(ev.path, seg))
         rows, _ = RowTails()(list(hash_entries(_checked(entries, check), hashes)))
-        return rows, reader.warnings[seen:]
+        return ListedPart(rows, before.result() if before else None), reader.warnings[seen:]
 
 
 def _checked(entries: Iterable[Any], check: Callable[[], None]) -> Iterator[Any]:

@@ -111,8 +111,8 @@ def _dispatch(unit: Unit) -> tuple[Any, list[str]]:
         plan = steps.plan_listing(path, cred, p["units_per_volume"], check)
         return plan, plan.warnings
     if unit.kind == "list":
-        rows, warnings = steps.list_part(path, cred, p["volume"], p["segments"], tuple(p["hashes"]), check)
-        return rows, warnings
+        return steps.list_part(path, cred, p["volume"], p["segments"], tuple(p["hashes"]), check,
+                               p.get("media_before"))
     if unit.kind == "media":
         return steps.media(path, cred, p["algorithms"], check), []
     if unit.kind == "scan":
