@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures as cf
+import contextlib
 import multiprocessing
 import os
 import socket
+import threading
 import time
 from abc import ABC, abstractmethod
 from typing import Any
@@ -90,11 +92,16 @@ class LocalExecutor(Executor):
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(list(PRELOAD))
         self._pool = self._new_pool()
-        # start the workers now: their imports overlap the coordinator's own start (cases, checks)
-        self._pool.submit(os.getpid)
+        # start the workers now, from a thread (starting the fork server waits for its imports):
+        # they overlap the coordinator's own start (imports, cases, checks)
+        threading.Thread(target=self._start_workers, name="pool-start", daemon=True).start()
         self._futures: dict[cf.Future[UnitResult], Unit] = {}
         self._attempts: collections.Counter[str] = collections.Counter()
         self._ready: collections.deque[tuple[Unit, UnitResult]] = collections.deque()
+
+    def _start_workers(self) -> None:
+        with contextlib.suppress(RuntimeError, cf.process.BrokenProcessPool):  # closed or broken meanwhile
+            self._pool.submit(os.getpid)
 
     def _new_pool(self) -> cf.ProcessPoolExecutor:
         return cf.ProcessPoolExecutor(self.workers, mp_context=self._context)
@@ -116,7 +123,7 @@ class LocalExecutor(Executor):
         if not self._ready and self._futures:
             done, _ = cf.wait(list(self._futures), timeout, return_when=cf.FIRST_COMPLETED)
             broken = False
-            for future in done:
+            for future in [f for f in self._futures if f in done]:  # in the order submitted
                 unit = self._futures.pop(future)
                 try:
                     self._ready.append((unit, future.result()))

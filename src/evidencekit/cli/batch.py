@@ -47,7 +47,6 @@ def run_cmd(manifest: str, workers: int | None, scheduler: str | None, as_json: 
     Exit 0 when every exhibit finished, 1 when some failed (the others still finished), 2 for a
     bad manifest or an unusable cluster.
     """
-    from evidencekit.batch.coordinator import Coordinator
     from evidencekit.batch.executors import make_executor
 
     loaded = load_manifest(manifest)
@@ -55,6 +54,8 @@ def run_cmd(manifest: str, workers: int | None, scheduler: str | None, as_json: 
     live = _LiveTable() if is_terminal() and not as_json else None
     on_event = _print_json if as_json else (live.update if live else None)
     with make_executor(workers, scheduler) as executor:
+        from evidencekit.batch.coordinator import Coordinator  # imported while the local workers start
+
         try:
             if live:
                 live.start()
