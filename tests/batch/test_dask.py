@@ -126,6 +126,9 @@ def test_a_killed_dask_worker_costs_a_retry_and_the_rows_match(tmp_path, images,
     assert notes[0]["executor"] == "dask" and notes[0]["workers"] == 2
     survivors = {u["worker"] for n in notes[1:] for u in n["units"] if n.get("step") == "process"}
     assert survivors  # every unit is recorded with the worker that ran it
+    # the units the scheduler ran again after the kill are counted, and the ledger says which
+    attempts = [u["attempts"] for n in notes[1:] for u in n["units"]]
+    assert executor.retries >= 1 and max(attempts) >= 2, (executor.retries, attempts)
 
 
 def test_batch_run_cli_with_scheduler(tmp_path, images, examiner, dask_cluster):

@@ -225,7 +225,8 @@ class Coordinator:
         ex.unit_cpu_seconds += result.cpu_seconds
         ex.log.setdefault(step, []).append({
             "unit": unit.key.rsplit("|", 1)[-1], "host": result.host, "worker": result.worker,
-            "seconds": result.seconds, "cpu_seconds": result.cpu_seconds, "versions": result.versions})
+            "seconds": result.seconds, "cpu_seconds": result.cpu_seconds, "attempts": result.attempts,
+            "versions": result.versions})
         try:
             self._timed(ex, self._continue, ex, unit, step)
         except EvidenceKitError as err:

@@ -126,7 +126,9 @@ class LocalExecutor(Executor):
             for future in [f for f in self._futures if f in done]:  # in the order submitted
                 unit = self._futures.pop(future)
                 try:
-                    self._ready.append((unit, future.result()))
+                    result = future.result()
+                    result.attempts = self._attempts[unit.key]
+                    self._ready.append((unit, result))
                 except cf.process.BrokenProcessPool:
                     broken = True
                     self._futures[future] = unit  # resubmitted below with the rest in flight
@@ -207,9 +209,13 @@ class DaskExecutor(Executor):
             time.sleep(DASK_POLL_S)
         if future is None:
             return None
+        lost = self._lost_with_workers(future)
         unit = self._futures.pop(future)
         try:
-            return unit, future.result()  # a unit's own failure is in its result, never raised
+            result = future.result()  # a unit's own failure is in its result, never raised
+            self.retries += lost
+            result.attempts = self._attempts[unit.key] + lost
+            return unit, result
         except Exception as err:
             # KilledWorker: the scheduler already retried it on other workers; anything else (a
             # cancelled or lost future, a closed connection) costs one attempt, as a dead local worker does
@@ -220,6 +226,15 @@ class DaskExecutor(Executor):
             self.retries += 1
             self.submit(unit)
             return None
+
+    def _lost_with_workers(self, future: Any) -> int:
+        """How many times the scheduler ran this unit again because its worker was lost (its
+        'suspicious' count), asked before the future is released; 0 if the scheduler will not say."""
+        try:  # a lambda travels by value: the scheduler needs no evidencekit to run it
+            return int(self.client.run_on_scheduler(
+                lambda key, dask_scheduler=None: getattr(dask_scheduler.tasks.get(key), "suspicious", 0), future.key))
+        except Exception:  # only a count for the record: the unit's result stands without it
+            return 0
 
     def unreadable(self, paths: list[str]) -> dict[str, list[str]]:
         return {str(addr): list(bad) for addr, bad in self.client.run(unreadable, paths).items()}

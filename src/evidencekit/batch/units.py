@@ -79,6 +79,7 @@ class UnitResult:
     versions: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     timed_out: bool = False
+    attempts: int = 1  # set by the executor: more than 1 when a lost worker made it run again
 
 
 def run_unit(unit: Unit) -> UnitResult:
