@@ -140,6 +140,8 @@ def test_a_killed_local_worker_costs_a_retry_and_no_hang(tmp_path, images, exami
     reference = sequential_reference(tmp_path, _exhibits(images), examiner)
     assert stored(tmp_path / "case") == stored(reference)
     verify_ok(tmp_path / "case")
+    attempts = [u["attempts"] for n in _batch_notes(tmp_path / "case") for u in n.get("units", [])]
+    assert max(attempts) >= 2 and sum(a - 1 for a in attempts) <= retries  # the ledger says which ran again
 
 
 def test_a_killed_coordinator_resumes_with_the_same_command(tmp_path, images, examiner):
@@ -204,11 +206,13 @@ def test_a_unit_time_out_is_a_recorded_warning(tmp_path, images, examiner):
 
 def test_a_time_out_inside_a_listing_or_hashing_unit_fails_the_exhibit_with_a_recorded_warning(tmp_path, images,
                                                                                               examiner):
-    """Every unit kind stops itself at unit_timeout: here the plan and the media hash of 'process'."""
+    """Every unit kind stops itself at unit_timeout: here the plan and the media hash of 'process'.
+    The plaso unit sent ahead of the timeline stops too; what it left in the work folder goes."""
     case_dir = tmp_path / "case"
     first = write_manifest(tmp_path / "m1.yaml", [case_entry(case_dir, _exhibits(images)[:1], steps=["intake"])])
     assert run_cli("batch", "run", str(first), "--workers", "1").returncode == 0
-    manifest = write_manifest(tmp_path / "m2.yaml", [case_entry(case_dir, _exhibits(images)[:1], steps=["process"],
+    manifest = write_manifest(tmp_path / "m2.yaml", [case_entry(case_dir, _exhibits(images)[:1],
+                                                                steps=["process", "timeline"], artifacts="default",
                                                                 unit_timeout=0.001)])
     proc = run_cli("batch", "run", str(manifest), "--workers", "1", "--json")
     assert proc.returncode == 1, proc.stderr
@@ -221,6 +225,7 @@ def test_a_time_out_inside_a_listing_or_hashing_unit_fails_the_exhibit_with_a_re
         assert case.db.execute("SELECT count(*) FROM files").fetchone()[0] == 0
         assert case.exhibit("E1").status != "processed"
     verify_ok(case_dir)
+    assert not (tmp_path / "m2.work").exists()  # the failed exhibit's plaso leftovers are removed
 
 
 def test_plaso_runs_in_the_work_folder_and_the_coordinator_places_its_storage_in_the_case(tmp_path, images, examiner):

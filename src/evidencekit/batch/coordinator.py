@@ -56,6 +56,7 @@ class Coordinator:
                 if got is not None:
                     self._handle(*got)
                 self.on_event({"event": "tick", "retries": self.executor.retries})
+            self._tidy_failed()
         finally:
             for case in self.cases.values():
                 case.close()
@@ -369,6 +370,15 @@ class Coordinator:
             "manifest_sha256": self.loaded.sha256, "step": step, "executor": self.executor.kind,
             "unit": result.key.rsplit("|", 1)[-1], "unit_timeout": ex.options.unit_timeout,
             "warning": result.error, "host": result.host, "worker": result.worker})
+
+    def _tidy_failed(self) -> None:
+        """Every unit is back: what a failed exhibit's plaso unit wrote into the work folder is
+        removed (a rerun makes it again), so nothing derived lies about outside a case."""
+        work = self.loaded.work_dir()
+        for ex in self.exhibits:
+            case = self.cases.get(ex.case_dir)
+            if ex.status == "failed" and case is not None:
+                steps.remove_work(work, case, ex.spec.id)
 
     def _note(self, ex: ExhibitRun, step: str) -> dict[str, Any]:
         """The batch's record of a step: which manifest, which executor, and each unit's host and versions."""

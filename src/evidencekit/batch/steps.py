@@ -230,6 +230,16 @@ def plaso_workdir(work: Path, case: Case, exhibit_id: str) -> str:
     return str(work / case.id / exhibit_id.replace("/", "_") / "plaso")
 
 
+def remove_work(work: Path, case: Case, exhibit_id: str) -> None:
+    """Remove an exhibit's folder from the work folder (and the parents it leaves empty)."""
+    import shutil
+
+    folder = Path(plaso_workdir(work, case, exhibit_id)).parent
+    if folder.is_dir():
+        shutil.rmtree(folder, ignore_errors=True)
+        tidy_work(folder.parent, work)
+
+
 def registered_path(case: Case, exhibit_id: str) -> str | None:
     row = case.db.execute("SELECT path FROM exhibits WHERE id = ?", (exhibit_id,)).fetchone()
     return row[0] if row else None
