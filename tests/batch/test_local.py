@@ -71,9 +71,14 @@ def test_a_rerun_skips_finished_steps_and_adds_nothing(tmp_path, images, examine
     before = (entries(tmp_path / "case"), stored(tmp_path / "case"))
     reference = sequential_reference(tmp_path, _exhibits(images)[:1], examiner, timeline=True)
     assert before[1] == stored(reference)
-    # one worker: the check before is hashed beside the walk, in the listing unit (as case process does)
+    # one worker: a few coarse listing parts (stored while the next is walked); the first starts
+    # the media hash of the check before in the worker's background thread, the before unit after
+    # the parts collects it (the overlap of case process's two threads)
     process_note = next(n for n in _batch_notes(tmp_path / "case") if n.get("step") == "process")
-    assert sorted(u["unit"] for u in process_note["units"]) == ["after", "list-0", "plan"]
+    units = {u["unit"]: u for u in process_note["units"]}
+    assert {"plan", "before", "after", "list-0", "list-1"} <= set(units), sorted(units)
+    assert units["list-0"].get("started_the_check_before") and units["before"].get("hashed_beside_the_walk")
+    assert not units["after"].get("hashed_beside_the_walk")
     with Case.open(tmp_path / "case") as case:
         registered = case.exhibit("E1").hashes["sha256"]
         verified = [e.body for e in case.entries() if e.action == "verified"]

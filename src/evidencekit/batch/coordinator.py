@@ -10,6 +10,7 @@ redoes unfinished ones from the start, so nothing is stored twice.
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from evidencekit.errors import CaseError, EvidenceKitError, ValidationError
 from evidencekit.sources import Credentials
 
 POLL_S = 0.25
+ONE_WORKER_PARTS = 4
 SEIZURE = ("description", "seal", "seized_from", "seized_at", "seized_on", "received_from")
 
 
@@ -184,8 +186,11 @@ class Coordinator:
         return False
 
     def _submit_plan(self, ex: ExhibitRun) -> None:
-        size = self.executor.size()  # one worker: one listing unit, no plan walk (nothing to overlap)
-        self._submit(ex, "process", "plan", "plan", units_per_volume=1 if size <= 1 else 2 * size)
+        size = self.executor.size()
+        # one worker: a few coarse parts from a shallow plan (the top directories), so that the
+        # coordinator stores each part while the worker walks the next
+        self._submit(ex, "process", "plan", "plan", units_per_volume=ONE_WORKER_PARTS if size <= 1 else 2 * size,
+                     trees_per_unit=1 if size <= 1 else 8)
 
     def _send_ahead(self, case: Case, ex: ExhibitRun, step: str) -> None:
         if step == "timeline" and ex.options.artifacts.lower() != "none":
@@ -227,7 +232,7 @@ class Coordinator:
         ex.log.setdefault(step, []).append({
             "unit": unit.key.rsplit("|", 1)[-1], "host": result.host, "worker": result.worker,
             "seconds": result.seconds, "cpu_seconds": result.cpu_seconds, "attempts": result.attempts,
-            "versions": result.versions})
+            "versions": result.versions, **result.details})
         try:
             self._timed(ex, self._continue, ex, unit, step)
         except EvidenceKitError as err:
@@ -258,14 +263,12 @@ class Coordinator:
         elif unit.kind == "list":
             assert ex.staging is not None
             key, part = unit.key.rsplit("|", 1)[0] + "|", int(unit.key.rsplit("-", 1)[-1])
-            if payload.before is not None:
-                ex.results[key + "before"] = payload.before
             if ex.staging.last_missing(part) and key + "before" in ex.results:
                 # the check after reads the media while the last rows are stored
                 self._submit(ex, "process", "media", "after", algorithms=steps.gate_algorithms(case, ex.spec.id))
-            ex.staging.add(part, payload.rows)
+            ex.staging.add(part, payload)
             ex.results[unit.key] = None  # stored: free the rows
-            ex.files += len(payload.rows)
+            ex.files += len(payload)
         elif unit.kind == "plaso" and ex.step == "timeline":
             self._store_plaso(case, ex)
             self._advance(ex)
@@ -276,17 +279,18 @@ class Coordinator:
             self._process_progress(case, ex)
 
     def _submit_lists(self, case: Case, ex: ExhibitRun, plan: steps.ListingPlan) -> None:
-        """The plan's listing units. With one worker, the first also hashes the media for the check
-        before beside its walk (as ``case process`` does in a second thread), once the exhibit is
-        registered (its algorithms are known); otherwise the check before is a unit of its own."""
+        """The plan's listing units. With one worker (and the exhibit registered) the first starts
+        the check before's media hash beside the walk, the ``before`` unit after them collects it
+        (``batch.media_hash``): the overlap of ``case process``'s two threads."""
         ex.staging = Staging(case.db, ex.spec.id, len(plan.parts))
-        before = None
+        beside = None
         if self.executor.size() <= 1 and ex.step == "process":
-            before = steps.gate_algorithms(case, ex.spec.id)
-            ex.submitted.add(f"{ex.case_dir}|{ex.spec.id}|process|before")
+            beside = {"token": uuid.uuid4().hex, "algorithms": steps.gate_algorithms(case, ex.spec.id)}
         for n, (volume, segments) in enumerate(plan.parts):
             self._submit(ex, "process", "list", f"list-{n}", volume=volume, segments=segments,
-                         hashes=list(ex.options.hashes), media_before=before if n == 0 else None)
+                         hashes=list(ex.options.hashes), media_before=beside if n == 0 else None)
+        if beside is not None:
+            self._submit(ex, "process", "media", "before", **beside)
 
     def _process_progress(self, case: Case, ex: ExhibitRun) -> None:
         """After the walk, the media is hashed again; with that back, everything is stored at once."""
@@ -372,13 +376,10 @@ class Coordinator:
             "warning": result.error, "host": result.host, "worker": result.worker})
 
     def _tidy_failed(self) -> None:
-        """Every unit is back: what a failed exhibit's plaso unit wrote into the work folder is
-        removed (a rerun makes it again), so nothing derived lies about outside a case."""
-        work = self.loaded.work_dir()
+        """Every unit is back: a failed exhibit's plaso leftovers leave the work folder (a rerun makes them again)."""
         for ex in self.exhibits:
-            case = self.cases.get(ex.case_dir)
-            if ex.status == "failed" and case is not None:
-                steps.remove_work(work, case, ex.spec.id)
+            if ex.status == "failed" and ex.case_dir in self.cases:
+                steps.remove_work(self.loaded.work_dir(), self.cases[ex.case_dir], ex.spec.id)
 
     def _note(self, ex: ExhibitRun, step: str) -> dict[str, Any]:
         """The batch's record of a step: which manifest, which executor, and each unit's host and versions."""

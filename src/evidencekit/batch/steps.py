@@ -97,8 +97,11 @@ class ListingPlan:
 
 
 def plan_listing(path: str, credentials: Credentials, units_per_volume: int,
-                 check: Callable[[], None] = _never) -> ListingPlan:
+                 check: Callable[[], None] = _never, trees_per_unit: int = 8) -> ListingPlan:
     """The walk plan of ``files -j`` (``reader.plan``), grouped into about ``units_per_volume`` parts.
+
+    ``trees_per_unit``: subtrees the plan looks for per part; the fewer, the shallower (cheaper)
+    the plan's own walk of the top directories, the coarser the parts.
 
     Concatenating the parts' rows in this order gives exactly the rows of one serial walk.
     """
@@ -107,7 +110,7 @@ def plan_listing(path: str, credentials: Credentials, units_per_volume: int,
         for name, reader in ev.readers():
             seen = len(reader.warnings)
             if units_per_volume > 1 and hasattr(reader, "plan") and reader.size_hint() >= MIN_INODES:
-                segments = reader.plan(units_per_volume * 8)
+                segments = reader.plan(units_per_volume * trees_per_unit)
                 size = max(1, -(-len(segments) // units_per_volume))
                 plan.parts += [(name, segments[i:i + size]) for i in range(0, len(segments), size)]
             else:
@@ -118,29 +121,21 @@ def plan_listing(path: str, credentials: Credentials, units_per_volume: int,
     return plan
 
 
-@dataclass
-class ListedPart:
-    """One listing unit's rows (without exhibit and seq) and, when it was asked to hash the media
-    beside its walk, the check before (``before``)."""
-
-    rows: list[tuple[Any, ...]]
-    before: dict[str, str] | None = None
-
-
 def list_part(path: str, credentials: Credentials, volume: str, segments: list[Any] | None,
               hashes: tuple[str, ...], check: Callable[[], None] = _never,
-              media_before: list[str] | None = None) -> tuple[ListedPart, list[str]]:
-    """One part of the walk, with the reader's warnings.
+              media_before: dict[str, Any] | None = None) -> tuple[list[tuple[Any, ...]], list[str]]:
+    """Rows (without exhibit and seq) of one part of the walk, with the reader's warnings.
 
-    ``media_before``: also hash the decoded media with these algorithms in a second thread while
-    walking, as ``case process`` does (the executor gives it when it has one worker: nothing
-    else could hash beside the walk)."""
-    from concurrent.futures import ThreadPoolExecutor
-
+    ``media_before`` (``token``, ``algorithms``): first start the media hash of the check before
+    in this worker's background thread (``batch.media_hash``), as ``case process`` hashes beside
+    its walk; the coordinator asks for it when it has one worker, nothing else could overlap."""
     from evidencekit.inventory import hash_entries
 
-    with _evidence(path, credentials) as ev, ThreadPoolExecutor(max_workers=1) as pool:
-        before = pool.submit(intake.media_digests, ev, media_before, lambda n: check()) if media_before else None
+    if media_before:
+        from evidencekit.batch import media_hash
+
+        media_hash.start(media_before["token"], path, credentials, media_before["algorithms"], check)
+    with _evidence(path, credentials) as ev:
         reader = ev.reader(volume)
         seen = len(reader.warnings)
         if segments is None:
@@ -148,7 +143,7 @@ def list_part(path: str, credentials: Credentials, volume: str, segments: list[A
         else:
             entries = (e for seg in segments for e in reader.segment_entries(ev.path, seg))
         rows, _ = RowTails()(list(hash_entries(_checked(entries, check), hashes)))
-        return ListedPart(rows, before.result() if before else None), reader.warnings[seen:]
+        return rows, reader.warnings[seen:]
 
 
 def _checked(entries: Iterable[Any], check: Callable[[], None]) -> Iterator[Any]:
@@ -157,11 +152,13 @@ def _checked(entries: Iterable[Any], check: Callable[[], None]) -> Iterator[Any]
         yield entry
 
 
-def media(path: str, credentials: Credentials, algorithms: list[str], check: Callable[[], None] = _never
-          ) -> dict[str, str]:
-    """Digests of the decoded media (the integrity gate's reading part)."""
-    with _evidence(path, credentials) as ev:
-        return intake.media_digests(ev, algorithms, lambda n: check())
+def media(path: str, credentials: Credentials, algorithms: list[str], check: Callable[[], None] = _never,
+          token: str | None = None) -> tuple[dict[str, str], bool]:
+    """Digests of the decoded media (the integrity gate's reading part; ``batch.media_hash``), and
+    whether they were hashed beside the walk."""
+    from evidencekit.batch import media_hash
+
+    return media_hash.media(path, credentials, algorithms, check, token, _evidence)
 
 
 def content_scan(path: str, credentials: Credentials, registered: dict[str, Any], rules: str | None,

@@ -80,6 +80,7 @@ class UnitResult:
     warnings: list[str] = field(default_factory=list)
     timed_out: bool = False
     attempts: int = 1  # set by the executor: more than 1 when a lost worker made it run again
+    details: dict[str, Any] = field(default_factory=dict)  # how the unit did its work, for its ledger record
 
 
 def run_unit(unit: Unit) -> UnitResult:
@@ -88,7 +89,7 @@ def run_unit(unit: Unit) -> UnitResult:
     result = UnitResult(unit.key, host=socket.gethostname(), worker=_worker_name())
     with _ONE_AT_A_TIME:
         try:
-            result.payload, result.warnings = _dispatch(unit)
+            result.payload, result.warnings, result.details = _dispatch(unit)
         except UnitTimeout as err:
             result.error, result.timed_out = str(err), True
         except EvidenceKitError as err:
@@ -102,27 +103,29 @@ def run_unit(unit: Unit) -> UnitResult:
     return result
 
 
-def _dispatch(unit: Unit) -> tuple[Any, list[str]]:
+def _dispatch(unit: Unit) -> tuple[Any, list[str], dict[str, Any]]:
     from evidencekit.batch import steps
 
     p, path, cred, check = unit.params, unit.evidence, unit.credentials, deadline_check(unit)
     if unit.kind == "examine":
-        return steps.examine(path, cred, p["exhibit"], p["seizure"], p.get("acquisition"), check), []
+        return steps.examine(path, cred, p["exhibit"], p["seizure"], p.get("acquisition"), check), [], {}
     if unit.kind == "plan":
-        plan = steps.plan_listing(path, cred, p["units_per_volume"], check)
-        return plan, plan.warnings
+        plan = steps.plan_listing(path, cred, p["units_per_volume"], check, p.get("trees_per_unit", 8))
+        return plan, plan.warnings, {}
     if unit.kind == "list":
-        return steps.list_part(path, cred, p["volume"], p["segments"], tuple(p["hashes"]), check,
-                               p.get("media_before"))
+        rows, warnings = steps.list_part(path, cred, p["volume"], p["segments"], tuple(p["hashes"]), check,
+                                         p.get("media_before"))
+        return rows, warnings, {"started_the_check_before": True} if p.get("media_before") else {}
     if unit.kind == "media":
-        return steps.media(path, cred, p["algorithms"], check), []
+        digests, beside = steps.media(path, cred, p["algorithms"], check, p.get("token"))
+        return digests, [], {"hashed_beside_the_walk": True} if beside else {}
     if unit.kind == "scan":
-        return steps.content_scan(path, cred, p["registered"], p["rules"], p["file_timeout"], check), []
+        return steps.content_scan(path, cred, p["registered"], p["rules"], p["file_timeout"], check), [], {}
     if unit.kind == "plaso":
         run = steps.plaso_run(path, p["exhibit_kind"], p["workdir"], p["artifacts"], unit.timeout)
-        return run, [f"plaso: {run.reason}"] if run.reason else []
+        return run, [f"plaso: {run.reason}"] if run.reason else [], {}
     if unit.kind == "probe":
-        return unreadable(p["paths"]), []
+        return unreadable(p["paths"]), [], {}
     raise ValueError(f"unknown unit kind {unit.kind!r}")
 
 
