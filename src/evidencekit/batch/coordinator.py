@@ -262,9 +262,9 @@ class Coordinator:
             self._submit_lists(case, ex, payload)
         elif unit.kind == "list":
             assert ex.staging is not None
-            key, part = unit.key.rsplit("|", 1)[0] + "|", int(unit.key.rsplit("-", 1)[-1])
-            if ex.staging.last_missing(part) and key + "before" in ex.results:
-                # the check after reads the media while the last rows are stored
+            part = int(unit.key.rsplit("-", 1)[-1])
+            if ex.staging.last_missing(part) and ex.step == "process":  # registered: its algorithms are known
+                # the check after reads the media while the last rows are stored (and the check before may still run)
                 self._submit(ex, "process", "media", "after", algorithms=steps.gate_algorithms(case, ex.spec.id))
             ex.staging.add(part, payload)
             ex.results[unit.key] = None  # stored: free the rows
@@ -293,13 +293,13 @@ class Coordinator:
             self._submit(ex, "process", "media", "before", **beside)
 
     def _process_progress(self, case: Case, ex: ExhibitRun) -> None:
-        """After the walk, the media is hashed again; with that back, everything is stored at once."""
+        """After the walk, the media is hashed again; with both checks back, everything is stored at once."""
         key = f"{ex.case_dir}|{ex.spec.id}|process|"
         staging = ex.staging
-        if staging is None or not staging.complete or key + "before" not in ex.results:
+        if staging is None or not staging.complete:
             return
-        if key + "after" not in ex.results:
-            self._submit(ex, "process", "media", "after", algorithms=steps.gate_algorithms(case, ex.spec.id))
+        self._submit(ex, "process", "media", "after", algorithms=steps.gate_algorithms(case, ex.spec.id))  # once
+        if key + "after" not in ex.results or key + "before" not in ex.results:
             return
         try:
             summary = steps.store_processed(case, self.examiner, ex.spec.id, ex.results[key + "plan"], staging,
