@@ -86,5 +86,6 @@ def case_entry(case_dir: Path, exhibits: list[tuple[str, Path]], steps: list[str
                    "exhibits": [{"id": eid, "path": str(path)} for eid, path in exhibits]}
     if steps is not None:
         entry["steps"] = steps
-    entry["options"] = {"artifacts": "none", **options}
+    # whole_below_mb 0: these images are small, and most tests are about the units of larger ones
+    entry["options"] = {"artifacts": "none", "whole_below_mb": 0, **options}
     return entry

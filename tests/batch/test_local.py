@@ -15,6 +15,7 @@ import pytest
 from batchutil import case_entry, entries, sequential_reference, stored, verify_ok, write_manifest
 
 from case.util import run_cli
+from evidencekit.batch import small
 from evidencekit.batch.coordinator import Coordinator
 from evidencekit.batch.executors import LocalExecutor
 from evidencekit.batch.manifest import load_manifest
@@ -63,6 +64,28 @@ def test_batch_run_stores_what_sequential_case_process_stores(tmp_path, images, 
         units = {u["unit"] for u in note["units"]}
         assert {"plan", "before", "after"} <= units and sum(u.startswith("list-") for u in units) >= 2
         assert all(u["versions"]["pytsk3"] and u["versions"]["evidencekit"] and u["host"] for u in note["units"])
+
+
+def test_a_small_exhibit_is_read_in_one_unit_and_stored_as_from_separate_units(tmp_path, images, examiner):
+    """Below whole_below_mb, intake and processing read in one unit; the rows and entries are those
+    of the sequential commands, and both steps' notes name the unit."""
+    manifest = write_manifest(tmp_path / "m.yaml", [case_entry(tmp_path / "case", _exhibits(images),
+                                                               whole_below_mb=256)])
+    proc = run_cli("batch", "run", str(manifest), "--workers", "2", "--json")
+    assert proc.returncode == 0, proc.stderr
+    reference = sequential_reference(tmp_path, _exhibits(images), examiner, timeline=True)
+    assert stored(tmp_path / "case") == stored(reference)
+    verify_ok(tmp_path / "case")
+    notes = [n for n in _batch_notes(tmp_path / "case") if n.get("step") in ("intake", "process")]
+    assert len(notes) == 4 and all([u["unit"] for u in n["units"]] == ["whole"] for n in notes), notes
+    with Case.open(tmp_path / "case") as case:
+        actions = [e.action for e in case.entries() if e.exhibit == "E1"]
+        registered = case.exhibit("E1").hashes["sha256"]
+        verified = [e.body for e in case.entries() if e.action == "verified" and e.exhibit == "E1"]
+    assert actions[:2] == ["received", "note"] and "processed" in actions and "analysed" in actions, actions
+    assert verified[0]["inputs"]["before_media_sha256"] == registered
+    # a larger threshold than the evidence, a smaller one: the same manifest takes the other way
+    assert not small.is_small(str(images[0]), 0) and small.is_small(str(images[0]), 256)
 
 
 def test_a_rerun_skips_finished_steps_and_adds_nothing(tmp_path, images, examiner):

@@ -15,9 +15,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from evidencekit.batch import analysis, steps
+from evidencekit.batch import analysis, small, steps
 from evidencekit.batch.executors import Executor
-from evidencekit.batch.exhibit_run import ExhibitRun, check_readable
+from evidencekit.batch.exhibit_run import ExhibitRun, check_readable, open_case
 from evidencekit.batch.manifest import SOP_PREFIX, CaseSpec, ExhibitSpec, LoadedManifest
 from evidencekit.batch.staging import Staging
 from evidencekit.batch.units import Unit, UnitResult
@@ -76,7 +76,7 @@ class Coordinator:
         for i, spec in enumerate(self.loaded.manifest.cases):
             case_dir = self.loaded.case_dir(spec)
             try:
-                self.cases[str(case_dir)] = self._open_case(spec, case_dir)
+                self.cases[str(case_dir)] = open_case(spec, case_dir, self.examiner)
             except EvidenceKitError as err:
                 for ex in runs[i]:
                     self._fail(ex, str(err))
@@ -103,18 +103,6 @@ class Coordinator:
                                "is not set")
             ex.credentials = Credentials(password=password)
         return ex
-
-    def _open_case(self, spec: CaseSpec, case_dir: Path) -> Case:
-        if not (case_dir / "case.db").exists() and not (case_dir.is_dir() and any(case_dir.iterdir())):
-            return Case.init(case_dir, number=spec.number, title=spec.title, authority=spec.authority,
-                             authority_date=spec.authority_date, examiner=self.examiner)
-        case = Case.open(case_dir)
-        if case.meta.get("number") != spec.number:
-            case.close()
-            raise ValidationError("{case_dir}: holds case {number!r}, not {expected!r}; its exhibits are "
-                                  "not run", case_dir=case_dir, number=case.meta.get('number'),
-                                  expected=spec.number)
-        return case
 
     # -- steps -----------------------------------------------------------------------------
     def _advance(self, ex: ExhibitRun) -> None:
@@ -161,9 +149,11 @@ class Coordinator:
         plaso and the content scans go with processing (stored in their own steps)."""
         if step == "intake":
             seizure = {k: getattr(ex.spec, k) for k in SEIZURE}
-            self._submit(ex, "intake", "examine", "examine", exhibit=ex.spec.id, seizure=seizure,
-                         acquisition=ex.spec.expect[0] if ex.spec.expect else None)
-            if "process" in ex.remaining:
+            whole = "process" in ex.remaining and small.is_small(ex.evidence, ex.options.whole_below_mb)
+            self._submit(ex, "intake", "whole" if whole else "examine", "whole" if whole else "examine",
+                         exhibit=ex.spec.id, seizure=seizure, acquisition=ex.spec.expect[0] if ex.spec.expect else None,
+                         **({"hashes": list(ex.options.hashes)} if whole else {}))
+            if "process" in ex.remaining and not whole:
                 self._submit_plan(ex)
             return True
         if step == "process":
@@ -173,7 +163,7 @@ class Coordinator:
             # else the check before goes with the walk (_submit_lists)
             for later in ex.remaining:  # after a new inventory, every later step runs again
                 self._send_ahead(case, ex, later)
-            return True
+            return not self._store_process(case, ex)
         if step == "timeline":
             return self._start_timeline(case, ex)
         if step in analysis.CONTENT_STEPS:
@@ -258,6 +248,9 @@ class Coordinator:
         if unit.kind == "examine":
             steps.store_intake(case, self.examiner, payload, self._note(ex, "intake"))
             self._advance(ex)
+        elif unit.kind == "whole":  # a small exhibit's intake and process reads: stored as from their units
+            steps.store_intake(case, self.examiner, small.unpack(ex, payload, case.db), self._note(ex, "intake"))
+            self._advance(ex)
         elif unit.kind == "plan":
             self._submit_lists(case, ex, payload)
         elif unit.kind == "list":
@@ -275,8 +268,8 @@ class Coordinator:
         elif unit.kind == "scan" and ex.step == step:  # sent ahead, or sent by its own step
             self._store_content(case, ex, step)
             self._advance(ex)
-        if ex.step == "process":
-            self._process_progress(case, ex)
+        if ex.step == "process" and unit.kind not in ("whole", "examine") and self._store_process(case, ex):
+            self._advance(ex)
 
     def _submit_lists(self, case: Case, ex: ExhibitRun, plan: steps.ListingPlan) -> None:
         """The plan's listing units. With one worker (and the exhibit registered) the first starts
@@ -292,15 +285,16 @@ class Coordinator:
         if beside is not None:
             self._submit(ex, "process", "media", "before", **beside)
 
-    def _process_progress(self, case: Case, ex: ExhibitRun) -> None:
-        """After the walk, the media is hashed again; with both checks back, everything is stored at once."""
+    def _store_process(self, case: Case, ex: ExhibitRun) -> bool:
+        """After the walk, the media is hashed again; with both checks back, everything is stored
+        at once (True: stored)."""
         key = f"{ex.case_dir}|{ex.spec.id}|process|"
         staging = ex.staging
         if staging is None or not staging.complete:
-            return
+            return False
         self._submit(ex, "process", "media", "after", algorithms=steps.gate_algorithms(case, ex.spec.id))  # once
         if key + "after" not in ex.results or key + "before" not in ex.results:
-            return
+            return False
         try:
             summary = steps.store_processed(case, self.examiner, ex.spec.id, ex.results[key + "plan"], staging,
                                             ex.results[key + "before"], ex.results[key + "after"],
@@ -311,7 +305,7 @@ class Coordinator:
         ex.files = int(summary.get("files", ex.files))
         for done in [k for k in ex.results if k.startswith(key)]:
             del ex.results[done]
-        self._advance(ex)
+        return True
 
     # -- the later steps ---------------------------------------------------------------------
     def _start_timeline(self, case: Case, ex: ExhibitRun) -> bool:

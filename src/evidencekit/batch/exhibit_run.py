@@ -6,10 +6,12 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from evidencekit.batch.manifest import ExhibitSpec
 from evidencekit.batch.staging import Staging
+from evidencekit.case.store import Case
 from evidencekit.errors import ValidationError
 from evidencekit.sources import Credentials
 
@@ -81,3 +83,17 @@ def check_readable(executor: Any, todo: list[ExhibitRun], fail: Callable[[Exhibi
             raise ValidationError("{evidence}: not readable on worker {missing_on} (mount the shared "
                                   "storage at the same path on every worker)", evidence=ex.evidence,
                                   missing_on=missing_on[0])
+
+
+def open_case(spec: Any, case_dir: Path, examiner: Any) -> Case:
+    """The manifest's case: created when its directory is absent or empty, else opened if it holds this case."""
+    if not (case_dir / "case.db").exists() and not (case_dir.is_dir() and any(case_dir.iterdir())):
+        return Case.init(case_dir, number=spec.number, title=spec.title, authority=spec.authority,
+                         authority_date=spec.authority_date, examiner=examiner)
+    case = Case.open(case_dir)
+    if case.meta.get("number") != spec.number:
+        case.close()
+        raise ValidationError("{case_dir}: holds case {number!r}, not {expected!r}; its exhibits are "
+                              "not run", case_dir=case_dir, number=case.meta.get('number'),
+                              expected=spec.number)
+    return case

@@ -1,7 +1,7 @@
 """Work units: what a worker is sent and what it returns.
 
 A unit is one piece of one step of one exhibit (``examine`` for intake; ``plan``, ``list`` and
-``media`` for process; ``plaso`` for the timeline; ``scan`` for types and yara) or a ``probe`` of
+``media`` for process; ``whole`` for both of a small exhibit; ``plaso`` for the timeline; ``scan`` for types and yara) or a ``probe`` of
 the evidence paths. ``Unit.timeout`` is enforced inside the unit: the compute halves call a check
 as they read (per file, per hashed block), which stops the unit with :class:`UnitTimeout` (plaso:
 its own time-out on the subprocesses). Its key
@@ -28,7 +28,7 @@ from typing import Any
 from evidencekit.errors import EvidenceKitError
 from evidencekit.sources import Credentials
 
-KINDS = ("examine", "plan", "media", "list", "scan", "plaso", "probe")
+KINDS = ("examine", "whole", "plan", "media", "list", "scan", "plaso", "probe")
 # dfvfs and pytsk3 objects are not thread-safe: one unit at a time per process. Dask workers
 # are started with --nthreads 1 (docs/batch.md); this lock keeps a multi-threaded one correct.
 _ONE_AT_A_TIME = threading.Lock()
@@ -109,6 +109,11 @@ def _dispatch(unit: Unit) -> tuple[Any, list[str], dict[str, Any]]:
     p, path, cred, check = unit.params, unit.evidence, unit.credentials, deadline_check(unit)
     if unit.kind == "examine":
         return steps.examine(path, cred, p["exhibit"], p["seizure"], p.get("acquisition"), check), [], {}
+    if unit.kind == "whole":
+        from evidencekit.batch.small import read_whole
+
+        whole = read_whole(path, cred, p["exhibit"], p["seizure"], p.get("acquisition"), tuple(p["hashes"]), check)
+        return whole, whole["warnings"], {}
     if unit.kind == "plan":
         plan = steps.plan_listing(path, cred, p["units_per_volume"], check, p.get("trees_per_unit", 8))
         return plan, plan.warnings, {}

@@ -1,0 +1,78 @@
+"""Small exhibits: intake and processing read in one unit.
+
+A phone backup or a USB stick beside a 2 TB disk would otherwise send five small units (the
+intake hash, the plan, its listing, the checks before and after), each queued behind the large
+disk's listing parts, and its storing would wait for the end of the batch. Below the manifest's
+``whole_below_mb`` the worker reads it all in one unit, in the order ``case add`` and ``case
+process`` read it: the media hash of the intake, the walk with the check before hashed beside it
+(``batch.media_hash``), then the check after. The coordinator stores the results step by step as
+from separate units (the same rows and entries), so the ledger reads the same.
+"""
+
+from __future__ import annotations
+
+import glob
+import sqlite3
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from evidencekit.batch import media_hash, steps
+from evidencekit.batch.exhibit_run import ExhibitRun
+from evidencekit.batch.staging import Staging
+from evidencekit.pipeline import intake
+from evidencekit.sources import Credentials
+
+MB = 1 << 20
+
+
+def evidence_bytes(path: str) -> int | None:
+    """About the size of an evidence file with its segments (``name.*`` beside an ``.E01``,
+    ``.Ex01``, ``.s01`` or ``.001``; a sidecar among them counts too: an estimate); None for a folder."""
+    source = Path(path)
+    if not source.is_file():
+        return None
+    if source.suffix.lower() in (".e01", ".ex01", ".s01", ".001"):
+        return sum(p.stat().st_size for p in source.parent.glob(glob.escape(source.stem) + ".*") if p.is_file())
+    return source.stat().st_size
+
+
+def is_small(path: str, below_mb: float) -> bool:
+    size = evidence_bytes(path)
+    return size is not None and size < below_mb * MB
+
+
+def read_whole(path: str, credentials: Credentials, exhibit_id: str, seizure: dict[str, Any],
+               acquisition: str | None, hashes: tuple[str, ...], check: Callable[[], None]) -> dict[str, Any]:
+    """The compute halves of intake and process, one after the other in this worker."""
+    examined = steps.examine(path, credentials, exhibit_id, seizure, acquisition, check)
+    refs = intake.reference_hashes(intake._RowView(examined["row"]))
+    algorithms = sorted({"sha256"} | {r.algorithm for r in refs if r.origin != "registered"})  # the gate's
+    plan = steps.plan_listing(path, credentials, 1, check)
+    token = uuid.uuid4().hex
+    media_hash.start(token, path, credentials, algorithms, check)
+    parts, warnings = [], list(plan.warnings)
+    for volume, segments in plan.parts:
+        rows, part_warnings = steps.list_part(path, credentials, volume, segments, hashes, check)
+        parts.append(rows)
+        warnings += part_warnings
+    before = media_hash.collect(token, check)
+    after, _ = steps.media(path, credentials, algorithms, check)
+    return {"examined": examined, "plan": plan, "parts": parts, "before": before, "after": after,
+            "warnings": warnings}
+
+
+def unpack(ex: ExhibitRun, whole: dict[str, Any], db: sqlite3.Connection) -> dict[str, Any]:
+    """Coordinator side: the process step's results as its own units would have left them (rows
+    staged, plan and both checks in), the unit logged for both steps; the intake's result."""
+    key = f"{ex.case_dir}|{ex.spec.id}|process|"
+    ex.staging = Staging(db, ex.spec.id, len(whole["parts"]))
+    for n, rows in enumerate(whole["parts"]):
+        ex.staging.add(n, rows)
+        ex.files += len(rows)
+    for part in ("plan", "before", "after"):
+        ex.results[key + part] = whole[part]
+        ex.submitted.add(key + part)
+    ex.log["process"] = list(ex.log.get("intake", []))
+    return dict(whole["examined"])
