@@ -4,8 +4,8 @@ A phone backup or a USB stick beside a 2 TB disk would otherwise send five small
 intake hash, the plan, its listing, the checks before and after), each queued behind the large
 disk's listing parts, and its storing would wait for the end of the batch. Below the manifest's
 ``whole_below_mb`` the worker reads it all in one unit, in the order ``case add`` and ``case
-process`` read it: the media hash of the intake, the walk with the check before hashed beside it
-(``batch.media_hash``), then the check after. The coordinator stores the results step by step as
+process`` read it: the media hash of the intake, the check before, the walk, then the check
+after (one after the other: for a small exhibit a second thread gains nothing). The coordinator stores the results step by step as
 from separate units (the same rows and entries), so the ledger reads the same.
 """
 
@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import glob
 import sqlite3
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from evidencekit.batch import media_hash, steps
+from evidencekit.batch import steps
 from evidencekit.batch.exhibit_run import ExhibitRun
 from evidencekit.batch.staging import Staging
 from evidencekit.pipeline import intake
@@ -49,15 +48,13 @@ def read_whole(path: str, credentials: Credentials, exhibit_id: str, seizure: di
     examined = steps.examine(path, credentials, exhibit_id, seizure, acquisition, check)
     refs = intake.reference_hashes(intake._RowView(examined["row"]))
     algorithms = sorted({"sha256"} | {r.algorithm for r in refs if r.origin != "registered"})  # the gate's
+    before, _ = steps.media(path, credentials, algorithms, check)  # small: no thread beside the walk
     plan = steps.plan_listing(path, credentials, 1, check)
-    token = uuid.uuid4().hex
-    media_hash.start(token, path, credentials, algorithms, check)
     parts, warnings = [], list(plan.warnings)
     for volume, segments in plan.parts:
         rows, part_warnings = steps.list_part(path, credentials, volume, segments, hashes, check)
         parts.append(rows)
         warnings += part_warnings
-    before = media_hash.collect(token, check)
     after, _ = steps.media(path, credentials, algorithms, check)
     return {"examined": examined, "plan": plan, "parts": parts, "before": before, "after": after,
             "warnings": warnings}
