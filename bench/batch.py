@@ -289,6 +289,9 @@ def run(work: Path) -> list[str]:
     finally:
         cluster.close()
     med = {k: _median(v) for k, v in times.items()}
+    # ratios within a round (the ways ran seconds apart) are steadier than ratios of medians
+    paired = {name: _median([a / b for a, b in zip(times[x], times[y], strict=True)])
+              for name, x, y in (("overhead", "one", "hand"), ("speedup", "one", "two"), ("dask", "dask", "two"))}
     hand, hand_cpu, commands, commands_cpu, one, one_cpu, two, two_cpu, dask = (med[k] for k in keys)
     rate, media = read_rate(exhibits)
     chains = critical_paths(work / "batch-w2")  # its listing split in parts
@@ -310,11 +313,12 @@ def run(work: Path) -> list[str]:
            f"  batch run --workers 1                        {one:7.2f} s wall {one_cpu:6.2f} s CPU  overhead "
            f"{100 * (one / commands - 1):+.1f}% against the commands (target <= +5%); "
            f"{100 * (one / hand - 1):+.1f}% wall {100 * (one_cpu / hand_cpu - 1):+.1f}% CPU against one process "
-           f"{_spread(times['one'])}",
+           f"(per round: {100 * (paired['overhead'] - 1):+.1f}%) {_spread(times['one'])}",
            f"  batch run --workers 2                        {two:7.2f} s wall {two_cpu:6.2f} s CPU  speed-up "
-           f"{one / two:.2f}x (target >= 1.7x) {_spread(times['two'])}",
+           f"{one / two:.2f}x (target >= 1.7x; per round {paired['speedup']:.2f}x) {_spread(times['two'])}",
            f"  batch run --scheduler (2 Dask workers)       {dask:7.2f} s  {100 * (dask / two - 1):+.1f}% against the "
-           f"pool (target within 10%) {_spread(times['dask'])}; cluster start {cluster.startup:.1f} s not included",
+           f"pool (target within 10%; per round {100 * (paired['dask'] - 1):+.1f}%) {_spread(times['dask'])}; "
+           f"cluster start {cluster.startup:.1f} s not included",
            f"  CPU in units {units:.2f} s (largest exhibit {biggest['exhibit']} {biggest['unit_cpu_seconds']:.2f} s, "
            f"its chain of units and coordinator time {chain:.2f} s), in the coordinator {coord:.2f} s; "
            f"read rate {rate:.0f} MB/s",
