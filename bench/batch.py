@@ -9,7 +9,10 @@ bench/timeline.py, and it would dominate). Measured, all as whole commands:
    the same library calls in one process (the stricter reference: no start-up but one);
 2. `batch run --workers 1` and `--workers 2`;
 3. `batch run --scheduler` on a 2-worker Dask cluster on this machine (`dask scheduler` and
-   `dask worker --nthreads 1` from the project's environment).
+   `dask worker --nthreads 1` from the project's environment);
+4. beside the issue's mix, whose one large exhibit holds nearly all the work: a balanced mix of
+   four ext4 images of a quarter of the files each, with 1 and 2 workers (what the pool gains
+   when the work divides).
 
 Targets: 2 workers >= 1.7x faster than 1; Dask within 10% of the local pool; batch overhead
 (1 worker against by hand) at most 5%. Then the scaling model for 4, 16 and 64 workers from the
@@ -65,6 +68,12 @@ def _exhibits(work: Path) -> list[tuple[str, Path]]:
     found = [("EXT4", ext4_image(work, files))]
     found += [(f"C{i}", CORPUS / rel) for i, rel in enumerate(CORPUS_IMAGES, 1) if (CORPUS / rel).is_file()]
     return found
+
+
+def _balanced(work: Path) -> list[tuple[str, Path]]:
+    """Four ext4 images of a quarter of the files each: a mix no one exhibit dominates."""
+    quarter = max(1000, int(os.environ.get("BENCH_BATCH_FILES", "5000")) // 4)
+    return [(f"B{i}", ext4_image(work, quarter + i)) for i in range(1, 5)]
 
 
 def _manifest(work: Path, name: str, exhibits: list[tuple[str, Path]]) -> Path:
@@ -274,7 +283,9 @@ def run(work: Path) -> list[str]:
     rounds = max(1, int(os.environ.get("BENCH_BATCH_ROUNDS", "3")))
     # Rounds interleave the four ways, so that a change of load on the machine touches them alike;
     # the figures are medians over the rounds.
-    keys = ("hand", "hand_cpu", "commands", "commands_cpu", "one", "one_cpu", "two", "two_cpu", "dask")
+    balanced = _balanced(work)
+    keys = ("hand", "hand_cpu", "commands", "commands_cpu", "one", "one_cpu", "two", "two_cpu", "dask",
+            "b_one", "b_one_cpu", "b_two")
     times: dict[str, list[float]] = {k: [] for k in keys}
     cluster = DaskCluster(env)
     try:
@@ -284,15 +295,20 @@ def run(work: Path) -> list[str]:
             one, one_cpu, rows = batch(work, "w1", exhibits, env, "--workers", "1")
             two, two_cpu, _ = batch(work, "w2", exhibits, env, "--workers", "2")
             dask, _, _ = batch(work, "dask", exhibits, env, "--scheduler", cluster.address)
-            for key, value in zip(keys, (hand, hand_cpu, commands, commands_cpu, one, one_cpu, two, two_cpu, dask), strict=True):
+            b_one, b_one_cpu, _ = batch(work, "b1", balanced, env, "--workers", "1")
+            b_two, _, _ = batch(work, "b2", balanced, env, "--workers", "2")
+            for key, value in zip(keys, (hand, hand_cpu, commands, commands_cpu, one, one_cpu, two, two_cpu, dask,
+                                         b_one, b_one_cpu, b_two), strict=True):
                 times[key].append(value)
     finally:
         cluster.close()
     med = {k: _median(v) for k, v in times.items()}
     # ratios within a round (the ways ran seconds apart) are steadier than ratios of medians
     paired = {name: _median([a / b for a, b in zip(times[x], times[y], strict=True)])
-              for name, x, y in (("overhead", "one", "hand"), ("speedup", "one", "two"), ("dask", "dask", "two"))}
-    hand, hand_cpu, commands, commands_cpu, one, one_cpu, two, two_cpu, dask = (med[k] for k in keys)
+              for name, x, y in (("overhead", "one", "hand"), ("speedup", "one", "two"), ("dask", "dask", "two"),
+                                 ("balanced", "b_one", "b_two"))}
+    hand, hand_cpu, commands, commands_cpu, one, one_cpu, two, two_cpu, dask, b_one, b_one_cpu, b_two = (
+        med[k] for k in keys)
     rate, media = read_rate(exhibits)
     chains = critical_paths(work / "batch-w2")  # its listing split in parts
     files = sum(r["files"] for r in rows)
@@ -324,6 +340,9 @@ def run(work: Path) -> list[str]:
            f"read rate {rate:.0f} MB/s",
            f"  what 2 workers can gain on {cores} cores: the 1-worker run already uses {used:.2f} cores, so at most "
            f"{cores / used:.2f}x; the largest exhibit's chain allows at most {one / max(chain, 1e-9):.2f}x",
+           f"  a balanced mix ({len(balanced)} ext4 images of {balanced[0][1].stem.split('-')[-1]}+ files): --workers 1 {b_one:.2f} s, --workers 2 {b_two:.2f} s: speed-up {b_one / b_two:.2f}x "
+           f"(per round {paired['balanced']:.2f}x; the 1-worker run uses {b_one_cpu / b_one:.2f} cores: at most "
+           f"{cores / (b_one_cpu / b_one):.2f}x here)",
            f"  load average during the run: {os.getloadavg()[0]:.1f} on {cores} CPUs"]
     for n in WORKERS_MODELLED:
         wall, bound = model(rows, chains, media, rate, n)

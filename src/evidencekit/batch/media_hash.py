@@ -1,9 +1,9 @@
 """The media hash of the check before, run in a worker's background thread beside the walk.
 
 ``case process`` hashes the media in a second thread while it walks. A batch with one worker
-gets the same overlap across units: the first listing unit starts the hash here (on a handle of
-its own, so the units' cached handles can close meanwhile) and returns as soon as its walk is
-done; the listing units that follow walk while it hashes, and the ``before`` unit, sent after
+gets the same overlap across units: the first listing unit starts the hash here (its media
+stream is a handle of its own, so the units' cached evidence can close meanwhile) and returns
+as soon as its walk is done; the listing units that follow walk while it hashes, and the ``before`` unit, sent after
 them, collects the digests. A ``before`` unit that lands on another worker process (a broken
 pool was replaced, or a Dask worker was lost) finds nothing here and hashes the media itself,
 so the result never depends on where a unit runs. ``token`` is fresh for every run of a step:
@@ -13,54 +13,75 @@ a digest from an earlier run is never taken for this one.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 from evidencekit.pipeline import intake
-from evidencekit.sources import Credentials, open_evidence
+from evidencekit.sources import Credentials
 
 KEEP = 4  # background hashes remembered per worker (finished ones no unit collected are dropped first)
 WAIT_S = 0.5
-# token -> (the evidence handle the hash reads, the hash): the handle is opened and closed by the
-# units' own thread, the background thread only reads its media, as in ``case process``
-_JOBS: OrderedDict[str, tuple[Any, cf.Future[dict[str, str]]]] = OrderedDict()
+_JOBS: OrderedDict[str, cf.Future[dict[str, str]]] = OrderedDict()
 _THREADS: list[cf.ThreadPoolExecutor] = []
 
 
-def start(token: str, path: str, credentials: Credentials, algorithms: list[str], check: Callable[[], None]) -> None:
-    """Start hashing the media for the check before; ``check`` (the starting unit's time-out) applies."""
+def start(token: str, ev: Any, algorithms: list[str], check: Callable[[], None]) -> None:
+    """Start hashing ``ev``'s media for the check before; ``check`` (the starting unit's time-out)
+    applies. The caller holds ``ev`` while the hash opens its media stream, which is a handle of
+    its own (a file, a libewf handle or a dfvfs object in its own resolver context), so the
+    evidence may close after the unit while the hash reads on."""
     if token in _JOBS:
         return
     if not _THREADS:
         _THREADS.append(cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="media-before"))
-    ev = open_evidence(path, credentials)  # a handle of its own: the units' cached ones may close meanwhile
-    _JOBS[token] = ev, _THREADS[0].submit(intake.media_digests, ev, algorithms, lambda n: check())
+    opened = threading.Event()
+    if ev.kind in ("directory", "zip", "tar"):
+        opened.set()  # hashed from its path: the evidence object is not read
+
+    def run() -> dict[str, str]:
+        try:
+            return intake.media_digests(_Opening(ev, opened), algorithms, lambda n: check())
+        finally:
+            opened.set()  # whatever failed before the stream opened
+
+    _JOBS[token] = _THREADS[0].submit(run)
+    opened.wait()  # the media stream is open (or failed to open): the unit may now let ev go
     while len(_JOBS) > KEEP:
-        stale = next((t for t, (_, job) in _JOBS.items() if job.done()), None)
+        stale = next((t for t, job in _JOBS.items() if job.done()), None)
         if stale is None:
             break
-        _JOBS.pop(stale)[0].close()
+        del _JOBS[stale]
+
+
+class _Opening:
+    """``ev`` as ``verify.media_digests`` uses it, telling when its media stream has been opened."""
+
+    def __init__(self, ev: Any, opened: threading.Event):
+        self._ev, self._opened = ev, opened
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ev, name)
+
+    def open_media(self) -> Any:
+        try:
+            return self._ev.open_media()
+        finally:
+            self._opened.set()
 
 
 def collect(token: str | None, check: Callable[[], None]) -> dict[str, str] | None:
     """The digests started with ``token`` in this process (waiting for them under this unit's
     time-out), or None when they were not started here."""
-    found = _JOBS.pop(token, None) if token else None
-    if found is None:
+    job = _JOBS.pop(token, None) if token else None
+    if job is None:
         return None
-    ev, job = found
-    try:
-        while True:
-            try:
-                return job.result(timeout=WAIT_S)
-            except cf.TimeoutError:
-                check()
-    finally:
-        if job.done():
-            ev.close()
-        else:  # this unit stopped at its time-out: the hash ends at its own check, then is dropped
-            _JOBS[f"{token}-abandoned"] = found
+    while True:
+        try:
+            return job.result(timeout=WAIT_S)
+        except cf.TimeoutError:
+            check()
 
 
 def media(path: str, credentials: Credentials, algorithms: list[str], check: Callable[[], None],

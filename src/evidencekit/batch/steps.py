@@ -131,11 +131,11 @@ def list_part(path: str, credentials: Credentials, volume: str, segments: list[A
     its walk; the coordinator asks for it when it has one worker, nothing else could overlap."""
     from evidencekit.inventory import hash_entries
 
-    if media_before:
-        from evidencekit.batch import media_hash
-
-        media_hash.start(media_before["token"], path, credentials, media_before["algorithms"], check)
     with _evidence(path, credentials) as ev:
+        if media_before:
+            from evidencekit.batch import media_hash
+
+            media_hash.start(media_before["token"], ev, media_before["algorithms"], check)
         reader = ev.reader(volume)
         seen = len(reader.warnings)
         if segments is None:
