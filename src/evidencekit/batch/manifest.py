@@ -109,7 +109,7 @@ class Options(_Strict):
     yara: str | None = Field(None, description="rules file or folder for the 'yara' step (relative to the manifest)")
     yara_timeout: int = Field(60, ge=1, description="seconds per file for the 'yara' step (scan yara --timeout)")
     hashsets: list[HashsetSpec] = Field(default_factory=list, description="hash sets for the 'hashsets' step")
-    whole_below_mb: float = Field(256, ge=0, description="an exhibit whose evidence files are smaller (MB) is read "
+    whole_below_mb: float = Field(64, ge=0, description="an exhibit whose evidence files are smaller (MB) is read "
                                                          "for intake and processing in one unit; 0: never")
 
 

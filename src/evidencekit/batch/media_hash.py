@@ -3,8 +3,8 @@
 ``case process`` hashes the media in a second thread while it walks. A batch with one worker
 gets the same overlap across units: the first listing unit starts the hash here (its media
 stream is a handle of its own, so the units' cached evidence can close meanwhile) and returns
-as soon as its walk is done; the listing units that follow walk while it hashes, and the ``before`` unit, sent after
-them, collects the digests. A ``before`` unit that lands on another worker process (a broken
+as soon as its walk is done; the listing units that follow walk while it hashes, and the
+``before`` unit, sent after them, collects the digests. A ``before`` unit that lands on another worker process (a broken
 pool was replaced, or a Dask worker was lost) finds nothing here and hashes the media itself,
 so the result never depends on where a unit runs. ``token`` is fresh for every run of a step:
 a digest from an earlier run is never taken for this one.

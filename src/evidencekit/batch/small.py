@@ -1,12 +1,14 @@
 """Small exhibits: intake and processing read in one unit.
 
-A phone backup or a USB stick beside a 2 TB disk would otherwise send five small units (the
-intake hash, the plan, its listing, the checks before and after), each queued behind the large
-disk's listing parts, and its storing would wait for the end of the batch. Below the manifest's
+A small image (a memory card, a test image, a few megabytes) beside a 2 TB disk would otherwise
+send five small units (the intake hash, the plan, its listing, the checks before and after),
+each queued behind the large disk's listing parts, and its storing would wait for the end of
+the batch. Not for larger exhibits: one unit has no parts to store while the next is walked. Below the manifest's
 ``whole_below_mb`` the worker reads it all in one unit, in the order ``case add`` and ``case
 process`` read it: the media hash of the intake, the check before, the walk, then the check
-after (one after the other: for a small exhibit a second thread gains nothing). The coordinator stores the results step by step as
-from separate units (the same rows and entries), so the ledger reads the same.
+after (one after the other: for a small exhibit a second thread gains nothing). The
+coordinator stores the results step by step as from separate units (the same rows and
+entries), so the ledger reads the same.
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ import glob
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from evidencekit.batch import steps
 from evidencekit.batch.exhibit_run import ExhibitRun
 from evidencekit.batch.staging import Staging
 from evidencekit.pipeline import intake
+from evidencekit.pipeline import processing as process
 from evidencekit.sources import Credentials
 
 MB = 1 << 20
@@ -46,8 +49,7 @@ def read_whole(path: str, credentials: Credentials, exhibit_id: str, seizure: di
                acquisition: str | None, hashes: tuple[str, ...], check: Callable[[], None]) -> dict[str, Any]:
     """The compute halves of intake and process, one after the other in this worker."""
     examined = steps.examine(path, credentials, exhibit_id, seizure, acquisition, check)
-    refs = intake.reference_hashes(intake._RowView(examined["row"]))
-    algorithms = sorted({"sha256"} | {r.algorithm for r in refs if r.origin != "registered"})  # the gate's
+    algorithms = process.gate_algorithms(cast(Any, intake._RowView(examined["row"])))  # as registered
     before, _ = steps.media(path, credentials, algorithms, check)  # small: no thread beside the walk
     plan = steps.plan_listing(path, credentials, 1, check)
     parts, warnings = [], list(plan.warnings)
