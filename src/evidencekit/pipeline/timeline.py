@@ -93,10 +93,12 @@ def acquisition_date(path: str) -> str | None:
         return None
 
 
-def rename_ios(db: sqlite3.Connection, run: int, names: dict[str, str]) -> int:
-    """Give the run's events of iOS backup files their real domain/path (hashed name kept in extra)."""
+def rename_ios(db: sqlite3.Connection, run: int, names: dict[str, str], exhibit: str) -> int:
+    """Give the file system run's events of iOS backup files their real domain/path (hashed name kept in extra)."""
     renamed = []
-    for eid, path, extra in db.execute("SELECT id, path, extra FROM timeline_events WHERE run = ?", (run,)):
+    # exhibit and source first: the (exhibit, source) index finds the run's events without a scan of the timeline
+    for eid, path, extra in db.execute("SELECT id, path, extra FROM timeline_events WHERE exhibit = ? AND source = ? "
+                                       "AND run = ?", (exhibit, SOURCE_FS, run)):
         real = real_name(path, names)
         if real is not None:
             renamed.append((real, json.dumps({**json.loads(extra or "{}"), "backup_path": path}), eid))
@@ -122,13 +124,13 @@ def build_fs(case: Any, exhibit_id: str, examiner: Any, now_ns: int | None = Non
         act.outputs.update(superseded)
         run = store.start_run(act.db, exhibit_id, SOURCE_FS, now_ns)
         result.events = _with_cache(act.db, lambda: insert_fs_events(act.db, run, exhibit_id, ctx))
-        renamed = rename_ios(act.db, run, names) if names else 0
+        renamed = rename_ios(act.db, run, names, exhibit_id) if names else 0
         if result.events == 0:
             msg = f"exhibit {exhibit_id}: no inventory rows with times; process the exhibit first"
             store.add_warning(act.db, run, exhibit_id, SOURCE_FS, msg)
             result.warnings.append(msg)
-        flagged = act.db.execute("SELECT count(*) FROM timeline_events WHERE run = ? AND flags != ''",
-                                 (run,)).fetchone()[0]
+        flagged = act.db.execute("SELECT count(*) FROM timeline_events WHERE exhibit = ? AND source = ? AND run = ? "
+                                 "AND flags != ''", (exhibit_id, SOURCE_FS, run)).fetchone()[0]
         result.details = {"analysis": "timeline:fs", "source": SOURCE_FS, "run": run, "events": result.events,
                           "flagged": flagged, "replaced_events": replaced, "anomaly_reference": ctx.to_details(),
                           "ios_backup_names": len(names), "ios_renamed_events": renamed,
