@@ -3,6 +3,7 @@ resume after a killed coordinator, a killed worker costs a retry and never a han
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -86,6 +87,33 @@ def test_a_small_exhibit_is_read_in_one_unit_and_stored_as_from_separate_units(t
     assert verified[0]["inputs"]["before_media_sha256"] == registered
     # a larger threshold than the evidence, a smaller one: the same manifest takes the other way
     assert not small.is_small(str(images[0]), 0) and small.is_small(str(images[0]), 256)
+
+
+@pytest.mark.parametrize("workers, whole_below_mb", [("1", 0), ("2", 0), ("1", 64)])
+def test_media_without_a_file_system_is_registered_then_processed_or_failed_as_case_process_does(
+        tmp_path, examiner, workers, whole_below_mb):
+    """2 MB of zeros: the listing plan has no part. Each way, the batch ends as `case add` and
+    `case process` do (a failed small 'whole' unit is read again as separate units, so the intake
+    is still recorded); no exhibit is left running."""
+    blank = tmp_path / "blank.raw"
+    blank.write_bytes(bytes(2 << 20))
+    manifest = write_manifest(tmp_path / "m.yaml", [case_entry(tmp_path / "case", [("E1", blank)],
+                                                               steps=["intake", "process"],
+                                                               whole_below_mb=whole_below_mb)])
+    proc = run_cli("batch", "run", str(manifest), "--workers", workers, "--json")
+    row = json.loads(proc.stdout.splitlines()[-1])["exhibits"][0]
+    by_hand = tmp_path / "by-hand"
+    run_cli("case", "init", str(by_hand), "--number", "1", "--title", "t", "--authority", "a")
+    assert run_cli("case", "add", str(by_hand), str(blank), "--exhibit", "E1").returncode == 0
+    hand = run_cli("case", "process", str(by_hand))
+    assert row["status"] == ("done" if hand.returncode == 0 else "failed"), (row, hand.stderr)
+    assert proc.returncode == (0 if hand.returncode == 0 else 1) and "Traceback" not in proc.stderr
+    if row["status"] == "failed":  # the same one line as case process
+        assert row["error"] == hand.stderr.strip().removeprefix("evidencekit: error: "), (row, hand.stderr)
+    with Case.open(tmp_path / "case") as case:
+        assert [e.action for e in case.entries() if e.exhibit == "E1"][0] == "received"
+        assert case.exhibit("E1").hashes["sha256"] == hashlib.sha256(blank.read_bytes()).hexdigest()
+    verify_ok(tmp_path / "case")
 
 
 def test_a_rerun_skips_finished_steps_and_adds_nothing(tmp_path, images, examiner):

@@ -17,7 +17,7 @@ def _sha256(path) -> str:
 def test_a_background_hash_is_collected_once_by_its_own_token(images):
     image = images[0]
     with steps._evidence(str(image), Credentials()) as ev:
-        media_hash.start("run-1", ev, ["sha256"], lambda: None)
+        media_hash.start("run-1", ev, ["sha256"], lambda: None, lambda: None)
     # another run's token never takes this run's digests: it reads the media itself
     other, beside = steps.media(str(image), Credentials(), ["sha256"], token="run-2")
     assert other == {"sha256": _sha256(image)} and beside is False
@@ -34,7 +34,7 @@ def test_a_background_hash_failure_reaches_the_collecting_unit(images):
         raise UnitTimeout("time is up")
 
     with steps._evidence(str(images[0]), Credentials()) as ev:
-        media_hash.start("run-3", ev, ["sha256"], expired)
+        media_hash.start("run-3", ev, ["sha256"], expired, lambda: None)
     with pytest.raises(UnitTimeout, match="time is up"):
         steps.media(str(images[0]), Credentials(), ["sha256"], token="run-3")
 
@@ -45,7 +45,7 @@ def test_the_hash_reads_on_after_the_evidence_closes(images):
     from evidencekit.sources import open_evidence
 
     ev = open_evidence(str(images[0]), Credentials())
-    media_hash.start("run-4", ev, ["sha256"], lambda: None)
+    media_hash.start("run-4", ev, ["sha256"], lambda: None, lambda: None)
     ev.close()
     got, beside = steps.media(str(images[0]), Credentials(), ["sha256"], token="run-4")
     assert beside and got == {"sha256": _sha256(images[0])}
@@ -60,6 +60,6 @@ def test_a_folder_exhibit_is_hashed_beside_the_walk_too(tmp_path):
     (folder / "a.txt").write_text("alpha")
     (folder / "sub" / "b.bin").write_bytes(b"\x00" * 5000)
     with open_evidence(str(folder), Credentials()) as ev:
-        media_hash.start("run-5", ev, ["sha256"], lambda: None)  # returns at once: nothing to wait for
+        media_hash.start("run-5", ev, ["sha256"], lambda: None, lambda: None)  # returns at once: nothing to wait for
     got, beside = steps.media(str(folder), Credentials(), ["sha256"], token="run-5")
     assert beside and got == tree_digests(str(folder), ("sha256",), None).digests

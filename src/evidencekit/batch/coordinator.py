@@ -12,19 +12,17 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 from evidencekit.batch import analysis, small, steps
 from evidencekit.batch.executors import Executor
-from evidencekit.batch.exhibit_run import ExhibitRun, check_readable, open_case
-from evidencekit.batch.manifest import SOP_PREFIX, CaseSpec, ExhibitSpec, LoadedManifest
+from evidencekit.batch.exhibit_run import ExhibitRun, check_readable, new_run, open_case
+from evidencekit.batch.manifest import SOP_PREFIX, LoadedManifest
 from evidencekit.batch.staging import Staging
 from evidencekit.batch.units import Unit, UnitResult
 from evidencekit.case.examiners import Examiner
 from evidencekit.case.store import Case
 from evidencekit.errors import CaseError, EvidenceKitError, ValidationError
-from evidencekit.sources import Credentials
 
 POLL_S = 0.25
 ONE_WORKER_PARTS = 4
@@ -58,6 +56,9 @@ class Coordinator:
                 if got is not None:
                     self._handle(*got)
                 self.on_event({"event": "tick", "retries": self.executor.retries})
+            for ex in [ex for ex in self.exhibits if ex.status == "running"]:  # nothing left to wait for: a defect
+                self._fail(ex, f"exhibit {ex.spec.id}: step {ex.step} stopped with no unit left to wait for "
+                               "(an evidencekit defect: please report it); run the batch again to redo the step")
             self._tidy_failed()
         finally:
             for case in self.cases.values():
@@ -68,7 +69,8 @@ class Coordinator:
         runs = {}
         for i, spec in enumerate(self.loaded.manifest.cases):
             case_dir = self.loaded.case_dir(spec)
-            runs[i] = [self._exhibit_run(spec, case_dir, i, j, ex) for j, ex in enumerate(spec.exhibits)]
+            runs[i] = [new_run(spec, case_dir, ex, self.loaded.evidence_path(ex), self.loaded.exhibit_problems.get((i, j)),
+                               self.environ, self._fail) for j, ex in enumerate(spec.exhibits)]
             self.prepared[str(case_dir)] = analysis.CaseTools(spec.options, self.loaded.relative)
             self.exhibits += runs[i]
         # before any case is created or written: a refused batch leaves nothing
@@ -90,20 +92,6 @@ class Coordinator:
                     "executor": self.executor.kind, "workers": self.executor.size(), "worker_hosts": hosts,
                     "exhibits": ids})
 
-    def _exhibit_run(self, spec: CaseSpec, case_dir: Path, i: int, j: int, exhibit: ExhibitSpec) -> ExhibitRun:
-        ex = ExhibitRun(str(case_dir), exhibit, list(spec.steps), spec.options, self.loaded.evidence_path(exhibit))
-        ex.remaining = list(ex.steps)
-        problem = self.loaded.exhibit_problems.get((i, j))
-        if problem is not None:
-            self._fail(ex, str(problem))
-        elif exhibit.password_env:
-            password = self.environ.get(exhibit.password_env)
-            if password is None:
-                self._fail(ex, f"exhibit {exhibit.id}: environment variable {exhibit.password_env} (password_env) "
-                               "is not set")
-            ex.credentials = Credentials(password=password)
-        return ex
-
     # -- steps -----------------------------------------------------------------------------
     def _advance(self, ex: ExhibitRun) -> None:
         """Start the exhibit's next unfinished step (skipping finished ones), or finish it."""
@@ -117,6 +105,9 @@ class Coordinator:
                     ex.skipped.append(step)
                     continue
                 ex.status, ex.step, ex.step_started = "running", step, time.monotonic()
+                if step in ex.deferred:
+                    self._fail_step(ex, step, ex.deferred[step])
+                    return
                 if self._timed(ex, self._start, case, ex, step):
                     self._emit(ex)
                     return
@@ -142,19 +133,10 @@ class Coordinator:
 
     def _start(self, case: Case, ex: ExhibitRun, step: str) -> bool:
         """Submit the step's units (those not sent ahead already); False when it finished here.
-
-        Units that need nothing of an earlier step are sent ahead, so that one exhibit's reads of
-        the whole media overlap instead of following each other: the listing plan goes with the
-        intake hash (its rows are stored only after the intake and the checks before and after),
-        plaso and the content scans go with processing (stored in their own steps)."""
+        Sent ahead, so that one exhibit's reads overlap: the listing with the intake hash (stored
+        after both checks), plaso and the content scans with processing (stored in their steps)."""
         if step == "intake":
-            seizure = {k: getattr(ex.spec, k) for k in SEIZURE}
-            whole = "process" in ex.remaining and small.is_small(ex.evidence, ex.options.whole_below_mb)
-            self._submit(ex, "intake", "whole" if whole else "examine", "whole" if whole else "examine",
-                         exhibit=ex.spec.id, seizure=seizure, acquisition=ex.spec.expect[0] if ex.spec.expect else None,
-                         **({"hashes": list(ex.options.hashes)} if whole else {}))
-            if "process" in ex.remaining and not whole:
-                self._submit_plan(ex)
+            self._submit_intake(ex, "process" in ex.remaining and small.is_small(ex.evidence, ex.options.whole_below_mb))
             return True
         if step == "process":
             self._submit_plan(ex)
@@ -174,6 +156,16 @@ class Coordinator:
         else:
             self._run_sop(case, ex, step[len(SOP_PREFIX):])
         return False
+
+    def _submit_intake(self, ex: ExhibitRun, whole: bool) -> None:
+        """The intake hash (and the listing plan, sent ahead), or for a small exhibit both steps' reads in one unit."""
+        seizure = {k: getattr(ex.spec, k) for k in SEIZURE}
+        kind = "whole" if whole else "examine"
+        self._submit(ex, "intake", kind, kind, exhibit=ex.spec.id, seizure=seizure,
+                     acquisition=ex.spec.expect[0] if ex.spec.expect else None,
+                     **({"hashes": list(ex.options.hashes)} if whole else {}))
+        if "process" in ex.remaining and not whole:
+            self._submit_plan(ex)
 
     def _submit_plan(self, ex: ExhibitRun) -> None:
         size = self.executor.size()
@@ -209,10 +201,13 @@ class Coordinator:
         if ex is None or ex.status != "running" or unit.key in ex.results:
             return  # a failed exhibit's leftovers, or a unit returned twice: stored once at most
         step = unit.key.rsplit("|", 2)[-2]
+        if result.error and unit.kind == "whole":
+            self._submit_intake(ex, whole=False)  # read again as separate units: what can be stored is
+        elif result.error and step != ex.step and step in ex.remaining:
+            ex.deferred.setdefault(step, result)  # sent ahead: the steps before it are still stored, then it fails
+        elif result.error:
+            self._fail_step(ex, step, result)
         if result.error:
-            if result.timed_out:
-                self._record_timeout(ex, step, result)
-            self._fail(ex, result.error)
             return
         ex.results[unit.key] = result.payload
         ex.units_done += 1
@@ -277,13 +272,18 @@ class Coordinator:
         (``batch.media_hash``): the overlap of ``case process``'s two threads."""
         ex.staging = Staging(case.db, ex.spec.id, len(plan.parts))
         beside = None
-        if self.executor.size() <= 1 and ex.step == "process":
-            beside = {"token": uuid.uuid4().hex, "algorithms": steps.gate_algorithms(case, ex.spec.id)}
+        if self.executor.size() <= 1 and ex.step == "process" and self._key(ex, "before") not in ex.submitted:
+            beside = {"token": uuid.uuid4().hex, "algorithms": steps.gate_algorithms(case, ex.spec.id),
+                      "key": self._key(ex, "before")}
         for n, (volume, segments) in enumerate(plan.parts):
             self._submit(ex, "process", "list", f"list-{n}", volume=volume, segments=segments,
                          hashes=list(ex.options.hashes), media_before=beside if n == 0 else None)
         if beside is not None:
             self._submit(ex, "process", "media", "before", **beside)
+
+    @staticmethod
+    def _key(ex: ExhibitRun, part: str) -> str:
+        return f"{ex.case_dir}|{ex.spec.id}|process|{part}"
 
     def _store_process(self, case: Case, ex: ExhibitRun) -> bool:
         """After the walk, the media is hashed again; with both checks back, everything is stored
@@ -292,7 +292,9 @@ class Coordinator:
         staging = ex.staging
         if staging is None or not staging.complete:
             return False
-        self._submit(ex, "process", "media", "after", algorithms=steps.gate_algorithms(case, ex.spec.id))  # once
+        algorithms = steps.gate_algorithms(case, ex.spec.id)
+        self._submit(ex, "process", "media", "after", algorithms=algorithms)  # each once
+        self._submit(ex, "process", "media", "before", algorithms=algorithms)  # unless sent already, beside or alone
         if key + "after" not in ex.results or key + "before" not in ex.results:
             return False
         try:
@@ -307,7 +309,6 @@ class Coordinator:
             del ex.results[done]
         return True
 
-    # -- the later steps ---------------------------------------------------------------------
     def _start_timeline(self, case: Case, ex: ExhibitRun) -> bool:
         part = steps.timeline_fs(case, self.examiner, ex.spec.id, steps.now_ns())
         ex.events, ex.warnings = part["events"], ex.warnings + part["warnings"]
@@ -359,6 +360,11 @@ class Coordinator:
             raise CaseError("SOP {sop_id}: {message}", sop_id=sop_id, message=message)
         if status != "completed":
             ex.warnings.append(f"SOP {sop_id} {status}: {message} (continue with 'evidencekit sop run')")
+
+    def _fail_step(self, ex: ExhibitRun, step: str, result: UnitResult) -> None:
+        if result.timed_out:
+            self._record_timeout(ex, step, result)
+        self._fail(ex, result.error or "")
 
     def _record_timeout(self, ex: ExhibitRun, step: str, result: UnitResult) -> None:
         """A unit that stopped at its time-out: a warning in the case's ledger, then the exhibit fails."""

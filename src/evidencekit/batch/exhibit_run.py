@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,7 @@ class ExhibitRun:
     log: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # step -> its units: where, with what
     results: dict[str, Any] = field(default_factory=dict)  # unit key -> payload, until stored
     submitted: set[str] = field(default_factory=set)  # unit keys sent (a unit is sent once)
+    deferred: dict[str, Any] = field(default_factory=dict)  # step -> the failed result of a unit sent ahead for it
     sent_ns: dict[str, int] = field(default_factory=dict)
     staging: Staging | None = None  # the process step's rows as they come back
 
@@ -97,3 +98,18 @@ def open_case(spec: Any, case_dir: Path, examiner: Any) -> Case:
                               "not run", case_dir=case_dir, number=case.meta.get('number'),
                               expected=spec.number)
     return case
+
+
+def new_run(spec: Any, case_dir: Path, exhibit: Any, evidence: str, problem: Any, environ: Mapping[str, str],
+            fail: Callable[[ExhibitRun, str], None]) -> ExhibitRun:
+    """One exhibit's run, failed at once for a problem of its manifest entry or an unset ``password_env``."""
+    ex = ExhibitRun(str(case_dir), exhibit, list(spec.steps), spec.options, evidence)
+    ex.remaining = list(ex.steps)
+    if problem is not None:
+        fail(ex, str(problem))
+    elif exhibit.password_env:
+        password = environ.get(exhibit.password_env)
+        if password is None:
+            fail(ex, f"exhibit {exhibit.id}: environment variable {exhibit.password_env} (password_env) is not set")
+        ex.credentials = Credentials(password=password)
+    return ex

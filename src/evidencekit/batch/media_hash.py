@@ -24,32 +24,36 @@ from evidencekit.sources import Credentials
 KEEP = 4  # background hashes remembered per worker (finished ones no unit collected are dropped first)
 WAIT_S = 0.5
 _JOBS: OrderedDict[str, cf.Future[dict[str, str]]] = OrderedDict()
-_THREADS: list[cf.ThreadPoolExecutor] = []
 
 
-def start(token: str, ev: Any, algorithms: list[str], check: Callable[[], None]) -> None:
-    """Start hashing ``ev``'s media for the check before; ``check`` (the starting unit's time-out)
-    applies. The caller holds ``ev`` while the hash opens its media stream, which is a handle of
-    its own (a file, a libewf handle or a dfvfs object in its own resolver context), so the
-    evidence may close after the unit while the hash reads on."""
+def start(token: str, ev: Any, algorithms: list[str], check: Callable[[], None],
+          wait_check: Callable[[], None]) -> None:
+    """Start hashing ``ev``'s media for the check before, in a thread of its own (never queued
+    behind an earlier hash); ``check`` is the check before's own time-out, ``wait_check`` the
+    starting unit's while it waits for the media stream to open. The caller holds ``ev`` until
+    then; the stream is a handle of its own (a file, a libewf handle or a dfvfs object in its own
+    resolver context), so the evidence may close after the unit while the hash reads on."""
     if token in _JOBS:
         return
-    if not _THREADS:
-        _THREADS.append(cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="media-before"))
     opened = threading.Event()
     if ev.kind in ("directory", "zip", "tar"):
         opened.set()  # hashed from its path: the evidence object is not read
+    job: cf.Future[dict[str, str]] = cf.Future()
 
-    def run() -> dict[str, str]:
+    def run() -> None:
         try:
-            return intake.media_digests(_Opening(ev, opened), algorithms, lambda n: check())
+            job.set_result(intake.media_digests(_Opening(ev, opened), algorithms, lambda n: check()))
+        except BaseException as err:  # handed to the unit that collects it
+            job.set_exception(err)
         finally:
             opened.set()  # whatever failed before the stream opened
 
-    _JOBS[token] = _THREADS[0].submit(run)
-    opened.wait()  # the media stream is open (or failed to open): the unit may now let ev go
+    _JOBS[token] = job
+    threading.Thread(target=run, name="media-before", daemon=True).start()
+    while not opened.wait(WAIT_S):  # the media stream is open (or failed to open): the unit may let ev go
+        wait_check()
     while len(_JOBS) > KEEP:
-        stale = next((t for t, job in _JOBS.items() if job.done()), None)
+        stale = next((t for t, done in _JOBS.items() if done.done()), None)
         if stale is None:
             break
         del _JOBS[stale]

@@ -29,13 +29,20 @@ from evidencekit.sources import Credentials
 MB = 1 << 20
 
 
+SINGLE_FILE = (".raw", ".dd", ".img", ".bin", ".iso", ".dmg", ".zip", ".tar", ".tgz", ".gz")
+SEGMENTED = (".e01", ".ex01", ".s01", ".001")
+
+
 def evidence_bytes(path: str) -> int | None:
     """About the size of an evidence file with its segments (``name.*`` beside an ``.E01``,
-    ``.Ex01``, ``.s01`` or ``.001``; a sidecar among them counts too: an estimate); None for a folder."""
+    ``.Ex01``, ``.s01`` or ``.001``; a sidecar among them counts too: an estimate). None for a
+    folder and for formats whose data may lie in other files (a VMDK's extents, a qcow2's
+    backing file...): those are never taken for small."""
     source = Path(path)
-    if not source.is_file():
+    suffix = source.suffix.lower()
+    if not source.is_file() or suffix not in SINGLE_FILE + SEGMENTED:
         return None
-    if source.suffix.lower() in (".e01", ".ex01", ".s01", ".001"):
+    if suffix in SEGMENTED:
         return sum(p.stat().st_size for p in source.parent.glob(glob.escape(source.stem) + ".*") if p.is_file())
     return source.stat().st_size
 

@@ -123,19 +123,20 @@ def plan_listing(path: str, credentials: Credentials, units_per_volume: int,
 
 def list_part(path: str, credentials: Credentials, volume: str, segments: list[Any] | None,
               hashes: tuple[str, ...], check: Callable[[], None] = _never,
-              media_before: dict[str, Any] | None = None) -> tuple[list[tuple[Any, ...]], list[str]]:
+              media_before: dict[str, Any] | None = None, before_check: Callable[[], None] = _never
+              ) -> tuple[list[tuple[Any, ...]], list[str]]:
     """Rows (without exhibit and seq) of one part of the walk, with the reader's warnings.
 
     ``media_before`` (``token``, ``algorithms``): first start the media hash of the check before
-    in this worker's background thread (``batch.media_hash``), as ``case process`` hashes beside
-    its walk; the coordinator asks for it when it has one worker, nothing else could overlap."""
+    in this worker's background thread (``batch.media_hash``; ``before_check``: its time-out), as
+    ``case process`` hashes beside its walk; the coordinator asks for it when it has one worker."""
     from evidencekit.inventory import hash_entries
 
     with _evidence(path, credentials) as ev:
         if media_before:
             from evidencekit.batch import media_hash
 
-            media_hash.start(media_before["token"], ev, media_before["algorithms"], check)
+            media_hash.start(media_before["token"], ev, media_before["algorithms"], before_check, check)
         reader = ev.reader(volume)
         seen = len(reader.warnings)
         if segments is None:

@@ -118,9 +118,11 @@ def _dispatch(unit: Unit) -> tuple[Any, list[str], dict[str, Any]]:
         plan = steps.plan_listing(path, cred, p["units_per_volume"], check, p.get("trees_per_unit", 8))
         return plan, plan.warnings, {}
     if unit.kind == "list":
+        beside = p.get("media_before")  # the check before, hashed beside the walk, keeps its own time-out
+        before_check = deadline_check(Unit(beside["key"], "media", path, timeout=unit.timeout)) if beside else check
         rows, warnings = steps.list_part(path, cred, p["volume"], p["segments"], tuple(p["hashes"]), check,
-                                         p.get("media_before"))
-        return rows, warnings, {"started_the_check_before": True} if p.get("media_before") else {}
+                                         beside, before_check)
+        return rows, warnings, {"started_the_check_before": True} if beside else {}
     if unit.kind == "media":
         digests, beside = steps.media(path, cred, p["algorithms"], check, p.get("token"))
         return digests, [], {"hashed_beside_the_walk": True} if beside else {}
