@@ -200,6 +200,31 @@ def test_a_killed_local_worker_costs_a_retry_and_no_hang(tmp_path, images, exami
     assert max(attempts) >= 2 and sum(a - 1 for a in attempts) <= retries  # the ledger says which ran again
 
 
+def test_workers_that_join_during_a_run_leave_no_step_waiting(tmp_path, images, examiner):
+    """The executor's size is asked again and again (a Dask cluster can grow): one worker when the
+    process step starts (its check before is left to go beside the walk), two when the plan comes
+    back (the listing goes without it). The check before is still sent, the rows are stored."""
+    manifest = load_manifest(write_manifest(tmp_path / "m.yaml", [case_entry(tmp_path / "case", _exhibits(images)[:1],
+                                                                             steps=["intake", "process"])]))
+
+    class Growing(LocalExecutor):
+        grown = False
+
+        def size(self) -> int:
+            return 2 if self.grown else 1
+
+    def grow(event: dict) -> None:
+        if event.get("step") == "process":
+            executor.grown = True
+
+    with Growing(1) as executor:  # one process, FIFO: the intake is stored before the plan comes back
+        summary = Coordinator(manifest, executor, examiner, grow).run()
+    assert [r["status"] for r in summary] == ["done"], summary
+    assert stored(tmp_path / "case") == stored(sequential_reference(tmp_path, _exhibits(images)[:1], examiner))
+    units = {u["unit"] for n in _batch_notes(tmp_path / "case") if n.get("step") == "process" for u in n["units"]}
+    assert "before" in units and "list-1" in units, units
+
+
 def test_a_killed_coordinator_resumes_with_the_same_command(tmp_path, images, examiner):
     manifest = write_manifest(tmp_path / "m.yaml", [case_entry(tmp_path / "case", _exhibits(images),
                                                                steps=["intake", "process"])])
