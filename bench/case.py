@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from bench.images import ext4_image
-from bench.util import evidencekit
+from bench.util import evidencekit, use_home
 
 ROUNDS = 5
 LEDGER_ENTRIES = 10_000
@@ -88,7 +88,7 @@ def build_ledger(work: Path, entries: int = LEDGER_ENTRIES) -> Path:
     if (case_dir / "case.db").exists():
         return case_dir
     env = _env(work)
-    os.environ["EVIDENCEKIT_HOME"] = env["EVIDENCEKIT_HOME"]
+    use_home(env["EVIDENCEKIT_HOME"])
     examiner = examiners.load_examiner("bench")
     shutil.rmtree(case_dir, ignore_errors=True)
     case = Case.init(case_dir, number="B/2", title="ledger bench", authority="none", examiner=examiner)

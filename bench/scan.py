@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from bench.images import ext4_image, source_tree
-from bench.util import alternate, evidencekit
+from bench.util import alternate, bench_examiner, evidencekit, use_home
 from evidencekit.scan.hashsets import HashSet
 
 WEBSHELL = ["eval(base64_decode(", "assert($_POST", "gzinflate(base64_decode(", "str_rot13(", "shell_exec(",
@@ -153,12 +153,12 @@ def _hash_list(work: Path, tree: Path, n: int) -> Path:
 
 def _process_and_check(work: Path, image: Path, hs: HashSet) -> tuple[list[float], list[float], int]:
     """Three rounds on fresh cases: time `case process` (verify, inventory, hashes), then the look-up."""
-    from evidencekit.case import Case, examiners
+    from evidencekit.case import Case
     from evidencekit.pipeline.intake import add_exhibit
     from evidencekit.pipeline.processing import process_exhibit
     from evidencekit.pipeline.scan import check_exhibit
 
-    examiner = examiners.init_examiner("Bench Examiner", "bench")
+    examiner = bench_examiner()
     process, check, hits = [], [], 0
     for i in range(3):
         case_dir = work / f"scan-case-{i}"
@@ -182,8 +182,8 @@ def _hashset_lines(work: Path) -> list[str]:
 
     home = work / "scan-home"
     shutil.rmtree(home, ignore_errors=True)
-    os.environ["EVIDENCEKIT_HOME"] = str(home)
     os.environ.pop("EVIDENCEKIT_PASSPHRASE", None)
+    use_home(home)
     image, tree = ext4_image(work, 50_000), source_tree(work, 50_000)
     src = _hash_list(work, tree, 10_000_000)
     t0 = time.perf_counter()

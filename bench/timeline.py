@@ -10,7 +10,6 @@ Targets (issue 4):
 
 from __future__ import annotations
 
-import os
 import random
 import shutil
 import statistics
@@ -19,7 +18,7 @@ import time
 from pathlib import Path
 
 from bench.images import ext4_image
-from bench.util import alternate, evidencekit, peak_rss_kib
+from bench.util import alternate, bench_examiner, evidencekit, peak_rss_kib, use_home
 
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
 ARTEFACTS = ["log2timeline/plaso/test_data/evtx/System2.evtx", "log2timeline/plaso/test_data/chrome/History",
@@ -30,14 +29,8 @@ START_NS = 1_600_000_000 * 10**9
 
 
 def _setup_home(work: Path):  # type: ignore[no-untyped-def]
-    from evidencekit.case import examiners
-
-    os.environ["EVIDENCEKIT_HOME"] = str(work / "tl-home")
-    os.environ["EVIDENCEKIT_EXAMINER"] = "bench"
-    try:
-        return examiners.load_examiner("bench")
-    except Exception:  # noqa: BLE001 - first run: create the bench examiner
-        return examiners.init_examiner("Bench Examiner", "bench")
+    use_home(work / "tl-home", "bench")
+    return bench_examiner()
 
 
 def _case(root: Path, examiner, exhibits: dict[str, Path]):  # type: ignore[no-untyped-def]
@@ -88,13 +81,15 @@ def bench_fs(work: Path, examiner, rounds: int = 5) -> list[str]:  # type: ignor
 
 
 def _synthetic(n: int):  # type: ignore[no-untyped-def]
+    from evidencekit.models import Locator
     from evidencekit.timeline.events import TimelineEvent
 
     rng = random.Random(4)
+    locator = Locator("x", {})  # the events' locators are objects (they were text once: this bench broke)
     for i in range(n):
         yield TimelineEvent(time=START_NS + rng.randrange(YEAR_NS), timestamp_desc="Content Modification Time",
                             source="fs", path=f"/dir{i % 997}/file{i}.txt", exhibit="E1", macb="m", inode=i,
-                            sha256=f"{i:064x}", locator='{"evidence":"x","spec":{}}', size=i % 5000)
+                            sha256=f"{i:064x}", locator=locator, size=i % 5000)
 
 
 def bench_million(work: Path, examiner) -> list[str]:  # type: ignore[no-untyped-def]

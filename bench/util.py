@@ -7,6 +7,7 @@ import statistics
 import subprocess
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 VENV_BIN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".venv", "bin")
 
@@ -44,3 +45,25 @@ def alternate(commands: dict[str, Sequence[str] | str], rounds: int = 5) -> dict
             elapsed = run_timed(cmd, shell=isinstance(cmd, str))
             times[name].append(elapsed)
     return {name: statistics.median(values) for name, values in times.items()}
+
+
+def bench_examiner():  # type: ignore[no-untyped-def]
+    """The benchmarks' examiner "bench" in the current evidencekit home: loaded, or made on first use
+    (several benchmarks run in one process and may share a home)."""
+    from evidencekit.case import examiners
+    from evidencekit.errors import EvidenceKitError
+
+    try:
+        return examiners.load_examiner("bench")
+    except EvidenceKitError:
+        return examiners.init_examiner("Bench Examiner", "bench")
+
+
+def use_home(home: Path | str, examiner: str | None = None) -> None:
+    """Point this process's evidencekit at ``home`` (settings are read once per process: forget them)."""
+    from evidencekit import settings
+
+    os.environ["EVIDENCEKIT_HOME"] = str(home)
+    if examiner:
+        os.environ["EVIDENCEKIT_EXAMINER"] = examiner
+    settings.reset()
