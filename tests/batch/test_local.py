@@ -92,7 +92,7 @@ def test_a_small_exhibit_is_read_in_one_unit_and_stored_as_from_separate_units(t
 @pytest.mark.parametrize("workers, whole_below_mb", [("1", 0), ("2", 0), ("1", 64)])
 def test_media_without_a_file_system_is_registered_then_processed_or_failed_as_case_process_does(
         tmp_path, examiner, workers, whole_below_mb):
-    """2 MB of zeros: the listing plan has no part. Each way, the batch ends as `case add` and
+    """2 MB of zeros: no file system, so the listing plan fails. Each way, the batch ends as `case add` and
     `case process` do (a failed small 'whole' unit is read again as separate units, so the intake
     is still recorded); no exhibit is left running."""
     blank = tmp_path / "blank.raw"

@@ -140,7 +140,7 @@ class Coordinator:
             return True
         if step == "process":
             self._submit_plan(ex)
-            if self.executor.size() > 1 or f"{ex.case_dir}|{ex.spec.id}|process|list-0" in ex.submitted:
+            if self.executor.size() > 1 or ex.key("process", "list-0") in ex.submitted:
                 self._submit(ex, "process", "media", "before", algorithms=steps.gate_algorithms(case, ex.spec.id))
             # else the check before goes with the walk (_submit_lists)
             for later in ex.remaining:  # after a new inventory, every later step runs again
@@ -186,7 +186,7 @@ class Coordinator:
                          registered={"name_encoding": exhibit.name_encoding, "source_tz": exhibit.source_tz})
 
     def _submit(self, ex: ExhibitRun, step: str, kind: str, part: str, **params: Any) -> None:
-        key = f"{ex.case_dir}|{ex.spec.id}|{step}|{part}"
+        key = ex.key(step, part)
         if key in ex.submitted:
             return  # sent ahead already
         unit = Unit(key, kind, ex.evidence, ex.credentials, params, timeout=ex.options.unit_timeout)
@@ -272,23 +272,19 @@ class Coordinator:
         (``batch.media_hash``): the overlap of ``case process``'s two threads."""
         ex.staging = Staging(case.db, ex.spec.id, len(plan.parts))
         beside = None
-        if self.executor.size() <= 1 and ex.step == "process" and self._key(ex, "before") not in ex.submitted:
+        if self.executor.size() <= 1 and ex.step == "process" and ex.key("process", "before") not in ex.submitted:
             beside = {"token": uuid.uuid4().hex, "algorithms": steps.gate_algorithms(case, ex.spec.id),
-                      "key": self._key(ex, "before")}
+                      "key": ex.key("process", "before")}
         for n, (volume, segments) in enumerate(plan.parts):
             self._submit(ex, "process", "list", f"list-{n}", volume=volume, segments=segments,
                          hashes=list(ex.options.hashes), media_before=beside if n == 0 else None)
         if beside is not None:
             self._submit(ex, "process", "media", "before", **beside)
 
-    @staticmethod
-    def _key(ex: ExhibitRun, part: str) -> str:
-        return f"{ex.case_dir}|{ex.spec.id}|process|{part}"
-
     def _store_process(self, case: Case, ex: ExhibitRun) -> bool:
         """After the walk, the media is hashed again; with both checks back, everything is stored
         at once (True: stored)."""
-        key = f"{ex.case_dir}|{ex.spec.id}|process|"
+        key = ex.key("process")
         staging = ex.staging
         if staging is None or not staging.complete:
             return False
@@ -320,7 +316,7 @@ class Coordinator:
 
     def _store_plaso(self, case: Case, ex: ExhibitRun) -> bool:
         """The plaso run, if back: placed into the case and imported, then the step's end."""
-        key = f"{ex.case_dir}|{ex.spec.id}|timeline|plaso"
+        key = ex.key("timeline", "plaso")
         if key not in ex.results:
             return False
         run = steps.place_plaso(case, ex.spec.id, ex.results.pop(key))
@@ -339,7 +335,7 @@ class Coordinator:
             ex.warnings += native["warnings"]
 
     def _store_content(self, case: Case, ex: ExhibitRun, step: str) -> bool:
-        key = f"{ex.case_dir}|{ex.spec.id}|{step}|scan"
+        key = ex.key(step, "scan")
         if key not in ex.results:
             return False
         content = self.prepared[ex.case_dir].content(step)

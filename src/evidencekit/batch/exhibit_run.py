@@ -50,6 +50,11 @@ class ExhibitRun:
     sent_ns: dict[str, int] = field(default_factory=dict)
     staging: Staging | None = None  # the process step's rows as they come back
 
+    def key(self, step: str, part: str = "") -> str:
+        """A unit's key, ``<case dir>|<exhibit>|<step>|<part>`` (unique in a batch); without ``part``
+        the prefix of the step's keys."""
+        return f"{self.case_dir}|{self.spec.id}|{step}|{part}"
+
     @property
     def seconds(self) -> float:
         return round((self.finished or time.monotonic()) - self.started, 3) if self.started else 0.0

@@ -89,12 +89,12 @@ def collect(token: str | None, check: Callable[[], None]) -> dict[str, str] | No
 
 
 def media(path: str, credentials: Credentials, algorithms: list[str], check: Callable[[], None],
-          token: str | None = None, opened: Any = None) -> tuple[dict[str, str], bool]:
+          token: str | None, evidence: Callable[..., Any]) -> tuple[dict[str, str], bool]:
     """Digests of the decoded media (the integrity gate's reading part), and whether they come
-    from the background hash of ``token`` (started in this worker); else they are read here
-    from ``opened``."""
+    from the background hash of ``token`` (started in this worker); else they are read here from
+    the evidence ``evidence(path, credentials)`` opens (the worker's cache of open evidence)."""
     got = collect(token, check)
     if got is not None:
         return got, True
-    with opened(path, credentials) as ev:
+    with evidence(path, credentials) as ev:
         return intake.media_digests(ev, algorithms, lambda n: check()), False

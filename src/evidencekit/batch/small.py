@@ -72,7 +72,7 @@ def read_whole(path: str, credentials: Credentials, exhibit_id: str, seizure: di
 def unpack(ex: ExhibitRun, whole: dict[str, Any], db: sqlite3.Connection) -> dict[str, Any]:
     """Coordinator side: the process step's results as its own units would have left them (rows
     staged, plan and both checks in), the unit logged for both steps; the intake's result."""
-    key = f"{ex.case_dir}|{ex.spec.id}|process|"
+    key = ex.key("process")
     ex.staging = Staging(db, ex.spec.id, len(whole["parts"]))
     for n, rows in enumerate(whole["parts"]):
         ex.staging.add(n, rows)

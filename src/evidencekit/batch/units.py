@@ -1,8 +1,8 @@
 """Work units: what a worker is sent and what it returns.
 
 A unit is one piece of one step of one exhibit (``examine`` for intake; ``plan``, ``list`` and
-``media`` for process; ``whole`` for both of a small exhibit; ``plaso`` for the timeline; ``scan`` for types and yara) or a ``probe`` of
-the evidence paths. ``Unit.timeout`` is enforced inside the unit: the compute halves call a check
+``media`` for process; ``whole`` for both of a small exhibit; ``plaso`` for the timeline;
+``scan`` for types and yara) or a ``probe`` of the evidence paths. ``Unit.timeout`` is enforced inside the unit: the compute halves call a check
 as they read (per file, per hashed block), which stops the unit with :class:`UnitTimeout` (plaso:
 its own time-out on the subprocesses). Its key
 names it uniquely within a batch; the coordinator keeps at most one result per key, so a unit
